@@ -1,0 +1,37 @@
+#pragma once
+// Ops by name. Each family file defines register_<family>_ops(); registry.cpp calls them from one
+// explicit list (static self-registration is silently dropped from static libraries).
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ops/op.h"
+
+namespace xgrad {
+
+// Builds an op from its JSON attributes, applying defaults; throws Error naming a bad attribute.
+using OpFactory = std::function<std::unique_ptr<Op>(const json& attrs)>;
+
+class Registry {
+ public:
+  void add(const std::string& type, OpFactory factory);
+  bool has(const std::string& type) const { return factories_.count(type) > 0; }
+  std::unique_ptr<Op> make(const std::string& type, const json& attrs = json::object()) const;
+  std::vector<std::string> names() const;
+
+ private:
+  std::map<std::string, OpFactory> factories_;
+};
+
+const Registry& registry();
+
+void register_elementwise_ops(Registry& r);
+void register_matmul_ops(Registry& r);
+void register_conv_ops(Registry& r);
+void register_pool_ops(Registry& r);
+void register_shape_ops(Registry& r);
+void register_loss_ops(Registry& r);
+
+}  // namespace xgrad

@@ -1,0 +1,55 @@
+#pragma once
+// Geometry of a sliding 2-D window (conv and pool): output size and the padding before each
+// spatial dim, with Keras' "valid"/"same" (same pads the extra cell after, like TensorFlow).
+#include <cstdint>
+#include <string>
+
+#include "core/error.h"
+#include "core/tensor.h"
+#include "ops/attrs.h"
+
+namespace xgrad {
+
+struct Window {
+  Pair kernel{1, 1}, stride{1, 1}, dilation{1, 1};
+  Padding padding;
+};
+
+struct Geometry {
+  int64_t out_h, out_w;
+  int64_t pad_top, pad_left;
+};
+
+inline int64_t window_out(int64_t in, int64_t k, int64_t s, int64_t d, const Padding& p, int axis,
+                          int64_t& pad_begin) {
+  const int64_t span = (k - 1) * d + 1;
+  if (p.mode == Padding::Mode::Same) {
+    const int64_t out = (in + s - 1) / s;
+    const int64_t total = std::max<int64_t>((out - 1) * s + span - in, 0);
+    pad_begin = total / 2;
+    return out;
+  }
+  const int64_t pad = p.mode == Padding::Mode::Valid ? 0 : p.pad[size_t(axis)];
+  pad_begin = pad;
+  if (in + 2 * pad < span)
+    throw Error("window of " + std::to_string(span) + " is larger than the padded input " +
+                std::to_string(in + 2 * pad) + (axis == 0 ? " (height)" : " (width)"));
+  return (in + 2 * pad - span) / s + 1;
+}
+
+// For a batch-symbolic shape the spatial dims are always known; h and w come from NCHW.
+inline Geometry geometry(int64_t h, int64_t w, const Window& win) {
+  Geometry g{};
+  g.out_h = window_out(h, win.kernel[0], win.stride[0], win.dilation[0], win.padding, 0, g.pad_top);
+  g.out_w = window_out(w, win.kernel[1], win.stride[1], win.dilation[1], win.padding, 1, g.pad_left);
+  return g;
+}
+
+inline json window_attrs(const Window& w, bool with_kernel, bool with_dilation) {
+  json j{{"stride", {w.stride[0], w.stride[1]}}, {"padding", w.padding.to_json()}};
+  if (with_kernel) j["kernel"] = {w.kernel[0], w.kernel[1]};
+  if (with_dilation) j["dilation"] = {w.dilation[0], w.dilation[1]};
+  return j;
+}
+
+}  // namespace xgrad

@@ -1,0 +1,9 @@
+#pragma once
+// One function per subcommand, each in its own tools/cmd_<name>.cpp; xgrad.cpp lists them.
+#include <CLI/CLI.hpp>
+
+namespace xgrad::cli {
+
+void add_ops_command(CLI::App& app);
+
+}  // namespace xgrad::cli
