@@ -46,6 +46,12 @@ class PathTracker {
     return true;
   }
 
+  // "graph.nodes[3]: " where the parser is, or "" at the top.
+  std::string where() const {
+    const std::string p = path(false);
+    return p.empty() ? "" : p + ": ";
+  }
+
  private:
   struct Frame {
     bool is_array;
@@ -103,9 +109,9 @@ nlohmann::json parse_json(const std::string& text, const std::string& source, co
       return tracker.on_event(depth, event, parsed);
     });
   } catch (const json::parse_error& e) {
-    throw Error(source + ": not valid JSON: " + strip_exception_id(e.what()));
-  } catch (const json::exception& e) {
-    throw Error(source + ": " + strip_exception_id(e.what()));
+    throw Error(source + ": not valid JSON: " + strip_exception_id(e.what()));  // has line and column
+  } catch (const json::exception& e) {  // e.g. "number overflow parsing '1e999'"
+    throw Error(source + ": " + tracker.where() + strip_exception_id(e.what()));
   }
 }
 

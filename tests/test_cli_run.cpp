@@ -159,6 +159,13 @@ TEST_CASE("xgrad run: bad inputs are errors naming the file, with a non-zero exi
   CHECK(r.status != 0);
   CHECK(r.err.find("--grads needs a \"loss\" output") != std::string::npos);
   CHECK(run_cli(dir, "run --model " + m2 + " --inputs " + ok).status == 0);
+  const std::string square = dir.write("square.json", R"({"format": "xgrad-model", "format_version": 1,
+    "graph": {"inputs": [{"name": "x", "shape": [2]}], "params": [],
+              "nodes": [{"name": "sq", "op": "mul", "inputs": ["x", "x"]}], "outputs": {}}})");
+  const std::string big = dir.write("big.json", R"({"x": {"shape": [2], "data": [2, 1e30]}})");
+  const CliResult overflow = run_cli(dir, "run --model " + square + " --inputs " + big);
+  CHECK(overflow.status != 0);
+  CHECK(overflow.err.find("values.sq: data[1] is infinite") != std::string::npos);
   const CliResult missing = run_cli(dir, "run --model " + dir.path("none.json") + " --inputs " + ok);
   CHECK(missing.status != 0);
   CHECK(missing.err.find("none.json: cannot open") != std::string::npos);
