@@ -154,6 +154,51 @@ void read_outputs(Graph& g, const json& outputs, const std::string& path) {
   }
 }
 
+void add_input(Graph& g, const json& j, const std::string& at, size_t index,
+               std::map<std::string, Ref>& names) {
+  Fields in(j, at);
+  const std::string name = declared_name(in, names, RefKind::Input, index, at);
+  const Shape shape = shape_from_json(in.required("shape"), in.at("shape"), true);
+  DType dtype = DType::Float32;
+  if (const json* d = in.optional("dtype")) {
+    if (!d->is_string())
+      throw Error(in.at("dtype") + ": expected \"float32\" or \"int32\", found " + json_found(*d));
+    try {
+      dtype = dtype_from_name(d->get<std::string>());
+    } catch (const std::exception& e) {
+      rethrow_at(in.at("dtype"), e);
+    }
+  }
+  in.finish("\"name\", \"shape\", \"dtype\"");
+  g.add_input(name, shape, dtype);
+}
+
+void add_param(Graph& g, const json& j, const std::string& at, size_t index,
+               std::map<std::string, Ref>& names) {
+  Fields p(j, at);
+  const std::string name = declared_name(p, names, RefKind::Param, index, at);
+  const Shape shape = shape_from_json(p.required("shape"), p.at("shape"), false);
+  Init init;
+  try {
+    init = Init::parse(p.required("init"));
+  } catch (const std::exception& e) {
+    rethrow_at(p.at("init"), e);
+  }
+  p.finish("\"name\", \"shape\", \"init\"");
+  g.add_param(name, shape, init);
+}
+
+void add_node(Graph& g, const NodeSpec& n) {
+  check_attr_integers(n.attrs, json_path(n.path, "attrs"));
+  try {
+    std::vector<int> ids;
+    for (const auto& in : n.inputs) ids.push_back(g.id(in));
+    g.add_op(n.name, registry().make(n.op, n.attrs), ids);
+  } catch (const std::exception& e) {
+    rethrow_at(n.path, e);
+  }
+}
+
 }  // namespace
 
 Graph graph_from_json(const json& j, const std::string& path, const std::string& name) {
@@ -166,54 +211,12 @@ Graph graph_from_json(const json& j, const std::string& path, const std::string&
 
   Graph g(name);
   std::map<std::string, Ref> names;
-  for (size_t i = 0; i < inputs.size(); ++i) {
-    const std::string at = json_path(f.at("inputs"), i);
-    Fields in(inputs[i], at);
-    const std::string input_name = declared_name(in, names, RefKind::Input, i, at);
-    const Shape shape = shape_from_json(in.required("shape"), in.at("shape"), true);
-    DType dtype = DType::Float32;
-    if (const json* d = in.optional("dtype")) {
-      if (!d->is_string())
-        throw Error(in.at("dtype") + ": expected \"float32\" or \"int32\", found " + json_found(*d));
-      try {
-        dtype = dtype_from_name(d->get<std::string>());
-      } catch (const std::exception& e) {
-        rethrow_at(in.at("dtype"), e);
-      }
-    }
-    in.finish("\"name\", \"shape\", \"dtype\"");
-    g.add_input(input_name, shape, dtype);
-  }
-  for (size_t i = 0; i < params.size(); ++i) {
-    const std::string at = json_path(f.at("params"), i);
-    Fields p(params[i], at);
-    const std::string param_name = declared_name(p, names, RefKind::Param, i, at);
-    const Shape shape = shape_from_json(p.required("shape"), p.at("shape"), false);
-    Init init;
-    try {
-      init = Init::parse(p.required("init"));
-    } catch (const std::exception& e) {
-      rethrow_at(p.at("init"), e);
-    }
-    p.finish("\"name\", \"shape\", \"init\"");
-    g.add_param(param_name, shape, init);
-  }
+  for (size_t i = 0; i < inputs.size(); ++i) add_input(g, inputs[i], json_path(f.at("inputs"), i), i, names);
+  for (size_t i = 0; i < params.size(); ++i) add_param(g, params[i], json_path(f.at("params"), i), i, names);
   std::vector<NodeSpec> nodes;
-  for (size_t i = 0; i < nodes_json.size(); ++i) {
-    const std::string at = json_path(f.at("nodes"), i);
-    nodes.push_back(read_node(nodes_json[i], at, i, names));
-  }
-  for (size_t i : topological_order(nodes, names)) {
-    const NodeSpec& n = nodes[i];
-    check_attr_integers(n.attrs, json_path(n.path, "attrs"));
-    try {
-      std::vector<int> ids;
-      for (const auto& in : n.inputs) ids.push_back(g.id(in));
-      g.add_op(n.name, registry().make(n.op, n.attrs), ids);
-    } catch (const std::exception& e) {
-      rethrow_at(n.path, e);
-    }
-  }
+  for (size_t i = 0; i < nodes_json.size(); ++i)
+    nodes.push_back(read_node(nodes_json[i], json_path(f.at("nodes"), i), i, names));
+  for (size_t i : topological_order(nodes, names)) add_node(g, nodes[i]);
   read_outputs(g, outputs, f.at("outputs"));
   return g;
 }
