@@ -62,10 +62,19 @@ Dataset::Dataset(std::vector<uint8_t> images, std::vector<uint8_t> labels, int64
                   " is out of range, expected 0.." + std::to_string(classes - 1));
 }
 
-const uint8_t* Dataset::image(size_t i) const {
+void Dataset::check_index(size_t i) const {
   if (i >= size())
-    throw Error("dataset: image index " + std::to_string(i) + " out of range, size " +
-                std::to_string(size()));
+    throw Error("dataset: item " + std::to_string(i) + " is out of range for " + std::to_string(size()) +
+                " items");
+}
+
+uint8_t Dataset::label(size_t i) const {
+  check_index(i);
+  return labels_[i];
+}
+
+const uint8_t* Dataset::image(size_t i) const {
+  check_index(i);
   return images_.data() + i * size_t(rows_ * cols_);
 }
 

@@ -24,7 +24,7 @@ class Dataset {
   int64_t rows() const { return rows_; }
   int64_t cols() const { return cols_; }
   int64_t classes() const { return classes_; }
-  uint8_t label(size_t i) const { return labels_.at(i); }
+  uint8_t label(size_t i) const;         // throws Error if i >= size()
   const uint8_t* image(size_t i) const;  // rows*cols bytes; throws Error if i >= size()
 
   // Items order[start .. start+count) -> images float [count, 1, rows, cols] in [0, 1] and labels
@@ -37,6 +37,8 @@ class Dataset {
                             int64_t classes = 10);
 
  private:
+  void check_index(size_t i) const;
+
   std::vector<uint8_t> images_;
   std::vector<uint8_t> labels_;
   int64_t rows_ = 0;

@@ -49,7 +49,8 @@ TEST_CASE("dataset: reads an image and a label file, raw and gzip") {
     CHECK(d.label(0) == 2);
     CHECK(d.label(2) == 1);
     CHECK(std::vector<uint8_t>(d.image(1), d.image(1) + 4) == std::vector<uint8_t>{1, 2, 3, 4});
-    CHECK_THROWS_AS(d.image(3), Error);
+    CHECK_THROWS_WITH_AS(d.image(3), "dataset: item 3 is out of range for 3 items", Error);
+    CHECK_THROWS_AS(d.label(3), Error);
   }
 }
 
