@@ -1,0 +1,20 @@
+#pragma once
+// Training state on disk. Tensors in a checkpoint are stored bit for bit: little-endian float32
+// bytes in base64 ({"shape": [...], "f32le": "..."}), so a resumed run continues from exactly the
+// numbers it stopped at (NaN and Inf included), unlike decimal text.
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "core/tensor.h"
+
+namespace xgrad {
+
+nlohmann::json tensor_to_state(const Tensor& t);
+// Throws Error naming `where` when the object is malformed or its byte count does not fit the shape.
+Tensor tensor_from_state(const nlohmann::json& j, const std::string& where);
+
+std::string base64_encode(const std::string& bytes);
+std::string base64_decode(const std::string& text, const std::string& where);
+
+}  // namespace xgrad
