@@ -45,12 +45,7 @@ Trainer::Trainer(const Graph& g, Params& params, TrainConfig config)
   if (!g.node(loss_id_).info.shape.empty())
     throw Error("output \"loss\" has shape " + to_string(g.node(loss_id_).info.shape) +
                 ", expected a scalar");
-  if (!g.has_output("logits") && !g.has_output("probs"))
-    throw Error("graph \"" + g.name() + "\" has no \"logits\" or \"probs\" output to measure accuracy with");
-  score_id_ = g.output(g.has_output("logits") ? "logits" : "probs");
-  if (g.node(score_id_).info.shape.size() != 2)
-    throw Error("output \"" + g.node(score_id_).name + "\" has shape " +
-                to_string(g.node(score_id_).info.shape) + ", expected [batch, classes]");
+  score_id_ = score_output(g);
   for (const std::string& name : {config_.image_input, config_.label_input})
     if (g.find(name) < 0 || g.node(g.id(name)).kind != NodeKind::Input)
       throw Error("graph \"" + g.name() + "\" has no input \"" + name + "\"");
@@ -181,23 +176,37 @@ void Trainer::check_finite_grads(const GradRefs& grads) const {
   }
 }
 
-Evaluation Trainer::evaluate(const BatchSource& data, int64_t batch) {
+int score_output(const Graph& g) {
+  if (!g.has_output("logits") && !g.has_output("probs"))
+    throw Error("graph \"" + g.name() + "\" has no \"logits\" or \"probs\" output to measure accuracy with");
+  const int id = g.output(g.has_output("logits") ? "logits" : "probs");
+  if (g.node(id).info.shape.size() != 2)
+    throw Error("output \"" + g.node(id).name + "\" has shape " + to_string(g.node(id).info.shape) +
+                ", expected [batch, classes]");
+  return id;
+}
+
+Evaluation evaluate(const Graph& g, const Params& params, const BatchSource& data, int64_t batch,
+                    const std::string& image_input, const std::string& label_input) {
   if (data.size == 0) throw Error("the evaluation set is empty");
   if (batch < 1) throw Error("evaluation batch must be >= 1, got " + std::to_string(batch));
+  const int loss_id = g.output("loss"), score_id = score_output(g);
   std::vector<uint32_t> order(data.size);
   std::iota(order.begin(), order.end(), 0u);
-  const size_t k = size_t(graph_.node(score_id_).info.shape[1]);
+  const size_t k = size_t(g.node(score_id).info.shape[1]);
   Evaluation e;
   e.confusion.assign(k, std::vector<int64_t>(k, 0));
   double loss_sum = 0;
-  Tensor& images = feeds_[config_.image_input];
-  Tensor& labels = feeds_[config_.label_input];
+  Engine engine(g);
+  Feeds feeds;
+  Tensor& images = feeds[image_input];
+  Tensor& labels = feeds[label_input];
   for (size_t start = 0; start < data.size; start += size_t(batch)) {
     const size_t count = std::min(size_t(batch), data.size - start);
     data.batch(order, start, count, images, labels);
-    engine_.forward(feeds_, params_, false);
-    loss_sum += double(engine_.value(loss_id_)()) * double(count);
-    const Tensor& scores = engine_.value(score_id_);
+    engine.forward(feeds, params, false);
+    loss_sum += double(engine.value(loss_id)()) * double(count);
+    const Tensor& scores = engine.value(score_id);
     for (size_t i = 0; i < count; ++i) {
       const size_t truth = size_t(labels.data()[i]), predicted = argmax(scores.data() + i * k, k);
       ++e.confusion.at(truth).at(predicted);

@@ -75,6 +75,13 @@ struct Evaluation {
   std::vector<double> class_accuracy() const;   // NaN for a class with no samples
 };
 
+// Loss, accuracy and confusion matrix of `params` on `data`, in inference mode, in order.
+Evaluation evaluate(const Graph& g, const Params& params, const BatchSource& data, int64_t batch = 256,
+                    const std::string& image_input = "image", const std::string& label_input = "label");
+
+// The output accuracy is measured on: "logits" if the graph has it, else "probs"; checked [batch, classes].
+int score_output(const Graph& g);
+
 enum class StepAction { Continue, Stop };
 
 class Trainer {
@@ -89,7 +96,9 @@ class Trainer {
   bool run(const BatchSource& train, const BatchSource* test,
            const std::function<StepAction(const StepInfo&)>& on_step = {},
            const std::function<void(const EpochMetrics&)>& on_epoch = {});
-  Evaluation evaluate(const BatchSource& data, int64_t batch = 256);
+  Evaluation evaluate(const BatchSource& data, int64_t batch = 256) {
+    return xgrad::evaluate(graph_, params_, data, batch, config_.image_input, config_.label_input);
+  }
 
   const Progress& progress() const { return progress_; }
   void set_progress(Progress p);  // for resume; checked against the data size on the next run

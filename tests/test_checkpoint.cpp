@@ -7,6 +7,8 @@
 
 #include "core/error.h"
 #include "graph/checkpoint.h"
+#include "models/lenet.h"
+#include "tests/train_fixtures.h"
 
 using namespace xgrad;
 
@@ -54,4 +56,76 @@ TEST_CASE("tensor state: wrong byte count, bad shape, missing fields") {
                        Error);
   CHECK_THROWS_WITH_AS(tensor_from_state({{"shape", {1}}}, "w"), doctest::Contains("expected {\"shape\""),
                        Error);
+}
+
+namespace {
+
+bool same_bits(const Params& a, const Params& b) {
+  for (const auto& [name, t] : a)
+    if (t.size() != b.at(name).size() || std::memcmp(t.data(), b.at(name).data(), t.size() * 4) != 0)
+      return false;
+  return a.size() == b.size();
+}
+
+Checkpoint snapshot(const Graph& g, Trainer& t, const Params& p) {
+  return {g.name(), t.config(), p, t.optimizer().state_to_json(), t.progress()};
+}
+
+}  // namespace
+
+TEST_CASE("stop, write a checkpoint as JSON text, read it back, resume: the same bits as one run") {
+  const xgrad::testing::Synthetic data(90), test(30, 3, 4);
+  const Graph g = mlp({8}, "sigmoid", 3);
+  TrainConfig c;
+  c.epochs = 3, c.batch = 8, c.seed = 11;
+  c.optim.type = "sgd", c.optim.lr = 0.2, c.optim.momentum = 0.9, c.optim.nesterov = true;
+  Rng rng(1);
+  const Params init = init_params(g, rng);
+  Params whole = init;
+  Trainer a(g, whole, c);
+  const auto src = data.source(), test_src = test.source();
+  REQUIRE(a.run(src, &test_src));
+
+  Params part = init;
+  Trainer b(g, part, c);
+  std::string text;
+  CHECK_FALSE(b.run(src, &test_src, [&](const StepInfo& s) {
+    return s.step == 15 ? StepAction::Stop : StepAction::Continue;  // mid second epoch
+  }));
+  text = checkpoint_to_json(snapshot(g, b, part)).dump();
+
+  Checkpoint back = checkpoint_from_json(nlohmann::json::parse(text));
+  CHECK(back.model == "mlp");
+  CHECK(back.progress.step == 15);
+  CHECK(back.progress.history.size() == 1);
+  CHECK(back.progress.history[0].test_accuracy == b.progress().history[0].test_accuracy);
+  Trainer r(g, back.weights, back.config);
+  r.optimizer().load_state(back.optimizer, back.weights);
+  r.set_progress(back.progress);
+  REQUIRE(r.run(src, &test_src));
+  CHECK(same_bits(back.weights, whole));
+  CHECK(r.progress().history.back().test_loss == a.progress().history.back().test_loss);
+}
+
+TEST_CASE("checkpoint JSON: wrong format, version, fields") {
+  const Graph g = mlp({2}, "relu", 3);
+  Rng rng(0);
+  Params p = init_params(g, rng);
+  Trainer t(g, p, TrainConfig{});
+  const auto good = checkpoint_to_json(snapshot(g, t, p));
+  CHECK(checkpoint_from_json(good).weights.size() == 4);
+  auto bad = [&](auto edit, const char* message) {
+    auto j = good;
+    edit(j);
+    CHECK_THROWS_WITH_AS(checkpoint_from_json(j), doctest::Contains(message), Error);
+  };
+  bad([](auto& j) { j["format"] = "xgrad-model"; }, "not an xgrad checkpoint");
+  bad([](auto& j) { j["version"] = 9; }, "version 9 is not supported (expected 1)");
+  bad([](auto& j) { j["training"]["batch"] = 0; }, "checkpoint.training: batch size must be >= 1, got 0");
+  bad([](auto& j) { j["progress"].erase("rng"); }, "checkpoint.progress: missing \"rng\"");
+  bad([](auto& j) { j["progress"]["rng"][2] = "12x"; },
+      "checkpoint.progress.rng[2]: expected a decimal string");
+  bad([](auto& j) { j["progress"]["step"] = -3; }, "checkpoint.progress.step: expected an integer >= 0");
+  bad([](auto& j) { j["progress"]["position"] = 5; }, "position is past the end");
+  bad([](auto& j) { j["weights"]["fc1.w"]["f32le"] = "AAAA"; }, "checkpoint.weights.fc1.w: 3 bytes");
 }
