@@ -5,5 +5,6 @@
 namespace xgrad::cli {
 
 void add_ops_command(CLI::App& app);
+void add_bench_command(CLI::App& app);
 
 }  // namespace xgrad::cli

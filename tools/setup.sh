@@ -42,5 +42,9 @@ fi
 
 echo "xgrad setup: building in ${build#"$root"/}"
 cmake -S "$root" -B "$build" "$@" >/dev/null
-cmake --build "$build" -j"$(nproc)" -- --no-print-directory | grep -v -E '^\[ *[0-9]+%\] (Building|Linking|Built)' || true
-test -x "$build/xgrad" || fail "the build did not produce $build/xgrad"
+# Progress lines are dropped; warnings and errors are shown.
+if ! cmake --build "$build" -j"$(nproc)" -- --no-print-directory >"$build/build.log" 2>&1; then
+  grep -v -E '^\[ *[0-9]+%\] (Building|Linking|Built)' "$build/build.log" >&2
+  fail "the build failed (full log: ${build#"$root"/}/build.log)"
+fi
+grep -v -E '^\[ *[0-9]+%\] (Building|Linking|Built)' "$build/build.log" || true
