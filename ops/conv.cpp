@@ -8,8 +8,10 @@
 
 #include "core/error.h"
 #include "core/parallel.h"
+#include "ops/gemm_nt.h"
 #include "ops/im2col.h"
 #include "ops/registry.h"
+#include "ops/vmath.h"
 
 namespace xgrad {
 namespace {
@@ -94,7 +96,7 @@ class Conv2d final : public Op {
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(d.o), int(k), int(p), 1.0f, gn, int(p),
                         col, int(p), 1.0f, pw + c * d.o * k, int(k));
           if (pb)
-            for (int64_t o = 0; o < d.o; ++o) pb[c * d.o + o] += sum(gn + o * p, p);
+            for (int64_t o = 0; o < d.o; ++o) pb[c * d.o + o] += sum_lanes(gn + o * p, p);
           if (dx) {
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, int(k), int(p), int(d.o), 1.0f, w, int(k),
                         gn, int(p), 0.0f, dcols + c * k * p, int(p));
@@ -110,10 +112,13 @@ class Conv2d final : public Op {
   json attrs() const override { return window_attrs(win_, false, true); }
 
  private:
-  static float sum(const float* v, int64_t n) {
-    float s = 0;
-    for (int64_t i = 0; i < n; ++i) s += v[i];
-    return s;
+  // dw [O, K] += g_n [O, P] · cols_nᵀ: long thin dots go to gemm_nt, the rest to sgemm.
+  static void weight_grad(int64_t o, int64_t k, int64_t p, const float* g, const float* cols, float* dw) {
+    if (p >= 256 && o * k <= 4096)
+      gemm_nt_accumulate(o, k, p, g, p, cols, p, dw, k);
+    else
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(o), int(k), int(p), 1.0f, g, int(p), cols,
+                  int(p), 1.0f, dw, int(k));
   }
   // out = Σ_c parts[c], in chunk order.
   static void reduce(const float* parts, int64_t chunks, int64_t size, float* out) {

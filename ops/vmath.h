@@ -25,6 +25,19 @@ inline float exp_approx(float x) {
   return er * scale;
 }
 
+// Σ v[0..n) with 16 interleaved partial sums: one vector register instead of a serial chain of
+// float adds (which the compiler may not reorder), in a fixed order.
+inline float sum_lanes(const float* v, int64_t n) {
+  float lanes[16] = {};
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16)
+    for (int l = 0; l < 16; ++l) lanes[l] += v[i + l];
+  float s = 0;
+  for (int l = 0; l < 16; ++l) s += lanes[l];
+  for (; i < n; ++i) s += v[i];
+  return s;
+}
+
 // 1 / (1 + e^-x): e^-x saturates instead of overflowing; exactly 0 below -88 (a denormal before).
 inline float sigmoid_approx(float x) {
   const float s = 1.0f / (1.0f + exp_approx(-x));

@@ -2,8 +2,12 @@
 // caller, and nested regions run inline.
 #include <doctest/doctest.h>
 
+#include <sys/wait.h>
+
 #include <atomic>
+#include <cstdio>
 #include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "core/parallel.h"
@@ -75,4 +79,28 @@ TEST_CASE("a nested parallel_for runs inline on the calling thread") {
 TEST_CASE("thread counts below one mean one") {
   Threads t(0);
   CHECK(num_threads() == 1);
+}
+
+namespace {
+// Runs the xgrad program; returns its exit status and what it printed on stdout and stderr.
+int run_cli(const std::string& args, std::string& output) {
+  const std::string cmd = std::string("'") + XGRAD_CLI_PATH + "' " + args + " 2>&1";
+  FILE* pipe = popen(cmd.c_str(), "r");
+  REQUIRE(pipe);
+  char buf[512];
+  output.clear();
+  while (size_t n = fread(buf, 1, sizeof buf, pipe)) output.append(buf, n);
+  const int status = pclose(pipe);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+}  // namespace
+
+TEST_CASE("xgrad bench rejects bad thread counts and repeats with a clear message") {
+  std::string out;
+  CHECK(run_cli("bench --no-torch --threads 0", out) != 0);
+  CHECK(out.find("xgrad: error: --threads: expected counts in [1, 256], found 0") != std::string::npos);
+  CHECK(run_cli("bench --no-torch --threads 1,x", out) != 0);
+  CHECK(out.find("--threads") != std::string::npos);
+  CHECK(run_cli("bench --no-torch --repeats 0", out) != 0);
+  CHECK(out.find("--repeats") != std::string::npos);
 }
