@@ -11,6 +11,9 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   xgrad::cli::add_ops_command(app);
   xgrad::cli::add_bench_command(app);
+  xgrad::cli::add_export_command(app);
+  xgrad::cli::add_run_command(app);
+  xgrad::cli::add_summary_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,0 +1,93 @@
+// Writing a model file. Every attribute is written out in full (op->attrs()), so a file says
+// exactly what it computes; bytes come from dump_json, the one deterministic writer.
+#include "core/error.h"
+#include "core/json_io.h"
+#include "graph/serialize.h"
+
+namespace xgrad {
+namespace {
+
+using json = nlohmann::json;
+
+json graph_to_json(const Graph& g) {
+  json inputs = json::array(), params = json::array(), nodes = json::array(), outputs = json::object();
+  for (const Node& n : g.nodes()) {
+    if (n.kind == NodeKind::Input) {
+      inputs.push_back({{"name", n.name}, {"shape", n.info.shape}, {"dtype", dtype_name(n.info.dtype)}});
+    } else if (n.kind == NodeKind::Param) {
+      params.push_back({{"name", n.name}, {"shape", n.info.shape}, {"init", n.init.to_json()}});
+    } else {
+      json in = json::array();
+      for (int id : n.inputs) in.push_back(g.node(id).name);
+      nodes.push_back(
+          {{"name", n.name}, {"op", std::string(n.op->type())}, {"inputs", in}, {"attrs", n.op->attrs()}});
+    }
+  }
+  for (const auto& [role, id] : g.outputs()) outputs[role] = g.node(id).name;
+  return {{"inputs", inputs}, {"params", params}, {"nodes", nodes}, {"outputs", outputs}};
+}
+
+json weights_to_json(const Graph& g, const Params& weights) {
+  json out = json::object();
+  for (const auto& [name, t] : weights) {
+    const int id = g.find(name);
+    if (id < 0 || g.node(id).kind != NodeKind::Param)
+      throw Error("weights given for \"" + name + "\", which is not a param of graph \"" + g.name() + "\"");
+    if (shape_of(t) != g.node(id).info.shape)
+      throw Error("weights for \"" + name + "\" have shape " + to_string(shape_of(t)) + ", the param has " +
+                  to_string(g.node(id).info.shape));
+    try {
+      out[name] = tensor_to_json(t);
+    } catch (const std::exception& e) {
+      throw Error("weights." + name + ": " + e.what());
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+json model_to_json(const Graph& g, const Params* weights, const json& meta) {
+  if (!meta.is_object()) throw Error("meta: expected an object, found " + std::string(meta.type_name()));
+  json j = {{"format", kFormatName},
+            {"format_version", kFormatVersion},
+            {"name", g.name()},
+            {"graph", graph_to_json(g)},
+            {"meta", meta}};
+  if (weights) j["weights"] = weights_to_json(g, *weights);
+  return j;
+}
+
+std::string model_to_string(const Graph& g, const Params* weights, const json& meta) {
+  return dump_json(model_to_json(g, weights, meta));
+}
+
+void save_model(const std::string& path, const Graph& g, const Params* weights, const json& meta) {
+  std::string text;
+  try {
+    text = model_to_string(g, weights, meta);
+  } catch (const std::exception& e) {
+    throw Error(path + ": not written: " + e.what());
+  }
+  const bool gz = path.size() > 3 && path.compare(path.size() - 3, 3, ".gz") == 0;
+  write_file_atomic(path, gz ? gzip_compress(text) : text);
+}
+
+Params complete_weights(const Graph& g, const Params& given, uint64_t seed) {
+  Rng rng(seed);
+  Params out;
+  for (int id : g.params()) {
+    const Node& n = g.node(id);
+    Tensor drawn =
+        initialize(n.init, n.info.shape, rng);  // drawn even when given: later params keep their values
+    auto it = given.find(n.name);
+    out.emplace(n.name, it == given.end() ? std::move(drawn) : it->second);
+  }
+  for (const auto& [name, t] : given)
+    if (!out.count(name))
+      throw Error("weights given for \"" + name + "\", which is not a param of the graph");
+  check_params(g, out);  // shapes of the given ones
+  return out;
+}
+
+}  // namespace xgrad

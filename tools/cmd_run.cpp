@@ -1,0 +1,114 @@
+// `xgrad run --model M.json --inputs I.json [--grads] [--out R.json] [--seed N]`: evaluates a
+// model on given inputs and writes every value (and with --grads the loss gradient of every param
+// and float input) as JSON. The numbers are the engine's own: this is the cross-checking tool.
+#include <iostream>
+#include <memory>
+
+#include "core/error.h"
+#include "core/json_io.h"
+#include "graph/engine.h"
+#include "graph/serialize.h"
+#include "tools/commands.h"
+
+namespace xgrad::cli {
+namespace {
+
+using json = nlohmann::json;
+
+struct RunOptions {
+  std::string model, inputs, out;
+  bool grads = false;
+  uint64_t seed = 0;
+};
+
+std::string input_list(const Graph& g) {
+  std::string out;
+  for (int id : g.inputs())
+    out += (out.empty() ? "" : ", ") + g.node(id).name + " " + to_string(g.node(id).info.shape);
+  return out;
+}
+
+// {"input name": {"shape": [...], "data": [...]}} with exactly the graph's inputs.
+Feeds read_feeds(const json& j, const Graph& g) {
+  if (!j.is_object()) throw Error("expected an object {input name: {\"shape\": [...], \"data\": [...]}}");
+  Feeds feeds;
+  for (const auto& [name, value] : j.items()) {
+    const int id = g.find(name);
+    if (id < 0 || g.node(id).kind != NodeKind::Input)
+      throw Error(name + ": the model has no input named \"" + name + "\" (its inputs: " + input_list(g) +
+                  ")");
+    Tensor t = tensor_from_json(value, name);
+    const Shape& expected = g.node(id).info.shape;
+    if (!shape_matches(expected, shape_of(t)))
+      throw Error(name + ".shape: " + to_string(shape_of(t)) + " does not fit the input's shape " +
+                  to_string(expected) + " (-1: any batch size)");
+    feeds.emplace(name, std::move(t));
+  }
+  for (int id : g.inputs())
+    if (!feeds.count(g.node(id).name))
+      throw Error("no value for input \"" + g.node(id).name + "\" " + to_string(g.node(id).info.shape));
+  return feeds;
+}
+
+void put(json& section, const std::string& section_name, const std::string& name, const Tensor& t) {
+  try {
+    section[name] = tensor_to_json(t);
+  } catch (const std::exception& e) {
+    throw Error(section_name + "." + name + ": " + e.what());
+  }
+}
+
+json evaluate(const Model& m, const Feeds& feeds, const RunOptions& opts) {
+  const Graph& g = m.graph;
+  if (opts.grads && !g.has_output("loss"))
+    throw Error(opts.model + ": --grads needs a \"loss\" output in graph.outputs, the model has none");
+  const Params weights = complete_weights(g, m.weights, opts.seed);
+  Engine engine(g);
+  engine.forward(feeds, weights, /*training=*/opts.grads);
+  json values = json::object(), grads = json::object();
+  for (int id = 0; id < g.size(); ++id)
+    if (g.node(id).kind != NodeKind::Param) put(values, "values", g.node(id).name, engine.value(id));
+  if (opts.grads) {
+    engine.backward(g.output("loss"));
+    for (int id = 0; id < g.size(); ++id) {
+      const Node& n = g.node(id);
+      if (n.kind == NodeKind::Op || n.info.dtype != DType::Float32) continue;
+      // No gradient means the loss does not depend on it: the gradient is zero.
+      const Tensor* grad = engine.grad(id);
+      put(grads, "grads", n.name, grad ? *grad : make_tensor(shape_of(engine.value(id))));
+    }
+  }
+  return {{"values", values}, {"grads", grads}};
+}
+
+}  // namespace
+
+void add_run_command(CLI::App& app) {
+  auto opts = std::make_shared<RunOptions>();
+  auto* cmd =
+      app.add_subcommand("run", "Evaluate a model on inputs from a JSON file; print values (and grads)");
+  cmd->add_option("--model", opts->model, "Model file (xgrad-model JSON, optionally .gz)")->required();
+  cmd->add_option("--inputs", opts->inputs, "JSON file: {input name: {\"shape\": [...], \"data\": [...]}}")
+      ->required();
+  cmd->add_flag("--grads", opts->grads,
+                "Also write the gradient of the \"loss\" output w.r.t. params and inputs");
+  cmd->add_option("--out", opts->out, "Output file (default: stdout)");
+  cmd->add_option("--seed", opts->seed, "Seed for params without weights in the file (default 0)");
+  cmd->callback([opts] {
+    const Model model = load_model(opts->model);
+    Feeds feeds;
+    try {
+      feeds = read_feeds(read_json_file(opts->inputs, kMaxModelBytes), model.graph);
+    } catch (const Error& e) {
+      const std::string what = e.what();
+      throw Error(what.rfind(opts->inputs + ": ", 0) == 0 ? what : opts->inputs + ": " + what);
+    }
+    const std::string text = dump_json(evaluate(model, feeds, *opts));
+    if (opts->out.empty() || opts->out == "-")
+      std::cout << text << std::flush;
+    else
+      write_file_atomic(opts->out, text);
+  });
+}
+
+}  // namespace xgrad::cli

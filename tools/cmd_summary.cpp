@@ -1,0 +1,86 @@
+// `xgrad summary --model M.json`: a Keras-style table of the graph: node, op, output shape, the
+// parameters each node reads (each param counted once, at its first reader) and the total.
+#include <iostream>
+#include <memory>
+#include <set>
+
+#include "graph/serialize.h"
+#include "tools/commands.h"
+
+namespace xgrad::cli {
+namespace {
+
+// 44426 -> "44,426"
+std::string with_commas(int64_t n) {
+  std::string digits = std::to_string(n), out;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return out;
+}
+
+// [-1, 6, 24, 24] -> "[N, 6, 24, 24]": the batch dimension by its usual name.
+std::string shape_text(const Shape& s) {
+  std::string out = "[";
+  for (size_t i = 0; i < s.size(); ++i) out += (i ? ", " : "") + (s[i] == -1 ? "N" : std::to_string(s[i]));
+  return out + "]";
+}
+
+using Row = std::array<std::string, 4>;
+
+std::vector<Row> summary_rows(const Graph& g) {
+  std::vector<Row> rows;
+  std::set<int> counted;
+  for (const Node& n : g.nodes()) {
+    if (n.kind == NodeKind::Param) continue;
+    int64_t params = 0;
+    for (int in : n.inputs)
+      if (g.node(in).kind == NodeKind::Param && counted.insert(in).second)
+        params += numel(g.node(in).info.shape);
+    const std::string op = n.kind == NodeKind::Input ? std::string("input ") + dtype_name(n.info.dtype)
+                                                     : std::string(n.op->type());
+    rows.push_back({n.name, op, shape_text(n.info.shape), with_commas(params)});
+  }
+  for (int id : g.params())  // params no node reads
+    if (!counted.count(id))
+      rows.push_back({g.node(id).name, "param (unused)", shape_text(g.node(id).info.shape),
+                      with_commas(numel(g.node(id).info.shape))});
+  return rows;
+}
+
+void print_summary(const Model& m, std::ostream& os) {
+  const Graph& g = m.graph;
+  std::vector<Row> rows = summary_rows(g);
+  rows.insert(rows.begin(), Row{"Node", "Op", "Output shape", "Params"});
+  std::array<size_t, 4> width{};
+  for (const Row& r : rows)
+    for (size_t c = 0; c < 4; ++c) width[c] = std::max(width[c], r[c].size());
+  const size_t total_width = width[0] + width[1] + width[2] + width[3] + 6;
+  os << "Model \"" << g.name() << "\"\n" << std::string(total_width, '=') << "\n";
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const Row& r = rows[i];
+    os << r[0] << std::string(width[0] - r[0].size() + 2, ' ') << r[1]
+       << std::string(width[1] - r[1].size() + 2, ' ') << r[2] << std::string(width[2] - r[2].size() + 2, ' ')
+       << std::string(width[3] - r[3].size(), ' ') << r[3] << "\n";
+    if (i == 0) os << std::string(total_width, '-') << "\n";
+  }
+  os << std::string(total_width, '=') << "\n";
+  os << "Total params: " << with_commas(g.param_count()) << "\n";
+  os << "Weights in the file: " << m.weights.size() << " of " << g.params().size() << " params\n";
+  std::string outputs;
+  for (const auto& [role, id] : g.outputs())
+    outputs += (outputs.empty() ? "" : ", ") + role + " = " + g.node(id).name;
+  os << "Outputs: " << (outputs.empty() ? "(none)" : outputs) << "\n";
+}
+
+}  // namespace
+
+void add_summary_command(CLI::App& app) {
+  auto model = std::make_shared<std::string>();
+  auto* cmd = app.add_subcommand("summary", "Print a model's nodes, output shapes and parameter counts");
+  cmd->add_option("--model", *model, "Model file (xgrad-model JSON, optionally .gz)")->required();
+  cmd->callback([model] { print_summary(load_model(*model), std::cout); });
+}
+
+}  // namespace xgrad::cli
