@@ -1,5 +1,6 @@
 #include "graph/engine.h"
 
+#include <chrono>
 #include <cmath>
 
 #include "core/error.h"
@@ -11,6 +12,10 @@ void add_into(Tensor& acc, const Tensor& g) {
   float* a = acc.data();
   const float* b = g.data();
   for (size_t i = 0, n = acc.size(); i < n; ++i) a[i] += b[i];
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 }
 
 void check_integers(const std::string& name, const Tensor& t) {
@@ -28,7 +33,8 @@ Engine::Engine(const Graph& g)
       workspaces_(size_t(g.size())),
       grads_(size_t(g.size())),
       has_grad_(size_t(g.size()), 0),
-      scratch_(size_t(g.size())) {}
+      scratch_(size_t(g.size())),
+      op_times_(size_t(g.size())) {}
 
 void Engine::forward(const Feeds& feeds, const Params& params, bool training) {
   forward_done_ = false;
@@ -70,7 +76,9 @@ void Engine::forward(const Feeds& feeds, const Params& params, bool training) {
       Tensor& out = owned_[size_t(id)];
       try {
         ensure_shape(out, n.op->infer_shape(infos));
+        const auto start = std::chrono::steady_clock::now();
         n.op->forward(in, out, workspaces_[size_t(id)], training);
+        if (profiling_) op_times_[size_t(id)].forward = seconds_since(start);
       } catch (const std::exception& e) {
         throw Error("node \"" + n.name + "\" (" + std::string(n.op->type()) + "): " + e.what());
       }
@@ -130,7 +138,9 @@ void Engine::backward(int loss, std::vector<int> targets) {
       wanted.push_back(want ? &scratch[i] : nullptr);
     }
     try {
+      const auto start = std::chrono::steady_clock::now();
       n.op->backward(in, *values_[size_t(id)], grads_[size_t(id)], workspaces_[size_t(id)], wanted);
+      if (profiling_) op_times_[size_t(id)].backward = seconds_since(start);
     } catch (const std::exception& e) {
       throw Error("node \"" + n.name + "\" (" + std::string(n.op->type()) + ") backward: " + e.what());
     }

@@ -30,6 +30,14 @@ class Engine {
   const Tensor* grad(const std::string& name) const { return grad(graph_.id(name)); }
   const Graph& graph() const { return graph_; }
 
+  // Seconds each op node took in the last forward and backward (by node id), measured only while
+  // profiling is on; `xgrad bench` prints them.
+  struct OpTime {
+    double forward = 0, backward = 0;
+  };
+  void set_profiling(bool on) { profiling_ = on; }
+  const std::vector<OpTime>& op_times() const { return op_times_; }
+
  private:
   const Graph& graph_;
   std::vector<Tensor> owned_;          // op node outputs
@@ -38,6 +46,8 @@ class Engine {
   std::vector<Tensor> grads_;
   std::vector<char> has_grad_;
   std::vector<std::vector<Tensor>> scratch_;  // per node, per input: what backward returned
+  std::vector<OpTime> op_times_;
+  bool profiling_ = false;
   bool forward_done_ = false;
   bool training_ = false;
 };

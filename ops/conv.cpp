@@ -1,11 +1,32 @@
 // conv2d(x [N,C,H,W], w [O,C,KH,KW][, b [O]]) -> [N,O,OH,OW], cross-correlation:
 // y[n,o,i,j] = b[o] + Σ_c,p,q x[n,c, i*sh - pt + p*dh, j*sw - pl + q*dw] * w[o,c,p,q]
+// Per image: cols = im2col(x_n) [K=C*KH*KW, P=OH*OW]; y_n = w·cols; dw += g_n·colsᵀ; dx_n = col2im(wᵀ·g_n).
+// conv_reference.cpp holds the direct loops this must match.
+#include <cblas.h>
+
+#include <algorithm>
+
 #include "core/error.h"
+#include "core/parallel.h"
+#include "ops/gemm_nt.h"
+#include "ops/im2col.h"
 #include "ops/registry.h"
-#include "ops/window.h"
+#include "ops/vmath.h"
 
 namespace xgrad {
 namespace {
+
+// Weight gradients are summed per fixed chunk of the batch, then over chunks in order, so they do
+// not depend on the thread count.
+int64_t reduce_chunks(int64_t n) { return std::min<int64_t>(n, 8); }
+
+// Workspace tensors: the im2col matrices kept for backward, per-chunk scratch, partial gradients.
+enum Slot { kKeptCols, kCols, kPartialW, kPartialB, kSlots };
+
+float* sized(Tensor& t, const Shape& s) {
+  ensure_shape(t, s);
+  return t.data();
+}
 
 class Conv2d final : public Op {
  public:
@@ -29,79 +50,82 @@ class Conv2d final : public Op {
     return {x[0], w[0], g.out_h, g.out_w};
   }
 
-  void forward(const Inputs& in, Tensor& out, Workspace&, bool) const override {
-    const Dims d = dims(in);
-    const float *x = in[0]->data(), *w = in[1]->data();
+  // Training keeps every image's cols for backward; inference needs one per parallel chunk.
+  void forward(const Inputs& in, Tensor& out, Workspace& ws, bool training) const override {
+    const ConvDims d = conv_dims(*in[0], *in[1], win_);
+    const int64_t k = d.patch(), p = d.positions();
+    ws.tensors.resize(kSlots);
+    const int64_t chunks = training ? d.n : std::min<int64_t>(d.n, num_threads());
+    float* cols = sized(ws.tensors[training ? kKeptCols : kCols], {chunks, k, p});
+    const float *x = in[0]->data(), *w = in[1]->data(), *b = in.size() == 3 ? in[2]->data() : nullptr;
     float* y = out.data();
-    for (int64_t n = 0; n < d.n; ++n)
-      for (int64_t o = 0; o < d.o; ++o)
-        for (int64_t i = 0; i < d.g.out_h; ++i)
-          for (int64_t j = 0; j < d.g.out_w; ++j) {
-            double acc = in.size() == 3 ? in[2]->data()[o] : 0.0f;
-            each_tap(d, i, j, [&](int64_t c, int64_t p, int64_t q, int64_t r, int64_t s) {
-              acc +=
-                  double(x[((n * d.c + c) * d.h + r) * d.w + s]) * w[((o * d.c + c) * d.kh + p) * d.kw + q];
-            });
-            y[((n * d.o + o) * d.g.out_h + i) * d.g.out_w + j] = float(acc);
-          }
+    parallel_for(chunks, [&](int64_t c0, int64_t c1) {
+      for (int64_t c = c0; c < c1; ++c) {
+        float* col = cols + c * k * p;
+        for (int64_t n = c * d.n / chunks; n < (c + 1) * d.n / chunks; ++n) {
+          im2col(d, x + n * d.c * d.h * d.w, col);
+          float* yn = y + n * d.o * p;
+          for (int64_t o = 0; o < d.o; ++o) std::fill(yn + o * p, yn + (o + 1) * p, b ? b[o] : 0.0f);
+          cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(d.o), int(p), int(k), 1.0f, w, int(k),
+                      col, int(p), 1.0f, yn, int(p));
+        }
+      }
+    });
   }
 
-  // dx[n,c,r,s] += g[n,o,i,j] * w[o,c,p,q]; dw[o,c,p,q] += g * x[n,c,r,s]; db[o] = Σ g[n,o,:,:]
-  void backward(const Inputs& in, const Tensor&, const Tensor& gy, Workspace&,
+  void backward(const Inputs& in, const Tensor&, const Tensor& gy, Workspace& ws,
                 const Grads& gx) const override {
-    const Dims d = dims(in);
-    const float *x = in[0]->data(), *w = in[1]->data(), *g = gy.data();
-    float* dx = prepare(gx[0], *in[0]);
-    float* dw = prepare(gx[1], *in[1]);
-    float* db = gx.size() == 3 ? prepare(gx[2], *in[2]) : nullptr;
-    for (int64_t n = 0; n < d.n; ++n)
-      for (int64_t o = 0; o < d.o; ++o)
-        for (int64_t i = 0; i < d.g.out_h; ++i)
-          for (int64_t j = 0; j < d.g.out_w; ++j) {
-            const float go = g[((n * d.o + o) * d.g.out_h + i) * d.g.out_w + j];
-            if (db) db[o] += go;
-            each_tap(d, i, j, [&](int64_t c, int64_t p, int64_t q, int64_t r, int64_t s) {
-              const int64_t xi = ((n * d.c + c) * d.h + r) * d.w + s;
-              const int64_t wi = ((o * d.c + c) * d.kh + p) * d.kw + q;
-              if (dx) dx[xi] += go * w[wi];
-              if (dw) dw[wi] += go * x[xi];
-            });
+    const ConvDims d = conv_dims(*in[0], *in[1], win_);
+    const int64_t k = d.patch(), p = d.positions(), chunks = reduce_chunks(d.n);
+    if (ws.tensors.size() != kSlots || shape_of(ws.tensors[kKeptCols]) != Shape{d.n, k, p})
+      throw Error("backward needs a training forward of the same batch first");
+    const float* cols = ws.tensors[kKeptCols].data();
+    float* dx = gx[0] ? sized(*gx[0], shape_of(*in[0])) : nullptr;
+    float* dcols = dx ? sized(ws.tensors[kCols], {chunks, k, p}) : nullptr;
+    float* pw = gx[1] ? sized(ws.tensors[kPartialW], {chunks, d.o, k}) : nullptr;
+    const bool want_b = gx.size() == 3 && gx[2];
+    float* pb = want_b ? sized(ws.tensors[kPartialB], {chunks, d.o}) : nullptr;
+    const float *w = in[1]->data(), *g = gy.data();
+    parallel_for(chunks, [&](int64_t c0, int64_t c1) {
+      for (int64_t c = c0; c < c1; ++c) {
+        if (pw) std::fill(pw + c * d.o * k, pw + (c + 1) * d.o * k, 0.0f);
+        if (pb) std::fill(pb + c * d.o, pb + (c + 1) * d.o, 0.0f);
+        for (int64_t n = c * d.n / chunks; n < (c + 1) * d.n / chunks; ++n) {
+          const float *gn = g + n * d.o * p, *col = cols + n * k * p;
+          if (pw)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(d.o), int(k), int(p), 1.0f, gn, int(p),
+                        col, int(p), 1.0f, pw + c * d.o * k, int(k));
+          if (pb)
+            for (int64_t o = 0; o < d.o; ++o) pb[c * d.o + o] += sum_lanes(gn + o * p, p);
+          if (dx) {
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, int(k), int(p), int(d.o), 1.0f, w, int(k),
+                        gn, int(p), 0.0f, dcols + c * k * p, int(p));
+            col2im(d, dcols + c * k * p, dx + n * d.c * d.h * d.w);
           }
+        }
+      }
+    });
+    if (pw) reduce(pw, chunks, d.o * k, sized(*gx[1], shape_of(*in[1])));
+    if (pb) reduce(pb, chunks, d.o, sized(*gx[2], shape_of(*in[2])));
   }
 
   json attrs() const override { return window_attrs(win_, false, true); }
 
  private:
-  struct Dims {
-    int64_t n, c, h, w, o, kh, kw;
-    Geometry g;
-  };
-  Dims dims(const Inputs& in) const {
-    const auto& xs = in[0]->shape();
-    const auto& ws = in[1]->shape();
-    Window win = win_;
-    win.kernel = {int64_t(ws[2]), int64_t(ws[3])};
-    return {int64_t(xs[0]), int64_t(xs[1]), int64_t(xs[2]), int64_t(xs[3]),
-            int64_t(ws[0]), int64_t(ws[2]), int64_t(ws[3]), geometry(int64_t(xs[2]), int64_t(xs[3]), win)};
+  // dw [O, K] += g_n [O, P] · cols_nᵀ: long thin dots go to gemm_nt, the rest to sgemm.
+  static void weight_grad(int64_t o, int64_t k, int64_t p, const float* g, const float* cols, float* dw) {
+    if (p >= 256 && o * k <= 4096)
+      gemm_nt_accumulate(o, k, p, g, p, cols, p, dw, k);
+    else
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(o), int(k), int(p), 1.0f, g, int(p), cols,
+                  int(p), 1.0f, dw, int(k));
   }
-  // Calls f(c, p, q, r, s) for every kernel tap of output (i, j) that lands inside the input.
-  template <class F>
-  void each_tap(const Dims& d, int64_t i, int64_t j, F&& f) const {
-    for (int64_t c = 0; c < d.c; ++c)
-      for (int64_t p = 0; p < d.kh; ++p) {
-        const int64_t r = i * win_.stride[0] - d.g.pad_top + p * win_.dilation[0];
-        if (r < 0 || r >= d.h) continue;
-        for (int64_t q = 0; q < d.kw; ++q) {
-          const int64_t s = j * win_.stride[1] - d.g.pad_left + q * win_.dilation[1];
-          if (s >= 0 && s < d.w) f(c, p, q, r, s);
-        }
-      }
-  }
-  static float* prepare(Tensor* t, const Tensor& like) {
-    if (!t) return nullptr;
-    ensure_shape(*t, shape_of(like));
-    t->fill(0.0f);
-    return t->data();
+  // out = Σ_c parts[c], in chunk order.
+  static void reduce(const float* parts, int64_t chunks, int64_t size, float* out) {
+    std::fill(out, out + size, 0.0f);
+    for (int64_t i = 0; chunks > 0 && i < size; ++i) out[i] = parts[i];
+    for (int64_t c = 1; c < chunks; ++c)
+      for (int64_t i = 0; i < size; ++i) out[i] += parts[c * size + i];
   }
   Window win_;
 };

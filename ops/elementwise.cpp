@@ -4,13 +4,23 @@
 #include <xtensor/xreducer.hpp>
 
 #include "core/error.h"
+#include "core/parallel.h"
 #include "ops/attrs.h"
 #include "ops/registry.h"
+#include "ops/vmath.h"
 
 namespace xgrad {
 namespace {
 
 void no_attrs(const json& attrs) { AttrReader(attrs).finish(); }
+
+// Runs f(begin, end) over [0, n) in blocks big enough to be worth a thread.
+template <class F>
+void blocks(size_t n, F&& f) {
+  constexpr size_t kBlock = 16384;
+  parallel_for(int64_t((n + kBlock - 1) / kBlock),
+               [&](int64_t b0, int64_t b1) { f(size_t(b0) * kBlock, std::min(n, size_t(b1) * kBlock)); });
+}
 
 // y = f(x); dx = g * df(x, y). Def supplies name, f and df as static functions.
 template <class Def>
@@ -25,25 +35,24 @@ class Unary final : public Op {
   void forward(const Inputs& in, Tensor& out, Workspace&, bool) const override {
     const float* x = in[0]->data();
     float* y = out.data();
-    for (size_t i = 0, n = out.size(); i < n; ++i) y[i] = Def::f(x[i]);
+    blocks(out.size(), [&](size_t b, size_t e) {
+      for (size_t i = b; i < e; ++i) y[i] = Def::f(x[i]);
+    });
   }
   void backward(const Inputs& in, const Tensor& out, const Tensor& gy, Workspace&,
                 const Grads& gx) const override {
     ensure_shape(*gx[0], shape_of(*in[0]));
     const float *x = in[0]->data(), *y = out.data(), *g = gy.data();
     float* d = gx[0]->data();
-    for (size_t i = 0, n = out.size(); i < n; ++i) d[i] = g[i] * Def::df(x[i], y[i]);
+    blocks(out.size(), [&](size_t b, size_t e) {
+      for (size_t i = b; i < e; ++i) d[i] = g[i] * Def::df(x[i], y[i]);
+    });
   }
 };
 
 struct SigmoidDef {
   static constexpr const char* kName = "sigmoid";
-  // Never exp of a large positive number: finite for any finite x.
-  static float f(float x) {
-    if (x >= 0) return 1.0f / (1.0f + std::exp(-x));
-    const float e = std::exp(x);
-    return e / (1.0f + e);
-  }
+  static float f(float x) { return sigmoid_approx(x); }
   static float df(float, float y) { return y * (1.0f - y); }
 };
 struct ReluDef {

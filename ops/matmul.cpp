@@ -1,13 +1,36 @@
 // matmul(x [M,K], w [K,N][, b [N]]) = x·w (+ b), through OpenBLAS sgemm. The optional bias makes
 // a dense layer one node (like ONNX Gemm); `add` with broadcasting does the same in two.
+// Large products are split over the thread pool by rows of the result, so no
+// sum is ever split between threads.
 #include <cblas.h>
 
+#include <algorithm>
+
 #include "core/error.h"
+#include "core/parallel.h"
 #include "ops/attrs.h"
 #include "ops/registry.h"
 
 namespace xgrad {
 namespace {
+
+// Splits [0, n) into blocks of at least `grain` (a single call below 2 * grain) and runs f on each.
+template <class F>
+void split(int n, int grain, F&& f) {
+  const int parts = std::max(1, std::min(num_threads(), n / std::max(grain, 1)));
+  parallel_for(parts, [&](int64_t p0, int64_t p1) { f(int(p0 * n / parts), int(p1 * n / parts)); });
+}
+
+// c[rows r0..r1) = a[r0..r1) · b (+ beta c): row-major, a [M, K] with lda, b [K, N].
+void gemm_rows(bool ta, bool tb, int m, int n, int k, const float* a, const float* b, float beta, float* c) {
+  const int lda = ta ? m : k, ldb = tb ? k : n;
+  split(m, 16, [&](int r0, int r1) {
+    if (r1 > r0)
+      cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, r1 - r0, n,
+                  k, 1.0f, ta ? a + r0 : a + size_t(r0) * size_t(lda), lda, b, ldb, beta,
+                  c + size_t(r0) * size_t(n), n);
+  });
+}
 
 class MatMul final : public Op {
  public:
@@ -35,9 +58,7 @@ class MatMul final : public Op {
       for (int r = 0; r < m; ++r) std::copy(b, b + n, y + size_t(r) * size_t(n));
       beta = 1.0f;
     }
-    if (m && n)
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f, in[0]->data(), k, in[1]->data(),
-                  n, beta, y, n);
+    if (m && n) gemm_rows(false, false, m, n, k, in[0]->data(), in[1]->data(), beta, y);
   }
 
   // dx = g·wᵀ, dw = xᵀ·g, db = Σ_rows g
@@ -46,13 +67,11 @@ class MatMul final : public Op {
     const int m = int(in[0]->shape(0)), k = int(in[0]->shape(1)), n = int(in[1]->shape(1));
     if (gx[0]) {
       ensure_shape(*gx[0], shape_of(*in[0]));
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, k, n, 1.0f, g.data(), n, in[1]->data(), n, 0.0f,
-                  gx[0]->data(), k);
+      if (m && k) gemm_rows(false, true, m, k, n, g.data(), in[1]->data(), 0.0f, gx[0]->data());
     }
     if (gx[1]) {
       ensure_shape(*gx[1], shape_of(*in[1]));
-      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, k, n, m, 1.0f, in[0]->data(), k, g.data(), n, 0.0f,
-                  gx[1]->data(), n);
+      if (k && n) gemm_rows(true, false, k, n, m, in[0]->data(), g.data(), 0.0f, gx[1]->data());
     }
     if (gx.size() == 3 && gx[2]) {
       ensure_shape(*gx[2], shape_of(*in[2]));

@@ -1,13 +1,76 @@
 // max_pool2d and avg_pool2d over [N,C,H,W]. Padded cells never count: max ignores them, avg divides
 // by the number of real cells in the window (Keras' "same"). Max keeps its argmax for backward.
-#include <limits>
+// Windows that never touch padding (LeNet's 2x2/2) take a fast path split over planes by the thread
+// pool; everything else runs the reference loops of pool_reference.cpp, which are the tests' oracle.
+#include <algorithm>
 
 #include "core/error.h"
+#include "core/parallel.h"
+#include "ops/pool_reference.h"
 #include "ops/registry.h"
-#include "ops/window.h"
 
 namespace xgrad {
 namespace {
+
+bool no_padding_reached(const PoolDims& d) {
+  return d.g.pad_top == 0 && d.g.pad_left == 0 &&
+         (d.g.out_h - 1) * d.win.stride[0] + d.win.kernel[0] <= d.h &&
+         (d.g.out_w - 1) * d.win.stride[1] + d.win.kernel[1] <= d.w;
+}
+
+// One output row of a 2x2 window, branch-free (comparisons as 0/1 arithmetic) so that it
+// vectorises and random data costs no mispredicted branches. SW: column stride, 0 = runtime.
+template <int SW>
+void max_row_2x2(const float* r0, const float* r1, int sw, int ow, int w, int32_t at0, float* y,
+                 int32_t* argmax) {
+  if (SW) sw = SW;
+  for (int j = 0; j < ow; ++j) {
+    const float a = r0[j * sw], b = r0[j * sw + 1], c = r1[j * sw], e = r1[j * sw + 1];
+    const int32_t right0 = b > a, right1 = e > c;
+    const float top = std::max(a, b), bottom = std::max(c, e);
+    const int32_t down = bottom > top;
+    y[j] = std::max(top, bottom);
+    argmax[j] = at0 + j * sw + down * (w + right1) + (1 - down) * right0;
+  }
+}
+
+// The first largest cell of each window, as the reference picks it (strictly greater replaces).
+// argmax is written even for inference (a scratch buffer then): one loop, no branch in it.
+void max_pool_fast(const PoolDims& d, const float* x, float* y, int32_t* argmax) {
+  const int64_t kh = d.win.kernel[0], kw = d.win.kernel[1], oh = d.g.out_h, ow = d.g.out_w;
+  parallel_for(d.planes, [&](int64_t pl0, int64_t pl1) {
+    for (int64_t pl = pl0; pl < pl1; ++pl)
+      for (int64_t i = 0; i < oh; ++i) {
+        const int64_t row = (pl * d.h + i * d.win.stride[0]) * d.w, o = (pl * oh + i) * ow;
+        if (kh == 2 && kw == 2) {
+          auto* f = d.win.stride[1] == 2 ? max_row_2x2<2> : max_row_2x2<0>;
+          f(x + row, x + row + d.w, d.win.stride[1], ow, d.w, int32_t(row), y + o,
+            argmax ? argmax + o : nullptr);
+          continue;
+        }
+        for (int64_t j = 0; j < ow; ++j) {
+          const int64_t origin = (pl * d.h + i * d.win.stride[0]) * d.w + j * d.win.stride[1];
+          float best = x[origin];
+          int64_t best_at = origin;
+          for (int64_t p = 0; p < kh; ++p)
+            for (int64_t q = 0; q < kw; ++q) {
+              const int64_t at = origin + p * d.w + q;
+              if (x[at] > best) best = x[at], best_at = at;
+            }
+          y[o + j] = best;
+          argmax[o + j] = int32_t(best_at);
+        }
+      }
+  });
+}
+
+void max_unpool_fast(const PoolDims& d, const float* g, const int32_t* argmax, float* dx) {
+  const int64_t plane_in = d.h * d.w, plane_out = d.g.out_h * d.g.out_w;
+  parallel_for(d.planes, [&](int64_t pl0, int64_t pl1) {
+    std::fill(dx + pl0 * plane_in, dx + pl1 * plane_in, 0.0f);
+    for (int64_t o = pl0 * plane_out; o < pl1 * plane_out; ++o) dx[argmax[o]] += g[o];
+  });
+}
 
 class Pool2d final : public Op {
  public:
@@ -23,70 +86,29 @@ class Pool2d final : public Op {
     return {x[0], x[1], g.out_h, g.out_w};
   }
 
-  // Each (plane, i, j) window: max keeps the flat index of its first largest cell.
-  void forward(const Inputs& in, Tensor& out, Workspace& ws, bool training) const override {
-    const int64_t planes = int64_t(in[0]->shape(0) * in[0]->shape(1));
-    const int64_t h = int64_t(in[0]->shape(2)), w = int64_t(in[0]->shape(3));
-    const Geometry g = geometry(h, w, win_);
-    const float* x = in[0]->data();
-    float* y = out.data();
-    if (is_max_ && training) ws.indices.resize(out.size());
-    for (int64_t pl = 0; pl < planes; ++pl)
-      for (int64_t i = 0; i < g.out_h; ++i)
-        for (int64_t j = 0; j < g.out_w; ++j) {
-          float best = -std::numeric_limits<float>::infinity();
-          int64_t best_at = -1, count = 0;
-          double sum = 0;
-          each_cell(g, h, w, i, j, [&](int64_t r, int64_t s) {
-            const int64_t at = (pl * h + r) * w + s;
-            if (best_at < 0 || x[at] > best) best = x[at], best_at = at;
-            sum += x[at];
-            ++count;
-          });
-          const int64_t o = (pl * g.out_h + i) * g.out_w + j;
-          y[o] = is_max_ ? best : float(sum / double(count));
-          if (is_max_ && training) ws.indices[size_t(o)] = int32_t(best_at);
-        }
+  void forward(const Inputs& in, Tensor& out, Workspace& ws, bool) const override {
+    const PoolDims d = pool_dims(*in[0], win_);
+    if (!is_max_) return avg_pool_reference_forward(d, in[0]->data(), out.data());
+    ws.indices.resize(out.size());
+    if (no_padding_reached(d))
+      max_pool_fast(d, in[0]->data(), out.data(), ws.indices.data());
+    else
+      max_pool_reference_forward(d, in[0]->data(), out.data(), ws.indices.data());
   }
 
-  // max: dx[argmax] += g; avg: each real cell of the window gets g / count.
   void backward(const Inputs& in, const Tensor& out, const Tensor& gy, Workspace& ws,
                 const Grads& gx) const override {
+    const PoolDims d = pool_dims(*in[0], win_);
     ensure_shape(*gx[0], shape_of(*in[0]));
-    gx[0]->fill(0.0f);
-    float* dx = gx[0]->data();
-    const float* g = gy.data();
-    if (is_max_) {
-      for (size_t o = 0; o < out.size(); ++o) dx[ws.indices.at(o)] += g[o];
-      return;
-    }
-    const int64_t planes = int64_t(in[0]->shape(0) * in[0]->shape(1));
-    const int64_t h = int64_t(in[0]->shape(2)), w = int64_t(in[0]->shape(3));
-    const Geometry geo = geometry(h, w, win_);
-    for (int64_t pl = 0; pl < planes; ++pl)
-      for (int64_t i = 0; i < geo.out_h; ++i)
-        for (int64_t j = 0; j < geo.out_w; ++j) {
-          int64_t count = 0;
-          each_cell(geo, h, w, i, j, [&](int64_t, int64_t) { ++count; });
-          const float share = g[(pl * geo.out_h + i) * geo.out_w + j] / float(count);
-          each_cell(geo, h, w, i, j, [&](int64_t r, int64_t s) { dx[(pl * h + r) * w + s] += share; });
-        }
+    if (!is_max_) return avg_pool_reference_backward(d, gy.data(), gx[0]->data());
+    if (ws.indices.size() != out.size())
+      throw Error("backward needs a training forward of the same batch first");
+    max_unpool_fast(d, gy.data(), ws.indices.data(), gx[0]->data());
   }
 
   json attrs() const override { return window_attrs(win_, true, false); }
 
  private:
-  template <class F>
-  void each_cell(const Geometry& g, int64_t h, int64_t w, int64_t i, int64_t j, F&& f) const {
-    for (int64_t p = 0; p < win_.kernel[0]; ++p) {
-      const int64_t r = i * win_.stride[0] - g.pad_top + p;
-      if (r < 0 || r >= h) continue;
-      for (int64_t q = 0; q < win_.kernel[1]; ++q) {
-        const int64_t s = j * win_.stride[1] - g.pad_left + q;
-        if (s >= 0 && s < w) f(r, s);
-      }
-    }
-  }
   Window win_;
   bool is_max_;
 };

@@ -45,6 +45,34 @@ inline Geometry geometry(int64_t h, int64_t w, const Window& win) {
   return g;
 }
 
+// Every size of a conv2d: x [n,c,h,w], w [o,c,kh,kw], y [n,o,g.out_h,g.out_w].
+struct ConvDims {
+  int64_t n, c, h, w, o, kh, kw;
+  Pair stride, dilation;
+  Geometry g;
+  int64_t patch() const { return c * kh * kw; }            // rows of the im2col matrix
+  int64_t positions() const { return g.out_h * g.out_w; }  // its columns
+};
+
+inline ConvDims conv_dims(const Tensor& x, const Tensor& w, Window win) {
+  win.kernel = {int64_t(w.shape(2)), int64_t(w.shape(3))};
+  const int64_t h = int64_t(x.shape(2)), wd = int64_t(x.shape(3));
+  return {int64_t(x.shape(0)), int64_t(x.shape(1)), h,          wd,           int64_t(w.shape(0)),
+          win.kernel[0],       win.kernel[1],       win.stride, win.dilation, geometry(h, wd, win)};
+}
+
+// A pooling window over [n*c planes, h, w].
+struct PoolDims {
+  int64_t planes, h, w;
+  Window win;
+  Geometry g;
+};
+
+inline PoolDims pool_dims(const Tensor& x, const Window& win) {
+  const int64_t h = int64_t(x.shape(2)), w = int64_t(x.shape(3));
+  return {int64_t(x.shape(0) * x.shape(1)), h, w, win, geometry(h, w, win)};
+}
+
 inline json window_attrs(const Window& w, bool with_kernel, bool with_dilation) {
   json j{{"stride", {w.stride[0], w.stride[1]}}, {"padding", w.padding.to_json()}};
   if (with_kernel) j["kernel"] = {w.kernel[0], w.kernel[1]};

@@ -5,6 +5,7 @@
 namespace xgrad::cli {
 
 void add_ops_command(CLI::App& app);
+void add_bench_command(CLI::App& app);
 void add_export_command(CLI::App& app);
 void add_run_command(CLI::App& app);
 void add_summary_command(CLI::App& app);

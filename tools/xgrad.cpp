@@ -10,6 +10,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("xgrad ") + XGRAD_VERSION);
   app.require_subcommand(1);
   xgrad::cli::add_ops_command(app);
+  xgrad::cli::add_bench_command(app);
   xgrad::cli::add_export_command(app);
   xgrad::cli::add_run_command(app);
   xgrad::cli::add_summary_command(app);

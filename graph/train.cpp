@@ -1,0 +1,265 @@
+#include "graph/train.h"
+
+#include <chrono>
+#include <cmath>
+#include <numeric>
+
+#include "core/error.h"
+
+namespace xgrad {
+namespace {
+
+bool all_finite(const Tensor& t) {
+  const float* p = t.data();
+  for (size_t i = 0, n = t.size(); i < n; ++i)
+    if (!std::isfinite(p[i])) return false;
+  return true;
+}
+
+std::string describe(const Node& n) {
+  return "\"" + n.name + "\" (" + (n.kind == NodeKind::Op ? std::string(n.op->type()) : kind_name(n.kind)) +
+         ")";
+}
+
+// Index of the largest of `k` scores (the first on ties, as argmax does).
+size_t argmax(const float* row, size_t k) {
+  size_t best = 0;
+  for (size_t j = 1; j < k; ++j)
+    if (row[j] > row[best]) best = j;
+  return best;
+}
+
+std::string number(double v) {
+  if (std::isnan(v)) return "NaN";
+  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
+  return std::to_string(v);
+}
+
+}  // namespace
+
+Trainer::Trainer(const Graph& g, Params& params, TrainConfig config)
+    : graph_(g), params_(params), config_(std::move(config)), optimizer_(config_.optim), engine_(g) {
+  config_.validate();
+  check_params(g, params);
+  loss_id_ = g.output("loss");
+  if (!g.node(loss_id_).info.shape.empty())
+    throw Error("output \"loss\" has shape " + to_string(g.node(loss_id_).info.shape) +
+                ", expected a scalar");
+  score_id_ = score_output(g);
+  for (const std::string& name : {config_.image_input, config_.label_input})
+    if (g.find(name) < 0 || g.node(g.id(name)).kind != NodeKind::Input)
+      throw Error("graph \"" + g.name() + "\" has no input \"" + name + "\"");
+  param_ids_ = g.params();
+  progress_.rng = Rng(config_.seed).state();
+}
+
+void Trainer::set_progress(Progress p) {
+  if (p.epoch < 0 || p.step < 0) throw Error("progress: negative epoch or step");
+  progress_ = std::move(p);
+}
+
+bool Trainer::run(const BatchSource& train, const BatchSource* test,
+                  const std::function<StepAction(const StepInfo&)>& on_step,
+                  const std::function<void(const EpochMetrics&)>& on_epoch) {
+  if (train.size == 0) throw Error("the training set is empty");
+  Progress& pr = progress_;
+  for (; pr.epoch < config_.epochs; ++pr.epoch) {
+    const double lr = config_.schedule.lr(config_.optim.lr, pr.epoch, config_.epochs);
+    const auto start = std::chrono::steady_clock::now();
+    if (pr.position == 0) {  // a new epoch: draw its order, reset its sums
+      pr.order.resize(train.size);
+      std::iota(pr.order.begin(), pr.order.end(), 0u);
+      Rng rng;
+      rng.set_state(pr.rng);
+      rng.shuffle(pr.order);
+      pr.rng = rng.state();
+      pr.loss_sum = 0, pr.correct = 0;
+    } else if (pr.order.size() != train.size || pr.position > train.size) {
+      throw Error("resume: the saved run has " + std::to_string(pr.order.size()) +
+                  " samples per epoch, this data has " + std::to_string(train.size));
+    }
+    while (pr.position < train.size) {
+      const size_t count = std::min(size_t(config_.batch), train.size - pr.position);
+      const double loss = train_step(train, count, lr);
+      if (on_step) {
+        const double seen = double(pr.position);
+        const StepInfo info{
+            pr.epoch, pr.step, pr.position, train.size, loss, pr.loss_sum / seen, double(pr.correct) / seen,
+            lr};
+        if (on_step(info) == StepAction::Stop) return false;
+      }
+    }
+    EpochMetrics m;
+    m.epoch = pr.epoch + 1, m.lr = lr;
+    m.train_loss = pr.loss_sum / double(train.size);
+    m.train_accuracy = double(pr.correct) / double(train.size);
+    if (test) {
+      const Evaluation e = evaluate(*test);
+      m.test_loss = e.loss, m.test_accuracy = e.accuracy;
+    }
+    m.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    pr.history.push_back(m);
+    pr.position = 0;
+    if (on_epoch) {
+      ++pr.epoch;  // the callback sees the run as it would resume (e.g. to checkpoint it)
+      on_epoch(m);
+      --pr.epoch;
+    }
+  }
+  return true;
+}
+
+double Trainer::train_step(const BatchSource& train, size_t count, double lr) {
+  Progress& pr = progress_;
+  train.batch(pr.order, pr.position, count, feeds_[config_.image_input], feeds_[config_.label_input]);
+  engine_.forward(feeds_, params_, true);
+  const double loss = engine_.value(loss_id_)();
+  check_finite_loss(loss);
+  engine_.backward(loss_id_, param_ids_);
+  GradRefs grads;
+  for (int id : param_ids_) grads[graph_.node(id).name] = engine_.grad(id);
+  check_finite_grads(grads);
+  optimizer_.step(params_, grads, lr);
+  pr.loss_sum += loss * double(count);
+  pr.correct += correct_in_batch(feeds_[config_.label_input]);
+  pr.position += count;
+  ++pr.step;
+  return loss;
+}
+
+int64_t Trainer::correct_in_batch(const Tensor& labels) const {
+  const Tensor& scores = engine_.value(score_id_);
+  const size_t k = scores.shape()[1];
+  int64_t correct = 0;
+  for (size_t i = 0; i < labels.size(); ++i)
+    correct += argmax(scores.data() + i * k, k) == size_t(labels.data()[i]);
+  return correct;
+}
+
+std::string Trainer::where() const {
+  const size_t batch = size_t(config_.batch), n = progress_.order.size();
+  return "epoch " + std::to_string(progress_.epoch + 1) + ", step " +
+         std::to_string(progress_.position / batch + 1) + " of " + std::to_string((n + batch - 1) / batch) +
+         " (step " + std::to_string(progress_.step + 1) + " of the run)";
+}
+
+std::string Trainer::first_bad_value() const {
+  for (int id = 0; id < graph_.size(); ++id)
+    if (!all_finite(engine_.value(id))) return describe(graph_.node(id));
+  return "";
+}
+
+void Trainer::check_finite_loss(double loss) const {
+  if (std::isfinite(loss)) return;
+  const std::string first = first_bad_value();
+  throw Error("training stopped: the loss is " + number(loss) + " at " + where() +
+              "; first node with a non-finite value: " + (first.empty() ? "none found" : first) +
+              ". Weights were not updated; try a lower --lr");
+}
+
+void Trainer::check_finite_grads(const GradRefs& grads) const {
+  for (const auto& [name, g] : grads) {
+    if (!g || all_finite(*g)) continue;
+    std::string first = describe(graph_.node(graph_.id(name)));
+    for (int id = loss_id_; id >= 0; --id) {  // backward order: the first gradient that went bad
+      const Tensor* gi = engine_.grad(id);
+      if (gi && !all_finite(*gi)) {
+        first = describe(graph_.node(id));
+        break;
+      }
+    }
+    const std::string value = first_bad_value();
+    throw Error("training stopped: the gradient of param \"" + name + "\" is not finite at " + where() +
+                "; first node with a non-finite gradient: " + first +
+                (value.empty() ? "" : "; first node with a non-finite value: " + value) +
+                ". Weights were not updated; try a lower --lr");
+  }
+}
+
+int score_output(const Graph& g) {
+  if (!g.has_output("logits") && !g.has_output("probs"))
+    throw Error("graph \"" + g.name() + "\" has no \"logits\" or \"probs\" output to measure accuracy with");
+  const int id = g.output(g.has_output("logits") ? "logits" : "probs");
+  if (g.node(id).info.shape.size() != 2)
+    throw Error("output \"" + g.node(id).name + "\" has shape " + to_string(g.node(id).info.shape) +
+                ", expected [batch, classes]");
+  return id;
+}
+
+Evaluation evaluate(const Graph& g, const Params& params, const BatchSource& data, int64_t batch,
+                    const std::string& image_input, const std::string& label_input) {
+  if (data.size == 0) throw Error("the evaluation set is empty");
+  if (batch < 1) throw Error("evaluation batch must be >= 1, got " + std::to_string(batch));
+  const int loss_id = g.output("loss"), score_id = score_output(g);
+  std::vector<uint32_t> order(data.size);
+  std::iota(order.begin(), order.end(), 0u);
+  const size_t k = size_t(g.node(score_id).info.shape[1]);
+  Evaluation e;
+  e.confusion.assign(k, std::vector<int64_t>(k, 0));
+  double loss_sum = 0;
+  Engine engine(g);
+  Feeds feeds;
+  Tensor& images = feeds[image_input];
+  Tensor& labels = feeds[label_input];
+  for (size_t start = 0; start < data.size; start += size_t(batch)) {
+    const size_t count = std::min(size_t(batch), data.size - start);
+    data.batch(order, start, count, images, labels);
+    engine.forward(feeds, params, false);
+    loss_sum += double(engine.value(loss_id)()) * double(count);
+    const Tensor& scores = engine.value(score_id);
+    for (size_t i = 0; i < count; ++i) {
+      const size_t truth = size_t(labels.data()[i]), predicted = argmax(scores.data() + i * k, k);
+      ++e.confusion.at(truth).at(predicted);
+      e.accuracy += truth == predicted;
+    }
+  }
+  e.samples = int64_t(data.size);
+  e.loss = loss_sum / double(data.size);
+  e.accuracy /= double(data.size);
+  return e;
+}
+
+std::vector<double> Evaluation::class_accuracy() const {
+  std::vector<double> out;
+  for (size_t c = 0; c < confusion.size(); ++c) {
+    int64_t total = 0;
+    for (int64_t v : confusion[c]) total += v;
+    out.push_back(total ? double(confusion[c][c]) / double(total) : std::numeric_limits<double>::quiet_NaN());
+  }
+  return out;
+}
+
+void TrainConfig::validate() const {
+  if (epochs < 1) throw Error("epochs must be >= 1, got " + std::to_string(epochs));
+  if (batch < 1) throw Error("batch size must be >= 1, got " + std::to_string(batch));
+  optim.validate();
+  schedule.validate();
+}
+
+nlohmann::json TrainConfig::to_json() const {
+  return {{"epochs", epochs},
+          {"batch", batch},
+          {"seed", seed},
+          {"optimizer", optim.to_json()},
+          {"schedule", schedule.to_json()}};
+}
+
+TrainConfig TrainConfig::from_json(const nlohmann::json& j) {
+  if (!j.is_object()) throw Error("training settings: expected an object, found " + j.dump());
+  TrainConfig c;
+  for (const char* key : {"epochs", "batch", "seed", "optimizer", "schedule"})
+    if (!j.contains(key)) throw Error(std::string("training settings: missing \"") + key + "\"");
+  for (const char* key : {"epochs", "batch", "seed"})
+    if (!j.at(key).is_number_integer())
+      throw Error(std::string("training settings.") + key + ": expected an integer, found " +
+                  j.at(key).dump());
+  c.epochs = j.at("epochs").get<int64_t>();
+  c.batch = j.at("batch").get<int64_t>();
+  c.seed = j.at("seed").get<uint64_t>();
+  c.optim = OptimConfig::from_json(j.at("optimizer"));
+  c.schedule = Schedule::from_json(j.at("schedule"));
+  c.validate();
+  return c;
+}
+
+}  // namespace xgrad

@@ -1,0 +1,128 @@
+#pragma once
+// Trains a graph on batches: forward in training mode, backward from the "loss" output to every
+// param, one optimizer step, per-epoch metrics. The run's position (epoch, sample order, RNG state,
+// running sums) is plain data in Progress, so a checkpoint can stop and resume it exactly. Knows
+// nothing of files or the command line.
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "core/rng.h"
+#include "graph/engine.h"
+#include "graph/optim.h"
+#include "graph/schedule.h"
+
+namespace xgrad {
+
+// Where batches come from: images [count, ...] and float label ids [count] for samples
+// order[start .. start+count). `batches_of(dataset)` adapts core/dataset.h's Dataset.
+struct BatchSource {
+  size_t size = 0;
+  std::function<void(const std::vector<uint32_t>& order, size_t start, size_t count, Tensor& images,
+                     Tensor& labels)>
+      batch;
+};
+
+template <class D>
+BatchSource batches_of(const D& data) {
+  return {data.size(), [&data](const std::vector<uint32_t>& order, size_t start, size_t count, Tensor& images,
+                               Tensor& labels) { data.batch(order, start, count, images, labels); }};
+}
+
+struct TrainConfig {
+  int64_t epochs = 5;
+  int64_t batch = 32;
+  uint64_t seed = 0;  // sample order (weights are initialized by the caller)
+  OptimConfig optim;
+  Schedule schedule;
+  std::string image_input = "image", label_input = "label";
+
+  void validate() const;  // throws Error naming the bad setting
+  nlohmann::json to_json() const;
+  static TrainConfig from_json(const nlohmann::json& j);
+};
+
+struct EpochMetrics {
+  int64_t epoch = 0;  // 1-based in reports
+  double lr = 0, train_loss = 0, train_accuracy = 0, seconds = 0;
+  double test_loss = std::numeric_limits<double>::quiet_NaN(), test_accuracy = test_loss;
+};
+
+// Where a run stands; everything an exact resume needs besides weights and optimizer state.
+struct Progress {
+  int64_t epoch = 0;            // 0-based epoch in progress (== epochs when done)
+  size_t position = 0;          // samples of this epoch already trained on
+  int64_t step = 0;             // optimizer steps taken in all
+  std::vector<uint32_t> order;  // this epoch's sample order (drawn when position is 0)
+  Rng::State rng{};             // after drawing `order`
+  double loss_sum = 0;          // this epoch: sum of batch loss * batch size
+  int64_t correct = 0;          // this epoch: correctly classified samples
+  std::vector<EpochMetrics> history;
+};
+
+struct StepInfo {
+  int64_t epoch, step;
+  size_t position, samples;  // done in this epoch, of
+  double loss, running_loss, running_accuracy, lr;
+};
+
+struct Evaluation {
+  double loss = 0, accuracy = 0;
+  int64_t samples = 0;
+  std::vector<std::vector<int64_t>> confusion;  // [true class][predicted class]
+  std::vector<double> class_accuracy() const;   // NaN for a class with no samples
+};
+
+// Loss, accuracy and confusion matrix of `params` on `data`, in inference mode, in order.
+Evaluation evaluate(const Graph& g, const Params& params, const BatchSource& data, int64_t batch = 256,
+                    const std::string& image_input = "image", const std::string& label_input = "label");
+
+// The output accuracy is measured on: "logits" if the graph has it, else "probs"; checked [batch, classes].
+int score_output(const Graph& g);
+
+enum class StepAction { Continue, Stop };
+
+class Trainer {
+ public:
+  // `params` must outlive the trainer; it is updated in place. Throws Error when the graph lacks the
+  // configured inputs, a scalar "loss" output, or a "logits"/"probs" output.
+  Trainer(const Graph& g, Params& params, TrainConfig config);
+
+  // Trains until the configured epochs are done (returns true) or `on_step` says stop after a step
+  // (returns false; progress() then says where to resume). A NaN/Inf loss or gradient throws Error
+  // with the epoch, step and first node that went non-finite, before any weight is changed.
+  bool run(const BatchSource& train, const BatchSource* test,
+           const std::function<StepAction(const StepInfo&)>& on_step = {},
+           const std::function<void(const EpochMetrics&)>& on_epoch = {});
+  Evaluation evaluate(const BatchSource& data, int64_t batch = 256) {
+    return xgrad::evaluate(graph_, params_, data, batch, config_.image_input, config_.label_input);
+  }
+
+  const Progress& progress() const { return progress_; }
+  void set_progress(Progress p);  // for resume; checked against the data size on the next run
+  Optimizer& optimizer() { return optimizer_; }
+  const TrainConfig& config() const { return config_; }
+
+ private:
+  double train_step(const BatchSource& train, size_t count, double lr);
+  void check_finite_loss(double loss) const;
+  void check_finite_grads(const GradRefs& grads) const;
+  std::string where() const;
+  std::string first_bad_value() const;  // "" when every value is finite
+  int64_t correct_in_batch(const Tensor& labels) const;
+
+  const Graph& graph_;
+  Params& params_;
+  TrainConfig config_;
+  Optimizer optimizer_;
+  Engine engine_;
+  Progress progress_;
+  int loss_id_, score_id_;
+  std::vector<int> param_ids_;
+  Tensor images_, labels_;
+  Feeds feeds_;
+};
+
+}  // namespace xgrad

@@ -1,0 +1,106 @@
+// The thread pool: every task runs exactly once, the split is static, errors come back to the
+// caller, and nested regions run inline.
+#include <doctest/doctest.h>
+
+#include <sys/wait.h>
+
+#include <atomic>
+#include <cstdio>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "core/parallel.h"
+
+using namespace xgrad;
+
+namespace {
+// Restores the thread count a test changed.
+struct Threads {
+  int saved = num_threads();
+  explicit Threads(int n) { set_num_threads(n); }
+  ~Threads() { set_num_threads(saved); }
+};
+}  // namespace
+
+TEST_CASE("parallel_for runs every task exactly once, for any thread count") {
+  for (int threads : {1, 2, 3, 5}) {
+    Threads t(threads);
+    CHECK(num_threads() == threads);
+    for (int64_t tasks : {0, 1, 2, 7, 64, 1000}) {
+      std::vector<std::atomic<int>> hits(static_cast<size_t>(tasks));
+      parallel_for(tasks, [&](int64_t b, int64_t e) {
+        for (int64_t i = b; i < e; ++i) hits[size_t(i)]++;
+      });
+      for (int64_t i = 0; i < tasks; ++i) {
+        INFO("threads " << threads << ", tasks " << tasks << ", task " << i);
+        CHECK(hits[size_t(i)] == 1);
+      }
+    }
+  }
+}
+
+TEST_CASE("the split is static: part t of T threads gets [t*n/T, (t+1)*n/T)") {
+  Threads t(3);
+  std::vector<int64_t> begins(3, -1), ends(3, -1);
+  parallel_for(10, [&](int64_t b, int64_t e) {
+    const size_t part = b == 0 ? 0 : b == 3 ? 1 : 2;
+    begins[part] = b, ends[part] = e;
+  });
+  CHECK(begins == std::vector<int64_t>{0, 3, 6});
+  CHECK(ends == std::vector<int64_t>{3, 6, 10});
+}
+
+TEST_CASE("an exception in a part reaches the caller and the pool keeps working") {
+  Threads t(2);
+  CHECK_THROWS_WITH(parallel_for(8,
+                                 [](int64_t b, int64_t) {
+                                   if (b >= 4) throw std::runtime_error("part two failed");
+                                 }),
+                    "part two failed");
+  std::atomic<int> sum{0};
+  parallel_for(8, [&](int64_t b, int64_t e) { sum += int(e - b); });
+  CHECK(sum == 8);
+}
+
+TEST_CASE("a nested parallel_for runs inline on the calling thread") {
+  Threads t(2);
+  std::atomic<int> inner{0};
+  parallel_for(2, [&](int64_t, int64_t) {
+    parallel_for(5, [&](int64_t b, int64_t e) {
+      CHECK(b == 0);
+      CHECK(e == 5);
+      inner += int(e - b);
+    });
+  });
+  CHECK(inner == 10);
+}
+
+TEST_CASE("thread counts below one mean one") {
+  Threads t(0);
+  CHECK(num_threads() == 1);
+}
+
+namespace {
+// Runs the xgrad program; returns its exit status and what it printed on stdout and stderr.
+int run_cli(const std::string& args, std::string& output) {
+  const std::string cmd = std::string("'") + XGRAD_CLI_PATH + "' " + args + " 2>&1";
+  FILE* pipe = popen(cmd.c_str(), "r");
+  REQUIRE(pipe);
+  char buf[512];
+  output.clear();
+  while (size_t n = fread(buf, 1, sizeof buf, pipe)) output.append(buf, n);
+  const int status = pclose(pipe);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+}  // namespace
+
+TEST_CASE("xgrad bench rejects bad thread counts and repeats with a clear message") {
+  std::string out;
+  CHECK(run_cli("bench --no-torch --threads 0", out) != 0);
+  CHECK(out.find("xgrad: error: --threads: expected counts in [1, 256], found 0") != std::string::npos);
+  CHECK(run_cli("bench --no-torch --threads 1,x", out) != 0);
+  CHECK(out.find("--threads") != std::string::npos);
+  CHECK(run_cli("bench --no-torch --repeats 0", out) != 0);
+  CHECK(out.find("--repeats") != std::string::npos);
+}
