@@ -30,7 +30,7 @@ inline std::string json_found(const nlohmann::json& j) {
 class Fields {
  public:
   Fields(const nlohmann::json& j, std::string path) : j_(j), path_(std::move(path)) {
-    if (!j.is_object()) throw Error(where() + ": expected an object, found " + json_found(j));
+    if (!j.is_object()) throw Error(prefix() + "expected an object, found " + json_found(j));
   }
 
   const nlohmann::json* optional(const std::string& key) {
@@ -40,7 +40,7 @@ class Fields {
   }
   const nlohmann::json& required(const std::string& key) {
     const nlohmann::json* v = optional(key);
-    if (!v) throw Error(where() + ": missing field \"" + key + "\"");
+    if (!v) throw Error(prefix() + "missing field \"" + key + "\"");
     return *v;
   }
   std::string string(const std::string& key) {
@@ -59,7 +59,8 @@ class Fields {
         throw Error(at(item.key()) + ": unknown field (expected " + expected + ")");
   }
   std::string at(const std::string& key) const { return json_path(path_, key); }
-  std::string where() const { return path_.empty() ? "the document" : path_; }
+  // "graph: " for errors about this object itself; nothing at the top of the document.
+  std::string prefix() const { return path_.empty() ? "" : path_ + ": "; }
 
  private:
   const nlohmann::json& j_;
