@@ -62,7 +62,7 @@ void add_eval_command(CLI::App& app) {
   cmd->add_option("--data", o->data, "Fashion-MNIST directory (default: $XGRAD_DATA or the system dataset)");
   cmd->add_option("--batch", o->batch, "Samples per forward pass")->capture_default_str();
   cmd->add_option("--test-samples", o->samples, "Use the first N test samples only (0: all)");
-  cmd->add_option("--threads", o->threads, "BLAS threads (default: all cores)");
+  cmd->add_option("--threads", o->threads, "Threads (default: all cores)");
   cmd->callback([o] { run_eval(*o); });
 }
 

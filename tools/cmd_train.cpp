@@ -44,7 +44,7 @@ void add_options(CLI::App& cmd, TrainOptions& o) {
   cmd.add_option("--batch", c.batch, "Samples per step")->capture_default_str();
   cmd.add_option("--optimizer", c.optim.type, "sgd, adam (L2 decay) or adamw (decoupled decay)")
       ->capture_default_str();
-  cmd.add_option("--lr", c.optim.lr, "Learning rate")->capture_default_str();
+  cmd.add_option("--lr", c.optim.lr, "Learning rate (adam/adamw default: 0.001)")->capture_default_str();
   cmd.add_option("--momentum", c.optim.momentum, "SGD momentum")->capture_default_str();
   cmd.add_flag("--nesterov", c.optim.nesterov, "SGD with Nesterov momentum");
   cmd.add_option("--beta1", c.optim.beta1, "Adam beta1")->capture_default_str();
@@ -65,7 +65,7 @@ void add_options(CLI::App& cmd, TrainOptions& o) {
   cmd.add_option("--checkpoint-every", o.checkpoint_every, "Steps between checkpoints (0: per epoch only)")
       ->capture_default_str();
   cmd.add_flag("--resume", o.resume, "Continue the run saved in --checkpoint");
-  cmd.add_option("--threads", o.threads, "BLAS threads (default: all cores)");
+  cmd.add_option("--threads", o.threads, "Threads (default: all cores)");
   cmd.add_option("--train-samples", o.train_samples, "Train on the first N samples only (0: all)");
   cmd.add_option("--test-samples", o.test_samples, "Test on the first N samples only (0: all)");
   cmd.add_option("--interrupt-after", o.interrupt_after)->group("");  // hidden: tests the Ctrl-C path
@@ -208,7 +208,10 @@ void add_train_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("train", "Train a model (default: the reference LeNet recipe)");
   auto opts = std::make_shared<TrainOptions>();
   add_options(*cmd, *opts);
-  cmd->callback([opts] { run_train(*opts); });
+  cmd->callback([opts, cmd] {
+    if (cmd->count("--lr") == 0 && opts->config.optim.type != "sgd") opts->config.optim.lr = 1e-3;
+    run_train(*opts);
+  });
 }
 
 }  // namespace xgrad::cli
