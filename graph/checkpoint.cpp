@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "core/error.h"
+#include "core/json_io.h"
 
 namespace xgrad {
 namespace {
@@ -227,6 +228,19 @@ Checkpoint checkpoint_from_json(const nlohmann::json& j) {
   c.optimizer = field(j, "optimizer", "checkpoint");
   c.progress = progress_from_json(field(j, "progress", "checkpoint"));
   return c;
+}
+
+void save_checkpoint(const std::string& path, const Checkpoint& c) {
+  write_file_atomic(path, checkpoint_to_json(c).dump());
+}
+
+Checkpoint load_checkpoint(const std::string& path) {
+  const nlohmann::json j = read_json_file(path);
+  try {
+    return checkpoint_from_json(j);
+  } catch (const std::exception& e) {
+    rethrow_with_context(path, e);
+  }
 }
 
 }  // namespace xgrad

@@ -27,6 +27,9 @@ struct Checkpoint {
 nlohmann::json checkpoint_to_json(const Checkpoint& c);
 // Throws Error naming the JSON path of anything missing or malformed.
 Checkpoint checkpoint_from_json(const nlohmann::json& j);
+// Written atomically (temp file, fsync, rename): a crash leaves the previous checkpoint intact.
+void save_checkpoint(const std::string& path, const Checkpoint& c);
+Checkpoint load_checkpoint(const std::string& path);  // errors start with the path
 
 std::string base64_encode(const std::string& bytes);
 std::string base64_decode(const std::string& text, const std::string& where);

@@ -9,5 +9,8 @@ void add_bench_command(CLI::App& app);
 void add_export_command(CLI::App& app);
 void add_run_command(CLI::App& app);
 void add_summary_command(CLI::App& app);
+void add_train_command(CLI::App& app);
+void add_eval_command(CLI::App& app);
+void add_predict_command(CLI::App& app);
 
 }  // namespace xgrad::cli

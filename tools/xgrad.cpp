@@ -14,6 +14,9 @@ int main(int argc, char** argv) {
   xgrad::cli::add_export_command(app);
   xgrad::cli::add_run_command(app);
   xgrad::cli::add_summary_command(app);
+  xgrad::cli::add_train_command(app);
+  xgrad::cli::add_eval_command(app);
+  xgrad::cli::add_predict_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,0 +1,219 @@
+// `xgrad train`, `eval` and `predict` end to end on a tiny Fashion-like IDX set written by the test:
+// outputs, checkpoint/resume identity through SIGINT, the NaN stop, and bad option values.
+#include <doctest/doctest.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "core/dataset.h"
+#include "graph/serialize.h"
+#include "models/lenet.h"
+#include "tests/idx_writer.h"
+
+namespace fs = std::filesystem;
+using namespace xgrad;
+
+namespace {
+
+struct Result {
+  int code;
+  std::string out, err;
+};
+
+std::string slurp(const fs::path& p) {
+  std::ifstream f(p, std::ios::binary);
+  std::ostringstream s;
+  s << f.rdbuf();
+  return s.str();
+}
+
+// A temp dir holding a tiny Fashion-like data set (tests/idx_writer.h) where the commands run.
+class Tiny {
+ public:
+  Tiny() {
+    std::filesystem::create_directories(dir_.file("data"));
+    write_fashion_like_dir(dir_.file("data"), 120, 40, 3);
+    save_model(dir_.file("lenet.json"), lenet("relu"), nullptr, nlohmann::json::object());
+  }
+  std::string file(const std::string& name) const { return dir_.file(name); }
+  std::string data() const { return dir_.file("data"); }
+
+  Result run(const std::string& args) const {
+    const std::string out = dir_.file("stdout"), err = dir_.file("stderr");
+    const std::string cmd =
+        "cd '" + dir_.path() + "' && '" XGRAD_CLI_PATH "' " + args + " >'" + out + "' 2>'" + err + "'";
+    const int status = std::system(cmd.c_str());
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
+  }
+  // Fast settings for the tiny set; `extra` overrides nothing, it adds.
+  Result train(const std::string& extra) const {
+    return run(
+        "train --model lenet.json --data data --epochs 2 --batch 10 "
+        "--optimizer adam --lr 0.01 --threads 1 " +
+        extra);
+  }
+
+ private:
+  TempDir dir_;
+};
+
+bool same_weights(const std::string& a, const std::string& b) {
+  const Model ma = load_model(a), mb = load_model(b);
+  if (ma.weights.size() != mb.weights.size()) return false;
+  for (const auto& [name, t] : ma.weights) {
+    const Tensor& u = mb.weights.at(name);
+    if (u.size() != t.size() || std::memcmp(u.data(), t.data(), t.size() * sizeof(float)) != 0) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+TEST_CASE("xgrad train writes the model, its meta, a CSV log and an SVG plot") {
+  Tiny t;
+  const Result r = t.train("--out m.json --log curve.csv");
+  INFO(r.out, r.err);
+  REQUIRE(r.code == 0);
+  CHECK(r.out.find("epoch 1/2") != std::string::npos);
+  CHECK(r.out.find("epoch 2/2") != std::string::npos);
+  CHECK(r.out.find("test accuracy") != std::string::npos);
+  const Model m = load_model(t.file("m.json"));
+  CHECK(m.weights.size() == 10);
+  CHECK(m.meta.at("training").at("optimizer").at("type") == "adam");
+  CHECK(m.meta.at("training").at("epochs") == 2);
+  const double acc = m.meta.at("test_accuracy").get<double>();
+  CHECK(acc > 0.8);  // the tiny set's bars are easy; chance is 0.1
+  const std::string csv = slurp(t.file("curve.csv"));
+  CHECK(csv.rfind("epoch,lr,train_loss,train_accuracy,test_loss,test_accuracy,seconds\n1,0.01,", 0) == 0);
+  CHECK(std::count(csv.begin(), csv.end(), '\n') == 3);
+  const std::string svg = slurp(t.file("curve.svg"));
+  CHECK(svg.rfind("<svg", 0) == 0);
+  CHECK(svg.find("polyline") != std::string::npos);
+  CHECK(svg.find("accuracy") != std::string::npos);
+
+  const Result e = t.run("eval --model m.json --data data");
+  INFO(e.err);
+  REQUIRE(e.code == 0);
+  CHECK(e.out.find("on 40 test samples") != std::string::npos);
+  CHECK(e.out.find("Ankle boot") != std::string::npos);
+  CHECK(e.out.find("confusion matrix") != std::string::npos);
+  char expected[64];
+  std::snprintf(expected, sizeof expected, "accuracy %.4f", acc);
+  CHECK(e.out.find(expected) != std::string::npos);  // eval agrees with training's final figure
+
+  const Result p = t.run("predict --model m.json --images data/t10k-images-idx3-ubyte.gz --index 2:5");
+  INFO(p.err);
+  REQUIRE(p.code == 0);
+  CHECK(std::count(p.out.begin(), p.out.end(), '\n') == 4);  // header + 3 images
+  CHECK(p.out.find("\n2 ") != std::string::npos);
+  CHECK(p.out.find("\n4 ") != std::string::npos);
+
+  std::string pgm = "P5\n# a comment\n28 28\n255\n";
+  const auto idx = load_fashion_mnist(t.data());
+  pgm.append(reinterpret_cast<const char*>(idx.test.image(7)), 784);
+  write_bytes(t.file("seven.pgm"), std::vector<uint8_t>(pgm.begin(), pgm.end()));
+  const Result q = t.run("predict --model m.json --images seven.pgm");
+  INFO(q.err);
+  REQUIRE(q.code == 0);
+  REQUIRE(std::count(q.out.begin(), q.out.end(), '\n') == 2);
+  const Result same = t.run("predict --model m.json --images data/t10k-images-idx3-ubyte.gz --index 7");
+  REQUIRE(same.code == 0);
+  // The PGM holds test image 7: the same class, name and probability, only the index differs.
+  CHECK(q.out.substr(q.out.find('\n') + 2) == same.out.substr(same.out.find('\n') + 2));
+}
+
+TEST_CASE("Ctrl-C writes a checkpoint and exits 130; resuming ends with the weights of an unbroken run") {
+  Tiny t;
+  REQUIRE(t.train("--out whole.json").code == 0);
+  for (int stop : {5, 12, 24}) {  // mid epoch 1, epoch 2, the very last step
+    const std::string ck = "ck" + std::to_string(stop) + ".json";
+    const Result r =
+        t.train("--out part.json --checkpoint " + ck + " --interrupt-after " + std::to_string(stop));
+    INFO(r.out, r.err);
+    CHECK(r.code == 130);
+    CHECK(r.out.find("interrupted at") != std::string::npos);
+    const Result resumed = t.train("--out part.json --checkpoint " + ck + " --resume");
+    INFO(resumed.out, resumed.err);
+    REQUIRE(resumed.code == 0);
+    CHECK(same_weights(t.file("whole.json"), t.file("part.json")));
+  }
+  const Result other = t.run(
+      "train --model lenet.json --data data --epochs 2 --batch 10 --optimizer adam --lr 0.02 --out x.json "
+      "--checkpoint ck5.json --resume");
+  CHECK(other.code != 0);
+  INFO(other.err);
+  CHECK(other.err.find("optimizer.lr = 0.01, this command asks for 0.02; resume with the same options") !=
+        std::string::npos);
+}
+
+TEST_CASE("a NaN loss stops xgrad train with the step and node, a non-zero exit and no model") {
+  Tiny t;
+  const Result r = t.run(
+      "train --model lenet.json --data data --epochs 2 "
+      "--batch 10 --lr 1e6 --threads 1 --out nan.json");
+  INFO(r.out, r.err);
+  CHECK(r.code == 1);
+  CHECK(r.err.find("xgrad: error: training stopped: the ") != std::string::npos);
+  CHECK(r.err.find("epoch 1, step ") != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(t.file("nan.json")));
+}
+
+TEST_CASE("bad option values of train, eval and predict get a clear message") {
+  Tiny t;
+#define TRAIN "train --model lenet.json --data data "
+  const std::pair<const char*, const char*> cases[] = {
+      {TRAIN "--epochs 0", "--epochs must be >= 1, got 0"},
+      {TRAIN "--batch -3", "--batch must be >= 1, got -3"},
+      {TRAIN "--lr -1", "lr must be a finite number > 0, got -1"},
+      {TRAIN "--optimizer rmsprop", "unknown optimizer \"rmsprop\""},
+      {TRAIN "--momentum 1.5", "momentum must be in [0, 1), got 1.5"},
+      {TRAIN "--nesterov", "Nesterov momentum needs momentum > 0"},
+      {TRAIN "--optimizer adam --beta2 1", "beta2 must be in [0, 1), got 1"},
+      {TRAIN "--schedule linear", "unknown learning-rate schedule \"linear\""},
+      {TRAIN "--schedule step --gamma 0", "gamma must be in (0, 1]"},
+      {TRAIN "--resume", "--resume needs --checkpoint FILE"},
+      {TRAIN "--checkpoint-every -1", "--checkpoint-every must be >= 0, got -1"},
+      {TRAIN "--threads -2", "--threads must be >= 0, got -2"},
+      {TRAIN "--train-samples -1", "--train-samples must be >= 0, got -1"},
+      {TRAIN "--out ''", "--out must name a file"},
+      {TRAIN "--checkpoint none.json --resume", "none.json"},
+      {"train --model missing.json --data data", "missing.json"},
+      {"train --model lenet.json --data nowhere", "nowhere"},
+      {"eval --model missing.json --data data", "missing.json"},
+      {"eval --batch 0", "--batch must be >= 1, got 0"},
+      {"predict --model missing.json --images x.pgm", "missing.json"},
+  };
+#undef TRAIN
+  for (const auto& [args, message] : cases) {
+    const Result r = t.run(args);
+    INFO(args, " -> ", r.err);
+    CHECK(r.code != 0);
+    CHECK(r.err.find("xgrad: error: ") != std::string::npos);
+    CHECK(r.err.find(message) != std::string::npos);
+  }
+}
+
+TEST_CASE("[slow] LeNet-relu with Adam learns the real Fashion-MNIST: 1 epoch on 12000 samples beats 0.70") {
+  const std::string dir = default_data_dir();
+  if (!std::filesystem::exists(dir + "/t10k-labels-idx1-ubyte.gz") &&
+      !std::filesystem::exists(dir + "/t10k-labels-idx1-ubyte")) {
+    MESSAGE("Fashion-MNIST not installed at " << dir << "; skipped");
+    return;
+  }
+  TempDir d;
+  save_model(d.file("relu.json"), lenet("relu"), nullptr, nlohmann::json::object());
+  const std::string cmd = "'" XGRAD_CLI_PATH "' train --model '" + d.file("relu.json") +
+                          "' --optimizer adam --lr 0.001 --batch 32 --epochs 1 --train-samples 12000 "
+                          "--test-samples 2000 --out '" +
+                          d.file("out.json") + "' >/dev/null";
+  REQUIRE(std::system(cmd.c_str()) == 0);
+  const double acc = load_model(d.file("out.json")).meta.at("test_accuracy").get<double>();
+  MESSAGE("test accuracy after 1 epoch on 12000 samples: " << acc);
+  CHECK(acc > 0.70);
+}

@@ -1,0 +1,151 @@
+// `xgrad predict`: classes of images from an IDX file (raw or .gz, `--index 0:10`) or a binary PGM
+// (P5) image, with the class name and its probability.
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+
+#include "core/dataset.h"
+#include "core/error.h"
+#include "core/idx.h"
+#include "core/json_io.h"
+#include "graph/engine.h"
+#include "graph/serialize.h"
+#include "graph/train.h"
+#include "tools/commands.h"
+
+namespace xgrad::cli {
+namespace {
+
+struct Images {
+  size_t count = 0;
+  int64_t rows = 0, cols = 0;
+  std::vector<float> pixels;  // [count, rows, cols] in [0, 1]
+};
+
+// "P5 <w> <h> <maxval> <bytes>", comments (#...) allowed between header fields.
+Images read_pgm(const std::string& path) {
+  const std::string bytes = read_text_file(path);
+  size_t at = 2;
+  auto field = [&](const char* what) {
+    for (;;) {
+      while (at < bytes.size() && std::isspace(static_cast<unsigned char>(bytes[at]))) ++at;
+      if (at < bytes.size() && bytes[at] == '#') {
+        while (at < bytes.size() && bytes[at] != '\n') ++at;
+      } else {
+        break;
+      }
+    }
+    size_t end = at;
+    while (end < bytes.size() && std::isdigit(static_cast<unsigned char>(bytes[end]))) ++end;
+    if (end == at || end - at > 6) throw Error(path + ": PGM header: expected the " + std::string(what));
+    const int64_t v = std::stoll(bytes.substr(at, end - at));
+    at = end;
+    return v;
+  };
+  Images im;
+  im.count = 1;
+  im.cols = field("width");
+  im.rows = field("height");
+  const int64_t maxval = field("maximum value");
+  if (maxval < 1 || maxval > 255)
+    throw Error(path + ": PGM maximum value " + std::to_string(maxval) +
+                " is not supported (expected 1..255)");
+  if (at >= bytes.size() || !std::isspace(static_cast<unsigned char>(bytes[at])))
+    throw Error(path + ": PGM header: expected one whitespace byte before the pixels");
+  ++at;
+  const size_t n = size_t(im.rows * im.cols);
+  if (bytes.size() - at != n)
+    throw Error(path + ": PGM has " + std::to_string(bytes.size() - at) + " pixel bytes, expected " +
+                std::to_string(im.cols) + "x" + std::to_string(im.rows) + " = " + std::to_string(n));
+  for (size_t i = 0; i < n; ++i) im.pixels.push_back(float(uint8_t(bytes[at + i])) / float(maxval));
+  return im;
+}
+
+Images read_images(const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  if (!file) throw Error(path + ": cannot open for reading");
+  std::string head(2, '\0');
+  head.resize(size_t(file.read(&head[0], 2).gcount()));
+  if (head == "P5") return read_pgm(path);
+  if (head.size() == 2 && head[0] == 'P') throw Error(path + ": only binary PGM (P5) images are supported");
+  const IdxArray a = read_idx(path);
+  if (a.type_code != 0x08 || a.dims.size() != 3)
+    throw Error(path + ": expected an IDX file of uint8 images [count, rows, cols]");
+  Images im{size_t(a.dims[0]), a.dims[1], a.dims[2], {}};
+  im.pixels.reserve(a.bytes.size());
+  for (uint8_t b : a.bytes) im.pixels.push_back(float(b) / 255.0f);
+  return im;
+}
+
+// "7" -> [7, 8), "0:10" -> [0, 10), "5:" -> [5, count), "" -> all
+std::pair<size_t, size_t> parse_index(const std::string& s, size_t count) {
+  if (s.empty()) return {0, count};
+  auto number = [&](const std::string& t, size_t fallback) -> size_t {
+    if (t.empty()) return fallback;
+    if (t.find_first_not_of("0123456789") != std::string::npos || t.size() > 12)
+      throw Error("--index \"" + s + "\": expected N or START:END with whole numbers");
+    return size_t(std::stoull(t));
+  };
+  const size_t colon = s.find(':');
+  const size_t start = number(s.substr(0, colon), 0);
+  const size_t end = colon == std::string::npos ? start + 1 : number(s.substr(colon + 1), count);
+  if (start >= end || end > count)
+    throw Error("--index " + s + " selects no images or goes past the end (the file has " +
+                std::to_string(count) + " images, numbered from 0)");
+  return {start, end};
+}
+
+struct PredictOptions {
+  std::string model = "lenet-trained.json", images, index;
+};
+
+void run_predict(const PredictOptions& o) {
+  const Model model = load_model(o.model);
+  const Graph& g = model.graph;
+  check_params(g, model.weights);
+  const Shape& in = g.node(g.id("image")).info.shape;
+  const Images im = read_images(o.images);
+  if (in.size() != 4 || in[1] != 1 || in[2] != im.rows || in[3] != im.cols)
+    throw Error(o.images + ": images are " + std::to_string(im.rows) + "x" + std::to_string(im.cols) +
+                ", the model's input \"image\" is " + to_string(in));
+  const auto [start, end] = parse_index(o.index, im.count);
+  const int score = score_output(g);
+  const bool probs = g.has_output("probs");
+  const size_t k = size_t(g.node(score).info.shape[1]), pixels = size_t(im.rows * im.cols);
+  std::printf("%-7s %-5s %-12s %s\n", "index", "class", "name", "probability");
+  Engine engine(g);
+  for (size_t first = start; first < end; first += 256) {
+    const size_t count = std::min<size_t>(256, end - first);
+    Feeds feeds{{"image", make_tensor({int64_t(count), 1, im.rows, im.cols})},
+                {"label", make_tensor({int64_t(count)})}};
+    std::memcpy(feeds["image"].data(), im.pixels.data() + first * pixels, count * pixels * sizeof(float));
+    engine.forward(feeds, model.weights, false);
+    const Tensor& s = engine.value(probs ? g.output("probs") : score);
+    for (size_t i = 0; i < count; ++i) {
+      const float* row = s.data() + i * k;
+      const size_t best = size_t(std::max_element(row, row + k) - row);
+      double p = row[best];
+      if (!probs) {  // softmax of the best logit
+        double sum = 0;
+        for (size_t j = 0; j < k; ++j) sum += std::exp(double(row[j]) - row[best]);
+        p = 1 / sum;
+      }
+      const std::string name = k == 10 ? fashion_mnist_classes()[best] : "class " + std::to_string(best);
+      std::printf("%-7zu %-5zu %-12s %.4f\n", first + i, best, name.c_str(), p);
+    }
+  }
+}
+
+}  // namespace
+
+void add_predict_command(CLI::App& app) {
+  auto* cmd = app.add_subcommand("predict", "Classify images from an IDX file or a 28x28 PGM image");
+  auto o = std::make_shared<PredictOptions>();
+  cmd->add_option("--model", o->model, "Trained model file")->capture_default_str();
+  cmd->add_option("--images", o->images, "IDX images (raw or .gz) or a binary PGM (P5) image")->required();
+  cmd->add_option("--index", o->index, "Which IDX images: N or START:END (default: all)");
+  cmd->callback([o] { run_predict(*o); });
+}
+
+}  // namespace xgrad::cli

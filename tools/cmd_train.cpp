@@ -1,0 +1,217 @@
+// `xgrad train`: trains a model file on Fashion-MNIST (or any IDX pair laid out like it) and writes
+// the trained model atomically, with the settings and final test accuracy in its meta. Checkpoints
+// make a stopped run (Ctrl-C, a crash) resumable with exactly the same result.
+#include <algorithm>
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <thread>
+
+#include "core/dataset.h"
+#include "core/error.h"
+#include "core/json_io.h"
+#include "core/parallel.h"
+#include "graph/checkpoint.h"
+#include "graph/serialize.h"
+#include "tools/commands.h"
+#include "tools/progress.h"
+#include "tools/svg_plot.h"
+
+namespace xgrad::cli {
+namespace {
+
+volatile std::sig_atomic_t g_interrupted = 0;
+extern "C" void on_sigint(int) { g_interrupted = 1; }
+
+struct TrainOptions {
+  std::string model = "models/lenet.json", data, out = "lenet-trained.json";
+  std::string log, plot, checkpoint;
+  int64_t checkpoint_every = 1000;
+  bool resume = false;
+  int threads = 0;
+  int64_t train_samples = 0, test_samples = 0;
+  int64_t interrupt_after = 0;  // tests: raise SIGINT after this many steps
+  TrainConfig config;
+};
+
+void add_options(CLI::App& cmd, TrainOptions& o) {
+  TrainConfig& c = o.config;
+  c.optim.lr = 0.9;
+  cmd.add_option("--model", o.model, "Model file (graph JSON, weights optional)")->capture_default_str();
+  cmd.add_option("--data", o.data, "Fashion-MNIST directory (default: $XGRAD_DATA or the system dataset)");
+  cmd.add_option("--out", o.out, "Where to write the trained model")->capture_default_str();
+  cmd.add_option("--epochs", c.epochs, "Passes over the training set")->capture_default_str();
+  cmd.add_option("--batch", c.batch, "Samples per step")->capture_default_str();
+  cmd.add_option("--optimizer", c.optim.type, "sgd, adam (L2 decay) or adamw (decoupled decay)")
+      ->capture_default_str();
+  cmd.add_option("--lr", c.optim.lr, "Learning rate (adam/adamw default: 0.001)")->capture_default_str();
+  cmd.add_option("--momentum", c.optim.momentum, "SGD momentum")->capture_default_str();
+  cmd.add_flag("--nesterov", c.optim.nesterov, "SGD with Nesterov momentum");
+  cmd.add_option("--beta1", c.optim.beta1, "Adam beta1")->capture_default_str();
+  cmd.add_option("--beta2", c.optim.beta2, "Adam beta2")->capture_default_str();
+  cmd.add_option("--eps", c.optim.eps, "Adam epsilon")->capture_default_str();
+  cmd.add_option("--weight-decay", c.optim.weight_decay, "Weight decay")->capture_default_str();
+  cmd.add_option("--schedule", c.schedule.type, "Learning rate per epoch: constant, step or cosine")
+      ->capture_default_str();
+  cmd.add_option("--step-size", c.schedule.step_size, "step schedule: epochs between decays")
+      ->capture_default_str();
+  cmd.add_option("--gamma", c.schedule.gamma, "step schedule: decay factor")->capture_default_str();
+  cmd.add_option("--min-lr", c.schedule.min_lr, "cosine schedule: final learning rate")
+      ->capture_default_str();
+  cmd.add_option("--seed", c.seed, "Seed of weight init and sample order")->capture_default_str();
+  cmd.add_option("--log", o.log, "Write per-epoch metrics as CSV (and an SVG plot beside it)");
+  cmd.add_option("--plot", o.plot, "Write the loss/accuracy curves as SVG (default: --log's name with .svg)");
+  cmd.add_option("--checkpoint", o.checkpoint, "Checkpoint file, written every epoch and every N steps");
+  cmd.add_option("--checkpoint-every", o.checkpoint_every, "Steps between checkpoints (0: per epoch only)")
+      ->capture_default_str();
+  cmd.add_flag("--resume", o.resume, "Continue the run saved in --checkpoint");
+  cmd.add_option("--threads", o.threads, "Threads (default: all cores)");
+  cmd.add_option("--train-samples", o.train_samples, "Train on the first N samples only (0: all)");
+  cmd.add_option("--test-samples", o.test_samples, "Test on the first N samples only (0: all)");
+  cmd.add_option("--interrupt-after", o.interrupt_after)->group("");  // hidden: tests the Ctrl-C path
+}
+
+void check_options(const TrainOptions& o) {
+  auto fail = [](const std::string& m) { throw Error(m); };
+  if (o.out.empty()) fail("--out must name a file");
+  if (o.checkpoint_every < 0)
+    fail("--checkpoint-every must be >= 0, got " + std::to_string(o.checkpoint_every));
+  if (o.resume && o.checkpoint.empty()) fail("--resume needs --checkpoint FILE (the checkpoint to continue)");
+  if (o.threads < 0) fail("--threads must be >= 0, got " + std::to_string(o.threads));
+  if (o.train_samples < 0) fail("--train-samples must be >= 0, got " + std::to_string(o.train_samples));
+  if (o.test_samples < 0) fail("--test-samples must be >= 0, got " + std::to_string(o.test_samples));
+  if (o.config.epochs < 1) fail("--epochs must be >= 1, got " + std::to_string(o.config.epochs));
+  if (o.config.batch < 1) fail("--batch must be >= 1, got " + std::to_string(o.config.batch));
+  o.config.validate();
+}
+
+BatchSource limited(BatchSource s, int64_t limit) {
+  if (limit > 0 && size_t(limit) < s.size) s.size = size_t(limit);
+  return s;
+}
+
+std::string stem(const std::string& path) {
+  const size_t slash = path.find_last_of('/'), dot = path.find_last_of('.');
+  return dot != std::string::npos && (slash == std::string::npos || dot > slash) ? path.substr(0, dot) : path;
+}
+
+// Loads the checkpoint into `params` and `trainer`, refusing one made with other settings.
+void resume_from(const TrainOptions& o, const Graph& g, Params& params, Trainer& trainer) {
+  Checkpoint ck = load_checkpoint(o.checkpoint);
+  if (ck.model != g.name())
+    throw Error(o.checkpoint + ": checkpoint of model \"" + ck.model + "\", --model is \"" + g.name() + "\"");
+  auto saved = ck.config.to_json(), asked = o.config.to_json();
+  saved.erase("epochs"), asked.erase("epochs");  // a run may be extended
+  for (const auto& change : nlohmann::json::diff(saved, asked)) {
+    const nlohmann::json::json_pointer at(change.at("path").get<std::string>());
+    std::string name = at.to_string().substr(1);
+    std::replace(name.begin(), name.end(), '/', '.');
+    throw Error(o.checkpoint + ": the checkpoint was made with " + name + " = " +
+                (saved.contains(at) ? saved.at(at).dump() : "(unset)") + ", this command asks for " +
+                (asked.contains(at) ? asked.at(at).dump() : "(unset)") + "; resume with the same options");
+  }
+  if (ck.progress.epoch > o.config.epochs)
+    throw Error(o.checkpoint + ": the checkpoint is at epoch " + std::to_string(ck.progress.epoch) +
+                ", past --epochs " + std::to_string(o.config.epochs));
+  check_params(g, ck.weights);
+  params = std::move(ck.weights);
+  trainer.optimizer().load_state(ck.optimizer, params);
+  trainer.set_progress(std::move(ck.progress));
+}
+
+void save_state(const std::string& path, const Graph& g, const Params& params, Trainer& t) {
+  save_checkpoint(path, {g.name(), t.config(), params, t.optimizer().state_to_json(), t.progress()});
+}
+
+void print_epoch(const EpochMetrics& m, int64_t epochs) {
+  std::printf("epoch %lld/%lld  lr %.4g  train loss %.4f acc %.4f  test loss %.4f acc %.4f  %.1fs\n",
+              (long long)m.epoch, (long long)epochs, m.lr, m.train_loss, m.train_accuracy, m.test_loss,
+              m.test_accuracy, m.seconds);
+  std::fflush(stdout);
+}
+
+nlohmann::json training_meta(const TrainOptions& o, const std::string& data_dir, const Progress& p) {
+  const EpochMetrics& last = p.history.back();
+  double seconds = 0;
+  for (const auto& m : p.history) seconds += m.seconds;
+  return {{"training", o.config.to_json()}, {"data", data_dir},
+          {"train_loss", last.train_loss},  {"train_accuracy", last.train_accuracy},
+          {"test_loss", last.test_loss},    {"test_accuracy", last.test_accuracy},
+          {"train_seconds", seconds},       {"steps", p.step},
+          {"xgrad_version", XGRAD_VERSION}};
+}
+
+void run_train(TrainOptions o) {
+  check_options(o);
+  const int threads = o.threads > 0 ? o.threads : int(std::max(1u, std::thread::hardware_concurrency()));
+  set_num_threads(threads);
+  Model model = load_model(o.model);
+  const std::string data_dir = o.data.empty() ? default_data_dir() : o.data;
+  const FashionMnist data = load_fashion_mnist(data_dir);
+  const BatchSource train = limited(batches_of(data.train), o.train_samples);
+  const BatchSource test = limited(batches_of(data.test), o.test_samples);
+  Params params = complete_weights(model.graph, model.weights, o.config.seed);
+  Trainer trainer(model.graph, params, o.config);
+  if (o.resume) resume_from(o, model.graph, params, trainer);
+  const std::string checkpoint = o.checkpoint.empty() ? stem(o.out) + ".checkpoint.json" : o.checkpoint;
+  const std::string plot = !o.plot.empty() ? o.plot : o.log.empty() ? "" : stem(o.log) + ".svg";
+  std::printf(
+      "training %s (%lld params) on %zu samples, testing on %zu; %s lr %g, batch %lld, %lld epochs, "
+      "%d threads\n",
+      o.model.c_str(), (long long)model.graph.param_count(), train.size, test.size,
+      o.config.optim.type.c_str(), o.config.optim.lr, (long long)o.config.batch, (long long)o.config.epochs,
+      threads);
+  ProgressBar bar(std::cout, stdout_is_terminal(), o.config.epochs);
+  g_interrupted = 0;
+  struct sigaction sa {};
+  sa.sa_handler = on_sigint;
+  sa.sa_flags = SA_RESETHAND;  // a second Ctrl-C ends the program at once
+  sigaction(SIGINT, &sa, nullptr);
+  auto on_step = [&](const StepInfo& s) {
+    bar.update(s);
+    if (s.step == o.interrupt_after) std::raise(SIGINT);
+    if (!o.checkpoint.empty() && o.checkpoint_every > 0 && s.step % o.checkpoint_every == 0)
+      save_state(o.checkpoint, model.graph, params, trainer);
+    return g_interrupted ? StepAction::Stop : StepAction::Continue;
+  };
+  auto on_epoch = [&](const EpochMetrics& m) {
+    bar.clear();
+    print_epoch(m, o.config.epochs);
+    if (!o.checkpoint.empty()) save_state(o.checkpoint, model.graph, params, trainer);
+    if (!o.log.empty()) write_file_atomic(o.log, csv_curves(trainer.progress().history));
+    if (!plot.empty()) write_file_atomic(plot, svg_curves(trainer.progress().history, model.graph.name()));
+  };
+  const bool finished = trainer.run(train, &test, on_step, on_epoch);
+  signal(SIGINT, SIG_DFL);
+  if (!finished) {
+    bar.clear();
+    save_state(checkpoint, model.graph, params, trainer);
+    std::printf(
+        "interrupted at epoch %lld, step %lld: checkpoint written to %s; continue with the same command "
+        "and --checkpoint %s --resume\n",
+        (long long)trainer.progress().epoch + 1, (long long)trainer.progress().step, checkpoint.c_str(),
+        checkpoint.c_str());
+    std::fflush(stdout);
+    std::exit(130);
+  }
+  nlohmann::json meta = model.meta;
+  meta.update(training_meta(o, data_dir, trainer.progress()));
+  save_model(o.out, model.graph, &params, meta);
+  std::printf("test accuracy %.4f (loss %.4f); model written to %s\n",
+              trainer.progress().history.back().test_accuracy, trainer.progress().history.back().test_loss,
+              o.out.c_str());
+}
+
+}  // namespace
+
+void add_train_command(CLI::App& app) {
+  auto* cmd = app.add_subcommand("train", "Train a model (default: the reference LeNet recipe)");
+  auto opts = std::make_shared<TrainOptions>();
+  add_options(*cmd, *opts);
+  cmd->callback([opts, cmd] {
+    if (cmd->count("--lr") == 0 && opts->config.optim.type != "sgd") opts->config.optim.lr = 1e-3;
+    run_train(*opts);
+  });
+}
+
+}  // namespace xgrad::cli
