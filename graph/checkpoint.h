@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/base64.h"
 #include "core/tensor.h"
 #include "graph/train.h"
 
@@ -30,8 +31,5 @@ Checkpoint checkpoint_from_json(const nlohmann::json& j);
 // Written atomically (temp file, fsync, rename): a crash leaves the previous checkpoint intact.
 void save_checkpoint(const std::string& path, const Checkpoint& c);
 Checkpoint load_checkpoint(const std::string& path);  // errors start with the path
-
-std::string base64_encode(const std::string& bytes);
-std::string base64_decode(const std::string& text, const std::string& where);
 
 }  // namespace xgrad

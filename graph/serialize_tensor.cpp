@@ -3,6 +3,7 @@
 #include <cstring>
 #include <limits>
 
+#include "core/base64.h"
 #include "graph/json_fields.h"
 #include "graph/serialize.h"
 
@@ -27,38 +28,6 @@ float float_from_json(const json& v, const std::string& where) {
   const float f = float(d);
   if (!std::isfinite(f)) throw Error(where + ": " + v.dump() + " is outside the float32 range");
   return f;
-}
-
-int base64_value(unsigned char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '+') return 62;
-  if (c == '/') return 63;
-  return -1;
-}
-
-// Standard base64 with '=' padding; anything else is an error.
-std::string base64_decode(const std::string& s, const std::string& where) {
-  if (s.size() % 4)
-    throw Error(where + ": base64 length " + std::to_string(s.size()) + " is not a multiple of 4");
-  std::string out;
-  out.reserve(s.size() / 4 * 3);
-  for (size_t i = 0; i < s.size(); i += 4) {
-    uint32_t bits = 0;
-    int pad = 0;
-    for (size_t k = 0; k < 4; ++k) {
-      const unsigned char c = (unsigned char)s[i + k];
-      const bool tail = i + 4 == s.size() && c == '=' && k >= 2 && (k == 3 || s[i + 3] == '=');
-      const int v = tail ? 0 : base64_value(c);
-      if (v < 0) throw Error(where + ": invalid base64 character at offset " + std::to_string(i + k));
-      pad += tail;
-      bits = bits << 6 | uint32_t(v);
-    }
-    const char bytes[3] = {char(bits >> 16), char(bits >> 8 & 0xff), char(bits & 0xff)};
-    out.append(bytes, size_t(3 - pad));
-  }
-  return out;
 }
 
 Tensor tensor_from_base64(const std::string& text, const Shape& shape, const std::string& where) {
