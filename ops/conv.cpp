@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 #include "core/parallel.h"
+#include "ops/conv_direct.h"
 #include "ops/gemm_nt.h"
 #include "ops/im2col.h"
 #include "ops/registry.h"
@@ -20,8 +21,9 @@ namespace {
 // not depend on the thread count.
 int64_t reduce_chunks(int64_t n) { return std::min<int64_t>(n, 8); }
 
-// Workspace tensors: the im2col matrices kept for backward, per-chunk scratch, partial gradients.
-enum Slot { kKeptCols, kCols, kPartialW, kPartialB, kSlots };
+// Workspace tensors: the im2col matrices (or, for the direct kernel, the padded images) kept for
+// backward, per-chunk scratch, partial gradients, the direct kernel's per-chunk lane sums.
+enum Slot { kKept, kCols, kPartialW, kPartialB, kLaneSums, kSlots };
 
 float* sized(Tensor& t, const Shape& s) {
   ensure_shape(t, s);
@@ -56,7 +58,9 @@ class Conv2d final : public Op {
     const int64_t k = d.patch(), p = d.positions();
     ws.tensors.resize(kSlots);
     const int64_t chunks = training ? d.n : std::min<int64_t>(d.n, num_threads());
-    float* cols = sized(ws.tensors[training ? kKeptCols : kCols], {chunks, k, p});
+    if (direct_conv_applies(d))
+      return forward_direct(d, in, out, ws.tensors[training ? kKept : kCols], chunks);
+    float* cols = sized(ws.tensors[training ? kKept : kCols], {chunks, k, p});
     const float *x = in[0]->data(), *w = in[1]->data(), *b = in.size() == 3 ? in[2]->data() : nullptr;
     float* y = out.data();
     parallel_for(chunks, [&](int64_t c0, int64_t c1) {
@@ -77,9 +81,12 @@ class Conv2d final : public Op {
                 const Grads& gx) const override {
     const ConvDims d = conv_dims(*in[0], *in[1], win_);
     const int64_t k = d.patch(), p = d.positions(), chunks = reduce_chunks(d.n);
-    if (ws.tensors.size() != kSlots || shape_of(ws.tensors[kKeptCols]) != Shape{d.n, k, p})
+    const bool direct = direct_conv_applies(d);
+    const Shape kept = direct ? Shape{d.n, padded_dims(d).rows, padded_dims(d).cols} : Shape{d.n, k, p};
+    if (ws.tensors.size() != kSlots || shape_of(ws.tensors[kKept]) != kept)
       throw Error("backward needs a training forward of the same batch first");
-    const float* cols = ws.tensors[kKeptCols].data();
+    const float* cols = ws.tensors[kKept].data();
+    float* sums = direct ? sized(ws.tensors[kLaneSums], {chunks, direct_acc_size(d)}) : nullptr;
     float* dx = gx[0] ? sized(*gx[0], shape_of(*in[0])) : nullptr;
     float* dcols = dx ? sized(ws.tensors[kCols], {chunks, k, p}) : nullptr;
     float* pw = gx[1] ? sized(ws.tensors[kPartialW], {chunks, d.o, k}) : nullptr;
@@ -90,11 +97,13 @@ class Conv2d final : public Op {
       for (int64_t c = c0; c < c1; ++c) {
         if (pw) std::fill(pw + c * d.o * k, pw + (c + 1) * d.o * k, 0.0f);
         if (pb) std::fill(pb + c * d.o, pb + (c + 1) * d.o, 0.0f);
-        for (int64_t n = c * d.n / chunks; n < (c + 1) * d.n / chunks; ++n) {
+        const int64_t n0 = c * d.n / chunks, n1 = (c + 1) * d.n / chunks;
+        if (pw && direct)
+          direct_weight_grad(d, n1 - n0, cols + n0 * padded_dims(d).size(), g + n0 * d.o * p,
+                             sums + c * direct_acc_size(d), pw + c * d.o * k);
+        for (int64_t n = n0; n < n1; ++n) {
           const float *gn = g + n * d.o * p, *col = cols + n * k * p;
-          if (pw)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(d.o), int(k), int(p), 1.0f, gn, int(p),
-                        col, int(p), 1.0f, pw + c * d.o * k, int(k));
+          if (pw && !direct) weight_grad(d.o, k, p, gn, col, pw + c * d.o * k);
           if (pb)
             for (int64_t o = 0; o < d.o; ++o) pb[c * d.o + o] += sum_lanes(gn + o * p, p);
           if (dx) {
@@ -112,6 +121,22 @@ class Conv2d final : public Op {
   json attrs() const override { return window_attrs(win_, false, true); }
 
  private:
+  // Direct kernel: each image padded into `padded` (kept for backward in training, else one buffer
+  // per chunk), then convolved.
+  static void forward_direct(const ConvDims& d, const Inputs& in, Tensor& out, Tensor& padded,
+                             int64_t chunks) {
+    const PaddedDims pd = padded_dims(d);
+    float* xp = sized(padded, {chunks, pd.rows, pd.cols});
+    const float *x = in[0]->data(), *w = in[1]->data(), *b = in.size() == 3 ? in[2]->data() : nullptr;
+    float* y = out.data();
+    parallel_for(chunks, [&](int64_t c0, int64_t c1) {
+      for (int64_t c = c0; c < c1; ++c)
+        for (int64_t n = c * d.n / chunks; n < (c + 1) * d.n / chunks; ++n) {
+          direct_pad(d, x + n * d.h * d.w, xp + c * pd.size());
+          direct_forward(d, xp + c * pd.size(), w, b, y + n * d.o * d.positions());
+        }
+    });
+  }
   // dw [O, K] += g_n [O, P] · cols_nᵀ: long thin dots go to gemm_nt, the rest to sgemm.
   static void weight_grad(int64_t o, int64_t k, int64_t p, const float* g, const float* cols, float* dw) {
     if (p >= 256 && o * k <= 4096)
