@@ -1,5 +1,7 @@
 #include "ops/conv_direct.h"
 
+#include "ops/conv_simd.h"
+
 #include <algorithm>
 
 #ifdef __AVX512F__
@@ -92,25 +94,42 @@ void forward_group(const ConvDims& d, const float* xp, const float* w, const flo
     }
 }
 
-// acc [o, tap, 16 lanes] += Σ_{i, j} g[o, i, j] * xp[i + p, j + q] for one image.
-template <int OB>
-void weight_group(const ConvDims& d, const float* xp, const float* g, float* acc) {
+// acc [o, tap, 16 lanes] += Σ_{i, j} g[o, i, j] * xp[i + p, j + q] for OB channels and QB taps
+// q0 .. q0+QB of kernel row p (xrow = xp + p * cols + q0): each g and x vector loaded once per block.
+template <int OB, int QB>
+void weight_block(const ConvDims& d, const float* xrow, const float* g, float* acc) {
   const PaddedDims pd = padded_dims(d);
   const int64_t taps = d.kh * d.kw, ow = d.g.out_w, plane = d.g.out_h * ow;
-  for (int64_t p = 0; p < d.kh; ++p)
-    for (int64_t q = 0; q < d.kw; ++q) {
-      const int64_t tap = p * d.kw + q;
-      __m512 a[OB];
-      for (int o = 0; o < OB; ++o) a[o] = _mm512_loadu_ps(acc + (o * taps + tap) * 16);
-      for (int64_t i = 0; i < d.g.out_h; ++i)
-        for (int64_t jb = 0; jb * 16 < ow; ++jb) {
-          const __m512 xv = _mm512_loadu_ps(xp + (i + p) * pd.cols + jb * 16 + q);
-          const __mmask16 m = block_mask(d, jb);
-          for (int o = 0; o < OB; ++o)
-            a[o] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, g + o * plane + i * ow + jb * 16), xv, a[o]);
-        }
-      for (int o = 0; o < OB; ++o) _mm512_storeu_ps(acc + (o * taps + tap) * 16, a[o]);
+  __m512 a[OB][QB];
+  for (int o = 0; o < OB; ++o)
+    for (int t = 0; t < QB; ++t) a[o][t] = _mm512_loadu_ps(acc + (o * taps + t) * 16);
+  for (int64_t i = 0; i < d.g.out_h; ++i)
+    for (int64_t jb = 0; jb * 16 < ow; ++jb) {
+      const __mmask16 m = block_mask(d, jb);
+      __m512 gv[OB];
+      for (int o = 0; o < OB; ++o) gv[o] = _mm512_maskz_loadu_ps(m, g + o * plane + i * ow + jb * 16);
+      for (int t = 0; t < QB; ++t) {
+        const __m512 xv = _mm512_loadu_ps(xrow + i * pd.cols + jb * 16 + t);
+        for (int o = 0; o < OB; ++o) a[o][t] = _mm512_fmadd_ps(gv[o], xv, a[o][t]);
+      }
     }
+  for (int o = 0; o < OB; ++o)
+    for (int t = 0; t < QB; ++t) _mm512_storeu_ps(acc + (o * taps + t) * 16, a[o][t]);
+}
+
+// Blocks of 3 channels x 5 taps: 15 accumulators, 3 + 5 loads per 15 FMAs.
+void weight_image(const ConvDims& d, const float* xp, const float* g, float* acc) {
+  const PaddedDims pd = padded_dims(d);
+  const int64_t taps = d.kh * d.kw, plane = d.positions();
+  for (int64_t o0 = 0; o0 < d.o; o0 += 3)
+    for (int64_t p = 0; p < d.kh; ++p)
+      for (int64_t q0 = 0; q0 < d.kw; q0 += 5)
+        with_count<3>(d.o - o0, [&](auto ob) {
+          with_count<5>(d.kw - q0, [&](auto qb) {
+            weight_block<decltype(ob)::value, decltype(qb)::value>(d, xp + p * pd.cols + q0, g + o0 * plane,
+                                                                   acc + (o0 * taps + p * d.kw + q0) * 16);
+          });
+        });
 }
 
 }  // namespace
@@ -126,10 +145,7 @@ void direct_weight_grad(const ConvDims& d, int64_t images, const float* xp, cons
                         float* dw) {
   const int64_t taps = d.kh * d.kw, plane = d.positions(), padded = padded_dims(d).size();
   std::fill(acc, acc + direct_acc_size(d), 0.0f);
-  for (int64_t n = 0; n < images; ++n)
-    by_groups(d.o, [&](int64_t o0, auto ob) {
-      weight_group<decltype(ob)::value>(d, xp + n * padded, g + (n * d.o + o0) * plane, acc + o0 * taps * 16);
-    });
+  for (int64_t n = 0; n < images; ++n) weight_image(d, xp + n * padded, g + n * d.o * plane, acc);
   for (int64_t k = 0; k < d.o * taps; ++k) {
     float s = 0;
     for (int l = 0; l < 16; ++l) s += acc[k * 16 + l];
