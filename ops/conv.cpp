@@ -129,7 +129,8 @@ class Conv2d final : public Op {
     const int64_t scratch = path == Path::Ovec ? ovec_scratch_size(d) : 0;
     float* tmp = sized(ws.tensors[kScratch], {chunks, scratch});
     float* dx = gx[0] ? sized(*gx[0], shape_of(*in[0])) : nullptr;
-    float* dcols = dx ? sized(ws.tensors[kCols], {chunks, k, p}) : nullptr;
+    const int64_t dx_scratch = path == Path::Ovec ? ovec_input_grad_scratch_size(d) : k * p;
+    float* dcols = dx ? sized(ws.tensors[kCols], {chunks, dx_scratch}) : nullptr;
     float* pw = gx[1] ? sized(ws.tensors[kPartialW], {chunks, d.o, k}) : nullptr;
     const bool want_b = gx.size() == 3 && gx[2];
     float* pb = want_b ? sized(ws.tensors[kPartialB], {chunks, d.o}) : nullptr;
@@ -150,7 +151,9 @@ class Conv2d final : public Op {
           if (pw && path == Path::Im2col) weight_grad(d.o, k, p, gn, kn, pw + c * d.o * k);
           if (pb)
             for (int64_t o = 0; o < d.o; ++o) pb[c * d.o + o] += sum_lanes(gn + o * p, p);
-          if (dx) {
+          if (dx && path == Path::Ovec)
+            ovec_input_grad(d, gn, w, dcols + c * dx_scratch, dx + n * d.c * d.h * d.w);
+          if (dx && path != Path::Ovec) {
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, int(k), int(p), int(d.o), 1.0f, w, int(k),
                         gn, int(p), 0.0f, dcols + c * k * p, int(p));
             col2im(d, dcols + c * k * p, dx + n * d.c * d.h * d.w);

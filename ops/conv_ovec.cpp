@@ -1,5 +1,7 @@
 #include "ops/conv_ovec.h"
 
+#include "ops/conv_simd.h"
+
 #include <algorithm>
 #include <type_traits>
 
@@ -62,30 +64,6 @@ bool ovec_conv_applies(const ConvDims& d) { return d.stride[0] == 1 && d.stride[
 
 namespace {
 
-// Calls f(std::integral_constant<int, N>) with N = n in [1, 8], so loops over N unroll into
-// named registers.
-template <class F>
-void with_count(int64_t n, F&& f) {
-  switch (n) {
-    case 1:
-      return f(std::integral_constant<int, 1>{});
-    case 2:
-      return f(std::integral_constant<int, 2>{});
-    case 3:
-      return f(std::integral_constant<int, 3>{});
-    case 4:
-      return f(std::integral_constant<int, 4>{});
-    case 5:
-      return f(std::integral_constant<int, 5>{});
-    case 6:
-      return f(std::integral_constant<int, 6>{});
-    case 7:
-      return f(std::integral_constant<int, 7>{});
-    default:
-      return f(std::integral_constant<int, 8>{});
-  }
-}
-
 // out [R positions, 16 channels] for R adjacent outputs of one row; src = their first input cell.
 template <int R>
 void forward_block(const ConvDims& d, const float* src, const float* wt, float* out) {
@@ -139,7 +117,7 @@ void ovec_forward(const ConvDims& d, const float* xp, const float* wt, const flo
   for (int64_t ob = 0; ob < blocks(d); ++ob) {
     for (int64_t i = 0; i < d.g.out_h; ++i)
       for (int64_t j0 = 0; j0 < ow; j0 += 8)
-        with_count(std::min<int64_t>(8, ow - j0), [&](auto r) {
+        with_count<8>(ow - j0, [&](auto r) {
           forward_block<decltype(r)::value>(d, xp + i * pd.cols + j0, wt + ob * taps(d) * kLanes,
                                             scratch + (i * ow + j0) * kLanes);
         });
@@ -162,7 +140,7 @@ void ovec_weight_grad(const ConvDims& d, const float* xp, const float* g, float*
       for (int64_t kp = 0; kp < d.kh; ++kp) {
         const float* row = xp + (c * pd.rows + kp * d.dilation[0]) * pd.cols;
         for (int64_t q0 = 0; q0 < d.kw; q0 += 8)
-          with_count(std::min<int64_t>(8, d.kw - q0), [&](auto qb) {
+          with_count<8>(d.kw - q0, [&](auto qb) {
             weight_taps<decltype(qb)::value>(d, row + q0 * d.dilation[1], scratch,
                                              a + ((c * d.kh + kp) * d.kw + q0) * kLanes);
           });
@@ -170,11 +148,86 @@ void ovec_weight_grad(const ConvDims& d, const float* xp, const float* g, float*
   }
 }
 
+namespace {
+
+// The input gradient as a correlation over the flat padded image (rows of `cols` floats):
+// dxp[c][u] = Σ_{o,p,q} w[o,c,p,q] * gw[o][u - off(p,q)], off(p,q) = p*dh*cols + q*dw, where gw
+// holds g[o,i,j] at i*cols + j and zeros elsewhere (columns j >= out_w, and a margin of max off
+// before it), so a shifted vector load never picks up a wrong cell.
+struct InputGradDims {
+  int64_t margin, flat, row;  // zeros before gw, the padded image rounded up to vectors, gw row
+};
+InputGradDims input_grad_dims(const ConvDims& d) {
+  const Padded pd = padded(d);
+  const int64_t margin = (d.kh - 1) * d.dilation[0] * pd.cols + (d.kw - 1) * d.dilation[1];
+  const int64_t flat = (pd.rows * pd.cols + kLanes - 1) / kLanes * kLanes;
+  return {margin, flat, margin + flat};
+}
+
+// dxp[c0 .. c0+CB][u0 .. u0 + 16*UB) for all taps; gw points at the margin's end of row 0.
+template <int CB, int UB>
+void input_grad_block(const ConvDims& d, const float* gw, const float* w, int64_t c0, int64_t u0,
+                      float* dxp) {
+  const InputGradDims gd = input_grad_dims(d);
+  const int64_t cols = padded(d).cols, t = taps(d);
+  __m512 acc[CB][UB];
+  for (int c = 0; c < CB; ++c)
+    for (int u = 0; u < UB; ++u) acc[c][u] = _mm512_setzero_ps();
+  for (int64_t o = 0; o < d.o; ++o)
+    for (int64_t p = 0; p < d.kh; ++p)
+      for (int64_t q = 0; q < d.kw; ++q) {
+        const float* src = gw + o * gd.row + u0 - (p * d.dilation[0] * cols + q * d.dilation[1]);
+        __m512 gv[UB];
+        for (int u = 0; u < UB; ++u) gv[u] = _mm512_loadu_ps(src + u * kLanes);
+        const float* wk = w + o * t + (c0 * d.kh + p) * d.kw + q;
+        for (int c = 0; c < CB; ++c) {
+          const __m512 wv = _mm512_set1_ps(wk[c * d.kh * d.kw]);
+          for (int u = 0; u < UB; ++u) acc[c][u] = _mm512_fmadd_ps(wv, gv[u], acc[c][u]);
+        }
+      }
+  for (int c = 0; c < CB; ++c)
+    for (int u = 0; u < UB; ++u) _mm512_storeu_ps(dxp + (c0 + c) * gd.flat + u0 + u * kLanes, acc[c][u]);
+}
+
+}  // namespace
+
+int64_t ovec_input_grad_scratch_size(const ConvDims& d) {
+  const InputGradDims gd = input_grad_dims(d);
+  return d.o * gd.row + d.c * gd.flat;
+}
+
+void ovec_input_grad(const ConvDims& d, const float* g, const float* w, float* scratch, float* dx) {
+  const InputGradDims gd = input_grad_dims(d);
+  const Padded pd = padded(d);
+  const int64_t ow = d.g.out_w;
+  float *gw = scratch, *dxp = scratch + d.o * gd.row;
+  std::fill(gw, gw + d.o * gd.row, 0.0f);
+  for (int64_t o = 0; o < d.o; ++o)
+    for (int64_t i = 0; i < d.g.out_h; ++i)
+      std::copy(g + (o * d.g.out_h + i) * ow, g + (o * d.g.out_h + i + 1) * ow,
+                gw + o * gd.row + gd.margin + i * pd.cols);
+  // Blocks of up to 6 channels x 3 vectors: 18 accumulators, 3 + 6 loads per 18 FMAs.
+  for (int64_t c0 = 0; c0 < d.c; c0 += 6)
+    for (int64_t u0 = 0; u0 < gd.flat; u0 += 3 * kLanes)
+      with_count<6>(d.c - c0, [&](auto cb) {
+        with_count<3>((gd.flat - u0) / kLanes, [&](auto ub) {
+          input_grad_block<decltype(cb)::value, decltype(ub)::value>(d, gw + gd.margin, w, c0, u0, dxp);
+        });
+      });
+  for (int64_t c = 0; c < d.c; ++c)
+    for (int64_t r = 0; r < d.h; ++r) {
+      const float* src = dxp + c * gd.flat + (r + d.g.pad_top) * pd.cols + d.g.pad_left;
+      std::copy(src, src + d.w, dx + (c * d.h + r) * d.w);
+    }
+}
+
 #else
 
 bool ovec_conv_applies(const ConvDims&) { return false; }
 void ovec_forward(const ConvDims&, const float*, const float*, const float*, float*, float*) {}
 void ovec_weight_grad(const ConvDims&, const float*, const float*, float*, float*) {}
+int64_t ovec_input_grad_scratch_size(const ConvDims&) { return 0; }
+void ovec_input_grad(const ConvDims&, const float*, const float*, float*, float*) {}
 
 #endif
 

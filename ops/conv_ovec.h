@@ -30,4 +30,8 @@ void ovec_forward(const ConvDims& d, const float* xp, const float* wt, const flo
 void ovec_weight_grad(const ConvDims& d, const float* xp, const float* g, float* scratch, float* acc);
 void ovec_weight_grad_finish(const ConvDims& d, const float* acc, float* dw);
 
+// dx [c, h, w] of one image from its output gradient g [o, out_h, out_w], without im2col.
+int64_t ovec_input_grad_scratch_size(const ConvDims& d);
+void ovec_input_grad(const ConvDims& d, const float* g, const float* w, float* scratch, float* dx);
+
 }  // namespace xgrad
