@@ -8,6 +8,8 @@
 
 #include "core/error.h"
 #include "core/parallel.h"
+#include "ops/conv_direct.h"
+#include "ops/conv_ovec.h"
 #include "ops/gemm_nt.h"
 #include "ops/im2col.h"
 #include "ops/registry.h"
@@ -20,8 +22,31 @@ namespace {
 // not depend on the thread count.
 int64_t reduce_chunks(int64_t n) { return std::min<int64_t>(n, 8); }
 
-// Workspace tensors: the im2col matrices kept for backward, per-chunk scratch, partial gradients.
-enum Slot { kKeptCols, kCols, kPartialW, kPartialB, kSlots };
+// Workspace tensors: what training keeps for the weight gradient (im2col matrices, or padded
+// images for the direct kernels), per-chunk scratch, partial gradients, the direct kernels'
+// per-chunk lane sums and per-chunk transposes, and transposed weights.
+enum Slot { kKept, kCols, kPartialW, kPartialB, kLaneSums, kScratch, kWeightsT, kSlots };
+
+// Three ways to compute a conv: a direct kernel for one input channel (conv_direct), a direct kernel
+// vectorised over output channels (conv_ovec), im2col + sgemm for everything else.
+enum class Path { Direct, Ovec, Im2col };
+Path path_of(const ConvDims& d) {
+  if (direct_conv_applies(d)) return Path::Direct;
+  if (ovec_conv_applies(d)) return Path::Ovec;
+  return Path::Im2col;
+}
+
+// Floats kept per image for backward.
+int64_t kept_size(const ConvDims& d, Path path) {
+  switch (path) {
+    case Path::Direct:
+      return padded_dims(d).size();
+    case Path::Ovec:
+      return ovec_padded_size(d);
+    default:
+      return d.patch() * d.positions();
+  }
+}
 
 float* sized(Tensor& t, const Shape& s) {
   ensure_shape(t, s);
@@ -50,24 +75,40 @@ class Conv2d final : public Op {
     return {x[0], w[0], g.out_h, g.out_w};
   }
 
-  // Training keeps every image's cols for backward; inference needs one per parallel chunk.
+  // Training keeps every image's cols (or padded image) for backward; inference needs one buffer
+  // per parallel chunk.
   void forward(const Inputs& in, Tensor& out, Workspace& ws, bool training) const override {
     const ConvDims d = conv_dims(*in[0], *in[1], win_);
+    const Path path = path_of(d);
     const int64_t k = d.patch(), p = d.positions();
     ws.tensors.resize(kSlots);
-    const int64_t chunks = training ? d.n : std::min<int64_t>(d.n, num_threads());
-    float* cols = sized(ws.tensors[training ? kKeptCols : kCols], {chunks, k, p});
+    const int64_t chunks = std::min<int64_t>(d.n, num_threads());
+    float* kept = sized(ws.tensors[training ? kKept : kCols], {training ? d.n : chunks, kept_size(d, path)});
     const float *x = in[0]->data(), *w = in[1]->data(), *b = in.size() == 3 ? in[2]->data() : nullptr;
+    float* wt = path == Path::Ovec ? sized(ws.tensors[kWeightsT], {ovec_weights_size(d)}) : nullptr;
+    if (wt) ovec_transpose_weights(d, w, wt);
+    const int64_t scratch = path == Path::Ovec ? ovec_scratch_size(d) : 0;
+    float* tmp = sized(ws.tensors[kScratch], {chunks, scratch});
     float* y = out.data();
     parallel_for(chunks, [&](int64_t c0, int64_t c1) {
       for (int64_t c = c0; c < c1; ++c) {
-        float* col = cols + c * k * p;
+        float* t = tmp + c * scratch;
         for (int64_t n = c * d.n / chunks; n < (c + 1) * d.n / chunks; ++n) {
-          im2col(d, x + n * d.c * d.h * d.w, col);
+          float* buf = kept + (training ? n : c) * kept_size(d, path);
+          const float* xn = x + n * d.c * d.h * d.w;
           float* yn = y + n * d.o * p;
-          for (int64_t o = 0; o < d.o; ++o) std::fill(yn + o * p, yn + (o + 1) * p, b ? b[o] : 0.0f);
-          cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(d.o), int(p), int(k), 1.0f, w, int(k),
-                      col, int(p), 1.0f, yn, int(p));
+          if (path == Path::Direct) {
+            direct_pad(d, xn, buf);
+            direct_forward(d, buf, w, b, yn);
+          } else if (path == Path::Ovec) {
+            ovec_pad(d, xn, buf);
+            ovec_forward(d, buf, wt, b, t, yn);
+          } else {
+            im2col(d, xn, buf);
+            for (int64_t o = 0; o < d.o; ++o) std::fill(yn + o * p, yn + (o + 1) * p, b ? b[o] : 0.0f);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(d.o), int(p), int(k), 1.0f, w, int(k),
+                        buf, int(p), 1.0f, yn, int(p));
+          }
         }
       }
     });
@@ -76,12 +117,20 @@ class Conv2d final : public Op {
   void backward(const Inputs& in, const Tensor&, const Tensor& gy, Workspace& ws,
                 const Grads& gx) const override {
     const ConvDims d = conv_dims(*in[0], *in[1], win_);
+    const Path path = path_of(d);
     const int64_t k = d.patch(), p = d.positions(), chunks = reduce_chunks(d.n);
-    if (ws.tensors.size() != kSlots || shape_of(ws.tensors[kKeptCols]) != Shape{d.n, k, p})
+    if (ws.tensors.size() != kSlots || shape_of(ws.tensors[kKept]) != Shape{d.n, kept_size(d, path)})
       throw Error("backward needs a training forward of the same batch first");
-    const float* cols = ws.tensors[kKeptCols].data();
+    const float* kept = ws.tensors[kKept].data();
+    const int64_t sums_size = path == Path::Direct ? direct_acc_size(d)
+                              : path == Path::Ovec ? ovec_weights_size(d)
+                                                   : 0;
+    float* sums = sized(ws.tensors[kLaneSums], {chunks, sums_size});
+    const int64_t scratch = path == Path::Ovec ? ovec_scratch_size(d) : 0;
+    float* tmp = sized(ws.tensors[kScratch], {chunks, scratch});
     float* dx = gx[0] ? sized(*gx[0], shape_of(*in[0])) : nullptr;
-    float* dcols = dx ? sized(ws.tensors[kCols], {chunks, k, p}) : nullptr;
+    const int64_t dx_scratch = path == Path::Ovec ? ovec_input_grad_scratch_size(d) : k * p;
+    float* dcols = dx ? sized(ws.tensors[kCols], {chunks, dx_scratch}) : nullptr;
     float* pw = gx[1] ? sized(ws.tensors[kPartialW], {chunks, d.o, k}) : nullptr;
     const bool want_b = gx.size() == 3 && gx[2];
     float* pb = want_b ? sized(ws.tensors[kPartialB], {chunks, d.o}) : nullptr;
@@ -90,19 +139,27 @@ class Conv2d final : public Op {
       for (int64_t c = c0; c < c1; ++c) {
         if (pw) std::fill(pw + c * d.o * k, pw + (c + 1) * d.o * k, 0.0f);
         if (pb) std::fill(pb + c * d.o, pb + (c + 1) * d.o, 0.0f);
-        for (int64_t n = c * d.n / chunks; n < (c + 1) * d.n / chunks; ++n) {
-          const float *gn = g + n * d.o * p, *col = cols + n * k * p;
-          if (pw)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(d.o), int(k), int(p), 1.0f, gn, int(p),
-                        col, int(p), 1.0f, pw + c * d.o * k, int(k));
+        float* s = sums + c * sums_size;
+        std::fill(s, s + sums_size, 0.0f);
+        const int64_t n0 = c * d.n / chunks, n1 = (c + 1) * d.n / chunks;
+        if (pw && path == Path::Direct)
+          direct_weight_grad(d, n1 - n0, kept + n0 * kept_size(d, path), g + n0 * d.o * p, s,
+                             pw + c * d.o * k);
+        for (int64_t n = n0; n < n1; ++n) {
+          const float *gn = g + n * d.o * p, *kn = kept + n * kept_size(d, path);
+          if (pw && path == Path::Ovec) ovec_weight_grad(d, kn, gn, tmp + c * scratch, s);
+          if (pw && path == Path::Im2col) weight_grad(d.o, k, p, gn, kn, pw + c * d.o * k);
           if (pb)
             for (int64_t o = 0; o < d.o; ++o) pb[c * d.o + o] += sum_lanes(gn + o * p, p);
-          if (dx) {
+          if (dx && path == Path::Ovec)
+            ovec_input_grad(d, gn, w, dcols + c * dx_scratch, dx + n * d.c * d.h * d.w);
+          if (dx && path != Path::Ovec) {
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, int(k), int(p), int(d.o), 1.0f, w, int(k),
                         gn, int(p), 0.0f, dcols + c * k * p, int(p));
             col2im(d, dcols + c * k * p, dx + n * d.c * d.h * d.w);
           }
         }
+        if (pw && path == Path::Ovec) ovec_weight_grad_finish(d, s, pw + c * d.o * k);
       }
     });
     if (pw) reduce(pw, chunks, d.o * k, sized(*gx[1], shape_of(*in[1])));

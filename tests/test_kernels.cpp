@@ -71,7 +71,15 @@ TEST_CASE("conv2d fast path matches the direct loops: strides, paddings, dilatio
       {{2, 2, 9, 9}, {2, 2, 3, 3}, {{"dilation", 2}, {"padding", 2}}},
       {{2, 3, 8, 8}, {2, 3, 3, 3}, {{"dilation", {2, 1}}, {"stride", 2}, {"padding", "same"}}},
       {{4, 5, 3, 3}, {7, 5, 1, 1}, json::object()},
-      {{2, 2, 3, 3}, {2, 2, 3, 3}, {{"padding", 4}}},  // rows and columns that read only padding
+      {{2, 2, 3, 3}, {2, 2, 3, 3}, {{"padding", 4}}},         // rows and columns that read only padding
+      {{3, 1, 7, 37}, {11, 1, 3, 4}, {{"padding", {1, 2}}}},  // direct kernel: 2 channel groups, 3 blocks
+      {{2, 1, 9, 9}, {9, 1, 5, 5}, {{"padding", "same"}}},    // direct kernel: asymmetric padding
+      {{2, 1, 6, 6}, {3, 1, 7, 7}, {{"padding", 3}}},         // direct kernel: taps reading only padding
+      {{2, 1, 9, 9}, {2, 1, 3, 3}, {{"dilation", 2}}},        // one channel, but not direct
+      {{2, 2, 20, 20}, {3, 2, 3, 3}, json::object()},         // long thin weight gradient (gemm_nt)
+      {{2, 3, 9, 10}, {20, 3, 3, 2}, {{"dilation", {2, 1}}, {"padding", {1, 2}}}},  // over channels: 2 blocks
+      {{3, 4, 7, 5}, {8, 4, 2, 2}, json::object()},           // over channels: a block of 4 positions
+      {{1, 2, 5, 19}, {16, 2, 3, 3}, {{"padding", "same"}}},  // over channels: rows of 8 + 8 + 3
   };
   Rng rng(7);
   for (const auto& c : cases) {

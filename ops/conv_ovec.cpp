@@ -1,0 +1,234 @@
+#include "ops/conv_ovec.h"
+
+#include "ops/conv_simd.h"
+
+#include <algorithm>
+#include <type_traits>
+
+#ifdef __AVX512F__
+#include <immintrin.h>
+#endif
+
+namespace xgrad {
+namespace {
+
+constexpr int64_t kLanes = 16;
+
+struct Padded {
+  int64_t rows, cols;
+};
+// Stride 1: output (i, j) with tap (p, q) reads padded cell (i + p*dh, j + q*dw).
+Padded padded(const ConvDims& d) {
+  return {d.g.out_h + (d.kh - 1) * d.dilation[0], d.g.out_w + (d.kw - 1) * d.dilation[1]};
+}
+int64_t blocks(const ConvDims& d) { return (d.o + kLanes - 1) / kLanes; }
+int64_t taps(const ConvDims& d) { return d.patch(); }
+
+}  // namespace
+
+int64_t ovec_padded_size(const ConvDims& d) { return d.c * padded(d).rows * padded(d).cols; }
+int64_t ovec_weights_size(const ConvDims& d) { return blocks(d) * taps(d) * kLanes; }
+int64_t ovec_scratch_size(const ConvDims& d) { return d.positions() * kLanes; }
+
+void ovec_pad(const ConvDims& d, const float* x, float* xp) {
+  const Padded pd = padded(d);
+  std::fill(xp, xp + ovec_padded_size(d), 0.0f);
+  const int64_t s0 = d.g.pad_left, s1 = std::min(pd.cols, d.g.pad_left + d.w);
+  const int64_t r1 = std::min(pd.rows, d.g.pad_top + d.h);
+  for (int64_t c = 0; c < d.c; ++c)
+    for (int64_t r = d.g.pad_top; r < r1 && s1 > s0; ++r) {
+      const float* src = x + (c * d.h + r - d.g.pad_top) * d.w;
+      std::copy(src, src + (s1 - s0), xp + (c * pd.rows + r) * pd.cols + s0);
+    }
+}
+
+void ovec_transpose_weights(const ConvDims& d, const float* w, float* wt) {
+  const int64_t t = taps(d);
+  for (int64_t ob = 0; ob < blocks(d); ++ob)
+    for (int64_t k = 0; k < t; ++k)
+      for (int64_t l = 0; l < kLanes; ++l) {
+        const int64_t o = ob * kLanes + l;
+        wt[(ob * t + k) * kLanes + l] = o < d.o ? w[o * t + k] : 0.0f;
+      }
+}
+
+void ovec_weight_grad_finish(const ConvDims& d, const float* acc, float* dw) {
+  const int64_t t = taps(d);
+  for (int64_t o = 0; o < d.o; ++o)
+    for (int64_t k = 0; k < t; ++k) dw[o * t + k] += acc[((o / kLanes) * t + k) * kLanes + o % kLanes];
+}
+
+#ifdef __AVX512F__
+
+bool ovec_conv_applies(const ConvDims& d) { return d.stride[0] == 1 && d.stride[1] == 1 && d.o >= 8; }
+
+namespace {
+
+// out [R positions, 16 channels] for R adjacent outputs of one row; src = their first input cell.
+template <int R>
+void forward_block(const ConvDims& d, const float* src, const float* wt, float* out) {
+  const Padded pd = padded(d);
+  __m512 acc[R];
+  for (int r = 0; r < R; ++r) acc[r] = _mm512_setzero_ps();
+  for (int64_t c = 0; c < d.c; ++c)
+    for (int64_t p = 0; p < d.kh; ++p) {
+      const float* row = src + (c * pd.rows + p * d.dilation[0]) * pd.cols;
+      for (int64_t q = 0; q < d.kw; ++q, wt += kLanes) {
+        const __m512 wv = _mm512_loadu_ps(wt);
+        const float* s = row + q * d.dilation[1];
+        for (int r = 0; r < R; ++r) acc[r] = _mm512_fmadd_ps(wv, _mm512_set1_ps(s[r]), acc[r]);
+      }
+    }
+  for (int r = 0; r < R; ++r) _mm512_storeu_ps(out + r * kLanes, acc[r]);
+}
+
+// acc[tap0 .. tap0+QB) += Σ_i,j xp[row(i) + j + t*dw] * gt[i, j] for taps along one kernel row;
+// two sets of sums (even and odd j) keep enough FMAs in flight.
+template <int QB>
+void weight_taps(const ConvDims& d, const float* row, const float* gt, float* acc) {
+  const Padded pd = padded(d);
+  const int64_t ow = d.g.out_w, dw = d.dilation[1];
+  __m512 a[QB], b[QB];
+  for (int t = 0; t < QB; ++t) a[t] = _mm512_loadu_ps(acc + t * kLanes), b[t] = _mm512_setzero_ps();
+  for (int64_t i = 0; i < d.g.out_h; ++i) {
+    const float* s = row + i * pd.cols;
+    const float* g = gt + i * ow * kLanes;
+    int64_t j = 0;
+    for (; j + 2 <= ow; j += 2) {
+      const __m512 g0 = _mm512_loadu_ps(g + j * kLanes), g1 = _mm512_loadu_ps(g + (j + 1) * kLanes);
+      for (int t = 0; t < QB; ++t) {
+        a[t] = _mm512_fmadd_ps(_mm512_set1_ps(s[j + t * dw]), g0, a[t]);
+        b[t] = _mm512_fmadd_ps(_mm512_set1_ps(s[j + 1 + t * dw]), g1, b[t]);
+      }
+    }
+    if (j < ow)
+      for (int t = 0; t < QB; ++t)
+        a[t] = _mm512_fmadd_ps(_mm512_set1_ps(s[j + t * dw]), _mm512_loadu_ps(g + j * kLanes), a[t]);
+  }
+  for (int t = 0; t < QB; ++t) _mm512_storeu_ps(acc + t * kLanes, _mm512_add_ps(a[t], b[t]));
+}
+
+}  // namespace
+
+void ovec_forward(const ConvDims& d, const float* xp, const float* wt, const float* b, float* scratch,
+                  float* y) {
+  const Padded pd = padded(d);
+  const int64_t ow = d.g.out_w, p = d.positions();
+  for (int64_t ob = 0; ob < blocks(d); ++ob) {
+    for (int64_t i = 0; i < d.g.out_h; ++i)
+      for (int64_t j0 = 0; j0 < ow; j0 += 8)
+        with_count<8>(ow - j0, [&](auto r) {
+          forward_block<decltype(r)::value>(d, xp + i * pd.cols + j0, wt + ob * taps(d) * kLanes,
+                                            scratch + (i * ow + j0) * kLanes);
+        });
+    for (int64_t o = ob * kLanes; o < std::min(d.o, (ob + 1) * kLanes); ++o)
+      for (int64_t k = 0; k < p; ++k) y[o * p + k] = scratch[k * kLanes + o % kLanes] + (b ? b[o] : 0.0f);
+  }
+}
+
+void ovec_weight_grad(const ConvDims& d, const float* xp, const float* g, float* scratch, float* acc) {
+  const Padded pd = padded(d);
+  const int64_t p = d.positions();
+  for (int64_t ob = 0; ob < blocks(d); ++ob) {
+    for (int64_t k = 0; k < p; ++k)  // scratch [positions, 16] = this block's g, transposed
+      for (int64_t l = 0; l < kLanes; ++l) {
+        const int64_t o = ob * kLanes + l;
+        scratch[k * kLanes + l] = o < d.o ? g[o * p + k] : 0.0f;
+      }
+    float* a = acc + ob * taps(d) * kLanes;
+    for (int64_t c = 0; c < d.c; ++c)
+      for (int64_t kp = 0; kp < d.kh; ++kp) {
+        const float* row = xp + (c * pd.rows + kp * d.dilation[0]) * pd.cols;
+        for (int64_t q0 = 0; q0 < d.kw; q0 += 8)
+          with_count<8>(d.kw - q0, [&](auto qb) {
+            weight_taps<decltype(qb)::value>(d, row + q0 * d.dilation[1], scratch,
+                                             a + ((c * d.kh + kp) * d.kw + q0) * kLanes);
+          });
+      }
+  }
+}
+
+namespace {
+
+// The input gradient as a correlation over the flat padded image (rows of `cols` floats):
+// dxp[c][u] = Σ_{o,p,q} w[o,c,p,q] * gw[o][u - off(p,q)], off(p,q) = p*dh*cols + q*dw, where gw
+// holds g[o,i,j] at i*cols + j and zeros elsewhere (columns j >= out_w, and a margin of max off
+// before it), so a shifted vector load never picks up a wrong cell.
+struct InputGradDims {
+  int64_t margin, flat, row;  // zeros before gw, the padded image rounded up to vectors, gw row
+};
+InputGradDims input_grad_dims(const ConvDims& d) {
+  const Padded pd = padded(d);
+  const int64_t margin = (d.kh - 1) * d.dilation[0] * pd.cols + (d.kw - 1) * d.dilation[1];
+  const int64_t flat = (pd.rows * pd.cols + kLanes - 1) / kLanes * kLanes;
+  return {margin, flat, margin + flat};
+}
+
+// dxp[c0 .. c0+CB][u0 .. u0 + 16*UB) for all taps; gw points at the margin's end of row 0.
+template <int CB, int UB>
+void input_grad_block(const ConvDims& d, const float* gw, const float* w, int64_t c0, int64_t u0,
+                      float* dxp) {
+  const InputGradDims gd = input_grad_dims(d);
+  const int64_t cols = padded(d).cols, t = taps(d);
+  __m512 acc[CB][UB];
+  for (int c = 0; c < CB; ++c)
+    for (int u = 0; u < UB; ++u) acc[c][u] = _mm512_setzero_ps();
+  for (int64_t o = 0; o < d.o; ++o)
+    for (int64_t p = 0; p < d.kh; ++p)
+      for (int64_t q = 0; q < d.kw; ++q) {
+        const float* src = gw + o * gd.row + u0 - (p * d.dilation[0] * cols + q * d.dilation[1]);
+        __m512 gv[UB];
+        for (int u = 0; u < UB; ++u) gv[u] = _mm512_loadu_ps(src + u * kLanes);
+        const float* wk = w + o * t + (c0 * d.kh + p) * d.kw + q;
+        for (int c = 0; c < CB; ++c) {
+          const __m512 wv = _mm512_set1_ps(wk[c * d.kh * d.kw]);
+          for (int u = 0; u < UB; ++u) acc[c][u] = _mm512_fmadd_ps(wv, gv[u], acc[c][u]);
+        }
+      }
+  for (int c = 0; c < CB; ++c)
+    for (int u = 0; u < UB; ++u) _mm512_storeu_ps(dxp + (c0 + c) * gd.flat + u0 + u * kLanes, acc[c][u]);
+}
+
+}  // namespace
+
+int64_t ovec_input_grad_scratch_size(const ConvDims& d) {
+  const InputGradDims gd = input_grad_dims(d);
+  return d.o * gd.row + d.c * gd.flat;
+}
+
+void ovec_input_grad(const ConvDims& d, const float* g, const float* w, float* scratch, float* dx) {
+  const InputGradDims gd = input_grad_dims(d);
+  const Padded pd = padded(d);
+  const int64_t ow = d.g.out_w;
+  float *gw = scratch, *dxp = scratch + d.o * gd.row;
+  std::fill(gw, gw + d.o * gd.row, 0.0f);
+  for (int64_t o = 0; o < d.o; ++o)
+    for (int64_t i = 0; i < d.g.out_h; ++i)
+      std::copy(g + (o * d.g.out_h + i) * ow, g + (o * d.g.out_h + i + 1) * ow,
+                gw + o * gd.row + gd.margin + i * pd.cols);
+  // Blocks of up to 6 channels x 3 vectors: 18 accumulators, 3 + 6 loads per 18 FMAs.
+  for (int64_t c0 = 0; c0 < d.c; c0 += 6)
+    for (int64_t u0 = 0; u0 < gd.flat; u0 += 3 * kLanes)
+      with_count<6>(d.c - c0, [&](auto cb) {
+        with_count<3>((gd.flat - u0) / kLanes, [&](auto ub) {
+          input_grad_block<decltype(cb)::value, decltype(ub)::value>(d, gw + gd.margin, w, c0, u0, dxp);
+        });
+      });
+  for (int64_t c = 0; c < d.c; ++c)
+    for (int64_t r = 0; r < d.h; ++r) {
+      const float* src = dxp + c * gd.flat + (r + d.g.pad_top) * pd.cols + d.g.pad_left;
+      std::copy(src, src + d.w, dx + (c * d.h + r) * d.w);
+    }
+}
+
+#else
+
+bool ovec_conv_applies(const ConvDims&) { return false; }
+void ovec_forward(const ConvDims&, const float*, const float*, const float*, float*, float*) {}
+void ovec_weight_grad(const ConvDims&, const float*, const float*, float*, float*) {}
+int64_t ovec_input_grad_scratch_size(const ConvDims&) { return 0; }
+void ovec_input_grad(const ConvDims&, const float*, const float*, float*, float*) {}
+
+#endif
+
+}  // namespace xgrad

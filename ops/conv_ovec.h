@@ -1,0 +1,37 @@
+#pragma once
+// Direct conv2d vectorised over output channels, for stride 1 and many input channels (LeNet's
+// conv2: 6 channels in, 16 out, 8x8 outputs). Each vector holds 16 output channels of one output
+// position; an input value is broadcast against the weights of a tap. The per-image im2col GEMMs
+// of such layers are small (16x64x150) and reach only a fraction of sgemm's speed.
+// AVX-512 only: elsewhere ovec_conv_applies() is false and conv.cpp uses im2col + sgemm.
+#include <cstdint>
+
+#include "ops/window.h"
+
+namespace xgrad {
+
+bool ovec_conv_applies(const ConvDims& d);
+
+// Floats of one padded image [c, rows, cols] (zero border, so every tap reads inside it).
+int64_t ovec_padded_size(const ConvDims& d);
+void ovec_pad(const ConvDims& d, const float* x, float* xp);
+
+// Floats of the transposed weights [o blocks of 16, taps, 16] and of the per-image scratch.
+int64_t ovec_weights_size(const ConvDims& d);
+int64_t ovec_scratch_size(const ConvDims& d);
+void ovec_transpose_weights(const ConvDims& d, const float* w, float* wt);
+
+// y [o, out_h, out_w] of one padded image; b may be null.
+void ovec_forward(const ConvDims& d, const float* xp, const float* wt, const float* b, float* scratch,
+                  float* y);
+
+// acc [o blocks, taps, 16] += Σ_positions xp[tap + position] * g[o, position] for one image;
+// ovec_weight_grad_finish adds it to dw [o, taps].
+void ovec_weight_grad(const ConvDims& d, const float* xp, const float* g, float* scratch, float* acc);
+void ovec_weight_grad_finish(const ConvDims& d, const float* acc, float* dw);
+
+// dx [c, h, w] of one image from its output gradient g [o, out_h, out_w], without im2col.
+int64_t ovec_input_grad_scratch_size(const ConvDims& d);
+void ovec_input_grad(const ConvDims& d, const float* g, const float* w, float* scratch, float* dx);
+
+}  // namespace xgrad
