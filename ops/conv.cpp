@@ -82,7 +82,7 @@ class Conv2d final : public Op {
     const Path path = path_of(d);
     const int64_t k = d.patch(), p = d.positions();
     ws.tensors.resize(kSlots);
-    const int64_t chunks = std::min<int64_t>(d.n, num_threads());
+    const int64_t chunks = std::min<int64_t>(d.n, 4 * num_threads());  // the pool's grains
     float* kept = sized(ws.tensors[training ? kKept : kCols], {training ? d.n : chunks, kept_size(d, path)});
     const float *x = in[0]->data(), *w = in[1]->data(), *b = in.size() == 3 ? in[2]->data() : nullptr;
     float* wt = path == Path::Ovec ? sized(ws.tensors[kWeightsT], {ovec_weights_size(d)}) : nullptr;
