@@ -2,6 +2,7 @@
 
 #include <cblas.h>
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <exception>
@@ -15,11 +16,22 @@ namespace {
 
 thread_local bool in_region = false;
 
+// Grains per thread: enough that a thread slowed down by another process on its core leaves most
+// of the work to the others, few enough that taking a grain stays cheap.
+constexpr int kGrainsPerThread = 4;
+
+// Thread t first takes its own grains [G*t/T, G*(t+1)/T) (the same part of the batch in every op,
+// so the data it wrote is still in its cache), then takes what is left of the others'.
+struct alignas(64) Cursor {
+  std::atomic<int64_t> next{0};
+  int64_t end = 0;
+};
+
 // Workers spin briefly after a job (ops follow each other within microseconds during a step),
 // then sleep on a condition variable so an idle pool costs no CPU.
 class Pool {
  public:
-  explicit Pool(int threads) : threads_(threads) {
+  explicit Pool(int threads) : threads_(threads), cursors_(new Cursor[size_t(threads)]) {
     for (int t = 1; t < threads; ++t) workers_.emplace_back([this, t] { work(t); });
   }
   ~Pool() {
@@ -38,6 +50,11 @@ class Pool {
       std::lock_guard<std::mutex> lock(mutex_);
       job_ = &f;
       tasks_ = tasks;
+      grains_ = std::min<int64_t>(tasks, int64_t(kGrainsPerThread) * threads_);
+      for (int t = 0; t < threads_; ++t) {
+        cursors_[t].next.store(grains_ * t / threads_);
+        cursors_[t].end = grains_ * (t + 1) / threads_;
+      }
       error_ = nullptr;
       pending_.store(threads_ - 1);
       ++generation_;
@@ -50,15 +67,20 @@ class Pool {
   }
 
  private:
+  // Takes grains, its own first, until none is left; after an error the rest are skipped.
   void part(int t) {
-    const int64_t begin = tasks_ * t / threads_, end = tasks_ * (t + 1) / threads_;
-    if (begin >= end) return;
     in_region = true;
-    try {
-      (*job_)(begin, end);
-    } catch (...) {
-      std::lock_guard<std::mutex> lock(mutex_);
-      if (!error_) error_ = std::current_exception();
+    for (int k = 0; k < threads_; ++k) {
+      Cursor& c = cursors_[(t + k) % threads_];
+      for (int64_t g; (g = c.next.fetch_add(1, std::memory_order_relaxed)) < c.end;) {
+        try {
+          (*job_)(tasks_ * g / grains_, tasks_ * (g + 1) / grains_);
+        } catch (...) {
+          std::lock_guard<std::mutex> lock(mutex_);
+          if (!error_) error_ = std::current_exception();
+          for (int u = 0; u < threads_; ++u) cursors_[u].next.store(cursors_[u].end);
+        }
+      }
     }
     in_region = false;
   }
@@ -86,7 +108,8 @@ class Pool {
   std::atomic<uint64_t> generation_{0};
   std::atomic<int> pending_{0};
   const std::function<void(int64_t, int64_t)>* job_ = nullptr;
-  int64_t tasks_ = 0;
+  int64_t tasks_ = 0, grains_ = 0;
+  std::unique_ptr<Cursor[]> cursors_;
   std::exception_ptr error_;
   bool stop_ = false;
 };

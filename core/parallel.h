@@ -1,8 +1,11 @@
 #pragma once
-// A small thread pool for the ops. Work is split statically: with T threads, thread t runs tasks
-// [t*n/T, (t+1)*n/T), so which thread does what never depends on timing. Ops that reduce (weight
-// gradients) make their own partial sums per fixed chunk of the batch and add them in chunk order,
-// so their results do not depend on the thread count either.
+// A small thread pool for the ops. Work is cut into fixed grains: with T threads, [0, n) becomes
+// G = min(n, 4T) grains [g*n/G, (g+1)*n/G). Thread t runs its own share of them first (the same
+// part of the batch in every op, for its cache), then takes grains left in the others' shares, so
+// a thread slowed down by another process on its core does not hold up the rest. The ranges f sees depend
+// only on n and T; which thread runs which does not matter, because f never keeps per-thread state.
+// Ops that reduce (weight gradients) make their own partial sums per fixed chunk of the batch and
+// add them in chunk order, so their results do not depend on the thread count either.
 #include <cstdint>
 #include <functional>
 
@@ -13,7 +16,7 @@ namespace xgrad {
 void set_num_threads(int n);
 int num_threads();
 
-// Runs f(begin, end) over a static split of [0, tasks) and returns when every part is done. Called
+// Runs f(begin, end) on every grain of [0, tasks) and returns when all are done. Called
 // from inside a parallel region (or with one thread or one task) it runs f(0, tasks) inline.
 // The first exception thrown by a part is rethrown here.
 void parallel_for(int64_t tasks, const std::function<void(int64_t begin, int64_t end)>& f);

@@ -82,7 +82,7 @@ class Conv2d final : public Op {
     const Path path = path_of(d);
     const int64_t k = d.patch(), p = d.positions();
     ws.tensors.resize(kSlots);
-    const int64_t chunks = std::min<int64_t>(d.n, num_threads());
+    const int64_t chunks = std::min<int64_t>(d.n, 4 * num_threads());  // the pool's grains
     float* kept = sized(ws.tensors[training ? kKept : kCols], {training ? d.n : chunks, kept_size(d, path)});
     const float *x = in[0]->data(), *w = in[1]->data(), *b = in.size() == 3 ? in[2]->data() : nullptr;
     float* wt = path == Path::Ovec ? sized(ws.tensors[kWeightsT], {ovec_weights_size(d)}) : nullptr;
@@ -116,59 +116,78 @@ class Conv2d final : public Op {
 
   void backward(const Inputs& in, const Tensor&, const Tensor& gy, Workspace& ws,
                 const Grads& gx) const override {
-    const ConvDims d = conv_dims(*in[0], *in[1], win_);
-    const Path path = path_of(d);
-    const int64_t k = d.patch(), p = d.positions(), chunks = reduce_chunks(d.n);
-    if (ws.tensors.size() != kSlots || shape_of(ws.tensors[kKept]) != Shape{d.n, kept_size(d, path)})
+    BackwardJob j;
+    j.d = conv_dims(*in[0], *in[1], win_);
+    const ConvDims& d = j.d;
+    j.path = path_of(d);
+    j.chunks = reduce_chunks(d.n);
+    if (ws.tensors.size() != kSlots || shape_of(ws.tensors[kKept]) != Shape{d.n, kept_size(d, j.path)})
       throw Error("backward needs a training forward of the same batch first");
-    const float* kept = ws.tensors[kKept].data();
-    const int64_t sums_size = path == Path::Direct ? direct_acc_size(d)
-                              : path == Path::Ovec ? ovec_weights_size(d)
-                                                   : 0;
-    float* sums = sized(ws.tensors[kLaneSums], {chunks, sums_size});
-    const int64_t scratch = path == Path::Ovec ? ovec_scratch_size(d) : 0;
-    float* tmp = sized(ws.tensors[kScratch], {chunks, scratch});
-    float* dx = gx[0] ? sized(*gx[0], shape_of(*in[0])) : nullptr;
-    const int64_t dx_scratch = path == Path::Ovec ? ovec_input_grad_scratch_size(d) : k * p;
-    float* dcols = dx ? sized(ws.tensors[kCols], {chunks, dx_scratch}) : nullptr;
-    float* pw = gx[1] ? sized(ws.tensors[kPartialW], {chunks, d.o, k}) : nullptr;
-    const bool want_b = gx.size() == 3 && gx[2];
-    float* pb = want_b ? sized(ws.tensors[kPartialB], {chunks, d.o}) : nullptr;
-    const float *w = in[1]->data(), *g = gy.data();
-    parallel_for(chunks, [&](int64_t c0, int64_t c1) {
-      for (int64_t c = c0; c < c1; ++c) {
-        if (pw) std::fill(pw + c * d.o * k, pw + (c + 1) * d.o * k, 0.0f);
-        if (pb) std::fill(pb + c * d.o, pb + (c + 1) * d.o, 0.0f);
-        float* s = sums + c * sums_size;
-        std::fill(s, s + sums_size, 0.0f);
-        const int64_t n0 = c * d.n / chunks, n1 = (c + 1) * d.n / chunks;
-        if (pw && path == Path::Direct)
-          direct_weight_grad(d, n1 - n0, kept + n0 * kept_size(d, path), g + n0 * d.o * p, s,
-                             pw + c * d.o * k);
-        for (int64_t n = n0; n < n1; ++n) {
-          const float *gn = g + n * d.o * p, *kn = kept + n * kept_size(d, path);
-          if (pw && path == Path::Ovec) ovec_weight_grad(d, kn, gn, tmp + c * scratch, s);
-          if (pw && path == Path::Im2col) weight_grad(d.o, k, p, gn, kn, pw + c * d.o * k);
-          if (pb)
-            for (int64_t o = 0; o < d.o; ++o) pb[c * d.o + o] += sum_lanes(gn + o * p, p);
-          if (dx && path == Path::Ovec)
-            ovec_input_grad(d, gn, w, dcols + c * dx_scratch, dx + n * d.c * d.h * d.w);
-          if (dx && path != Path::Ovec) {
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, int(k), int(p), int(d.o), 1.0f, w, int(k),
-                        gn, int(p), 0.0f, dcols + c * k * p, int(p));
-            col2im(d, dcols + c * k * p, dx + n * d.c * d.h * d.w);
-          }
-        }
-        if (pw && path == Path::Ovec) ovec_weight_grad_finish(d, s, pw + c * d.o * k);
-      }
+    j.kept = ws.tensors[kKept].data();
+    j.w = in[1]->data(), j.g = gy.data();
+    j.sums_size = j.path == Path::Direct ? direct_acc_size(d)
+                  : j.path == Path::Ovec ? ovec_weights_size(d)
+                                         : 0;
+    j.sums = sized(ws.tensors[kLaneSums], {j.chunks, j.sums_size});
+    j.scratch = j.path == Path::Ovec ? ovec_scratch_size(d) : 0;
+    j.tmp = sized(ws.tensors[kScratch], {j.chunks, j.scratch});
+    j.dx = gx[0] ? sized(*gx[0], shape_of(*in[0])) : nullptr;
+    j.dx_scratch = j.path == Path::Ovec ? ovec_input_grad_scratch_size(d) : d.patch() * d.positions();
+    j.dcols = j.dx ? sized(ws.tensors[kCols], {j.chunks, j.dx_scratch}) : nullptr;
+    j.pw = gx[1] ? sized(ws.tensors[kPartialW], {j.chunks, d.o, d.patch()}) : nullptr;
+    j.pb = gx.size() == 3 && gx[2] ? sized(ws.tensors[kPartialB], {j.chunks, d.o}) : nullptr;
+    parallel_for(j.chunks, [&](int64_t c0, int64_t c1) {
+      for (int64_t c = c0; c < c1; ++c) backward_chunk(j, c);
     });
-    if (pw) reduce(pw, chunks, d.o * k, sized(*gx[1], shape_of(*in[1])));
-    if (pb) reduce(pb, chunks, d.o, sized(*gx[2], shape_of(*in[2])));
+    if (j.pw) reduce(j.pw, j.chunks, d.o * d.patch(), sized(*gx[1], shape_of(*in[1])));
+    if (j.pb) reduce(j.pb, j.chunks, d.o, sized(*gx[2], shape_of(*in[2])));
   }
 
   json attrs() const override { return window_attrs(win_, false, true); }
 
  private:
+  // Everything a chunk of the batch needs in backward; null outputs are not wanted.
+  struct BackwardJob {
+    ConvDims d;
+    Path path;
+    int64_t chunks, sums_size, scratch, dx_scratch;  // per-chunk sizes
+    const float *kept, *w, *g;
+    float *sums, *tmp, *dx, *dcols, *pw, *pb;
+  };
+
+  // The partial weight and bias gradients of chunk c, and dx of its images.
+  static void backward_chunk(const BackwardJob& j, int64_t c) {
+    const ConvDims& d = j.d;
+    const int64_t k = d.patch(), p = d.positions(), kept = kept_size(d, j.path);
+    float *pw = j.pw ? j.pw + c * d.o * k : nullptr, *pb = j.pb ? j.pb + c * d.o : nullptr;
+    float* s = j.sums + c * j.sums_size;
+    if (pw) std::fill(pw, pw + d.o * k, 0.0f);
+    if (pb) std::fill(pb, pb + d.o, 0.0f);
+    std::fill(s, s + j.sums_size, 0.0f);
+    const int64_t n0 = c * d.n / j.chunks, n1 = (c + 1) * d.n / j.chunks;
+    if (pw && j.path == Path::Direct)
+      direct_weight_grad(d, n1 - n0, j.kept + n0 * kept, j.g + n0 * d.o * p, s, pw);
+    for (int64_t n = n0; n < n1; ++n) {
+      const float *gn = j.g + n * d.o * p, *kn = j.kept + n * kept;
+      if (pw && j.path == Path::Ovec) ovec_weight_grad(d, kn, gn, j.tmp + c * j.scratch, s);
+      if (pw && j.path == Path::Im2col) weight_grad(d.o, k, p, gn, kn, pw);
+      if (pb)
+        for (int64_t o = 0; o < d.o; ++o) pb[o] += sum_lanes(gn + o * p, p);
+      if (j.dx) input_grad(j, gn, j.dcols + c * j.dx_scratch, j.dx + n * d.c * d.h * d.w);
+    }
+    if (pw && j.path == Path::Ovec) ovec_weight_grad_finish(d, s, pw);
+  }
+
+  // dx of one image from its output gradient gn.
+  static void input_grad(const BackwardJob& j, const float* gn, float* scratch, float* dx) {
+    const ConvDims& d = j.d;
+    const int64_t k = d.patch(), p = d.positions();
+    if (j.path == Path::Ovec) return ovec_input_grad(d, gn, j.w, scratch, dx);
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, int(k), int(p), int(d.o), 1.0f, j.w, int(k), gn,
+                int(p), 0.0f, scratch, int(p));
+    col2im(d, scratch, dx);
+  }
+
   // dw [O, K] += g_n [O, P] · cols_nᵀ: long thin dots go to gemm_nt, the rest to sgemm.
   static void weight_grad(int64_t o, int64_t k, int64_t p, const float* g, const float* cols, float* dw) {
     if (p >= 256 && o * k <= 4096)

@@ -14,12 +14,17 @@ namespace {
 
 void no_attrs(const json& attrs) { AttrReader(attrs).finish(); }
 
-// Runs f(begin, end) over [0, n) in blocks big enough to be worth a thread.
+// Runs f(begin, end) over [0, n) in up to 4 equal parts per thread (the pool's grains; boundaries
+// on whole vectors) of at least 8192 elements, else inline.
 template <class F>
 void blocks(size_t n, F&& f) {
-  constexpr size_t kBlock = 16384;
-  parallel_for(int64_t((n + kBlock - 1) / kBlock),
-               [&](int64_t b0, int64_t b1) { f(size_t(b0) * kBlock, std::min(n, size_t(b1) * kBlock)); });
+  constexpr size_t kMinPart = 8192, kVector = 16;
+  const size_t parts = std::max<size_t>(1, std::min(size_t(4 * num_threads()), n / kMinPart));
+  const size_t vectors = (n + kVector - 1) / kVector;
+  parallel_for(int64_t(parts), [&](int64_t p0, int64_t p1) {
+    f(std::min(n, vectors * size_t(p0) / parts * kVector),
+      std::min(n, vectors * size_t(p1) / parts * kVector));
+  });
 }
 
 // y = f(x); dx = g * df(x, y). Def supplies name, f and df as static functions.

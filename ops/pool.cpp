@@ -4,6 +4,10 @@
 // pool; everything else runs the reference loops of pool_reference.cpp, which are the tests' oracle.
 #include <algorithm>
 
+#ifdef __AVX512F__
+#include <immintrin.h>
+#endif
+
 #include "core/error.h"
 #include "core/parallel.h"
 #include "ops/pool_reference.h"
@@ -34,6 +38,39 @@ void max_row_2x2(const float* r0, const float* r1, int sw, int ow, int w, int32_
   }
 }
 
+#ifdef __AVX512F__
+// The same for stride 2 with AVX-512: 16 windows at a time, the even and odd columns of two rows
+// split out by permutes; blends and masks do what the comparisons do above.
+void max_row_2x2_s2(const float* r0, const float* r1, int ow, int w, int32_t at0, float* y, int32_t* argmax) {
+  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
+  const __m512i lanes2 =
+      _mm512_slli_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), 1);
+  for (int j0 = 0; j0 < ow; j0 += 16) {
+    const int n = std::min(16, ow - j0);
+    const __mmask16 m = __mmask16((1u << n) - 1);
+    const __mmask16 lo = __mmask16((1u << std::min(16, 2 * n)) - 1),
+                    hi = __mmask16((1u << std::max(0, 2 * n - 16)) - 1);
+    const __m512 x0 = _mm512_maskz_loadu_ps(lo, r0 + 2 * j0),
+                 x1 = _mm512_maskz_loadu_ps(hi, r0 + 2 * j0 + 16);
+    const __m512 z0 = _mm512_maskz_loadu_ps(lo, r1 + 2 * j0),
+                 z1 = _mm512_maskz_loadu_ps(hi, r1 + 2 * j0 + 16);
+    const __m512 a = _mm512_permutex2var_ps(x0, even, x1), b = _mm512_permutex2var_ps(x0, odd, x1);
+    const __m512 c = _mm512_permutex2var_ps(z0, even, z1), e = _mm512_permutex2var_ps(z0, odd, z1);
+    const __mmask16 right0 = _mm512_cmp_ps_mask(b, a, _CMP_GT_OQ),
+                    right1 = _mm512_cmp_ps_mask(e, c, _CMP_GT_OQ);
+    const __m512 top = _mm512_mask_blend_ps(right0, a, b), bottom = _mm512_mask_blend_ps(right1, c, e);
+    const __mmask16 down = _mm512_cmp_ps_mask(bottom, top, _CMP_GT_OQ);
+    _mm512_mask_storeu_ps(y + j0, m, _mm512_mask_blend_ps(down, top, bottom));
+    const __m512i up_off = _mm512_maskz_mov_epi32(right0, _mm512_set1_epi32(1));
+    const __m512i down_off = _mm512_mask_blend_epi32(right1, _mm512_set1_epi32(w), _mm512_set1_epi32(w + 1));
+    const __m512i at = _mm512_add_epi32(_mm512_set1_epi32(at0 + 2 * j0), lanes2);
+    _mm512_mask_storeu_epi32(argmax + j0, m,
+                             _mm512_add_epi32(at, _mm512_mask_blend_epi32(down, up_off, down_off)));
+  }
+}
+#endif
+
 // The first largest cell of each window, as the reference picks it (strictly greater replaces).
 // argmax is written even for inference (a scratch buffer then): one loop, no branch in it.
 void max_pool_fast(const PoolDims& d, const float* x, float* y, int32_t* argmax) {
@@ -43,6 +80,12 @@ void max_pool_fast(const PoolDims& d, const float* x, float* y, int32_t* argmax)
       for (int64_t i = 0; i < oh; ++i) {
         const int64_t row = (pl * d.h + i * d.win.stride[0]) * d.w, o = (pl * oh + i) * ow;
         if (kh == 2 && kw == 2) {
+#ifdef __AVX512F__
+          if (d.win.stride[1] == 2) {
+            max_row_2x2_s2(x + row, x + row + d.w, int(ow), int(d.w), int32_t(row), y + o, argmax + o);
+            continue;
+          }
+#endif
           auto* f = d.win.stride[1] == 2 ? max_row_2x2<2> : max_row_2x2<0>;
           f(x + row, x + row + d.w, d.win.stride[1], ow, d.w, int32_t(row), y + o,
             argmax ? argmax + o : nullptr);

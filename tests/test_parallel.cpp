@@ -1,13 +1,16 @@
-// The thread pool: every task runs exactly once, the split is static, errors come back to the
-// caller, and nested regions run inline.
+// The thread pool: every task runs exactly once, the grains are fixed and shared out dynamically,
+// errors come back to the caller, and nested regions run inline.
 #include <doctest/doctest.h>
 
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "core/parallel.h"
@@ -40,15 +43,28 @@ TEST_CASE("parallel_for runs every task exactly once, for any thread count") {
   }
 }
 
-TEST_CASE("the split is static: part t of T threads gets [t*n/T, (t+1)*n/T)") {
+TEST_CASE("the grains are fixed: with T threads, min(n, 4T) grains [g*n/G, (g+1)*n/G)") {
   Threads t(3);
-  std::vector<int64_t> begins(3, -1), ends(3, -1);
-  parallel_for(10, [&](int64_t b, int64_t e) {
-    const size_t part = b == 0 ? 0 : b == 3 ? 1 : 2;
-    begins[part] = b, ends[part] = e;
+  for (int64_t tasks : {5, 30}) {
+    const int64_t grains = std::min<int64_t>(tasks, 12);
+    std::vector<std::atomic<int64_t>> ends(size_t(tasks + 1));
+    for (auto& e : ends) e = -1;
+    parallel_for(tasks, [&](int64_t b, int64_t e) { ends[size_t(b)] = e; });
+    for (int64_t g = 0; g < grains; ++g) {
+      INFO("tasks " << tasks << ", grain " << g);
+      CHECK(ends[size_t(tasks * g / grains)] == tasks * (g + 1) / grains);
+    }
+  }
+}
+
+TEST_CASE("a thread held up in one grain leaves the other grains to the others") {
+  Threads t(2);
+  std::atomic<int> others{0};  // grains other than the first that have run
+  parallel_for(8, [&](int64_t b, int64_t) {
+    if (b != 0) return void(++others);
+    for (int i = 0; i < 2000 && others < 7; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   });
-  CHECK(begins == std::vector<int64_t>{0, 3, 6});
-  CHECK(ends == std::vector<int64_t>{3, 6, 10});
+  CHECK(others == 7);  // with a static split, the held thread's own later grains would wait for it
 }
 
 TEST_CASE("an exception in a part reaches the caller and the pool keeps working") {
