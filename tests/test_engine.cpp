@@ -6,15 +6,12 @@
 #include "core/error.h"
 #include "graph/builder.h"
 #include "graph/engine.h"
+#include "tests/fixtures.h"
 
 using namespace xgrad;
 
 namespace {
-Tensor vec(std::vector<float> v) {
-  Tensor t = make_tensor({int64_t(v.size())});
-  std::copy(v.begin(), v.end(), t.begin());
-  return t;
-}
+using test::vec;
 }  // namespace
 
 TEST_CASE("fan-out: d/dx sum(x*x + x) = 2x + 1") {

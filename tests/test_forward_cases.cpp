@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "ops/registry.h"
+#include "tests/fixtures.h"
 
 using namespace xgrad;
 
@@ -24,11 +25,7 @@ Tensor run(const std::string& type, const json& attrs, const std::vector<Tensor>
   return out;
 }
 
-Tensor filled(const Shape& shape, std::vector<float> values) {
-  Tensor t = make_tensor(shape);
-  std::copy(values.begin(), values.end(), t.begin());
-  return t;
-}
+using test::filled;
 
 Tensor x3() { return Tensor{{{{0, 1, 2}, {3, 4, 5}, {6, 7, 8}}}}; }  // [1,1,3,3]
 Tensor k2() { return Tensor{{{{0, 1}, {2, 3}}}}; }                   // [1,1,2,2]

@@ -6,21 +6,10 @@
 
 #include "graph/params.h"
 #include "models/lenet.h"
+#include "tests/fixtures.h"
 #include "tests/gradcheck.h"
 
 using namespace xgrad;
-
-namespace {
-
-Feeds lenet_batch(Rng& rng, int64_t n) {
-  Tensor images = make_tensor({n, 1, 28, 28});
-  for (float& v : images) v = rng.uniform01();
-  Tensor labels = make_tensor({n});
-  for (float& v : labels) v = float(rng.below(10));
-  return {{"image", images}, {"label", labels}};
-}
-
-}  // namespace
 
 TEST_CASE("LeNet: inferred shapes and the 44,426 parameters of the reference") {
   const Graph g = lenet();
@@ -45,7 +34,7 @@ TEST_CASE("LeNet gradient check on a batch of 3 (the sigmoid reference, two seed
       for (auto& [name, w] : params)
         if (name.back() == 'b')
           for (float& v : w) v = rng.uniform(-0.5f, 0.5f);
-      const Feeds feeds = lenet_batch(rng, 3);
+      const Feeds feeds = test::random_image_batch(rng, 3);
       test::Tolerance tol;
       tol.eps = 1e-2;
       tol.atol = 1e-4;

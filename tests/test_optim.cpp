@@ -8,16 +8,13 @@
 #include "core/error.h"
 #include "graph/optim.h"
 #include "graph/schedule.h"
+#include "tests/fixtures.h"
 
 using namespace xgrad;
 
 namespace {
 
-Tensor vec(std::vector<float> v) {
-  Tensor t = make_tensor({int64_t(v.size())});
-  std::copy(v.begin(), v.end(), t.begin());
-  return t;
-}
+using test::vec;
 
 // torch.optim.SGD (dampening 0) for one param, in double.
 struct RefSgd {

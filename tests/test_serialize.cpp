@@ -8,6 +8,7 @@
 #include "graph/engine.h"
 #include "graph/serialize.h"
 #include "models/lenet.h"
+#include "tests/fixtures.h"
 #include "tests/test_serialize_util.h"
 
 using namespace xgrad;
@@ -18,14 +19,6 @@ namespace {
 
 bool same_bits(const Tensor& a, const Tensor& b) {
   return shape_of(a) == shape_of(b) && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
-}
-
-Feeds image_batch(Rng& rng, int64_t n) {
-  Tensor images = make_tensor({n, 1, 28, 28});
-  for (float& v : images) v = rng.uniform01();
-  Tensor labels = make_tensor({n});
-  for (float& v : labels) v = float(rng.below(10));
-  return {{"image", images}, {"label", labels}};
 }
 
 // Same nodes, kinds, shapes, dtypes, ops, attributes, inputs and outputs, by name.
@@ -94,7 +87,7 @@ TEST_CASE("trained LeNet: save -> load -> save is byte-identical and predicts bi
   for (const auto& [name, t] : w) CHECK(same_bits(m.weights.at(name), t));
   check_same_graph(g, m.graph);
 
-  const Feeds feeds = image_batch(rng, 4);
+  const Feeds feeds = test::random_image_batch(rng, 4);
   Engine a(g), b(m.graph);
   a.forward(feeds, w);
   b.forward(feeds, m.weights);
