@@ -1,4 +1,4 @@
-// The xgrad program's run, summary and export commands, run as a user would (XGRAD_CLI_PATH):
+// The xgrad program's run, summary and export commands, run as a user would (test::cli_path()):
 // output, exit status and error messages.
 #include <doctest/doctest.h>
 
@@ -11,6 +11,7 @@
 #include "graph/engine.h"
 #include "graph/serialize.h"
 #include "models/lenet.h"
+#include "tests/paths.h"
 #include "tests/test_serialize_util.h"
 
 using namespace xgrad;
@@ -26,7 +27,7 @@ struct CliResult {
 
 CliResult run_cli(const TempDir& dir, const std::string& args) {
   const std::string err_file = dir.path("stderr.txt");
-  const std::string cmd = std::string("'") + XGRAD_CLI_PATH + "' " + args + " 2>'" + err_file + "'";
+  const std::string cmd = "'" + test::cli_path() + "' " + args + " 2>'" + err_file + "'";
   CliResult r;
   FILE* p = ::popen(cmd.c_str(), "r");
   REQUIRE(p);
@@ -100,7 +101,7 @@ TEST_CASE("xgrad run on LeNet gives the engine's own numbers, bit for bit; --see
   const Tensor label = make_tensor({1}, 7.0f);
   const std::string inputs =
       dir.write("in.json", dump_json({{"image", tensor_to_json(image)}, {"label", tensor_to_json(label)}}));
-  const std::string model = std::string(XGRAD_SOURCE_DIR) + "/models/lenet.json";
+  const std::string model = test::source_dir() + "/models/lenet.json";
   const CliResult r = run_cli(dir, "run --model " + model + " --inputs " + inputs + " --grads --seed 3");
   INFO(r.err);
   REQUIRE(r.status == 0);
@@ -173,7 +174,7 @@ TEST_CASE("xgrad run: bad inputs are errors naming the file, with a non-zero exi
 
 TEST_CASE("xgrad summary: the LeNet table and its 44,426 parameters") {
   TempDir dir;
-  const CliResult r = run_cli(dir, std::string("summary --model ") + XGRAD_SOURCE_DIR + "/models/lenet.json");
+  const CliResult r = run_cli(dir, "summary --model " + test::source_dir() + "/models/lenet.json");
   INFO(r.err);
   REQUIRE(r.status == 0);
   CHECK(r.out.find("Total params: 44,426\n") != std::string::npos);
@@ -189,10 +190,10 @@ TEST_CASE("xgrad export writes the builders' graphs; models/*.json are its outpu
   TempDir dir;
   const CliResult r = run_cli(dir, "export --builtin lenet");
   REQUIRE(r.status == 0);
-  CHECK(r.out == test::slurp(std::string(XGRAD_SOURCE_DIR) + "/models/lenet.json"));
+  CHECK(r.out == test::slurp(test::source_dir() + "/models/lenet.json"));
   const std::string relu = dir.path("relu.json");
   REQUIRE(run_cli(dir, "export --builtin lenet-relu --out " + relu).status == 0);
-  CHECK(test::slurp(relu) == test::slurp(std::string(XGRAD_SOURCE_DIR) + "/models/lenet-relu.json"));
+  CHECK(test::slurp(relu) == test::slurp(test::source_dir() + "/models/lenet-relu.json"));
   REQUIRE(run_cli(dir, "export --builtin mlp --out " + dir.path("mlp.json.gz")).status == 0);
   CHECK(load_model(dir.path("mlp.json.gz")).graph.param_count() == mlp().param_count());
   const CliResult bad = run_cli(dir, "export --builtin vgg");

@@ -15,6 +15,7 @@
 #include "graph/serialize.h"
 #include "models/lenet.h"
 #include "tests/idx_writer.h"
+#include "tests/paths.h"
 
 namespace fs = std::filesystem;
 using namespace xgrad;
@@ -47,7 +48,7 @@ class Tiny {
   Result run(const std::string& args) const {
     const std::string out = dir_.file("stdout"), err = dir_.file("stderr");
     const std::string cmd =
-        "cd '" + dir_.path() + "' && '" XGRAD_CLI_PATH "' " + args + " >'" + out + "' 2>'" + err + "'";
+        "cd '" + dir_.path() + "' && '" + test::cli_path() + "' " + args + " >'" + out + "' 2>'" + err + "'";
     const int status = std::system(cmd.c_str());
     return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
   }
@@ -208,7 +209,7 @@ TEST_CASE("[slow] LeNet-relu with Adam learns the real Fashion-MNIST: 1 epoch on
   }
   TempDir d;
   save_model(d.file("relu.json"), lenet("relu"), nullptr, nlohmann::json::object());
-  const std::string cmd = "'" XGRAD_CLI_PATH "' train --model '" + d.file("relu.json") +
+  const std::string cmd = "'" + test::cli_path() + "' train --model '" + d.file("relu.json") +
                           "' --optimizer adam --lr 0.001 --batch 32 --epochs 1 --train-samples 12000 "
                           "--test-samples 2000 --out '" +
                           d.file("out.json") + "' >/dev/null";

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "core/parallel.h"
+#include "tests/paths.h"
 
 using namespace xgrad;
 
@@ -100,7 +101,7 @@ TEST_CASE("thread counts below one mean one") {
 namespace {
 // Runs the xgrad program; returns its exit status and what it printed on stdout and stderr.
 int run_cli(const std::string& args, std::string& output) {
-  const std::string cmd = std::string("'") + XGRAD_CLI_PATH + "' " + args + " 2>&1";
+  const std::string cmd = "'" + test::cli_path() + "' " + args + " 2>&1";
   FILE* pipe = popen(cmd.c_str(), "r");
   REQUIRE(pipe);
   char buf[512];

@@ -9,6 +9,7 @@
 #include "graph/serialize.h"
 #include "models/lenet.h"
 #include "tests/fixtures.h"
+#include "tests/paths.h"
 #include "tests/test_serialize_util.h"
 
 using namespace xgrad;
@@ -50,7 +51,7 @@ void check_same_graph(const Graph& a, const Graph& b) {
 }  // namespace
 
 TEST_CASE("models/lenet.json and lenet-relu.json are exactly what the C++ builders produce") {
-  const std::string dir = std::string(XGRAD_SOURCE_DIR) + "/models/";
+  const std::string dir = test::source_dir() + "/models/";
   for (const char* act : {"sigmoid", "relu"}) {
     const std::string file = dir + (std::string(act) == "sigmoid" ? "lenet.json" : "lenet-relu.json");
     INFO(file);

@@ -10,7 +10,10 @@ shift || true
 case "$build" in /*) ;; *) build="$root/$build" ;; esac
 
 packages=(cmake make g++ libxtensor-dev libxtensor-blas-dev libopenblas-dev nlohmann-json3-dev doctest-dev
-  zlib1g-dev libcli11-dev dataset-fashion-mnist)
+  zlib1g-dev libcli11-dev dataset-fashion-mnist
+  # Optional at build time (features are left out without them); installed so every feature is built.
+  libhdf5-dev libminizip-dev libonnx-dev libprotobuf-dev libopenmpi-dev openmpi-bin
+  clang-14 libclang-rt-14-dev)
 
 missing=()
 for p in "${packages[@]}"; do

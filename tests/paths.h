@@ -1,0 +1,12 @@
+#pragma once
+// Where the tests find the source tree and the built xgrad program. Defined in paths.cpp, the one
+// file compiled with these build-specific paths, so the other test files' objects do not depend on
+// the checkout's location (they can be shared by a compiler cache across checkouts).
+#include <string>
+
+namespace xgrad::test {
+
+const std::string& source_dir();  // the checkout's root
+const std::string& cli_path();    // the built xgrad program
+
+}  // namespace xgrad::test
