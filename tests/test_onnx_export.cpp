@@ -88,14 +88,6 @@ void check_fully_inferred(onnx::ModelProto m) {
   }
 }
 
-void check_close(const Tensor& got, const Tensor& want, float tol = 1e-4f) {
-  REQUIRE(shape_of(got) == shape_of(want));
-  for (size_t i = 0; i < got.size(); ++i) {
-    INFO("element ", i, ": ", got.data()[i], " vs ", want.data()[i]);
-    REQUIRE(std::fabs(got.data()[i] - want.data()[i]) <= tol * (1 + std::fabs(want.data()[i])));
-  }
-}
-
 // Exports at `opset`, checks the file, evaluates it by the reference and compares with xgrad.
 void check_export(const Graph& g, const Params& w, const Feeds& feeds, int opset, const std::string& role) {
   const onnx::ModelProto m = parsed(onnx_export_bytes(g, w, json::object(), {opset, role}));
@@ -105,7 +97,7 @@ void check_export(const Graph& g, const Params& w, const Feeds& feeds, int opset
   const std::string out = g.node(g.output(role)).name;
   REQUIRE(m.graph().output_size() == 1);
   CHECK(m.graph().output(0).name() == out);
-  check_close(test::onnx_evaluate(m, feeds).at(out), e.value(out));
+  test::check_close(test::onnx_evaluate(m, feeds).at(out), e.value(out));
 }
 
 }  // namespace

@@ -1,6 +1,8 @@
 #ifdef XGRAD_WITH_ONNX
 #include "tests/test_onnx_reference.h"
 
+#include <doctest/doctest.h>
+
 #include <algorithm>
 #include <cmath>
 #include <functional>
@@ -44,17 +46,34 @@ struct Window2d {
   }
 };
 
-Window2d window(const NodeProto& n, int64_t kh, int64_t kw) {
-  const auto s = iattrs(n, "strides", {1, 1}), d = iattrs(n, "dilations", {1, 1}),
-             p = iattrs(n, "pads", {0, 0, 0, 0});
+std::string sattr(const NodeProto& n, const std::string& name, const std::string& fallback) {
+  for (const auto& a : n.attribute())
+    if (a.name() == name) return a.s();
+  return fallback;
+}
+
+// auto_pad SAME_*: output ceil(in / stride), the odd padding cell at the end (UPPER) or start (LOWER).
+Window2d window(const NodeProto& n, int64_t kh, int64_t kw, int64_t h, int64_t w) {
+  const auto s = iattrs(n, "strides", {1, 1}), d = iattrs(n, "dilations", {1, 1});
+  auto p = iattrs(n, "pads", {0, 0, 0, 0});
+  const std::string auto_pad = sattr(n, "auto_pad", "NOTSET");
+  if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
+    const int64_t in[2] = {h, w}, k[2] = {kh, kw};
+    for (size_t a = 0; a < 2; ++a) {
+      const int64_t out = (in[a] + s[a] - 1) / s[a];
+      const int64_t total = std::max<int64_t>((out - 1) * s[a] + (k[a] - 1) * d[a] + 1 - in[a], 0);
+      const int64_t small = total / 2, large = total - small;
+      p[a] = auto_pad == "SAME_UPPER" ? small : large;
+      p[a + 2] = auto_pad == "SAME_UPPER" ? large : small;
+    }
+  }
   return {kh, kw, s[0], s[1], d[0], d[1], p[0], p[1], p[2], p[3]};
 }
 
 Tensor conv(const NodeProto& n, const Tensor& x, const Tensor& w, const Tensor* b) {
-  const int64_t N = int64_t(x.shape(0)), C = int64_t(x.shape(1)), H = int64_t(x.shape(2)),
-                W = int64_t(x.shape(3));
+  const int64_t N = int64_t(x.shape(0)), H = int64_t(x.shape(2)), W = int64_t(x.shape(3));
   const int64_t O = int64_t(w.shape(0)), CG = int64_t(w.shape(1)), G = iattr(n, "group", 1);
-  const Window2d win = window(n, int64_t(w.shape(2)), int64_t(w.shape(3)));
+  const Window2d win = window(n, int64_t(w.shape(2)), int64_t(w.shape(3)), H, W);
   const int64_t OH = win.out(H, 0), OW = win.out(W, 1);
   Tensor y = make_tensor({N, O, OH, OW});
   for (int64_t i = 0; i < N; ++i)
@@ -72,16 +91,15 @@ Tensor conv(const NodeProto& n, const Tensor& x, const Tensor& w, const Tensor* 
               }
           y(i, o, oy, ox) = float(s);
         }
-  (void)C;
   return y;
 }
 
 Tensor pool(const NodeProto& n, const Tensor& x, bool max) {
   const auto k = iattrs(n, "kernel_shape", {});
-  const Window2d win = window(n, k.at(0), k.at(1));
   const bool count_pad = iattr(n, "count_include_pad", 0) != 0;
   const int64_t N = int64_t(x.shape(0)), C = int64_t(x.shape(1)), H = int64_t(x.shape(2)),
                 W = int64_t(x.shape(3));
+  const Window2d win = window(n, k.at(0), k.at(1), H, W);
   const int64_t OH = win.out(H, 0), OW = win.out(W, 1);
   Tensor y = make_tensor({N, C, OH, OW});
   for (int64_t i = 0; i < N; ++i)
@@ -285,6 +303,15 @@ Values onnx_evaluate(const onnx::ModelProto& m, const Values& feeds) {
     }
   }
   return v;
+}
+
+void check_close(const Tensor& got, const Tensor& want, float tol) {
+  INFO("shapes ", to_string(shape_of(got)), " and ", to_string(shape_of(want)));
+  REQUIRE(shape_of(got) == shape_of(want));
+  for (size_t i = 0; i < got.size(); ++i) {
+    INFO("element ", i, ": ", got.data()[i], " vs ", want.data()[i]);
+    REQUIRE(std::fabs(got.data()[i] - want.data()[i]) <= tol * (1 + std::fabs(want.data()[i])));
+  }
 }
 
 OnnxFile::OnnxFile(int opset) {

@@ -15,6 +15,9 @@ using Values = std::map<std::string, Tensor>;
 // Every value of the graph (inputs, initializers, node outputs) for the given inputs.
 Values onnx_evaluate(const onnx::ModelProto& m, const Values& feeds);
 
+// REQUIREs equal shapes and every element within tol * (1 + |want|).
+void check_close(const Tensor& got, const Tensor& want, float tol = 1e-4f);
+
 // Writes ONNX files node by node; attributes through onnx_proto::set_attr.
 class OnnxFile {
  public:
