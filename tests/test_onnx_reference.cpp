@@ -10,6 +10,9 @@
 
 #include <xtensor/xmanipulation.hpp>
 
+#include "graph/engine.h"
+#include "ops/registry.h"
+
 namespace xgrad::test {
 namespace {
 
@@ -223,6 +226,7 @@ Tensor reduce(const NodeProto& n, const Tensor& x, bool mean) {
     for (size_t i = 0; i < x.dimension(); ++i) axes.push_back(int64_t(i));
   std::vector<size_t> ax;
   for (int64_t a : axes) ax.push_back(size_t(a < 0 ? a + int64_t(x.dimension()) : a));
+  std::sort(ax.begin(), ax.end());
   Tensor y = mean ? Tensor(xt::mean(x, ax, xt::evaluation_strategy::immediate))
                   : Tensor(xt::sum(x, ax, xt::evaluation_strategy::immediate));
   if (!keep) return y;
@@ -270,7 +274,7 @@ Tensor evaluate_node(const NodeProto& n, const std::vector<const Tensor*>& in) {
   if (op == "Concat") return concat(in, iattr(n, "axis", 0));
   if (op == "BatchNormalization") return batch_norm(n, at(0), {in[1], in[2], in[3], in[4]});
   if (op == "ReduceMean" || op == "ReduceSum") return reduce(n, at(0), op == "ReduceMean");
-  if (op == "Identity" || op == "Dropout" || op == "Pad") return at(0);
+  if (op == "Identity" || op == "Dropout" || op == "Pad" || op == "Cast") return at(0);
   if (op == "Shape") {
     const Shape s = shape_of(at(0));
     Tensor t = make_tensor({int64_t(s.size())});
@@ -305,6 +309,36 @@ Values onnx_evaluate(const onnx::ModelProto& m, const Values& feeds) {
   return v;
 }
 
+Tensor random_tensor(const Shape& s, Rng& rng) {
+  Tensor t = make_tensor(s);
+  for (float& v : t) v = rng.uniform(-1.0f, 1.0f);
+  return t;
+}
+
+bool has_ops(std::initializer_list<const char*> ops) {
+  for (const char* op : ops)
+    if (!registry().has(op)) {
+      MESSAGE("skipped: this build has no op ", std::string(op));
+      return false;
+    }
+  return true;
+}
+
+Model check_import(OnnxFile& f, const Tensor& x, const OnnxImportOptions& options) {
+  const Tensor want = onnx_evaluate(f.model(), {{"x", x}}).at("y");
+  Model m = onnx_import_bytes(f.bytes(), "t.onnx", options);
+  Engine e(m.graph);
+  const std::string input = m.graph.node(m.graph.inputs()[0]).name;
+  e.forward({{input, x}}, m.weights, false);
+  const int out_id = m.graph.has_output("logits") ? m.graph.output("logits") : m.graph.output("probs");
+  check_close(e.value(out_id), want);
+  onnx::ModelProto back;
+  REQUIRE(back.ParseFromString(onnx_export_bytes(m.graph, m.weights, m.meta)));
+  const std::string out = back.graph().output(0).name();
+  check_close(onnx_evaluate(back, {{input, x}}).at(out), want);
+  return m;
+}
+
 void check_close(const Tensor& got, const Tensor& want, float tol) {
   INFO("shapes ", to_string(shape_of(got)), " and ", to_string(shape_of(want)));
   REQUIRE(shape_of(got) == shape_of(want));
@@ -333,6 +367,20 @@ void OnnxFile::initializer(const std::string& name, const Tensor& t) {
 
 void OnnxFile::ints(const std::string& name, const std::vector<int64_t>& values) {
   *m_.mutable_graph()->add_initializer() = onnx_proto::int64_tensor(name, values, {int64_t(values.size())});
+}
+
+void OnnxFile::constant(const std::string& name, const Tensor& t) {
+  auto* a = node("Constant", {}, name).add_attribute();
+  a->set_name("value");
+  a->set_type(onnx::AttributeProto::TENSOR);
+  *a->mutable_t() = onnx_proto::float_tensor("", t);
+}
+
+void OnnxFile::constant_ints(const std::string& name, const std::vector<int64_t>& values, const Shape& dims) {
+  auto* a = node("Constant", {}, name).add_attribute();
+  a->set_name("value");
+  a->set_type(onnx::AttributeProto::TENSOR);
+  *a->mutable_t() = onnx_proto::int64_tensor("", values, dims);
 }
 
 onnx::NodeProto& OnnxFile::node(const std::string& op_type, const std::vector<std::string>& inputs,
