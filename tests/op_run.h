@@ -14,10 +14,10 @@ struct OpRun {
   std::vector<Tensor> grads;  // one per input, d(Σ out ⊙ grad_out)/d input; empty for int32 inputs
 };
 
-// Forward, then (with_grads) backward of grad_out, ones when not given.
+// Forward, then (with_grads) backward of *grad_out, ones when null.
 inline OpRun run_op_full(const std::string& type, const json& attrs, const std::vector<Tensor>& in,
                          const std::vector<DType>& dtypes = {}, bool with_grads = true,
-                         Tensor grad_out = {}) {
+                         const Tensor* grad_out = nullptr) {
   auto op = registry().make(type, attrs);
   std::vector<ValueInfo> infos;
   Inputs ptrs;
@@ -30,13 +30,12 @@ inline OpRun run_op_full(const std::string& type, const json& attrs, const std::
   Workspace ws;
   op->forward(ptrs, r.out, ws, with_grads);
   if (!with_grads) return r;
-  if (grad_out.dimension() == 0)
-    grad_out = make_tensor(shape_of(r.out), 1.0f);  // also right for a scalar out
+  const Tensor ones = make_tensor(shape_of(r.out), 1.0f);
   r.grads.resize(in.size());
   Grads slots;
   for (size_t i = 0; i < in.size(); ++i)
     slots.push_back(infos[i].dtype == DType::Float32 ? &r.grads[i] : nullptr);
-  op->backward(ptrs, r.out, grad_out, ws, slots);
+  op->backward(ptrs, r.out, grad_out ? *grad_out : ones, ws, slots);
   return r;
 }
 

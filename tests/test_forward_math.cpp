@@ -71,7 +71,7 @@ TEST_CASE("global average and max pooling: one value per channel") {
   check_values(run_op("global_avg_pool2d", json::object(), {x}), Tensor{{1.5f, 5.5f}, {9.5f, 13.5f}});
   check_values(run_op("global_max_pool2d", json::object(), {x}), Tensor{{3, 7}, {11, 15}});
   const Tensor g = {{1, 2}, {3, 4}};
-  const auto avg = run_op_full("global_avg_pool2d", json::object(), {x}, {}, true, g);
+  const auto avg = run_op_full("global_avg_pool2d", json::object(), {x}, {}, true, &g);
   for (size_t i = 0; i < x.size(); ++i) CHECK(avg.grads[0].data()[i] == doctest::Approx(g.data()[i / 4] / 4));
   // ties: the whole gradient goes to the first maximum of the plane
   const Tensor tied = filled({1, 1, 2, 2}, {1, 5, 5, 0});
@@ -86,7 +86,8 @@ TEST_CASE("concat along an axis: values, gradients split back, shape rule") {
   check_values(run_op("concat", json::object(), {a, b}), Tensor{{1, 2, 5}, {3, 4, 6}});
   check_values(run_op("concat", {{"axis", -1}}, {a, b, a}), Tensor{{1, 2, 5, 1, 2}, {3, 4, 6, 3, 4}});
   check_values(run_op("concat", {{"axis", 0}}, {a, a}), Tensor{{1, 2}, {3, 4}, {1, 2}, {3, 4}});
-  const auto r = run_op_full("concat", json::object(), {a, b}, {}, true, Tensor{{1, 2, 3}, {4, 5, 6}});
+  const Tensor g = {{1, 2, 3}, {4, 5, 6}};
+  const auto r = run_op_full("concat", json::object(), {a, b}, {}, true, &g);
   check_values(r.grads[0], Tensor{{1, 2}, {4, 5}});
   check_values(r.grads[1], filled({2, 1}, {3, 6}));
   auto op = registry().make("concat");
