@@ -6,7 +6,7 @@
 #include "core/error.h"
 #include "core/json_io.h"
 #include "graph/serialize.h"
-#include "models/lenet.h"
+#include "models/builtin.h"
 #include "tools/commands.h"
 
 namespace xgrad::cli {
@@ -17,16 +17,13 @@ struct ExportOptions {
   std::string out;
 };
 
-Graph builtin_graph(const std::string& name) {
-  if (name == "lenet") return lenet("sigmoid");
-  if (name == "lenet-relu") return lenet("relu");
-  if (name == "mlp") return mlp();
-  throw Error("--builtin: unknown model \"" + name + "\" (expected lenet, lenet-relu or mlp)");
-}
-
 // Empty meta: the file is exactly what the builder produces, so a test can compare bytes.
 std::string builtin_model_text(const std::string& name) {
-  return model_to_string(builtin_graph(name), nullptr, nlohmann::json::object());
+  try {
+    return model_to_string(builtin_graph(name), nullptr, nlohmann::json::object());
+  } catch (const std::exception& e) {
+    rethrow_with_context("--builtin", e);
+  }
 }
 
 }  // namespace
