@@ -5,6 +5,7 @@
 #include <set>
 
 #include "graph/serialize.h"
+#include "models/builtin.h"
 #include "tools/commands.h"
 
 namespace xgrad::cli {
@@ -79,8 +80,10 @@ void print_summary(const Model& m, std::ostream& os) {
 void add_summary_command(CLI::App& app) {
   auto model = std::make_shared<std::string>();
   auto* cmd = app.add_subcommand("summary", "Print a model's nodes, output shapes and parameter counts");
-  cmd->add_option("--model", *model, "Model file (xgrad-model JSON, optionally .gz)")->required();
-  cmd->callback([model] { print_summary(load_model(*model), std::cout); });
+  cmd->add_option("--model", *model,
+                  "Built-in model (lenet, lenet-relu, mlp) or model file (xgrad-model JSON, optionally .gz)")
+      ->required();
+  cmd->callback([model] { print_summary(load_model_or_builtin(*model), std::cout); });
 }
 
 }  // namespace xgrad::cli

@@ -13,6 +13,7 @@
 #include "core/parallel.h"
 #include "graph/checkpoint.h"
 #include "graph/serialize.h"
+#include "models/builtin.h"
 #include "tools/commands.h"
 #include "tools/progress.h"
 #include "tools/svg_plot.h"
@@ -24,7 +25,7 @@ volatile std::sig_atomic_t g_interrupted = 0;
 extern "C" void on_sigint(int) { g_interrupted = 1; }
 
 struct TrainOptions {
-  std::string model = "models/lenet.json", data, out = "lenet-trained.json";
+  std::string model = "lenet", data, out = "lenet-trained.json";
   std::string log, plot, checkpoint;
   int64_t checkpoint_every = 1000;
   bool resume = false;
@@ -37,7 +38,9 @@ struct TrainOptions {
 void add_options(CLI::App& cmd, TrainOptions& o) {
   TrainConfig& c = o.config;
   c.optim.lr = 0.9;
-  cmd.add_option("--model", o.model, "Model file (graph JSON, weights optional)")->capture_default_str();
+  cmd.add_option("--model", o.model,
+                 "Built-in model (lenet, lenet-relu, mlp) or model file (graph JSON, weights optional)")
+      ->capture_default_str();
   cmd.add_option("--data", o.data, "Fashion-MNIST directory (default: $XGRAD_DATA or the system dataset)");
   cmd.add_option("--out", o.out, "Where to write the trained model")->capture_default_str();
   cmd.add_option("--epochs", c.epochs, "Passes over the training set")->capture_default_str();
@@ -117,7 +120,7 @@ void run_train(TrainOptions o) {
   check_options(o);
   const int threads = o.threads > 0 ? o.threads : int(std::max(1u, std::thread::hardware_concurrency()));
   set_num_threads(threads);
-  Model model = load_model(o.model);
+  Model model = load_model_or_builtin(o.model);
   const std::string data_dir = o.data.empty() ? default_data_dir() : o.data;
   const FashionMnist data = load_fashion_mnist(data_dir);
   const BatchSource train = limited(batches_of(data.train), o.train_samples);

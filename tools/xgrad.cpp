@@ -24,7 +24,7 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   } catch (const std::exception& e) {
-    std::cerr << "xgrad: error: " << e.what() << "\n";
+    std::cerr << "xgrad: error: " << xgrad::printable(e.what()) << "\n";
     return 1;
   }
   return 0;
