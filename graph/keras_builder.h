@@ -37,7 +37,7 @@ class KerasBuilder {
   // The param "<layer>.<short role>" for Keras variable `role`, created on the layer's first call
   // and recorded (with its Keras shape and layout) for the weight readers.
   Value weight(const KerasCall& c, const std::string& role, const Shape& shape, const Init& init,
-               const Shape& keras_shape, KerasWeightSlot::Layout layout = KerasWeightSlot::Layout::Same,
+               const Shape& keras_shape, KerasWeightSlot::Layout layout = KerasWeightSlot::Layout::AsIs,
                const Shape& hwc = {});
   // A state (BatchNormalization's moving statistics, or a fixed gamma/beta) named like weight().
   Value state(const KerasCall& c, const std::string& role, const Shape& shape, const Init& init, bool stored);

@@ -17,7 +17,7 @@ namespace xgrad {
 // Where one Keras variable goes in xgrad.
 struct KerasWeightSlot {
   enum class Layout {
-    Same,           // vectors and Dense kernels [in, out]
+    AsIs,           // vectors and Dense kernels [in, out]
     ConvHWIO,       // Conv2D kernel [kh, kw, in/groups, out] -> [out, in/groups, kh, kw]
     DepthwiseHWCM,  // DepthwiseConv2D kernel [kh, kw, C, M] -> [C*M, 1, kh, kw]
     DenseRowsHWC,   // Dense kernel after Flatten: rows in H,W,C order -> C,H,W order
@@ -25,7 +25,7 @@ struct KerasWeightSlot {
   std::string role;   // the Keras variable: kernel, bias, gamma, beta, moving_mean, ...
   std::string param;  // xgrad param or state name
   Shape keras_shape;  // the shape Keras stores
-  Layout layout = Layout::Same;
+  Layout layout = Layout::AsIs;
   Shape hwc;  // DenseRowsHWC: the flattened image [H, W, C]
 };
 

@@ -6,6 +6,7 @@
 #include "core/error.h"
 #include "core/hdf5.h"
 #include "core/json_io.h"
+#include "core/zip.h"
 #include "graph/keras_config.h"
 #include "graph/keras_graph.h"
 #include "graph/keras_weights.h"
@@ -69,8 +70,13 @@ KerasImport import_keras(const std::string& path, const std::string& weights_pat
     weights = hdf5::open_file(path);
     config = config_from_h5(*weights, path);
     kind = "keras-h5";
-  } else if (is_zip(bytes)) {
-    throw Error(path + ": .keras archives are not supported yet");
+  } else if (is_zip(bytes)) {  // Keras 3 .keras: config.json + model.weights.h5 (saving_lib.py)
+    const ZipReader zip(bytes, path);
+    config =
+        parse_keras_model(parse_json(zip.read("config.json", kMaxModelBytes), path + ": config.json"), path);
+    if (zip.contains("model.weights.h5"))
+      weights = hdf5::open_image(zip.read("model.weights.h5"), path + ": model.weights.h5");
+    kind = "keras-v3";
   } else {
     config = parse_keras_model(parse_json(bytes, path), path);
   }

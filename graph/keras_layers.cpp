@@ -94,7 +94,7 @@ KTensor map_dense(KerasBuilder& kb, const KerasCall& c) {
   const int64_t in = x.keras[0], units = c.f.integer("units", 0);
   if (units < 1) c.f.fail("units", "expected a positive integer");
   // After a Flatten of an image the rows of the kernel follow Keras' H,W,C order: permuted on load.
-  const Layout layout = x.hwc.empty() ? Layout::Same : Layout::DenseRowsHWC;
+  const Layout layout = x.hwc.empty() ? Layout::AsIs : Layout::DenseRowsHWC;
   Value w = kb.weight(c, "kernel", {in, units}, c.f.initializer("kernel_initializer", "glorot_uniform"),
                       {in, units}, layout, x.hwc);
   std::vector<Value> inputs = {x.v, w};

@@ -4,6 +4,7 @@
 #include <map>
 
 #include "core/error.h"
+#include "graph/layout.h"
 
 namespace xgrad {
 namespace {
@@ -94,42 +95,32 @@ Params read_keras3(const hdf5::Group& root, const KerasGraph& kg, bool sequentia
 
 }  // namespace
 
+// The conversions are graph/layout.h's Keras layout read backwards; a depthwise kernel
+// [kh, kw, C, M] has the bytes of an HWIO kernel [kh, kw, 1, C*M] (output channel c*M + m).
 Tensor keras_to_xgrad(const KerasWeightSlot& slot, const Tensor& k, const std::string& where) {
   const Shape got = shape_of(k);
   if (got != slot.keras_shape)
     throw Error(where + ": shape " + to_string(got) + " but " + slot.param + " needs " +
                 to_string(slot.keras_shape) + " (Keras layout)");
   const Shape& s = slot.keras_shape;
-  const float* src = k.data();
+  LayoutEntry e{slot.param, slot.role, s, LayoutEntry::Transform::Same, {}};
   switch (slot.layout) {
-    case Layout::Same:
+    case Layout::AsIs:
       return k;
-    case Layout::ConvHWIO: {  // [kh, kw, I, O] -> [O, I, kh, kw]
-      const int64_t kh = s[0], kw = s[1], in = s[2], o = s[3];
-      Tensor t = make_tensor({o, in, kh, kw});
-      for (int64_t h = 0; h < kh; ++h)
-        for (int64_t w = 0; w < kw; ++w)
-          for (int64_t i = 0; i < in; ++i)
-            for (int64_t j = 0; j < o; ++j) t.data()[((j * in + i) * kh + h) * kw + w] = *src++;
-      return t;
+    case Layout::ConvHWIO:
+      e.transform = LayoutEntry::Transform::OihwToHwio;
+      return from_layout(e, k);
+    case Layout::DepthwiseHWCM: {
+      e.transform = LayoutEntry::Transform::OihwToHwio;
+      e.shape = {s[0], s[1], 1, s[2] * s[3]};
+      Tensor hwio = k;
+      hwio.reshape(e.shape);
+      return from_layout(e, hwio);
     }
-    case Layout::DepthwiseHWCM: {  // [kh, kw, C, M] -> [C*M, 1, kh, kw], output channel c*M + m
-      const int64_t kh = s[0], kw = s[1], ch = s[2], m = s[3];
-      Tensor t = make_tensor({ch * m, 1, kh, kw});
-      for (int64_t h = 0; h < kh; ++h)
-        for (int64_t w = 0; w < kw; ++w)
-          for (int64_t c = 0; c < ch * m; ++c) t.data()[(c * kh + h) * kw + w] = *src++;
-      return t;
-    }
-    case Layout::DenseRowsHWC: {  // row (h*W + w)*C + c -> row (c*H + h)*W + w
-      const int64_t H = slot.hwc[0], W = slot.hwc[1], C = slot.hwc[2], units = s[1];
-      Tensor t = make_tensor(s);
-      for (int64_t h = 0; h < H; ++h)
-        for (int64_t w = 0; w < W; ++w)
-          for (int64_t c = 0; c < C; ++c, src += units)
-            std::copy(src, src + units, t.data() + ((c * H + h) * W + w) * units);
-      return t;
-    }
+    case Layout::DenseRowsHWC:
+      e.transform = LayoutEntry::Transform::FlattenRows;
+      e.chw = {slot.hwc[2], slot.hwc[0], slot.hwc[1]};
+      return from_layout(e, k);
   }
   return k;
 }
