@@ -103,7 +103,7 @@ Tensor keras_to_xgrad(const KerasWeightSlot& slot, const Tensor& k, const std::s
     throw Error(where + ": shape " + to_string(got) + " but " + slot.param + " needs " +
                 to_string(slot.keras_shape) + " (Keras layout)");
   const Shape& s = slot.keras_shape;
-  LayoutEntry e{slot.param, slot.role, s, LayoutEntry::Transform::Same, {}};
+  LayoutEntry e{slot.param, slot.role, s, LayoutEntry::Transform::Identity, {}};
   switch (slot.layout) {
     case Layout::AsIs:
       return k;
