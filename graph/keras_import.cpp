@@ -40,9 +40,8 @@ KerasModel config_from_h5(const hdf5::Group& root, const std::string& path) {
 // Params Keras does not store (a BatchNormalization without center or scale gets a fixed beta of
 // zeros or gamma of ones) have constant inits: fill them so the weights are complete.
 void complete_constants(const Graph& g, Params& weights) {
-  for (int id : g.params()) {
-    const Node& n = g.node(id);
-    if (weights.count(n.name)) continue;
+  for (const Node& n : g.nodes()) {  // params and states
+    if (n.kind == NodeKind::Op || n.kind == NodeKind::Input || weights.count(n.name)) continue;
     if (n.init.type != "zeros" && n.init.type != "ones")
       throw Error("internal: no Keras weights for " + n.name);
     weights[n.name] = make_tensor(n.info.shape, n.init.type == "ones" ? 1.0f : 0.0f);
