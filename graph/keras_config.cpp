@@ -48,8 +48,7 @@ std::vector<KerasRef> parse_call(const json& node, const std::string& where) {
     }
   } else if (node.is_object() && node.contains("args")) {  // Keras 3: {"args": [...], "kwargs": {...}}
     collect_tensors(node["args"], where + ".args", inputs);
-    std::vector<KerasRef> in_kwargs;
-    if (node.contains("kwargs")) collect_tensors(node["kwargs"], where + ".kwargs", in_kwargs);
+    // Non-tensor keyword arguments (training=..., mask=None) do not change inference.
     for (const auto& kv : node.value("kwargs", json::object()).items())
       if (kv.value().is_object() && kv.value().value("class_name", "") == "__keras_tensor__")
         throw Error(where + ".kwargs." + kv.key() + ": tensors passed by keyword are not supported");
