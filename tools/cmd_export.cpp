@@ -2,12 +2,15 @@
 // builder as a model file (no weights). models/lenet.json and models/lenet-relu.json are made by it.
 // `xgrad export --model M.json --npz W.npz [--layout xgrad|torch|keras]`: the model's weights as a
 // NumPy archive in another framework's layout (graph/layout.h).
+// `xgrad export --model M.json --onnx M.onnx [--opset 13] [--output logits|probs]`: a trained model
+// as ONNX (graph/onnx.h).
 #include <iostream>
 #include <memory>
 
 #include "core/error.h"
 #include "core/json_io.h"
 #include "graph/layout.h"
+#include "graph/onnx.h"
 #include "graph/serialize.h"
 #include "models/lenet.h"
 #include "tools/commands.h"
@@ -17,6 +20,8 @@ namespace {
 
 struct ExportOptions {
   std::string builtin, model, out, npz, layout = "xgrad";
+  std::string onnx, output;  // --onnx
+  int opset = OnnxExportOptions{}.opset;
 };
 
 Graph builtin_graph(const std::string& name) {
@@ -55,12 +60,17 @@ void export_npz(const ExportOptions& o) {
               o.npz.c_str());
 }
 
+void export_onnx_file(const ExportOptions& o) {
+  const Model m = load_model(o.model);
+  export_onnx(o.onnx, m.graph, m.weights, m.meta, OnnxExportOptions{o.opset, o.output});
+}
+
 }  // namespace
 
 void add_export_command(CLI::App& app) {
   auto o = std::make_shared<ExportOptions>();
-  auto* cmd =
-      app.add_subcommand("export", "Write a built-in model as a model file, or a model's weights as .npz");
+  auto* cmd = app.add_subcommand(
+      "export", "Write a built-in model as a model file, a model's weights as .npz, or a model as ONNX");
   auto* builtin = cmd->add_option("--builtin", o->builtin, "lenet, lenet-relu or mlp");
   auto* model = cmd->add_option("--model", o->model, "Model file whose weights to export (with --npz)");
   cmd->add_option("--out", o->out, "Output file (default: stdout); a .gz name is gzip-compressed");
@@ -68,12 +78,17 @@ void add_export_command(CLI::App& app) {
   cmd->add_option("--layout", o->layout, "Weight layout of --npz: xgrad, torch or keras")
       ->capture_default_str()
       ->needs(npz);
+  auto* onnx = cmd->add_option("--onnx", o->onnx, "Write the model as ONNX to this file")->needs(model);
+  cmd->add_option("--opset", o->opset, "ONNX opset (11 to 17)")->capture_default_str()->needs(onnx);
+  cmd->add_option("--output", o->output, "logits or probs (default: logits if the model has it)")
+      ->needs(onnx);
   builtin->excludes(model);
-  model->needs(npz);
   cmd->callback([o, cmd] {
     if (cmd->count("--builtin")) return export_builtin(*o);
-    if (cmd->count("--npz")) return export_npz(*o);
-    throw Error("export: give --builtin NAME, or --model M.json --npz W.npz");
+    if (cmd->count("--npz")) export_npz(*o);
+    if (cmd->count("--onnx")) export_onnx_file(*o);
+    if (!cmd->count("--npz") && !cmd->count("--onnx"))
+      throw Error("export: give --builtin NAME, or --model M.json with --npz W.npz and/or --onnx M.onnx");
   });
 }
 
