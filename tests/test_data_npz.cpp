@@ -222,3 +222,41 @@ TEST_CASE("data idx: IDX directories of any image size, grey or with channels") 
   CHECK(x(0, c, h, w) == float(((2 * 16 + h) * 12 * 3 + w * 3 + c) % 251) / 255.0f);
   CHECK(load_data(dir.path(), ImageLayout::NCHW).train.sample_shape() == Shape{16, 12, 3});
 }
+
+TEST_CASE("data npz: xgrad train and eval on a tabular set with one-hot float targets") {
+  if (!zip_available()) return;
+  TempDir dir;
+  auto set = [](int64_t n, float shift) {
+    Tensor x = make_tensor({n, 8}), y = make_tensor({n, 3});
+    for (int64_t i = 0; i < n; ++i) {
+      const int64_t cls = i % 3;
+      for (int64_t j = 0; j < 8; ++j) x(i, j) = (j % 3 == cls ? 1.0f : 0.0f) + shift * float(j);
+      y(i, cls) = 1.0f;
+    }
+    return std::make_pair(npy_from_tensor(x), npy_from_tensor(y));
+  };
+  const auto [x_train, y_train] = set(60, 0.01f);
+  const auto [x_test, y_test] = set(30, 0.02f);
+  write_npz(dir.file("tab.npz"),
+            {{"x_train", x_train}, {"y_train", y_train}, {"x_test", x_test}, {"y_test", y_test}});
+  GraphBuilder b("tabular");
+  Value x = b.input("image", {-1, 8});
+  Value y = b.input("label", {-1, 3});
+  Value logits = layers::dense(b, "out", b.relu(layers::dense(b, "hidden", x, 16)), 3);
+  b.output("logits", logits);
+  b.output("loss", b.softmax_cross_entropy(logits, y, "loss"));
+  save_model(dir.file("tab.json"), b.finish(), nullptr, nlohmann::json::object());
+  auto r = test::run_xgrad(dir.path(),
+                           "train --model tab.json --data tab.npz --epochs 20 --batch 10 --optimizer adam "
+                           "--lr 0.05 --threads 1 --out trained.json");
+  INFO(r.err);
+  REQUIRE(r.status == 0);
+  r = test::run_xgrad(dir.path(), "eval --model trained.json --data tab.npz --threads 1");
+  CHECK(r.status == 0);
+  CHECK(r.out.find("accuracy 1.0000") != std::string::npos);
+  save_model(dir.file("lenet.json"), lenet(), nullptr, nlohmann::json::object());
+  r = test::run_xgrad(dir.path(), "train --model lenet.json --data tab.npz --out x.json");
+  CHECK(r.err ==
+        "xgrad: error: tab.npz: the train data holds samples of [-1, 8] (N = any count), the model's "
+        "input \"image\" takes [-1, 1, 28, 28]\n");
+}
