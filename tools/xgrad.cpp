@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   xgrad::cli::add_eval_command(app);
   xgrad::cli::add_predict_command(app);
   xgrad::cli::add_import_weights_command(app);
+  xgrad::cli::add_dot_command(app);
   xgrad::cli::add_import_onnx_command(app);
   xgrad::cli::add_import_keras_command(app);
   try {
