@@ -10,7 +10,7 @@ int main() {
   GraphBuilder b("tiny");
   Value x = b.input("image", {-1, 1, 8, 8});
   Value y = b.input("label", {-1}, DType::Int32);
-  Value h = b.relu(layers::conv2d(b, "conv", x, 4, 3, ConvOptions().padding(Same)));
+  Value h = b.relu(layers::conv2d(b, "conv", x, 4, 3, ConvOptions().padding(Pad::Same)));
   h = b.flatten(b.max_pool2d(h, PoolOptions(2)));
   Value logits = layers::dense(b, "fc", h, 3);
   b.output("loss", b.softmax_cross_entropy(logits, y, "loss"));
