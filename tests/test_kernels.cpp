@@ -8,9 +8,10 @@
 #include "core/parallel.h"
 #include "core/rng.h"
 #include "ops/conv_kernels.h"
-#include "ops/pool_reference.h"
+#include "ops/pool_kernels.h"
 #include "ops/registry.h"
 #include "tests/conv_reference.h"
+#include "tests/pool_reference.h"
 
 using namespace xgrad;
 
@@ -185,24 +186,28 @@ TEST_CASE("a forced conv kernel that does not apply is an error, and the choice 
   if (detected_isa() >= Isa::Avx2) CHECK(depthwise->kernel_name(dw_in) == "plane_avx2");
 }
 
-TEST_CASE("max_pool2d and avg_pool2d match the reference loops, fast path or not") {
+TEST_CASE(
+    "every pool kernel that applies matches the reference loops, on AVX-512 and AVX2, 1 and 2 threads") {
   struct PoolCase {
     Shape x;
     json attrs;
   };
   const std::vector<PoolCase> cases = {
-      {{3, 6, 24, 24}, {{"kernel", 2}}},  // LeNet pool1: the fast 2x2 path
+      {{3, 6, 24, 24}, {{"kernel", 2}}},  // LeNet pool1
       {{2, 3, 9, 9}, {{"kernel", 2}}},    // odd size: the last row and column are dropped
       {{2, 2, 8, 8}, {{"kernel", 2}, {"stride", 1}}},
       {{1, 2, 9, 7}, {{"kernel", 3}, {"stride", 2}}},
+      {{2, 3, 16, 16}, {{"kernel", 3}, {"stride", 2}}},
       {{1, 2, 7, 7}, {{"kernel", {2, 3}}, {"stride", {2, 1}}}},
       {{1, 2, 5, 6}, {{"kernel", 3}, {"stride", 2}, {"padding", "same"}}},
+      {{2, 3, 16, 16}, {{"kernel", 3}, {"stride", 2}, {"padding", 1}}},
       {{2, 1, 3, 3}, {{"kernel", 2}, {"stride", 1}, {"padding", 1}}},
+      {{1, 2, 37, 37}, {{"kernel", 2}}},  // rows of 16 + 2 windows
   };
   Rng rng(11);
+  std::set<std::string> ran;
   for (const auto& c : cases)
     for (const bool is_max : {true, false}) {
-      INFO("x " << to_string(c.x) << ", attrs " << c.attrs.dump() << (is_max ? ", max" : ", avg"));
       auto op = registry().make(is_max ? "max_pool2d" : "avg_pool2d", c.attrs);
       const std::vector<Tensor> in = {random(c.x, rng)};
       Window win;
@@ -220,13 +225,30 @@ TEST_CASE("max_pool2d and avg_pool2d match the reference loops, fast path or not
         avg_pool_reference_forward(d, in[0].data(), y.data());
         avg_pool_reference_backward(d, g.data(), dx.data());
       }
-      for (int threads : {1, 2}) {
-        set_num_threads(threads);
-        const OpRun r = run_op(*op, in, g);
-        CHECK(r.y == y);
-        if (is_max) CHECK(r.grads[0] == dx);  // same argmax, same sums
-        if (!is_max) check_close(r.grads[0], dx, "dx");
-      }
-      set_num_threads(1);
+      for (const Isa isa : {Isa::Avx512, Isa::Avx2})
+        for (const PoolKernel& k : pool_kernels()) {
+          if (isa > detected_isa() || !k.applies(d, is_max, isa)) continue;
+          INFO("x " << to_string(c.x) << ", attrs " << c.attrs.dump() << ", kernel " << k.name << ", "
+                    << isa_name(isa));
+          force_pool_kernel(k.name);
+          set_isa_limit(isa);
+          ran.insert(k.name);
+          for (int threads : {1, 2}) {
+            set_num_threads(threads);
+            const OpRun r = run_op(*op, in, g);
+            if (is_max) CHECK(r.y == y);          // the same cells picked
+            if (is_max) CHECK(r.grads[0] == dx);  // same argmax, same sums
+            if (!is_max) check_close(r.y, y, "y");
+            if (!is_max) check_close(r.grads[0], dx, "dx");
+          }
+          set_num_threads(1);
+          force_pool_kernel("");
+          set_isa_limit(Isa::Avx512);
+        }
     }
+  for (const PoolKernel& k : pool_kernels()) {
+    if (std::string(k.name).find("avx512") != std::string::npos && detected_isa() < Isa::Avx512) continue;
+    INFO("kernel " << k.name);
+    CHECK(ran.count(k.name) == 1);
+  }
 }
