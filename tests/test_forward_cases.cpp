@@ -56,6 +56,14 @@ TEST_CASE("conv2d: a 1x1 conv is a matmul over channels") {
   }
 }
 
+TEST_CASE("conv2d: groups 2 keeps the channels apart: X with K, X+1 with K+1") {
+  Tensor x = xt::concatenate(xt::xtuple(x3(), Tensor(x3() + 1.0f)), 1);
+  Tensor k = xt::concatenate(xt::xtuple(k2(), Tensor(k2() + 1.0f)), 0);  // [2,1,2,2]
+  // (X+1)*(K+1) = X*K + (window sums of X: 8, 12, 20, 24) + (sum of K: 6) + 4
+  check_values(run("conv2d", {{"groups", 2}}, {x, k}), Tensor{{{{19, 25}, {37, 43}}, {{37, 47}, {67, 77}}}});
+  CHECK_THROWS_WITH(run("conv2d", {{"groups", 3}}, {x, k}), doctest::Contains("must divide"));
+}
+
 TEST_CASE("conv2d: padding, same, stride, dilation") {
   // padding 1, stride 2: windows cover rows/cols {-1,0} and {1,2}; padded cells are zero
   check_values(run("conv2d", {{"padding", 1}, {"stride", 2}}, {x3(), k2()}),
