@@ -22,6 +22,12 @@ class Engine {
   // Gradient of scalar node `loss` w.r.t. `targets` (default: every param and float input).
   // Gradients of intermediate nodes on the way are available too.
   void backward(int loss, std::vector<int> targets = {});
+  // The same by node names, like value() and grad(): backward("loss", {"conv1.w"}).
+  void backward(const std::string& loss, const std::vector<std::string>& targets = {}) {
+    std::vector<int> ids;
+    for (const std::string& t : targets) ids.push_back(graph_.id(t));
+    backward(graph_.id(loss), ids);
+  }
 
   const Tensor& value(int id) const;
   const Tensor& value(const std::string& name) const { return value(graph_.id(name)); }

@@ -5,6 +5,7 @@
 #include <numeric>
 
 #include "core/error.h"
+#include "graph/json_fields.h"
 
 namespace xgrad {
 namespace {
@@ -245,19 +246,14 @@ nlohmann::json TrainConfig::to_json() const {
 }
 
 TrainConfig TrainConfig::from_json(const nlohmann::json& j) {
-  if (!j.is_object()) throw Error("training settings: expected an object, found " + j.dump());
+  Fields f(j, "training settings");
   TrainConfig c;
-  for (const char* key : {"epochs", "batch", "seed", "optimizer", "schedule"})
-    if (!j.contains(key)) throw Error(std::string("training settings: missing \"") + key + "\"");
-  for (const char* key : {"epochs", "batch", "seed"})
-    if (!j.at(key).is_number_integer())
-      throw Error(std::string("training settings.") + key + ": expected an integer, found " +
-                  j.at(key).dump());
-  c.epochs = j.at("epochs").get<int64_t>();
-  c.batch = j.at("batch").get<int64_t>();
-  c.seed = j.at("seed").get<uint64_t>();
-  c.optim = OptimConfig::from_json(j.at("optimizer"));
-  c.schedule = Schedule::from_json(j.at("schedule"));
+  c.epochs = f.integer("epochs");
+  c.batch = f.integer("batch");
+  c.seed = f.unsigned_integer("seed");
+  c.optim = OptimConfig::from_json(f.required("optimizer"));
+  c.schedule = Schedule::from_json(f.required("schedule"));
+  f.finish("epochs, batch, seed, optimizer, schedule");
   c.validate();
   return c;
 }

@@ -84,6 +84,8 @@ int score_output(const Graph& g);
 
 enum class StepAction { Continue, Stop };
 
+struct Checkpoint;  // graph/checkpoint.h
+
 class Trainer {
  public:
   // `params` must outlive the trainer; it is updated in place. Throws Error when the graph lacks the
@@ -102,6 +104,11 @@ class Trainer {
 
   const Progress& progress() const { return progress_; }
   void set_progress(Progress p);  // for resume; checked against the data size on the next run
+  // Continues the run saved in `c`: weights, optimizer state and progress replace this trainer's.
+  // Throws Error (and changes nothing) unless `c` is of this graph, with these settings (only
+  // `epochs` may differ, and not below the saved epoch), and holds every param with its shape.
+  void resume(const Checkpoint& c);
+  Checkpoint checkpoint() const;  // this run, to save and resume later
   Optimizer& optimizer() { return optimizer_; }
   const TrainConfig& config() const { return config_; }
 

@@ -31,6 +31,10 @@ const Registry& registry() {
     register_pool_ops(reg);
     register_shape_ops(reg);
     register_loss_ops(reg);
+    register_softmax_ops(reg);
+    register_activation_ops(reg);
+    register_math_ops(reg);
+    register_global_pool_ops(reg);
     return reg;
   }();
   return r;

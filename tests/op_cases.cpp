@@ -63,6 +63,49 @@ const std::vector<OpCase>& op_cases() {
        {{"kernel", 3}, {"stride", 2}, {"padding", "same"}},
        {{{1, 2, 5, 6}}}},
       {"avg_pool2d pad 1", "avg_pool2d", {{"kernel", 2}, {"stride", 2}, {"padding", 1}}, {{{1, 1, 3, 3}}}},
+      // activations
+      {"leaky_relu default", "leaky_relu", json::object(), {{{2, 5}, Fill::AwayFromZero}}},
+      {"leaky_relu alpha 0.2", "leaky_relu", {{"alpha", 0.2}}, {{{2, 3, 2}, Fill::AwayFromZero}}},
+      {"elu default", "elu", json::object(), {{{2, 5}, Fill::AwayFromZero}}},
+      {"elu alpha 0.5", "elu", {{"alpha", 0.5}}, {{{3, 4}, Fill::AwayFromZero}}},
+      {"gelu erf", "gelu", json::object(), {{{3, 5}, Fill::Wide}}},
+      {"gelu tanh", "gelu", {{"approximate", "tanh"}}, {{{3, 5}, Fill::Wide}}},
+      {"silu", "silu", json::object(), {{{3, 5}, Fill::Wide}}},
+      {"softplus", "softplus", json::object(), {{{3, 5}, Fill::Wide}}},
+      {"log_softmax last axis", "log_softmax", json::object(), {{{3, 5}, Fill::Wide}}},
+      {"log_softmax axis 1 of 3", "log_softmax", {{"axis", 1}}, {{{2, 3, 4}}}},
+      // global pooling and concat
+      {"global_avg_pool2d", "global_avg_pool2d", json::object(), {{{2, 3, 3, 2}}}},
+      {"global_max_pool2d", "global_max_pool2d", json::object(), {{{2, 3, 2, 3}, Fill::Distinct}}},
+      {"concat axis 1 of three", "concat", json::object(), {{{2, 3, 2}}, {{2, 1, 2}}, {{2, 2, 2}}}},
+      {"concat axis -1", "concat", {{"axis", -1}}, {{{2, 2}}, {{2, 3}}}},
+      {"concat axis 0", "concat", {{"axis", 0}}, {{{1, 2, 2}}, {{2, 2, 2}}}},
+      {"concat one input", "concat", json::object(), {{{2, 3}}}},
+      // losses
+      {"mse", "mse", json::object(), {{{3, 4}}, {{3, 4}}}},
+      {"sigmoid_cross_entropy soft targets",
+       "sigmoid_cross_entropy",
+       json::object(),
+       {{{3, 4}, Fill::Wide}, {{3, 4}, Fill::Probability}}},
+      {"sigmoid_cross_entropy int32 0/1 labels",
+       "sigmoid_cross_entropy",
+       json::object(),
+       {{{5}, Fill::Wide}, {{5}, Fill::Labels, 2}}},
+      // element-wise math
+      {"sub broadcast", "sub", json::object(), {{{2, 3}}, {{3}}}},
+      {"sub broadcast first", "sub", json::object(), {{{1, 3}}, {{2, 3}}}},
+      {"div broadcast", "div", json::object(), {{{2, 3}}, {{2, 1}, Fill::Positive}}},
+      {"div negative divisor", "div", json::object(), {{{3}}, {{3}, Fill::AwayFromZero}}, {1e-3, 2e-3, 2e-2}},
+      {"neg", "neg", json::object(), {{{2, 3}}}},
+      {"square", "square", json::object(), {{{2, 3}}}},
+      {"exp", "exp", json::object(), {{{2, 3}}}},
+      {"log", "log", json::object(), {{{2, 3}, Fill::Positive}}},
+      {"sqrt", "sqrt", json::object(), {{{2, 3}, Fill::Positive}}},
+      {"abs", "abs", json::object(), {{{2, 3}, Fill::AwayFromZero}}},
+      // the grid 0.05 apart stays 0.02 from both bounds: no finite difference crosses a kink
+      {"clip", "clip", {{"min", -0.52}, {"max", 0.47}}, {{{2, 20}, Fill::Distinct}}},
+      {"scale", "scale", {{"factor", -2.5}}, {{{2, 3}}}},
+      {"add_scalar", "add_scalar", {{"value", 0.75}}, {{{2, 3}}}},
   };
   return cases;
 }
@@ -76,6 +119,15 @@ std::vector<Tensor> make_inputs(const OpCase& c, Rng& rng, std::vector<DType>& d
     switch (spec.fill) {
       case Fill::Uniform:
         for (float& v : t) v = rng.uniform(-1.0f, 1.0f);
+        break;
+      case Fill::Wide:
+        for (float& v : t) v = rng.uniform(-4.0f, 4.0f);
+        break;
+      case Fill::Positive:
+        for (float& v : t) v = rng.uniform(0.5f, 2.0f);
+        break;
+      case Fill::Probability:
+        for (float& v : t) v = rng.uniform(0.05f, 0.95f);
         break;
       case Fill::AwayFromZero:
         for (float& v : t) v = (rng.below(2) ? 1.0f : -1.0f) * rng.uniform(0.1f, 1.0f);

@@ -149,7 +149,7 @@ TEST_CASE("Ctrl-C writes a checkpoint and exits 130; resuming ends with the weig
       "--checkpoint ck5.json --resume");
   CHECK(other.code != 0);
   INFO(other.err);
-  CHECK(other.err.find("optimizer.lr = 0.01, this command asks for 0.02; resume with the same options") !=
+  CHECK(other.err.find("optimizer.lr = 0.01, this run asks for 0.02; resume with the same settings") !=
         std::string::npos);
 }
 

@@ -8,11 +8,13 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "core/error.h"
 #include "core/parallel.h"
 #include "tests/paths.h"
 
@@ -96,6 +98,27 @@ TEST_CASE("a nested parallel_for runs inline on the calling thread") {
 TEST_CASE("thread counts below one mean one") {
   Threads t(0);
   CHECK(num_threads() == 1);
+}
+
+TEST_CASE("the default thread count: the machine's CPUs, or XGRAD_NUM_THREADS") {
+  const char* saved = std::getenv("XGRAD_NUM_THREADS");
+  const std::string before = saved ? saved : "";
+  unsetenv("XGRAD_NUM_THREADS");
+  const int machine = default_num_threads();
+  CHECK(machine >= 1);
+  CHECK(machine <= int(std::max(1u, std::thread::hardware_concurrency())));
+  setenv("XGRAD_NUM_THREADS", "3", 1);
+  CHECK(default_num_threads() == 3);
+  for (const char* bad : {"0", "-2", "two", "3x"}) {
+    setenv("XGRAD_NUM_THREADS", bad, 1);
+    CHECK_THROWS_WITH_AS(default_num_threads(), doctest::Contains("XGRAD_NUM_THREADS"), Error);
+  }
+  setenv("XGRAD_NUM_THREADS", "", 1);  // empty = not set
+  CHECK(default_num_threads() == machine);
+  if (saved)
+    setenv("XGRAD_NUM_THREADS", before.c_str(), 1);
+  else
+    unsetenv("XGRAD_NUM_THREADS");
 }
 
 namespace {

@@ -12,5 +12,7 @@ void add_summary_command(CLI::App& app);
 void add_train_command(CLI::App& app);
 void add_eval_command(CLI::App& app);
 void add_predict_command(CLI::App& app);
+void add_import_weights_command(CLI::App& app);
+void add_import_onnx_command(CLI::App& app);
 
 }  // namespace xgrad::cli

@@ -17,6 +17,8 @@ int main(int argc, char** argv) {
   xgrad::cli::add_train_command(app);
   xgrad::cli::add_eval_command(app);
   xgrad::cli::add_predict_command(app);
+  xgrad::cli::add_import_weights_command(app);
+  xgrad::cli::add_import_onnx_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
