@@ -46,7 +46,7 @@ Shape flattened_chw(const Graph& g, const Node& matmul) {
 }
 
 LayoutEntry entry_for(const Graph& g, WeightLayout layout, const Node& w, const Node& op, size_t slot) {
-  LayoutEntry e{w.name, w.name, w.info.shape, Transform::Same, {}};
+  LayoutEntry e{w.name, w.name, w.info.shape, Transform::Identity, {}};
   const char* role = role_name(layout, op.op->type(), slot);
   if (!role) return e;
   e.name = layer_of(w.name, op) + (layout == WeightLayout::Torch ? "." : "/") + role;
@@ -77,7 +77,7 @@ Tensor permuted(const Tensor& in, const Shape& out_shape, size_t cols,
 Tensor apply(const LayoutEntry& e, const Tensor& v, bool forward) {
   const Shape in_shape = shape_of(v);
   switch (e.transform) {
-    case Transform::Same:
+    case Transform::Identity:
       return v;
     case Transform::Transpose2d:  // [a, b] -> [b, a]: row r of the transpose is column r
       return Tensor(xt::transpose(v));
@@ -122,7 +122,7 @@ std::vector<LayoutEntry> weight_layout(const Graph& g, WeightLayout layout) {
   }
   for (int id = 0; id < g.size(); ++id)  // xgrad order, and weights no op uses
     if (is_weight(g.node(id)) && done.insert(id).second)
-      out.push_back({g.node(id).name, g.node(id).name, g.node(id).info.shape, Transform::Same, {}});
+      out.push_back({g.node(id).name, g.node(id).name, g.node(id).info.shape, Transform::Identity, {}});
   return out;
 }
 

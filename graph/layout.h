@@ -24,11 +24,11 @@ const char* weight_layout_name(WeightLayout layout);
 
 // How one param or state of the graph appears in a layout.
 struct LayoutEntry {
-  enum class Transform { Same, Transpose2d, OihwToHwio, FlattenRows };
+  enum class Transform { Identity, Transpose2d, OihwToHwio, FlattenRows };
   std::string param;  // xgrad name, e.g. "fc1.w"
   std::string name;   // name in the layout, e.g. "fc1.weight"
   Shape shape;        // shape in the layout
-  Transform transform = Transform::Same;
+  Transform transform = Transform::Identity;
   Shape chw;  // FlattenRows: the [C, H, W] that the Flatten before the dense layer took
 };
 

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "graph/serialize.h"
+#include "models/builtin.h"
 #include "tools/commands.h"
 
 namespace xgrad::cli {
@@ -91,9 +92,11 @@ void add_summary_command(CLI::App& app) {
   auto model = std::make_shared<std::string>();
   auto kernels = std::make_shared<bool>(false);
   auto* cmd = app.add_subcommand("summary", "Print a model's nodes, output shapes and parameter counts");
-  cmd->add_option("--model", *model, "Model file (xgrad-model JSON, optionally .gz)")->required();
+  cmd->add_option("--model", *model,
+                  "Built-in model (lenet, lenet-relu, mlp) or model file (xgrad-model JSON, optionally .gz)")
+      ->required();
   cmd->add_flag("--kernels", *kernels, "Show the kernel each conv and pool node runs on this CPU");
-  cmd->callback([model, kernels] { print_summary(load_model(*model), *kernels, std::cout); });
+  cmd->callback([model, kernels] { print_summary(load_model_or_builtin(*model), *kernels, std::cout); });
 }
 
 }  // namespace xgrad::cli
