@@ -18,7 +18,9 @@ int main(int argc, char** argv) {
   xgrad::cli::add_eval_command(app);
   xgrad::cli::add_predict_command(app);
   xgrad::cli::add_import_weights_command(app);
+  xgrad::cli::add_dot_command(app);
   xgrad::cli::add_import_onnx_command(app);
+  xgrad::cli::add_import_keras_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
