@@ -17,7 +17,7 @@ Graph two_branch_net() {
   GraphBuilder b("two-branch");
   Value x = b.input("image", {-1, 2, 5, 5});
   Value t = b.input("targets", {-1, 3});
-  Value wide = b.gelu(layers::conv2d(b, "wide", x, 3, 3, ConvOptions().padding(Same)));
+  Value wide = b.gelu(layers::conv2d(b, "wide", x, 3, 3, ConvOptions().padding(Pad::Same)));
   Value narrow = b.silu(layers::conv2d(b, "narrow", x, 2, 1), "narrow_act");
   Value h = b.concat({wide, narrow}, 1, "joined");                                // [N, 5, 5, 5]
   Value pooled = b.concat({b.global_avg_pool2d(h), b.global_max_pool2d(h)}, -1);  // [N, 10]
