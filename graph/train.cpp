@@ -30,6 +30,13 @@ size_t argmax(const float* row, size_t k) {
   return best;
 }
 
+// Sample i's class: its id, or for float targets [N, K] (one-hot or soft) the largest target's index.
+size_t true_class(const Tensor& labels, size_t i) {
+  if (labels.dimension() < 2) return size_t(labels.data()[i]);
+  const size_t k = labels.size() / size_t(labels.shape()[0]);
+  return argmax(labels.data() + i * k, k);
+}
+
 std::string number(double v) {
   if (std::isnan(v)) return "NaN";
   if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
@@ -106,6 +113,11 @@ bool Trainer::run(const BatchSource& train, const BatchSource* test,
       on_epoch(m);
       --pr.epoch;
     }
+    if (stop_after_epoch_) {
+      stop_after_epoch_ = false;
+      ++pr.epoch;
+      return false;
+    }
   }
   return true;
 }
@@ -132,8 +144,8 @@ int64_t Trainer::correct_in_batch(const Tensor& labels) const {
   const Tensor& scores = engine_.value(score_id_);
   const size_t k = scores.shape()[1];
   int64_t correct = 0;
-  for (size_t i = 0; i < labels.size(); ++i)
-    correct += argmax(scores.data() + i * k, k) == size_t(labels.data()[i]);
+  for (size_t i = 0; i < size_t(labels.shape()[0]); ++i)
+    correct += argmax(scores.data() + i * k, k) == true_class(labels, i);
   return correct;
 }
 
@@ -209,7 +221,7 @@ Evaluation evaluate(const Graph& g, const Params& params, const BatchSource& dat
     loss_sum += double(engine.value(loss_id)()) * double(count);
     const Tensor& scores = engine.value(score_id);
     for (size_t i = 0; i < count; ++i) {
-      const size_t truth = size_t(labels.data()[i]), predicted = argmax(scores.data() + i * k, k);
+      const size_t truth = true_class(labels, i), predicted = argmax(scores.data() + i * k, k);
       ++e.confusion.at(truth).at(predicted);
       e.accuracy += truth == predicted;
     }

@@ -12,7 +12,9 @@
 #include "core/json_io.h"
 #include "core/parallel.h"
 #include "graph/checkpoint.h"
+#include "graph/data_fit.h"
 #include "graph/serialize.h"
+#include "models/builtin.h"
 #include "tools/commands.h"
 #include "tools/progress.h"
 #include "tools/svg_plot.h"
@@ -24,7 +26,7 @@ volatile std::sig_atomic_t g_interrupted = 0;
 extern "C" void on_sigint(int) { g_interrupted = 1; }
 
 struct TrainOptions {
-  std::string model = "models/lenet.json", data, out = "lenet-trained.json";
+  std::string model = "lenet", data, out = "lenet-trained.json", layout = "nhwc";
   std::string log, plot, checkpoint;
   int64_t checkpoint_every = 1000;
   bool resume = false;
@@ -37,8 +39,14 @@ struct TrainOptions {
 void add_options(CLI::App& cmd, TrainOptions& o) {
   TrainConfig& c = o.config;
   c.optim.lr = 0.9;
-  cmd.add_option("--model", o.model, "Model file (graph JSON, weights optional)")->capture_default_str();
-  cmd.add_option("--data", o.data, "Fashion-MNIST directory (default: $XGRAD_DATA or the system dataset)");
+  cmd.add_option("--model", o.model,
+                 "Built-in model (lenet, lenet-relu, mlp) or model file (graph JSON, weights optional)")
+      ->capture_default_str();
+  cmd.add_option("--data", o.data,
+                 "IDX directory laid out like Fashion-MNIST, or a .npz with x_train, y_train, x_test, y_test "
+                 "(default: $XGRAD_DATA or the system Fashion-MNIST)");
+  cmd.add_option("--layout", o.layout, "Layout of 4-d image arrays in --data: nhwc or nchw")
+      ->capture_default_str();
   cmd.add_option("--out", o.out, "Where to write the trained model")->capture_default_str();
   cmd.add_option("--epochs", c.epochs, "Passes over the training set")->capture_default_str();
   cmd.add_option("--batch", c.batch, "Samples per step")->capture_default_str();
@@ -117,9 +125,11 @@ void run_train(TrainOptions o) {
   check_options(o);
   const int threads = o.threads > 0 ? o.threads : int(std::max(1u, std::thread::hardware_concurrency()));
   set_num_threads(threads);
-  Model model = load_model(o.model);
+  Model model = load_model_or_builtin(o.model);
   const std::string data_dir = o.data.empty() ? default_data_dir() : o.data;
-  const FashionMnist data = load_fashion_mnist(data_dir);
+  const TrainTestData data = load_data(data_dir, image_layout_from_name(o.layout));
+  check_data_fits(model.graph, data.train, data_dir, "train", o.config.image_input, o.config.label_input);
+  check_data_fits(model.graph, data.test, data_dir, "test", o.config.image_input, o.config.label_input);
   const BatchSource train = limited(batches_of(data.train), o.train_samples);
   const BatchSource test = limited(batches_of(data.test), o.test_samples);
   Params params = complete_weights(model.graph, model.weights, o.config.seed);
