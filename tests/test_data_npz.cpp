@@ -4,6 +4,8 @@
 // and `xgrad train`/`eval` on them.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+
 #include "core/error.h"
 #include "core/idx.h"
 #include "core/json_io.h"
@@ -192,6 +194,10 @@ TEST_CASE("data npz: xgrad train and eval on an RGB .npz, and a clear error for 
   r = test::run_xgrad(dir.path(), "eval --model trained.json --data rgb.npz --threads 1");
   CHECK(r.status == 0);
   CHECK(r.out.find("on 10 test samples from rgb.npz") != std::string::npos);
+  r = test::run_xgrad(dir.path(), "predict --model trained.json --data rgb.npz --index 2:5");
+  CHECK(r.status == 0);
+  CHECK(std::count(r.out.begin(), r.out.end(), '\n') == 4);  // header + 3 rows
+  CHECK(r.out.find("\n4       ") != std::string::npos);
   r = test::run_xgrad(dir.path(), "train --model lenet.json --data rgb.npz --epochs 1 --out x.json");
   CHECK(r.status == 1);
   CHECK(r.err ==

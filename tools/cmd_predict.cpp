@@ -4,11 +4,13 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <numeric>
 
 #include "core/dataset.h"
 #include "core/error.h"
 #include "core/idx.h"
 #include "core/json_io.h"
+#include "graph/data_fit.h"
 #include "graph/engine.h"
 #include "graph/serialize.h"
 #include "graph/train.h"
@@ -20,7 +22,8 @@ namespace {
 struct Images {
   size_t count = 0;
   int64_t rows = 0, cols = 0;
-  std::vector<float> pixels;  // [count, rows, cols] in [0, 1]
+  std::vector<float> pixels;  // [count, rows, cols] in [0, 1], or [count, sample...] from --data
+  Shape sample;               // one sample's shape fed to the model: [1, rows, cols] unless --data
 };
 
 // "P5 <w> <h> <maxval> <bytes>", comments (#...) allowed between header fields.
@@ -47,6 +50,7 @@ Images read_pgm(const std::string& path) {
   im.count = 1;
   im.cols = field("width");
   im.rows = field("height");
+  im.sample = {1, im.rows, im.cols};
   const int64_t maxval = field("maximum value");
   if (maxval < 1 || maxval > 255)
     throw Error(path + ": PGM maximum value " + std::to_string(maxval) +
@@ -72,7 +76,7 @@ Images read_images(const std::string& path) {
   const IdxArray a = read_idx(path);
   if (a.type_code != 0x08 || a.dims.size() != 3)
     throw Error(path + ": expected an IDX file of uint8 images [count, rows, cols]");
-  Images im{size_t(a.dims[0]), a.dims[1], a.dims[2], {}};
+  Images im{size_t(a.dims[0]), a.dims[1], a.dims[2], {}, {1, a.dims[1], a.dims[2]}};
   im.pixels.reserve(a.bytes.size());
   for (uint8_t b : a.bytes) im.pixels.push_back(float(b) / 255.0f);
   return im;
@@ -96,8 +100,19 @@ std::pair<size_t, size_t> parse_index(const std::string& s, size_t count) {
   return {start, end};
 }
 
+// The test split of `--data` (a .npz or IDX directory, graph/data_fit.h checks it against the model).
+Images read_test_data(const std::string& path, const std::string& layout, const Graph& g) {
+  const TrainTestData data = load_data(path, image_layout_from_name(layout));
+  check_data_fits(g, data.test, path, "test");
+  std::vector<uint32_t> order(data.test.size());
+  std::iota(order.begin(), order.end(), 0u);
+  Tensor samples, labels;
+  data.test.batch(order, 0, order.size(), samples, labels);
+  return {order.size(), 0, 0, std::vector<float>(samples.begin(), samples.end()), data.test.sample_shape()};
+}
+
 struct PredictOptions {
-  std::string model = "lenet-trained.json", images, index;
+  std::string model = "lenet-trained.json", images, index, data, layout = "nhwc";
 };
 
 void run_predict(const PredictOptions& o) {
@@ -105,20 +120,22 @@ void run_predict(const PredictOptions& o) {
   const Graph& g = model.graph;
   check_params(g, model.weights);
   const Shape& in = g.node(g.id("image")).info.shape;
-  const Images im = read_images(o.images);
-  if (in.size() != 4 || in[1] != 1 || in[2] != im.rows || in[3] != im.cols)
+  if (o.images.empty() == o.data.empty()) throw Error("predict: give --images FILE or --data PATH");
+  const Images im = o.data.empty() ? read_images(o.images) : read_test_data(o.data, o.layout, g);
+  if (o.data.empty() && (in.size() != 4 || in[1] != 1 || in[2] != im.rows || in[3] != im.cols))
     throw Error(o.images + ": images are " + std::to_string(im.rows) + "x" + std::to_string(im.cols) +
                 ", the model's input \"image\" is " + to_string(in));
   const auto [start, end] = parse_index(o.index, im.count);
   const int score = score_output(g);
   const bool probs = g.has_output("probs");
-  const size_t k = size_t(g.node(score).info.shape[1]), pixels = size_t(im.rows * im.cols);
+  const size_t k = size_t(g.node(score).info.shape[1]), pixels = size_t(numel(im.sample));
   std::printf("%-7s %-5s %-12s %s\n", "index", "class", "name", "probability");
   Engine engine(g);
   for (size_t first = start; first < end; first += 256) {
     const size_t count = std::min<size_t>(256, end - first);
-    Feeds feeds{{"image", make_tensor({int64_t(count), 1, im.rows, im.cols})},
-                {"label", make_tensor({int64_t(count)})}};
+    Shape batch{int64_t(count)};
+    batch.insert(batch.end(), im.sample.begin(), im.sample.end());
+    Feeds feeds{{"image", make_tensor(batch)}, {"label", make_tensor({int64_t(count)})}};
     std::memcpy(feeds["image"].data(), im.pixels.data() + first * pixels, count * pixels * sizeof(float));
     engine.forward(feeds, model.weights, false);
     const Tensor& s = engine.value(probs ? g.output("probs") : score);
@@ -143,7 +160,11 @@ void add_predict_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("predict", "Classify images from an IDX file or a 28x28 PGM image");
   auto o = std::make_shared<PredictOptions>();
   cmd->add_option("--model", o->model, "Trained model file")->capture_default_str();
-  cmd->add_option("--images", o->images, "IDX images (raw or .gz) or a binary PGM (P5) image")->required();
+  auto* images = cmd->add_option("--images", o->images, "IDX images (raw or .gz) or a binary PGM (P5) image");
+  auto* data = cmd->add_option("--data", o->data, "Or the test split of a .npz (x_test) or an IDX directory");
+  cmd->add_option("--layout", o->layout, "Layout of 4-d image arrays in --data: nhwc or nchw")
+      ->capture_default_str();
+  images->excludes(data);
   cmd->add_option("--index", o->index, "Which IDX images: N or START:END (default: all)");
   cmd->callback([o] { run_predict(*o); });
 }
