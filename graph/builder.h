@@ -47,6 +47,12 @@ class GraphBuilder {
     return op(type, {x}, {}, name);
   }
 
+  // Batch norm and dropout (helper "blocks"): states, and the ops that depend on the mode.
+  Value state(const std::string& name, const Shape& shape, const Init& init);
+  Value batch_norm(Value x, Value gamma, Value beta, Value mean, Value var, double epsilon = 1e-5,
+                   double momentum = 0.1, const std::string& name = "");
+  Value dropout(Value x, double rate, const std::string& name = "");
+
   void output(const std::string& role, Value v) { graph_.set_output(role, v.id); }
   const Shape& shape(Value v) const { return graph_.node(v.id).info.shape; }
   const Graph& graph() const { return graph_; }
@@ -64,6 +70,11 @@ Value conv2d(GraphBuilder& b, const std::string& name, Value x, int64_t filters,
 // x [N,K] -> matmul with params NAME.w [K, units] (glorot_uniform) and NAME.b [units] (zeros).
 Value dense(GraphBuilder& b, const std::string& name, Value x, int64_t units,
             const Init& w_init = Init{"glorot_uniform"});
+
+// Batch norm over the channels (axis 1) of x: params NAME.gamma (ones), NAME.beta (zeros) and
+// states NAME.mean (zeros), NAME.var (ones), each [C]; the node is named NAME.
+Value batch_norm(GraphBuilder& b, const std::string& name, Value x, double epsilon = 1e-5,
+                 double momentum = 0.1);
 }  // namespace layers
 
 }  // namespace xgrad

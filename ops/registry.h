@@ -33,5 +33,7 @@ void register_conv_ops(Registry& r);
 void register_pool_ops(Registry& r);
 void register_shape_ops(Registry& r);
 void register_loss_ops(Registry& r);
+void register_batch_norm_ops(Registry& r);
+void register_dropout_ops(Registry& r);
 
 }  // namespace xgrad

@@ -55,6 +55,15 @@ const std::vector<OpCase>& op_cases() {
        {{"kernel", 3}, {"stride", 2}, {"padding", "same"}},
        {{{1, 2, 5, 6}}}},
       {"avg_pool2d pad 1", "avg_pool2d", {{"kernel", 2}, {"stride", 2}, {"padding", 1}}, {{{1, 1, 3, 3}}}},
+      {"batch_norm [N, C]",
+       "batch_norm",
+       json::object(),
+       {{{4, 3}}, {{3}}, {{3}}, {{3}}, {{3}, Fill::Positive}}},
+      {"batch_norm [N, C, H, W]",
+       "batch_norm",
+       {{"epsilon", 1e-3}, {"momentum", 0.5}},
+       {{{2, 3, 2, 2}}, {{3}}, {{3}}, {{3}}, {{3}, Fill::Positive}}},
+      {"dropout", "dropout", {{"rate", 0.5}}, {{{4, 8}}}},
   };
   return cases;
 }
@@ -79,6 +88,9 @@ std::vector<Tensor> make_inputs(const OpCase& c, Rng& rng, std::vector<DType>& d
         for (size_t i = 0; i < order.size(); ++i) t.data()[i] = 0.05f * float(order[i]) - 1.0f;
         break;
       }
+      case Fill::Positive:
+        for (float& v : t) v = rng.uniform(0.5f, 1.5f);
+        break;
       case Fill::Labels:
         for (float& v : t) v = float(rng.below(uint64_t(spec.classes)));
         break;

@@ -19,6 +19,7 @@ enum class Fill {
   Distinct,      // a shuffled grid 0.05 apart: no max-pool ties within eps
   Labels,        // int class ids in [0, classes)
   Targets,       // float rows that sum to 1
+  Positive,      // [0.5, 1.5): variances
 };
 
 struct InputSpec {
