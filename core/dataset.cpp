@@ -1,18 +1,11 @@
 #include "core/dataset.h"
 
-#include <cstdlib>
-#include <filesystem>
 #include <numeric>
 
 #include "core/error.h"
-#include "core/idx.h"
 
 namespace xgrad {
 namespace {
-
-namespace fs = std::filesystem;
-
-const char* const kDebianDataDir = "/usr/share/datasets/fashion-mnist";
 
 // byte -> byte / 255, exact and branch-free in the batch loop.
 const std::array<float, 256>& byte_to_unit() {
@@ -24,42 +17,76 @@ const std::array<float, 256>& byte_to_unit() {
   return table;
 }
 
-void expect_ubyte(const IdxArray& a, size_t rank, const std::string& path, const char* what) {
-  if (a.type_code != kIdxUByte || a.dims.size() != rank)
-    throw Error(path + ": expected " + what + " (ubyte, " + std::to_string(rank) + " dims), found " +
-                idx_type_name(a.type_code) + " " + to_string(a.dims));
-}
-
-// `dir/name`, or `dir/name.gz` when only that exists.
-std::string find_file(const std::string& dir, const std::string& name) {
-  const fs::path raw = fs::path(dir) / name;
-  std::error_code ec;
-  if (fs::exists(raw, ec)) return raw.string();
-  const fs::path gz = fs::path(dir) / (name + ".gz");
-  if (fs::exists(gz, ec)) return gz.string();
-  throw Error(dir + ": no " + name + " or " + name +
-              ".gz, expected the four Fashion-MNIST IDX files (set XGRAD_DATA or the data option to their "
-              "directory)");
+Shape batch_shape(size_t count, const Shape& per_sample) {
+  Shape s{int64_t(count)};
+  s.insert(s.end(), per_sample.begin(), per_sample.end());
+  return s;
 }
 
 }  // namespace
 
 Dataset::Dataset(std::vector<uint8_t> images, std::vector<uint8_t> labels, int64_t rows, int64_t cols,
-                 int64_t classes, const std::string& where)
-    : images_(std::move(images)), labels_(std::move(labels)), rows_(rows), cols_(cols), classes_(classes) {
+                 int64_t classes, const std::string& where) {
   if (rows <= 0 || cols <= 0 || classes <= 0 || classes > 256)
     throw Error(where + ": expected rows, cols > 0 and 1..256 classes, found rows " + std::to_string(rows) +
                 ", cols " + std::to_string(cols) + ", classes " + std::to_string(classes));
   uint64_t bytes = 0;
   if (__builtin_mul_overflow(uint64_t(rows), uint64_t(cols), &bytes) ||
-      __builtin_mul_overflow(bytes, uint64_t(labels_.size()), &bytes) || images_.size() != bytes)
-    throw Error(where + ": " + std::to_string(images_.size()) + " image bytes, expected " +
-                std::to_string(labels_.size()) + " images of " + std::to_string(rows) + "x" +
+      __builtin_mul_overflow(bytes, uint64_t(labels.size()), &bytes) || images.size() != bytes)
+    throw Error(where + ": " + std::to_string(images.size()) + " image bytes, expected " +
+                std::to_string(labels.size()) + " images of " + std::to_string(rows) + "x" +
                 std::to_string(cols));
-  for (size_t i = 0; i < labels_.size(); ++i)
-    if (labels_[i] >= classes)
-      throw Error(where + ": label " + std::to_string(labels_[i]) + " at index " + std::to_string(i) +
+  bytes_ = std::move(images);
+  set_samples(bytes_.size(), {1, rows, cols}, where);
+  set_classes(std::vector<int32_t>(labels.begin(), labels.end()), classes, where);
+}
+
+void Dataset::set_samples(size_t stored, Shape sample_shape, const std::string& where) {
+  const int64_t per = sample_shape.empty() ? 0 : checked_numel(sample_shape);
+  if (per <= 0 || stored % size_t(per) != 0)
+    throw Error(where + ": " + std::to_string(stored) + " values do not make whole samples of " +
+                to_string(sample_shape));
+  sample_shape_ = std::move(sample_shape);
+  size_ = stored / size_t(per);
+}
+
+Dataset Dataset::from_uint8(std::vector<uint8_t> samples, Shape sample_shape, const std::string& where) {
+  Dataset d;
+  d.bytes_ = std::move(samples);
+  d.set_samples(d.bytes_.size(), std::move(sample_shape), where);
+  return d;
+}
+
+Dataset Dataset::from_float(std::vector<float> samples, Shape sample_shape, const std::string& where) {
+  Dataset d;
+  d.floats_ = std::move(samples);
+  d.set_samples(d.floats_.size(), std::move(sample_shape), where);
+  return d;
+}
+
+void Dataset::set_classes(std::vector<int32_t> ids, int64_t classes, const std::string& where) {
+  if (ids.size() != size_)
+    throw Error(where + ": " + std::to_string(ids.size()) + " labels for " + std::to_string(size_) +
+                " samples, expected one label per sample");
+  for (size_t i = 0; i < ids.size(); ++i)
+    if (ids[i] < 0 || ids[i] >= classes)
+      throw Error(where + ": label " + std::to_string(ids[i]) + " at index " + std::to_string(i) +
                   " is out of range, expected 0.." + std::to_string(classes - 1));
+  class_ids_ = std::move(ids);
+  classes_ = classes;
+  targets_.clear();
+  target_shape_.clear();
+}
+
+void Dataset::set_targets(std::vector<float> targets, Shape target_shape, const std::string& where) {
+  const size_t per = size_t(numel(target_shape));
+  if (per == 0 || targets.size() != size_ * per)
+    throw Error(where + ": " + std::to_string(targets.size()) + " target values for " +
+                std::to_string(size_) + " samples, expected " + to_string(target_shape) + " per sample");
+  targets_ = std::move(targets);
+  target_shape_ = std::move(target_shape);
+  class_ids_.clear();
+  classes_ = 0;
 }
 
 void Dataset::check_index(size_t i) const {
@@ -68,72 +95,44 @@ void Dataset::check_index(size_t i) const {
                 " items");
 }
 
-uint8_t Dataset::label(size_t i) const {
+int32_t Dataset::label(size_t i) const {
   check_index(i);
-  return labels_[i];
+  if (!has_class_labels()) throw Error("dataset: label(): the labels are float targets, not class ids");
+  return class_ids_[i];
 }
 
 const uint8_t* Dataset::image(size_t i) const {
   check_index(i);
-  return images_.data() + i * size_t(rows_ * cols_);
+  if (!is_uint8()) throw Error("dataset: image(): the samples are float32, not uint8");
+  return bytes_.data() + i * size_t(numel(sample_shape_));
 }
 
-void Dataset::batch(const std::vector<uint32_t>& order, size_t start, size_t count, Tensor& images,
+void Dataset::batch(const std::vector<uint32_t>& order, size_t start, size_t count, Tensor& samples,
                     Tensor& labels) const {
   if (start > order.size() || count > order.size() - start)
     throw Error("dataset batch: items " + std::to_string(start) + ".." + std::to_string(start + count) +
                 " exceed the order of " + std::to_string(order.size()) + " items");
-  const size_t pixels = size_t(rows_ * cols_);
-  ensure_shape(images, {int64_t(count), 1, rows_, cols_});
-  ensure_shape(labels, {int64_t(count)});
+  const size_t per = size_t(numel(sample_shape_)), per_label = size_t(numel(target_shape_));
+  ensure_shape(samples, batch_shape(count, sample_shape_));
+  ensure_shape(labels, batch_shape(count, target_shape_));
   const std::array<float, 256>& unit = byte_to_unit();
-  float* dst = images.data();  // [count, 1, rows, cols]
-  for (size_t k = 0; k < count; ++k) {
+  float* dst = samples.data();  // [count, sample...]
+  for (size_t k = 0; k < count; ++k, dst += per) {
     const uint32_t item = order[start + k];
     if (item >= size())
       throw Error("dataset batch: order[" + std::to_string(start + k) + "] = " + std::to_string(item) +
                   " is out of range for " + std::to_string(size()) + " items");
-    const uint8_t* src = images_.data() + size_t(item) * pixels;
-    for (size_t j = 0; j < pixels; ++j) dst[j] = unit[src[j]];
-    dst += pixels;
-    labels.data()[k] = float(labels_[item]);
+    if (is_uint8()) {
+      const uint8_t* src = bytes_.data() + size_t(item) * per;
+      for (size_t j = 0; j < per; ++j) dst[j] = unit[src[j]];
+    } else {
+      std::copy_n(floats_.data() + size_t(item) * per, per, dst);
+    }
+    if (has_class_labels())
+      labels.data()[k] = float(class_ids_[item]);
+    else
+      std::copy_n(targets_.data() + size_t(item) * per_label, per_label, labels.data() + k * per_label);
   }
-}
-
-Dataset Dataset::from_files(const std::string& images_path, const std::string& labels_path, int64_t classes) {
-  IdxArray images = read_idx(images_path);
-  expect_ubyte(images, 3, images_path, "images [N, rows, cols]");
-  IdxArray labels = read_idx(labels_path);
-  expect_ubyte(labels, 1, labels_path, "labels [N]");
-  if (images.dims[0] != labels.dims[0])
-    throw Error(images_path + " has " + std::to_string(images.dims[0]) + " images but " + labels_path +
-                " has " + std::to_string(labels.dims[0]) + " labels, expected the same count");
-  return Dataset(std::move(images.bytes), std::move(labels.bytes), images.dims[1], images.dims[2], classes,
-                 labels_path);
-}
-
-std::string default_data_dir() {
-  const char* env = std::getenv("XGRAD_DATA");
-  return env && *env ? std::string(env) : std::string(kDebianDataDir);
-}
-
-FashionMnist load_fashion_mnist(const std::string& dir_in) {
-  const std::string dir = dir_in.empty() ? default_data_dir() : dir_in;
-  std::error_code ec;
-  if (!fs::is_directory(dir, ec))
-    throw Error(dir +
-                ": no such directory, expected the Fashion-MNIST IDX files (install Debian's "
-                "dataset-fashion-mnist or set XGRAD_DATA)");
-  FashionMnist m;
-  m.train = Dataset::from_files(find_file(dir, "train-images-idx3-ubyte"),
-                                find_file(dir, "train-labels-idx1-ubyte"));
-  m.test =
-      Dataset::from_files(find_file(dir, "t10k-images-idx3-ubyte"), find_file(dir, "t10k-labels-idx1-ubyte"));
-  if (m.train.rows() != m.test.rows() || m.train.cols() != m.test.cols())
-    throw Error(dir + ": train images are " + std::to_string(m.train.rows()) + "x" +
-                std::to_string(m.train.cols()) + " but test images are " + std::to_string(m.test.rows()) +
-                "x" + std::to_string(m.test.cols()) + ", expected the same size");
-  return m;
 }
 
 const std::array<std::string, 10>& fashion_mnist_classes() {

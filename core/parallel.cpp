@@ -1,15 +1,19 @@
 #include "core/parallel.h"
 
 #include <cblas.h>
+#include <sched.h>
 
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
+#include <cstdlib>
 #include <exception>
 #include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
+
+#include "core/error.h"
 
 namespace xgrad {
 namespace {
@@ -114,19 +118,43 @@ class Pool {
   bool stop_ = false;
 };
 
+bool configured = false;  // set_num_threads has run (explicitly or with the default)
+
 std::unique_ptr<Pool>& pool() {
   static std::unique_ptr<Pool> p;
+  if (!configured) set_num_threads(default_num_threads());
   return p;
+}
+
+int machine_threads() {
+#ifdef __linux__
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) return std::max(1, CPU_COUNT(&set));
+#endif
+  return int(std::max(1u, std::thread::hardware_concurrency()));
 }
 
 }  // namespace
 
+int default_num_threads() {
+  const char* env = std::getenv("XGRAD_NUM_THREADS");
+  if (!env || !*env) return machine_threads();
+  char* end = nullptr;
+  const long n = std::strtol(env, &end, 10);
+  if (*end != '\0' || n < 1 || n > 4096)
+    throw Error(std::string("XGRAD_NUM_THREADS: expected a number of threads in [1, 4096], found \"") + env +
+                "\"");
+  return int(n);
+}
+
 void set_num_threads(int n) {
   n = n < 1 ? 1 : n;
+  configured = true;
   openblas_set_num_threads(1);
-  if (pool() && pool()->threads() == n) return;
-  pool().reset();
-  if (n > 1) pool() = std::make_unique<Pool>(n);
+  std::unique_ptr<Pool>& p = pool();
+  if (p && p->threads() == n) return;
+  p.reset();
+  if (n > 1) p = std::make_unique<Pool>(n);
 }
 
 int num_threads() { return pool() ? pool()->threads() : 1; }

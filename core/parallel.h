@@ -11,10 +11,14 @@
 
 namespace xgrad {
 
-// Threads used by the ops (>= 1; values above the core count are allowed). Also pins OpenBLAS to
-// one thread: the pool splits the batch, and nested BLAS threads would only contend with it.
+// Threads used by the ops (below 1 means 1; values above the core count are allowed). Also pins
+// OpenBLAS to one thread: the pool splits the batch, and nested BLAS threads would only contend
+// with it. Until it is called, the first op (or num_threads()) sets default_num_threads().
 void set_num_threads(int n);
 int num_threads();
+// $XGRAD_NUM_THREADS when set (a positive integer, else Error), otherwise the CPUs this process may
+// run on (its affinity mask, as `nproc` counts them).
+int default_num_threads();
 
 // Runs f(begin, end) on every grain of [0, tasks) and returns when all are done. Called
 // from inside a parallel region (or with one thread or one task) it runs f(0, tasks) inline.

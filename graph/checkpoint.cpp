@@ -1,84 +1,26 @@
 #include "graph/checkpoint.h"
 
 #include <cmath>
-#include <cstring>
 #include <limits>
 
 #include "core/error.h"
 #include "core/json_io.h"
+#include "graph/json_fields.h"
+#include "graph/tensor_json.h"
 
 namespace xgrad {
-
-nlohmann::json tensor_to_state(const Tensor& t) {
-  std::string bytes(t.size() * 4, '\0');
-  for (size_t i = 0; i < t.size(); ++i) {
-    uint32_t u;
-    std::memcpy(&u, t.data() + i, 4);
-    for (size_t k = 0; k < 4; ++k) bytes[4 * i + k] = char((u >> (8 * k)) & 0xFF);
-  }
-  return {{"shape", shape_of(t)}, {"f32le", base64_encode(bytes)}};
-}
-
-Tensor tensor_from_state(const nlohmann::json& j, const std::string& where) {
-  if (!j.is_object() || !j.contains("shape") || !j.contains("f32le") || !j.at("f32le").is_string())
-    throw Error(where + ": expected {\"shape\": [...], \"f32le\": \"<base64>\"}");
-  Shape shape;
-  try {
-    shape = j.at("shape").get<Shape>();
-  } catch (const std::exception&) {
-    throw Error(where + ".shape: expected an array of integers, found " + j.at("shape").dump());
-  }
-  const int64_t n = checked_numel(shape);
-  const std::string bytes = base64_decode(j.at("f32le").get<std::string>(), where + ".f32le");
-  if (bytes.size() != size_t(n) * 4)
-    throw Error(where + ": " + std::to_string(bytes.size()) + " bytes for shape " + to_string(shape) +
-                ", expected " + std::to_string(n * 4));
-  Tensor t = make_tensor(shape);
-  for (size_t i = 0; i < size_t(n); ++i) {
-    uint32_t u = 0;
-    for (size_t k = 0; k < 4; ++k) u |= uint32_t(uint8_t(bytes[4 * i + k])) << (8 * k);
-    std::memcpy(t.data() + i, &u, 4);
-  }
-  return t;
-}
-
-}  // namespace xgrad
-
-namespace xgrad {
-
 namespace {
 
-constexpr const char* kFormat = "xgrad-checkpoint";
-constexpr int kVersion = 1;
+using json = nlohmann::json;
 
 // JSON has no NaN: a metric that was not measured is written as null.
-nlohmann::json number_or_null(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(); }
-double number_from(const nlohmann::json& j, const std::string& where) {
-  if (j.is_null()) return std::numeric_limits<double>::quiet_NaN();
-  if (!j.is_number()) throw Error(where + ": expected a number, found " + j.dump());
-  return j.get<double>();
+json number_or_null(double v) { return std::isfinite(v) ? json(v) : json(); }
+double number_or_nan(Fields& f, const std::string& key) {
+  if (f.required(key).is_null()) return std::numeric_limits<double>::quiet_NaN();
+  return f.number(key);
 }
 
-const nlohmann::json& field(const nlohmann::json& j, const std::string& key, const std::string& where) {
-  if (!j.is_object() || !j.contains(key)) throw Error(where + ": missing \"" + key + "\"");
-  return j.at(key);
-}
-
-int64_t integer(const nlohmann::json& j, const std::string& key, const std::string& where) {
-  const auto& v = field(j, key, where);
-  if (!v.is_number_integer() || v.get<int64_t>() < 0)
-    throw Error(where + "." + key + ": expected an integer >= 0, found " + v.dump());
-  return v.get<int64_t>();
-}
-
-std::string u32_bytes(const std::vector<uint32_t>& v) {
-  std::string bytes(v.size() * 4, '\0');
-  for (size_t i = 0; i < v.size(); ++i)
-    for (size_t k = 0; k < 4; ++k) bytes[4 * i + k] = char((v[i] >> (8 * k)) & 0xFF);
-  return bytes;
-}
-
-nlohmann::json metrics_to_json(const EpochMetrics& m) {
+json metrics_to_json(const EpochMetrics& m) {
   return {{"epoch", m.epoch},
           {"lr", m.lr},
           {"train_loss", m.train_loss},
@@ -88,69 +30,104 @@ nlohmann::json metrics_to_json(const EpochMetrics& m) {
           {"seconds", m.seconds}};
 }
 
-EpochMetrics metrics_from_json(const nlohmann::json& j, const std::string& where) {
+EpochMetrics metrics_from_json(const json& j, const std::string& where) {
+  Fields f(j, where);
   EpochMetrics m;
-  m.epoch = integer(j, "epoch", where);
-  m.lr = number_from(field(j, "lr", where), where + ".lr");
-  m.train_loss = number_from(field(j, "train_loss", where), where + ".train_loss");
-  m.train_accuracy = number_from(field(j, "train_accuracy", where), where + ".train_accuracy");
-  m.test_loss = number_from(field(j, "test_loss", where), where + ".test_loss");
-  m.test_accuracy = number_from(field(j, "test_accuracy", where), where + ".test_accuracy");
-  m.seconds = number_from(field(j, "seconds", where), where + ".seconds");
+  m.epoch = f.integer("epoch", 0);
+  m.lr = f.number("lr");
+  m.train_loss = f.number("train_loss");
+  m.train_accuracy = f.number("train_accuracy");
+  m.test_loss = number_or_nan(f, "test_loss");
+  m.test_accuracy = number_or_nan(f, "test_accuracy");
+  m.seconds = f.number("seconds");
+  f.finish("the metrics of an epoch");
   return m;
 }
 
-nlohmann::json progress_to_json(const Progress& p) {
-  nlohmann::json rng = nlohmann::json::array(), history = nlohmann::json::array();
+json progress_to_json(const Progress& p) {
+  json rng = json::array(), history = json::array();
   for (uint64_t w : p.rng) rng.push_back(std::to_string(w));  // as text: exact in any JSON reader
   for (const auto& m : p.history) history.push_back(metrics_to_json(m));
   return {{"epoch", p.epoch},     {"position", p.position},
-          {"step", p.step},       {"order_u32le", base64_encode(u32_bytes(p.order))},
+          {"step", p.step},       {"order_u32le", u32_to_base64(p.order)},
           {"rng", rng},           {"loss_sum", p.loss_sum},
           {"correct", p.correct}, {"history", history}};
 }
 
-Progress progress_from_json(const nlohmann::json& j) {
-  const std::string where = "checkpoint.progress";
-  Progress p;
-  p.epoch = integer(j, "epoch", where);
-  p.position = size_t(integer(j, "position", where));
-  p.step = integer(j, "step", where);
-  p.correct = integer(j, "correct", where);
-  p.loss_sum = number_from(field(j, "loss_sum", where), where + ".loss_sum");
-  const auto& order = field(j, "order_u32le", where);
-  if (!order.is_string()) throw Error(where + ".order_u32le: expected base64 text");
-  const std::string bytes = base64_decode(order.get<std::string>(), where + ".order_u32le");
-  if (bytes.size() % 4) throw Error(where + ".order_u32le: byte count is not a multiple of 4");
-  for (size_t i = 0; i < bytes.size(); i += 4) {
-    uint32_t v = 0;
-    for (size_t k = 0; k < 4; ++k) v |= uint32_t(uint8_t(bytes[i + k])) << (8 * k);
-    p.order.push_back(v);
-  }
-  const auto& rng = field(j, "rng", where);
-  if (!rng.is_array() || rng.size() != 4) throw Error(where + ".rng: expected 4 decimal strings");
+Rng::State rng_from_json(const json& rng, const std::string& where) {
+  if (!rng.is_array() || rng.size() != 4) throw Error(where + ": expected 4 decimal strings");
+  Rng::State s{};
   for (size_t i = 0; i < 4; ++i) {
-    const auto& w = rng[i];
-    if (!w.is_string() || w.get<std::string>().empty() ||
-        w.get<std::string>().find_first_not_of("0123456789") != std::string::npos)
-      throw Error(where + ".rng[" + std::to_string(i) + "]: expected a decimal string, found " + w.dump());
-    p.rng[i] = std::stoull(w.get<std::string>());
+    const json& w = rng[i];
+    const std::string text = w.is_string() ? w.get<std::string>() : "";
+    errno = 0;
+    char* end = nullptr;
+    const unsigned long long v = text.empty() ? 0 : std::strtoull(text.c_str(), &end, 10);
+    if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos || errno == ERANGE)
+      throw Error(json_path(where, i) + ": expected a decimal string of a 64-bit word, found " +
+                  json_found(w));
+    s[i] = v;
   }
-  const auto& history = field(j, "history", where);
-  if (!history.is_array()) throw Error(where + ".history: expected an array");
+  return s;
+}
+
+Progress progress_from_json(const json& j, const std::string& where) {
+  Fields f(j, where);
+  Progress p;
+  p.epoch = f.integer("epoch", 0);
+  p.position = size_t(f.integer("position", 0));
+  p.step = f.integer("step", 0);
+  p.correct = f.integer("correct", 0);
+  p.loss_sum = f.number("loss_sum");
+  p.order = u32_from_base64(f.string("order_u32le"), f.at("order_u32le"));
+  p.rng = rng_from_json(f.required("rng"), f.at("rng"));
+  const json& history = f.array("history");
   for (size_t i = 0; i < history.size(); ++i)
-    p.history.push_back(metrics_from_json(history[i], where + ".history[" + std::to_string(i) + "]"));
-  if (p.position > p.order.size()) throw Error(where + ".position is past the end of the sample order");
+    p.history.push_back(metrics_from_json(history[i], json_path(f.at("history"), i)));
+  f.finish("epoch, position, step, order_u32le, rng, loss_sum, correct, history");
+  if (p.position > p.order.size()) throw Error(f.at("position") + ": past the end of the sample order");
   return p;
+}
+
+// Version 1 stored tensors as {"shape", "f32le"}: the same bytes as today's "data_b64".
+void upgrade_v1_tensors(json& j) {
+  if (j.is_object() && j.contains("shape") && j.contains("f32le") && !j.contains("data_b64")) {
+    j["data_b64"] = std::move(j["f32le"]);
+    j.erase("f32le");
+    return;
+  }
+  if (j.is_structured())
+    for (auto& child : j) upgrade_v1_tensors(child);
+}
+
+// Reads "format_version" (or version 1's "version"); returns it, upgrading a v1 document in place.
+int check_version(json& j) {
+  if (!j.is_object() || !j.contains("format") || j.at("format") != kCheckpointFormat)
+    throw Error("not an xgrad checkpoint (expected \"format\": \"" + std::string(kCheckpointFormat) + "\")");
+  const bool legacy = !j.contains("format_version") && j.contains("version");
+  const json& v = legacy ? j.at("version") : j.contains("format_version") ? j.at("format_version") : json();
+  const int version = v.is_number_integer() && v.get<int64_t>() >= 1 && v.get<int64_t>() <= kCheckpointVersion
+                          ? int(v.get<int64_t>())
+                          : 0;
+  if (version == 0 || (legacy && version != 1))
+    throw Error(std::string(legacy ? "version" : "format_version") + ": " +
+                (v.is_null() ? "missing" : v.dump() + " is not supported") + " (this build reads 1 to " +
+                std::to_string(kCheckpointVersion) + ")");
+  if (version == 1) {
+    j.erase(legacy ? "version" : "format_version");
+    j["format_version"] = 1;
+    upgrade_v1_tensors(j);
+  }
+  return version;
 }
 
 }  // namespace
 
-nlohmann::json checkpoint_to_json(const Checkpoint& c) {
-  nlohmann::json weights = nlohmann::json::object();
-  for (const auto& [name, t] : c.weights) weights[name] = tensor_to_state(t);
-  return {{"format", kFormat},
-          {"version", kVersion},
+json checkpoint_to_json(const Checkpoint& c) {
+  json weights = json::object();
+  for (const auto& [name, t] : c.weights) weights[name] = tensor_to_json_b64(t);
+  return {{"format", kCheckpointFormat},
+          {"format_version", kCheckpointVersion},
           {"model", c.model},
           {"training", c.config.to_json()},
           {"weights", weights},
@@ -158,38 +135,42 @@ nlohmann::json checkpoint_to_json(const Checkpoint& c) {
           {"progress", progress_to_json(c.progress)}};
 }
 
-Checkpoint checkpoint_from_json(const nlohmann::json& j) {
-  if (!j.is_object() || !j.contains("format") || j.at("format") != kFormat)
-    throw Error("checkpoint: not an xgrad checkpoint (expected \"format\": \"" + std::string(kFormat) +
-                "\")");
-  const auto& version = field(j, "version", "checkpoint");
-  if (version != kVersion)
-    throw Error("checkpoint: version " + version.dump() + " is not supported (expected " +
-                std::to_string(kVersion) + ")");
-  Checkpoint c;
-  const auto& model = field(j, "model", "checkpoint");
-  if (!model.is_string()) throw Error("checkpoint.model: expected the graph's name");
-  c.model = model.get<std::string>();
+Checkpoint checkpoint_from_json(const json& original) {
+  json j = original;
   try {
-    c.config = TrainConfig::from_json(field(j, "training", "checkpoint"));
+    check_version(j);
   } catch (const std::exception& e) {
-    rethrow_with_context("checkpoint.training", e);
+    rethrow_with_context("checkpoint", e);
   }
-  const auto& weights = field(j, "weights", "checkpoint");
-  if (!weights.is_object()) throw Error("checkpoint.weights: expected an object of tensors by param name");
-  for (const auto& [name, t] : weights.items())
-    c.weights[name] = tensor_from_state(t, "checkpoint.weights." + name);
-  c.optimizer = field(j, "optimizer", "checkpoint");
-  c.progress = progress_from_json(field(j, "progress", "checkpoint"));
+  Fields f(j, "checkpoint");
+  f.required("format"), f.required("format_version");
+  Checkpoint c;
+  c.model = f.string("model");
+  try {
+    c.config = TrainConfig::from_json(f.required("training"));
+  } catch (const std::exception& e) {
+    rethrow_with_context(f.at("training"), e);
+  }
+  for (const auto& [name, t] : f.object("weights").items())
+    c.weights[name] = tensor_from_json(t, json_path(f.at("weights"), name), NonFinite::Keep);
+  c.optimizer = f.object("optimizer");
+  c.progress = progress_from_json(f.required("progress"), f.at("progress"));
+  f.finish("format, format_version, model, training, weights, optimizer, progress");
   return c;
 }
 
 void save_checkpoint(const std::string& path, const Checkpoint& c) {
-  write_file_atomic(path, checkpoint_to_json(c).dump());
+  std::string text;
+  try {
+    text = dump_json(checkpoint_to_json(c));
+  } catch (const std::exception& e) {
+    throw Error(path + ": not written: " + e.what());
+  }
+  write_file_atomic(path, text);
 }
 
 Checkpoint load_checkpoint(const std::string& path) {
-  const nlohmann::json j = read_json_file(path);
+  const json j = read_json_file(path, kMaxCheckpointBytes);
   try {
     return checkpoint_from_json(j);
   } catch (const std::exception& e) {

@@ -37,6 +37,12 @@ class Engine {
   // Gradient of scalar node `loss` w.r.t. `targets` (default: every param and float input). States
   // get no gradient. Gradients of intermediate nodes on the way are available too.
   void backward(int loss, std::vector<int> targets = {});
+  // The same by node names, like value() and grad(): backward("loss", {"conv1.w"}).
+  void backward(const std::string& loss, const std::vector<std::string>& targets = {}) {
+    std::vector<int> ids;
+    for (const std::string& t : targets) ids.push_back(graph_.id(t));
+    backward(graph_.id(loss), ids);
+  }
 
   // After a train-mode forward: the new value of every state an op updated, by state name.
   const Params& updated_states() const { return updated_states_; }

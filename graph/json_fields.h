@@ -1,6 +1,9 @@
 #pragma once
-// Reading one JSON object of a file format field by field: every error carries the field's JSON
-// path, and finish() rejects keys nobody asked for (a typo must not be silently ignored).
+// The one way xgrad reads a JSON object of a file format (models, checkpoints, optimizer and
+// training settings): field by field, every error carrying the field's JSON path, and finish()
+// rejecting keys nobody asked for (a typo must not be silently ignored).
+#include <cstdint>
+#include <limits>
 #include <set>
 #include <string>
 
@@ -47,6 +50,38 @@ class Fields {
     const nlohmann::json& v = required(key);
     if (!v.is_string()) throw Error(at(key) + ": expected a string, found " + json_found(v));
     return v.get<std::string>();
+  }
+  double number(const std::string& key) {
+    const nlohmann::json& v = required(key);
+    if (!v.is_number()) throw Error(at(key) + ": expected a number, found " + json_found(v));
+    return v.get<double>();
+  }
+  // An integer in [min, INT64_MAX]; 2.0, "2", true and integers past INT64_MAX are errors.
+  int64_t integer(const std::string& key, int64_t min = std::numeric_limits<int64_t>::min()) {
+    const nlohmann::json& v = required(key);
+    const bool too_big =
+        v.is_number_unsigned() && v.get<uint64_t>() > uint64_t(std::numeric_limits<int64_t>::max());
+    if (!v.is_number_integer() || too_big || v.get<int64_t>() < min)
+      throw Error(at(key) + ": expected an integer" +
+                  (min == std::numeric_limits<int64_t>::min() ? "" : " >= " + std::to_string(min)) +
+                  ", found " + json_found(v));
+    return v.get<int64_t>();
+  }
+  uint64_t unsigned_integer(const std::string& key) {
+    const nlohmann::json& v = required(key);
+    if (!v.is_number_unsigned() && !(v.is_number_integer() && v.get<int64_t>() >= 0))
+      throw Error(at(key) + ": expected an integer >= 0, found " + json_found(v));
+    return v.get<uint64_t>();
+  }
+  bool boolean(const std::string& key) {
+    const nlohmann::json& v = required(key);
+    if (!v.is_boolean()) throw Error(at(key) + ": expected true or false, found " + json_found(v));
+    return v.get<bool>();
+  }
+  const nlohmann::json& object(const std::string& key) {
+    const nlohmann::json& v = required(key);
+    if (!v.is_object()) throw Error(at(key) + ": expected an object, found " + json_found(v));
+    return v;
   }
   const nlohmann::json& array(const std::string& key) {
     const nlohmann::json& v = required(key);

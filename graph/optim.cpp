@@ -4,7 +4,8 @@
 #include <sstream>
 
 #include "core/error.h"
-#include "graph/checkpoint.h"
+#include "graph/json_fields.h"
+#include "graph/tensor_json.h"
 
 namespace xgrad {
 namespace {
@@ -20,12 +21,6 @@ void require(bool ok, const OptimConfig& c, const std::string& what, double valu
 }
 
 bool is_adam(const std::string& t) { return t == "adam" || t == "adamw"; }
-
-double json_number(const nlohmann::json& j, const std::string& key) {
-  const auto& v = j.at(key);
-  if (!v.is_number()) throw Error("optimizer." + key + ": expected a number, found " + v.dump());
-  return v.get<double>();
-}
 
 }  // namespace
 
@@ -59,28 +54,16 @@ nlohmann::json OptimConfig::to_json() const {
 }
 
 OptimConfig OptimConfig::from_json(const nlohmann::json& j) {
-  if (!j.is_object() || !j.contains("type") || !j.at("type").is_string())
-    throw Error("optimizer: expected an object with a \"type\", found " + j.dump());
+  Fields f(j, "optimizer");
   OptimConfig c;
-  c.type = j.at("type").get<std::string>();
-  for (const auto& [key, value] : j.items()) {
-    if (key == "type") continue;
-    if (key == "nesterov") {
-      if (!value.is_boolean())
-        throw Error("optimizer.nesterov: expected true or false, found " + value.dump());
-      c.nesterov = value.get<bool>();
-      continue;
-    }
-    double* field = key == "lr"             ? &c.lr
-                    : key == "momentum"     ? &c.momentum
-                    : key == "beta1"        ? &c.beta1
-                    : key == "beta2"        ? &c.beta2
-                    : key == "eps"          ? &c.eps
-                    : key == "weight_decay" ? &c.weight_decay
-                                            : nullptr;
-    if (!field) throw Error("optimizer: unknown setting \"" + key + "\"");
-    *field = json_number(j, key);
-  }
+  c.type = f.string("type");
+  const std::pair<const char*, double*> numbers[] = {{"lr", &c.lr},       {"momentum", &c.momentum},
+                                                     {"beta1", &c.beta1}, {"beta2", &c.beta2},
+                                                     {"eps", &c.eps},     {"weight_decay", &c.weight_decay}};
+  for (const auto& [key, field] : numbers)
+    if (f.optional(key)) *field = f.number(key);
+  if (f.optional("nesterov")) c.nesterov = f.boolean("nesterov");
+  f.finish("type, lr, momentum, nesterov, beta1, beta2, eps, weight_decay");
   c.validate();
   return c;
 }
@@ -157,42 +140,44 @@ nlohmann::json Optimizer::state_to_json() const {
   nlohmann::json slots = nlohmann::json::object();
   for (const auto& [name, s] : slots_) {
     nlohmann::json j = {{"steps", s.steps}};
-    if (s.steps > 0 && (config_.type != "sgd" || config_.momentum != 0)) j["m"] = tensor_to_state(s.m);
-    if (s.steps > 0 && is_adam(config_.type)) j["v"] = tensor_to_state(s.v);
+    if (s.steps > 0 && (config_.type != "sgd" || config_.momentum != 0)) j["m"] = tensor_to_json_b64(s.m);
+    if (s.steps > 0 && is_adam(config_.type)) j["v"] = tensor_to_json_b64(s.v);
     slots[name] = j;
   }
   return {{"config", config_.to_json()}, {"slots", slots}};
 }
 
 void Optimizer::load_state(const nlohmann::json& j, const Params& params) {
-  if (!j.is_object() || !j.contains("config") || !j.contains("slots") || !j.at("slots").is_object())
-    throw Error("optimizer state: expected {\"config\": ..., \"slots\": {...}}");
-  const OptimConfig saved = OptimConfig::from_json(j.at("config"));
+  Fields f(j, "optimizer state");
+  const OptimConfig saved = OptimConfig::from_json(f.required("config"));
   if (saved.type != config_.type)
     throw Error("optimizer state is for " + saved.type + ", this run uses " + config_.type);
+  const bool needs_m = config_.type != "sgd" || config_.momentum != 0, needs_v = is_adam(config_.type);
   std::map<std::string, Slot> slots;
-  for (const auto& [name, sj] : j.at("slots").items()) {
-    const std::string where = "optimizer state.slots." + name;
+  for (const auto& [name, sj] : f.object("slots").items()) {
+    const std::string where = json_path(f.at("slots"), name);
     auto p = params.find(name);
     if (p == params.end()) throw Error(where + ": no such param");
-    if (!sj.is_object() || !sj.contains("steps") || !sj.at("steps").is_number_integer() ||
-        sj.at("steps").get<int64_t>() < 0)
-      throw Error(where + ": expected {\"steps\": integer >= 0, ...}");
+    Fields sf(sj, where);
     Slot s;
-    s.steps = sj.at("steps").get<int64_t>();
+    s.steps = sf.integer("steps", 0);
+    bool has_m = false, has_v = false;
     for (const char* key : {"m", "v"}) {
-      if (!sj.contains(key)) continue;
-      Tensor t = tensor_from_state(sj.at(key), where + "." + key);
+      const nlohmann::json* tj = sf.optional(key);
+      if (!tj) continue;
+      Tensor t = tensor_from_json(*tj, sf.at(key), NonFinite::Keep);
       if (shape_of(t) != shape_of(p->second))
-        throw Error(where + "." + key + ": shape " + to_string(shape_of(t)) + ", param has " +
+        throw Error(sf.at(key) + ": shape " + to_string(shape_of(t)) + ", param has " +
                     to_string(shape_of(p->second)));
       (key[0] == 'm' ? s.m : s.v) = std::move(t);
+      (key[0] == 'm' ? has_m : has_v) = true;
     }
-    const bool needs_m = config_.type != "sgd" || config_.momentum != 0;
-    if (s.steps > 0 && ((needs_m && !sj.contains("m")) || (is_adam(config_.type) && !sj.contains("v"))))
+    sf.finish("steps, m, v");
+    if (s.steps > 0 && ((needs_m && !has_m) || (needs_v && !has_v)))
       throw Error(where + ": moment buffers missing");
     slots[name] = std::move(s);
   }
+  f.finish("config, slots");
   slots_ = std::move(slots);
 }
 

@@ -24,6 +24,12 @@ bool is_weight(const Graph& g, const std::string& name);  // a param or a state 
 // set of weights (and a graph without states draws exactly as before states existed).
 Params init_params(const Graph& g, Rng& rng);
 
+// Every param's and state's values: those in `given`, the rest from their init spec. Draws with
+// Rng(seed) in init_params' order (discarding the draws of given ones), so a missing one gets the
+// same values as init_params(g, Rng(seed)) would give it. Throws Error for a given name that is not
+// a param or state, or a shape that does not match.
+Params complete_weights(const Graph& g, const Params& given, uint64_t seed);
+
 // Throws Error unless `p` holds exactly the graph's params and states with their shapes.
 void check_params(const Graph& g, const Params& p);
 

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "graph/json_fields.h"
 
 namespace xgrad {
 
@@ -34,27 +35,14 @@ nlohmann::json Schedule::to_json() const {
 }
 
 Schedule Schedule::from_json(const nlohmann::json& j) {
-  if (!j.is_object() || !j.contains("type") || !j.at("type").is_string())
-    throw Error("schedule: expected an object with a \"type\", found " + j.dump());
+  Fields f(j, "schedule");
   Schedule s;
-  s.type = j.at("type").get<std::string>();
-  for (const auto& [key, v] : j.items()) {
-    if (key == "type") continue;
-    const bool integer = key == "step_size" || key == "t_max";
-    if (integer ? !v.is_number_integer() : !v.is_number())
-      throw Error("schedule." + key + ": expected " + (integer ? "an integer" : "a number") + ", found " +
-                  v.dump());
-    if (key == "step_size")
-      s.step_size = v.get<int64_t>();
-    else if (key == "t_max")
-      s.t_max = v.get<int64_t>();
-    else if (key == "gamma")
-      s.gamma = v.get<double>();
-    else if (key == "min_lr")
-      s.min_lr = v.get<double>();
-    else
-      throw Error("schedule: unknown setting \"" + key + "\"");
-  }
+  s.type = f.string("type");
+  if (f.optional("step_size")) s.step_size = f.integer("step_size");
+  if (f.optional("t_max")) s.t_max = f.integer("t_max");
+  if (f.optional("gamma")) s.gamma = f.number("gamma");
+  if (f.optional("min_lr")) s.min_lr = f.number("min_lr");
+  f.finish("type, step_size, t_max, gamma, min_lr");
   s.validate();
   return s;
 }

@@ -10,6 +10,7 @@
 
 #include "graph/graph.h"
 #include "graph/params.h"
+#include "graph/tensor_json.h"  // the tensor codec, declared here before
 
 namespace xgrad {
 
@@ -37,20 +38,5 @@ nlohmann::json model_to_json(const Graph& g, const Params* weights, const nlohma
 std::string model_to_string(const Graph& g, const Params* weights, const nlohmann::json& meta);
 // Atomic write; a path ending in ".gz" is gzip-compressed.
 void save_model(const std::string& path, const Graph& g, const Params* weights, const nlohmann::json& meta);
-
-// Every param's and state's values: those in `given`, the rest from their init spec. Draws with
-// Rng(seed) in init_params' order (discarding the draws of given ones), so a missing one gets the
-// same values as init_params(g, Rng(seed)) would give it.
-Params complete_weights(const Graph& g, const Params& given, uint64_t seed);
-
-// Tensor <-> {"shape": [...], "data": [...]}. The reader also takes {"shape", "data_b64"}: base64 of
-// little-endian float32. `where` is the JSON path used in errors. Non-finite values are errors
-// both ways.
-nlohmann::json tensor_to_json(const Tensor& t);
-Tensor tensor_from_json(const nlohmann::json& j, const std::string& where);
-
-// A JSON shape: integers (no 2.7, "4", true or null), positive, -1 only as the leading dimension
-// when `batch_allowed`, at most 2^31 elements in any order of multiplication.
-Shape shape_from_json(const nlohmann::json& j, const std::string& where, bool batch_allowed);
 
 }  // namespace xgrad

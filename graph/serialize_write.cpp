@@ -81,21 +81,4 @@ void save_model(const std::string& path, const Graph& g, const Params* weights, 
   write_file_atomic(path, gz ? gzip_compress(text) : text);
 }
 
-Params complete_weights(const Graph& g, const Params& given, uint64_t seed) {
-  Rng rng(seed);
-  Params out;
-  for (int id : weight_nodes(g)) {
-    const Node& n = g.node(id);
-    Tensor drawn =
-        initialize(n.init, n.info.shape, rng);  // drawn even when given: later params keep their values
-    auto it = given.find(n.name);
-    out.emplace(n.name, it == given.end() ? std::move(drawn) : it->second);
-  }
-  for (const auto& [name, t] : given)
-    if (!out.count(name))
-      throw Error("weights given for \"" + name + "\", which is not a param or state of the graph");
-  check_params(g, out);  // shapes of the given ones
-  return out;
-}
-
 }  // namespace xgrad

@@ -5,6 +5,7 @@
 #include <numeric>
 
 #include "core/error.h"
+#include "graph/json_fields.h"
 
 namespace xgrad {
 namespace {
@@ -27,6 +28,13 @@ size_t argmax(const float* row, size_t k) {
   for (size_t j = 1; j < k; ++j)
     if (row[j] > row[best]) best = j;
   return best;
+}
+
+// Sample i's class: its id, or for float targets [N, K] (one-hot or soft) the largest target's index.
+size_t true_class(const Tensor& labels, size_t i) {
+  if (labels.dimension() < 2) return size_t(labels.data()[i]);
+  const size_t k = labels.size() / size_t(labels.shape()[0]);
+  return argmax(labels.data() + i * k, k);
 }
 
 std::string number(double v) {
@@ -105,6 +113,11 @@ bool Trainer::run(const BatchSource& train, const BatchSource* test,
       on_epoch(m);
       --pr.epoch;
     }
+    if (stop_after_epoch_) {
+      stop_after_epoch_ = false;
+      ++pr.epoch;
+      return false;
+    }
   }
   return true;
 }
@@ -132,8 +145,8 @@ int64_t Trainer::correct_in_batch(const Tensor& labels) const {
   const Tensor& scores = engine_.value(score_id_);
   const size_t k = scores.shape()[1];
   int64_t correct = 0;
-  for (size_t i = 0; i < labels.size(); ++i)
-    correct += argmax(scores.data() + i * k, k) == size_t(labels.data()[i]);
+  for (size_t i = 0; i < size_t(labels.shape()[0]); ++i)
+    correct += argmax(scores.data() + i * k, k) == true_class(labels, i);
   return correct;
 }
 
@@ -209,7 +222,7 @@ Evaluation evaluate(const Graph& g, const Params& params, const BatchSource& dat
     loss_sum += double(engine.value(loss_id)()) * double(count);
     const Tensor& scores = engine.value(score_id);
     for (size_t i = 0; i < count; ++i) {
-      const size_t truth = size_t(labels.data()[i]), predicted = argmax(scores.data() + i * k, k);
+      const size_t truth = true_class(labels, i), predicted = argmax(scores.data() + i * k, k);
       ++e.confusion.at(truth).at(predicted);
       e.accuracy += truth == predicted;
     }
@@ -246,19 +259,14 @@ nlohmann::json TrainConfig::to_json() const {
 }
 
 TrainConfig TrainConfig::from_json(const nlohmann::json& j) {
-  if (!j.is_object()) throw Error("training settings: expected an object, found " + j.dump());
+  Fields f(j, "training settings");
   TrainConfig c;
-  for (const char* key : {"epochs", "batch", "seed", "optimizer", "schedule"})
-    if (!j.contains(key)) throw Error(std::string("training settings: missing \"") + key + "\"");
-  for (const char* key : {"epochs", "batch", "seed"})
-    if (!j.at(key).is_number_integer())
-      throw Error(std::string("training settings.") + key + ": expected an integer, found " +
-                  j.at(key).dump());
-  c.epochs = j.at("epochs").get<int64_t>();
-  c.batch = j.at("batch").get<int64_t>();
-  c.seed = j.at("seed").get<uint64_t>();
-  c.optim = OptimConfig::from_json(j.at("optimizer"));
-  c.schedule = Schedule::from_json(j.at("schedule"));
+  c.epochs = f.integer("epochs");
+  c.batch = f.integer("batch");
+  c.seed = f.unsigned_integer("seed");
+  c.optim = OptimConfig::from_json(f.required("optimizer"));
+  c.schedule = Schedule::from_json(f.required("schedule"));
+  f.finish("epochs, batch, seed, optimizer, schedule");
   c.validate();
   return c;
 }

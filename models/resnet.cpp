@@ -14,7 +14,7 @@ Graph resnet(const std::vector<int64_t>& widths, int64_t blocks, int64_t classes
       const std::string name = "stage" + std::to_string(s + 1) + ".block" + std::to_string(k + 1);
       h = residual_block(b, name, h, widths[s], s > 0 && k == 0 ? 2 : 1);
     }
-  h = global_average(b, h, "pool");
+  h = b.global_avg_pool2d(h, "pool");
   return finish_classifier(b, layers::dense(b, "fc", h, classes), y);
 }
 

@@ -27,9 +27,4 @@ Value residual_block(GraphBuilder& b, const std::string& name, Value x, int64_t 
   return b.relu(b.add(h, shortcut, name + ".add"), name + ".relu");
 }
 
-Value global_average(GraphBuilder& b, Value x, const std::string& name) {
-  const Shape& s = b.shape(x);
-  return b.flatten(b.op("avg_pool2d", {x}, {{"kernel", {s.at(2), s.at(3)}}}, name), name + "_flat");
-}
-
 }  // namespace xgrad

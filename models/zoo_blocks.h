@@ -19,7 +19,4 @@ Value conv_bn(GraphBuilder& b, const std::string& name, Value x, int64_t filters
 // a 1×1 conv_bn projection when the shape changes), then relu.
 Value residual_block(GraphBuilder& b, const std::string& name, Value x, int64_t filters, int64_t stride);
 
-// Global average pooling as the zoo uses it: [N, C, H, W] -> [N, C].
-Value global_average(GraphBuilder& b, Value x, const std::string& name);
-
 }  // namespace xgrad

@@ -33,16 +33,30 @@ class AttrReader {
   bool has(const std::string& name) const { return attrs_.contains(name); }
   Padding padding(const std::string& name);
   std::vector<int64_t> integers(const std::string& name);  // required list of integers
-  // Rejects attribute names that no read asked for (typos must not pass silently).
+  // A finite number within float32's range (an integer is a number too); required when no
+  // fallback. Kept as the double that was written, so the attribute writes back unchanged.
+  double number(const std::string& name);
+  double number(const std::string& name, double fallback);
+  // One of `choices`, e.g. gelu's approximate: "none" | "tanh".
+  std::string choice(const std::string& name, const std::string& fallback,
+                     const std::vector<std::string>& choices);
+  // Rejects attribute names that no read asked for (typos must not pass silently), listing the
+  // names this op reads.
   void finish() const;
 
  private:
+  bool given(const std::string& name);  // marks name as read; true when the attrs hold it
   const json& get(const std::string& name);
   const json& attrs_;
   std::set<std::string> seen_;
 };
 
-// Integer in a json value with no coercion; throws Error("attrs.NAME: ...") otherwise.
+// The axis attribute `axis` of a value of shape s as an index (negative counts from the end);
+// throws Error when it is out of range.
+size_t axis_index(int64_t axis, const std::vector<int64_t>& s);
+
+// Integer in a json value with no coercion, within int64 (larger values do not wrap around);
+// throws Error("attrs.NAME: ...") otherwise.
 int64_t json_integer(const json& v, const std::string& where);
 
 }  // namespace xgrad

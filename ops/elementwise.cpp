@@ -1,71 +1,26 @@
-// Elementwise ops: sigmoid, relu, tanh (unary); add, mul (numpy broadcasting); sum, mean (to scalar).
+// Elementwise ops: sigmoid, relu, tanh (unary); add, sub, mul, div (numpy broadcasting); sum, mean
+// (to scalar).
 #include <cmath>
 
 #include <xtensor/xreducer.hpp>
 
-#include "core/error.h"
-#include "core/parallel.h"
-#include "ops/attrs.h"
-#include "ops/registry.h"
+#include "ops/unary.h"
 #include "ops/vmath.h"
 
 namespace xgrad {
 namespace {
 
-void no_attrs(const json& attrs) { AttrReader(attrs).finish(); }
-
-// Runs f(begin, end) over [0, n) in up to 4 equal parts per thread (the pool's grains; boundaries
-// on whole vectors) of at least 8192 elements, else inline.
-template <class F>
-void blocks(size_t n, F&& f) {
-  constexpr size_t kMinPart = 8192, kVector = 16;
-  const size_t parts = std::max<size_t>(1, std::min(size_t(4 * num_threads()), n / kMinPart));
-  const size_t vectors = (n + kVector - 1) / kVector;
-  parallel_for(int64_t(parts), [&](int64_t p0, int64_t p1) {
-    f(std::min(n, vectors * size_t(p0) / parts * kVector),
-      std::min(n, vectors * size_t(p1) / parts * kVector));
-  });
-}
-
-// y = f(x); dx = g * df(x, y). Def supplies name, f and df as static functions.
-template <class Def>
-class Unary final : public Op {
- public:
-  std::string_view type() const override { return Def::kName; }
-  Arity arity() const override { return {1, 1}; }
-  Shape infer_shape(const std::vector<ValueInfo>& in) const override {
-    if (in[0].dtype != DType::Float32) throw Error("expected a float32 input");
-    return in[0].shape;
-  }
-  void forward(const Inputs& in, Tensor& out, Workspace&, bool) const override {
-    const float* x = in[0]->data();
-    float* y = out.data();
-    blocks(out.size(), [&](size_t b, size_t e) {
-      for (size_t i = b; i < e; ++i) y[i] = Def::f(x[i]);
-    });
-  }
-  void backward(const Inputs& in, const Tensor& out, const Tensor& gy, Workspace&,
-                const Grads& gx) const override {
-    ensure_shape(*gx[0], shape_of(*in[0]));
-    const float *x = in[0]->data(), *y = out.data(), *g = gy.data();
-    float* d = gx[0]->data();
-    blocks(out.size(), [&](size_t b, size_t e) {
-      for (size_t i = b; i < e; ++i) d[i] = g[i] * Def::df(x[i], y[i]);
-    });
-  }
-};
-
-struct SigmoidDef {
+struct SigmoidDef : NoAttrs<SigmoidDef> {
   static constexpr const char* kName = "sigmoid";
   static float f(float x) { return sigmoid_approx(x); }
   static float df(float, float y) { return y * (1.0f - y); }
 };
-struct ReluDef {
+struct ReluDef : NoAttrs<ReluDef> {
   static constexpr const char* kName = "relu";
   static float f(float x) { return x > 0 ? x : 0.0f; }
   static float df(float x, float) { return x > 0 ? 1.0f : 0.0f; }
 };
-struct TanhDef {
+struct TanhDef : NoAttrs<TanhDef> {
   static constexpr const char* kName = "tanh";
   static float f(float x) { return std::tanh(x); }
   static float df(float, float y) { return 1.0f - y * y; }
@@ -99,10 +54,15 @@ void reduce_to(const Tensor& g, const Shape& shape, Tensor& out) {
   out = std::move(summed);
 }
 
+enum class BinaryKind { Add, Sub, Mul, Div };
+
 class Binary final : public Op {
  public:
-  explicit Binary(bool is_mul) : is_mul_(is_mul) {}
-  std::string_view type() const override { return is_mul_ ? "mul" : "add"; }
+  explicit Binary(BinaryKind kind) : kind_(kind) {}
+  std::string_view type() const override {
+    constexpr const char* names[] = {"add", "sub", "mul", "div"};
+    return names[int(kind_)];
+  }
   Arity arity() const override { return {2, 2}; }
   Shape infer_shape(const std::vector<ValueInfo>& in) const override {
     if (in[0].dtype != DType::Float32 || in[1].dtype != DType::Float32)
@@ -110,25 +70,49 @@ class Binary final : public Op {
     return broadcast_shapes(in[0].shape, in[1].shape);
   }
   void forward(const Inputs& in, Tensor& out, Workspace&, bool) const override {
-    if (is_mul_)
-      out = *in[0] * *in[1];
-    else
-      out = *in[0] + *in[1];
+    const Tensor &a = *in[0], &b = *in[1];
+    switch (kind_) {
+      case BinaryKind::Add:
+        out = a + b;
+        break;
+      case BinaryKind::Sub:
+        out = a - b;
+        break;
+      case BinaryKind::Mul:
+        out = a * b;
+        break;
+      case BinaryKind::Div:
+        out = a / b;
+        break;
+    }
   }
-  // add: da = g, db = g; mul: da = g * b, db = g * a (each summed back over broadcast axes).
-  void backward(const Inputs& in, const Tensor&, const Tensor& g, Workspace&,
+  // add: da = g, db = g; sub: da = g, db = -g; mul: da = g·b, db = g·a; div: da = g / b,
+  // db = -g·a / b² = -g·y / b. Each is summed back over the axes broadcasting expanded.
+  void backward(const Inputs& in, const Tensor& y, const Tensor& g, Workspace&,
                 const Grads& gx) const override {
-    for (size_t i = 0; i < 2; ++i) {
-      if (!gx[i]) continue;
-      if (is_mul_)
-        reduce_to(Tensor(g * *in[1 - i]), shape_of(*in[i]), *gx[i]);
+    const Tensor &a = *in[0], &b = *in[1];
+    if (gx[0]) {
+      if (kind_ == BinaryKind::Mul)
+        reduce_to(Tensor(g * b), shape_of(a), *gx[0]);
+      else if (kind_ == BinaryKind::Div)
+        reduce_to(Tensor(g / b), shape_of(a), *gx[0]);
       else
-        reduce_to(g, shape_of(*in[i]), *gx[i]);
+        reduce_to(g, shape_of(a), *gx[0]);
+    }
+    if (gx[1]) {
+      if (kind_ == BinaryKind::Add)
+        reduce_to(g, shape_of(b), *gx[1]);
+      else if (kind_ == BinaryKind::Sub)
+        reduce_to(Tensor(-g), shape_of(b), *gx[1]);
+      else if (kind_ == BinaryKind::Mul)
+        reduce_to(Tensor(g * a), shape_of(b), *gx[1]);
+      else
+        reduce_to(Tensor(-g * y / b), shape_of(b), *gx[1]);
     }
   }
 
  private:
-  bool is_mul_;
+  BinaryKind kind_;
 };
 
 // sum: y = Σx; mean: y = Σx / n. Both give a scalar (shape []), e.g. to make a loss.
@@ -157,36 +141,18 @@ class Reduce final : public Op {
   bool is_mean_;
 };
 
-template <class Def>
-void add_unary(Registry& r) {
-  r.add(Def::kName, [](const json& a) {
-    no_attrs(a);
-    return std::make_unique<Unary<Def>>();
-  });
-}
-
 }  // namespace
 
 void register_elementwise_ops(Registry& r) {
   add_unary<SigmoidDef>(r);
   add_unary<ReluDef>(r);
   add_unary<TanhDef>(r);
-  r.add("add", [](const json& a) {
-    no_attrs(a);
-    return std::make_unique<Binary>(false);
-  });
-  r.add("mul", [](const json& a) {
-    no_attrs(a);
-    return std::make_unique<Binary>(true);
-  });
-  r.add("sum", [](const json& a) {
-    no_attrs(a);
-    return std::make_unique<Reduce>(false);
-  });
-  r.add("mean", [](const json& a) {
-    no_attrs(a);
-    return std::make_unique<Reduce>(true);
-  });
+  add_without_attrs<Binary>(r, "add", BinaryKind::Add);
+  add_without_attrs<Binary>(r, "sub", BinaryKind::Sub);
+  add_without_attrs<Binary>(r, "mul", BinaryKind::Mul);
+  add_without_attrs<Binary>(r, "div", BinaryKind::Div);
+  add_without_attrs<Reduce>(r, "sum", false);
+  add_without_attrs<Reduce>(r, "mean", true);
 }
 
 }  // namespace xgrad

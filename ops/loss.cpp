@@ -1,81 +1,19 @@
-// softmax over one axis, and softmax_cross_entropy(logits [N,K], labels) = mean_i(lse_i - logit_i[y_i])
-// with labels as int class ids [N] or float targets [N,K]; log-sum-exp keeps ±1e4 logits finite.
+// Losses, each a scalar mean:
+// - softmax_cross_entropy(logits [N,K], labels) = mean_i(lse_i - logit_i[y_i]), labels as int class
+//   ids [N] or float targets [N,K]; log-sum-exp keeps ±1e4 logits finite;
+// - mse(pred, target) = mean((pred - target)²) over all elements;
+// - sigmoid_cross_entropy(logits, targets) = mean(-t·log σ(x) - (1-t)·log(1 - σ(x))) over all
+//   elements, binary and multi-label, targets in [0, 1].
 #include <cmath>
 
 #include "core/error.h"
 #include "ops/attrs.h"
 #include "ops/registry.h"
+#include "ops/softmax.h"
+#include "ops/vmath.h"
 
 namespace xgrad {
 namespace {
-
-// Row-wise over a [rows, k] view: writes p = softmax(x) and returns log Σ exp(x).
-double softmax_row(const float* x, float* p, size_t k, size_t stride) {
-  float m = x[0];
-  for (size_t j = 1; j < k; ++j) m = std::max(m, x[j * stride]);
-  double s = 0;
-  for (size_t j = 0; j < k; ++j) s += std::exp(double(x[j * stride] - m));
-  const double lse = double(m) + std::log(s);
-  for (size_t j = 0; j < k; ++j) p[j * stride] = float(std::exp(double(x[j * stride]) - lse));
-  return lse;
-}
-
-class Softmax final : public Op {
- public:
-  explicit Softmax(int64_t axis) : axis_(axis) {}
-  std::string_view type() const override { return "softmax"; }
-  Arity arity() const override { return {1, 1}; }
-  Shape infer_shape(const std::vector<ValueInfo>& in) const override {
-    if (in[0].dtype != DType::Float32) throw Error("expected a float32 input");
-    axis_of(in[0].shape);
-    return in[0].shape;
-  }
-  void forward(const Inputs& in, Tensor& out, Workspace&, bool) const override {
-    const auto [outer, k, inner] = split(shape_of(*in[0]));
-    for (size_t o = 0; o < outer; ++o)
-      for (size_t i = 0; i < inner; ++i) {
-        const size_t base = o * k * inner + i;
-        softmax_row(in[0]->data() + base, out.data() + base, k, inner);
-      }
-  }
-  // dx = y * (g - Σ_j g_j y_j) along the axis
-  void backward(const Inputs& in, const Tensor& y, const Tensor& g, Workspace&,
-                const Grads& gx) const override {
-    ensure_shape(*gx[0], shape_of(*in[0]));
-    const auto [outer, k, inner] = split(shape_of(*in[0]));
-    for (size_t o = 0; o < outer; ++o)
-      for (size_t i = 0; i < inner; ++i) {
-        const size_t base = o * k * inner + i;
-        double dot = 0;
-        for (size_t j = 0; j < k; ++j) dot += double(g.data()[base + j * inner]) * y.data()[base + j * inner];
-        for (size_t j = 0; j < k; ++j) {
-          const size_t at = base + j * inner;
-          gx[0]->data()[at] = y.data()[at] * float(double(g.data()[at]) - dot);
-        }
-      }
-  }
-  json attrs() const override { return {{"axis", axis_}}; }
-
- private:
-  size_t axis_of(const Shape& s) const {
-    const int64_t rank = int64_t(s.size());
-    const int64_t a = axis_ < 0 ? axis_ + rank : axis_;
-    if (a < 0 || a >= rank)
-      throw Error("axis " + std::to_string(axis_) + " is out of range for " + to_string(s));
-    return size_t(a);
-  }
-  struct Split {
-    size_t outer, k, inner;
-  };
-  Split split(const Shape& s) const {
-    const size_t a = axis_of(s);
-    Split r{1, size_t(s[a]), 1};
-    for (size_t i = 0; i < a; ++i) r.outer *= size_t(s[i]);
-    for (size_t i = a + 1; i < s.size(); ++i) r.inner *= size_t(s[i]);
-    return r;
-  }
-  int64_t axis_;
-};
 
 class SoftmaxCrossEntropy final : public Op {
  public:
@@ -154,19 +92,72 @@ class SoftmaxCrossEntropy final : public Op {
   }
 };
 
+// mse and sigmoid_cross_entropy: a per-element loss of (x, t) of the same shape, averaged.
+class ElementwiseLoss final : public Op {
+ public:
+  explicit ElementwiseLoss(bool sigmoid) : sigmoid_(sigmoid) {}
+  std::string_view type() const override { return sigmoid_ ? "sigmoid_cross_entropy" : "mse"; }
+  Arity arity() const override { return {2, 2}; }
+  Shape infer_shape(const std::vector<ValueInfo>& in) const override {
+    const char* x_name = sigmoid_ ? "logits" : "predictions";
+    if (in[0].dtype != DType::Float32) throw Error(std::string("expected float32 ") + x_name);
+    if (!sigmoid_ && in[1].dtype != DType::Float32) throw Error("expected float32 targets");
+    if (in[1].shape != in[0].shape)
+      throw Error(std::string("targets must have the ") + x_name + "' shape " + to_string(in[0].shape) +
+                  ", found " + to_string(in[1].shape));
+    return {};
+  }
+  // Summed in double: a mean over a whole batch of images loses no precision.
+  void forward(const Inputs& in, Tensor& out, Workspace&, bool) const override {
+    const float *x = in[0]->data(), *t = in[1]->data();
+    const size_t n = in[0]->size();
+    double total = 0;
+    if (sigmoid_) {
+      for (size_t i = 0; i < n; ++i) {
+        if (!(t[i] >= 0 && t[i] <= 1))
+          throw Error("target " + std::to_string(t[i]) + " at element " + std::to_string(i) +
+                      " is outside [0, 1]");
+        // -t·log σ(x) - (1-t)·log(1-σ(x)) = max(x, 0) - x·t + log(1 + e^-|x|): finite for any x
+        total += std::max(x[i], 0.0f) - double(x[i]) * t[i] + std::log1p(std::exp(-std::fabs(double(x[i]))));
+      }
+    } else {
+      for (size_t i = 0; i < n; ++i) total += (double(x[i]) - t[i]) * (double(x[i]) - t[i]);
+    }
+    out() = float(n ? total / double(n) : 0.0);
+  }
+  // mse: dx = 2g/n·(x - t), dt = -dx; sigmoid_cross_entropy: dx = g/n·(σ(x) - t), dt = -g/n·x.
+  void backward(const Inputs& in, const Tensor&, const Tensor& g, Workspace&,
+                const Grads& gx) const override {
+    const float *x = in[0]->data(), *t = in[1]->data();
+    const size_t n = in[0]->size();
+    const float scale = g() / float(std::max<size_t>(n, 1));
+    for (size_t i = 0; i < 2; ++i)
+      if (gx[i]) ensure_shape(*gx[i], shape_of(*in[i]));
+    float* dx = gx[0] ? gx[0]->data() : nullptr;
+    float* dt = gx[1] ? gx[1]->data() : nullptr;
+    if (sigmoid_) {
+      if (dx)
+        for (size_t i = 0; i < n; ++i) dx[i] = scale * (sigmoid_approx(x[i]) - t[i]);
+      if (dt)
+        for (size_t i = 0; i < n; ++i) dt[i] = -scale * x[i];
+    } else {
+      if (dx)
+        for (size_t i = 0; i < n; ++i) dx[i] = 2 * scale * (x[i] - t[i]);
+      if (dt)
+        for (size_t i = 0; i < n; ++i) dt[i] = -2 * scale * (x[i] - t[i]);
+    }
+  }
+
+ private:
+  bool sigmoid_;
+};
+
 }  // namespace
 
 void register_loss_ops(Registry& r) {
-  r.add("softmax", [](const json& a) {
-    AttrReader reader(a);
-    const int64_t axis = reader.integer("axis", -1, -8, 7);
-    reader.finish();
-    return std::make_unique<Softmax>(axis);
-  });
-  r.add("softmax_cross_entropy", [](const json& a) {
-    AttrReader(a).finish();
-    return std::make_unique<SoftmaxCrossEntropy>();
-  });
+  add_without_attrs<SoftmaxCrossEntropy>(r, "softmax_cross_entropy");
+  add_without_attrs<ElementwiseLoss>(r, "mse", false);
+  add_without_attrs<ElementwiseLoss>(r, "sigmoid_cross_entropy", true);
 }
 
 }  // namespace xgrad

@@ -86,6 +86,12 @@ class Op {
                              const States& states) const {
     (void)ctx, (void)in, (void)out, (void)ws, (void)states;
   }
+  // The kernel forward would use for these inputs on this CPU ("" for ops with one way to run), for
+  // `xgrad summary --kernels` and the bench.
+  virtual std::string kernel_name(const std::vector<ValueInfo>& in) const {
+    (void)in;
+    return "";
+  }
 };
 
 // Base of ops whose result depends on the mode (batch_norm, dropout): they implement the RunContext

@@ -33,6 +33,10 @@ const Registry& registry() {
     register_loss_ops(reg);
     register_batch_norm_ops(reg);
     register_dropout_ops(reg);
+    register_softmax_ops(reg);
+    register_activation_ops(reg);
+    register_math_ops(reg);
+    register_global_pool_ops(reg);
     return reg;
   }();
   return r;

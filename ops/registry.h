@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "ops/attrs.h"
 #include "ops/op.h"
 
 namespace xgrad {
@@ -27,6 +28,15 @@ class Registry {
 
 const Registry& registry();
 
+// Registers an op that takes no attributes, built as OpT(args...).
+template <class OpT, class... Args>
+void add_without_attrs(Registry& r, const std::string& type, Args... args) {
+  r.add(type, [args...](const json& attrs) {
+    AttrReader(attrs).finish();
+    return std::make_unique<OpT>(args...);
+  });
+}
+
 void register_elementwise_ops(Registry& r);
 void register_matmul_ops(Registry& r);
 void register_conv_ops(Registry& r);
@@ -35,5 +45,9 @@ void register_shape_ops(Registry& r);
 void register_loss_ops(Registry& r);
 void register_batch_norm_ops(Registry& r);
 void register_dropout_ops(Registry& r);
+void register_softmax_ops(Registry& r);
+void register_activation_ops(Registry& r);
+void register_math_ops(Registry& r);
+void register_global_pool_ops(Registry& r);
 
 }  // namespace xgrad

@@ -15,11 +15,13 @@ namespace xgrad::test {
 // How a case's input values are drawn, chosen to keep finite differences away from kinks.
 enum class Fill {
   Uniform,       // [-1, 1)
+  Wide,          // [-4, 4): activations' tails and curvature
   AwayFromZero,  // ±[0.1, 1): relu's kink is at 0
+  Positive,      // [0.5, 2): log, sqrt, divisors
+  Probability,   // [0.05, 0.95): binary targets
   Distinct,      // a shuffled grid 0.05 apart: no max-pool ties within eps
   Labels,        // int class ids in [0, classes)
   Targets,       // float rows that sum to 1
-  Positive,      // [0.5, 1.5): variances
 };
 
 struct InputSpec {

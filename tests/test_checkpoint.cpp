@@ -5,8 +5,10 @@
 #include <cstring>
 #include <limits>
 
+#include "core/base64.h"
 #include "core/error.h"
 #include "graph/checkpoint.h"
+#include "graph/tensor_json.h"
 #include "models/lenet.h"
 #include "tests/train_fixtures.h"
 
@@ -32,30 +34,32 @@ TEST_CASE("base64: malformed text is refused with the offset") {
   CHECK_THROWS_WITH_AS(base64_decode("Z=9vZm9v", "w"), doctest::Contains("offset 1"), Error);
 }
 
-TEST_CASE("tensor state keeps every bit: NaN, infinities, -0, subnormals") {
+TEST_CASE("tensor codec, exact form: every bit kept, NaN, infinities, -0, subnormals") {
   Tensor t = make_tensor({2, 3});
   const float values[] = {std::nanf(""), std::numeric_limits<float>::infinity(),
                           -0.0f,         std::numeric_limits<float>::denorm_min(),
                           0.1f,          -123456.789f};
   std::copy(std::begin(values), std::end(values), t.begin());
-  const Tensor back = tensor_from_state(nlohmann::json::parse(tensor_to_state(t).dump()), "x");
+  const auto text = tensor_to_json_b64(t).dump();
+  const Tensor back = tensor_from_json(nlohmann::json::parse(text), "x", NonFinite::Keep);
   REQUIRE(shape_of(back) == Shape{2, 3});
   CHECK(std::memcmp(back.data(), t.data(), sizeof(values)) == 0);
-  const Tensor scalar = tensor_from_state(tensor_to_state(make_tensor({}, 2.5f)), "x");
+  CHECK_THROWS_WITH_AS(tensor_from_json(nlohmann::json::parse(text), "x"),
+                       doctest::Contains("x.data_b64: element 0 is not finite"), Error);
+  const Tensor scalar = tensor_from_json(tensor_to_json_b64(make_tensor({}, 2.5f)), "x");
   CHECK(shape_of(scalar).empty());
   CHECK(scalar() == 2.5f);
 }
 
-TEST_CASE("tensor state: wrong byte count, bad shape, missing fields") {
-  auto j = tensor_to_state(make_tensor({3}, 1.0f));
+TEST_CASE("tensor codec, exact form: wrong byte count, bad shape, missing fields") {
+  auto j = tensor_to_json_b64(make_tensor({3}, 1.0f));
   j["shape"] = {4};
-  CHECK_THROWS_WITH_AS(tensor_from_state(j, "w"), doctest::Contains("w: 12 bytes for shape [4], expected 16"),
-                       Error);
+  CHECK_THROWS_WITH_AS(tensor_from_json(j, "w"),
+                       doctest::Contains("w.data_b64: holds 12 bytes, shape [4] needs 16"), Error);
   j["shape"] = "big";
-  CHECK_THROWS_WITH_AS(tensor_from_state(j, "w"), doctest::Contains("w.shape: expected an array of integers"),
-                       Error);
-  CHECK_THROWS_WITH_AS(tensor_from_state({{"shape", {1}}}, "w"), doctest::Contains("expected {\"shape\""),
-                       Error);
+  CHECK_THROWS_WITH_AS(tensor_from_json(j, "w"), doctest::Contains("w.shape: expected a shape"), Error);
+  CHECK_THROWS_WITH_AS(tensor_from_json({{"shape", {1}}}, "w"),
+                       doctest::Contains("w: missing field \"data\""), Error);
 }
 
 namespace {
@@ -67,8 +71,14 @@ bool same_bits(const Params& a, const Params& b) {
   return a.size() == b.size();
 }
 
-Checkpoint snapshot(const Graph& g, Trainer& t, const Params& p) {
-  return {g.name(), t.config(), p, t.optimizer().state_to_json(), t.progress()};
+// The same document as format_version 1 wrote it: "version" and tensors as {"shape", "f32le"}.
+void downgrade_to_v1(nlohmann::json& j) {
+  if (j.is_object() && j.contains("data_b64")) {
+    j["f32le"] = j["data_b64"];
+    j.erase("data_b64");
+  }
+  if (j.is_structured())
+    for (auto& child : j) downgrade_to_v1(child);
 }
 
 }  // namespace
@@ -92,7 +102,7 @@ TEST_CASE("stop, write a checkpoint as JSON text, read it back, resume: the same
   CHECK_FALSE(b.run(src, &test_src, [&](const StepInfo& s) {
     return s.step == 15 ? StepAction::Stop : StepAction::Continue;  // mid second epoch
   }));
-  text = checkpoint_to_json(snapshot(g, b, part)).dump();
+  text = checkpoint_to_json(b.checkpoint()).dump();
 
   Checkpoint back = checkpoint_from_json(nlohmann::json::parse(text));
   CHECK(back.model == "mlp");
@@ -112,7 +122,7 @@ TEST_CASE("checkpoint JSON: wrong format, version, fields") {
   Rng rng(0);
   Params p = init_params(g, rng);
   Trainer t(g, p, TrainConfig{});
-  const auto good = checkpoint_to_json(snapshot(g, t, p));
+  const auto good = checkpoint_to_json(t.checkpoint());
   CHECK(checkpoint_from_json(good).weights.size() == 4);
   auto bad = [&](auto edit, const char* message) {
     auto j = good;
@@ -120,12 +130,42 @@ TEST_CASE("checkpoint JSON: wrong format, version, fields") {
     CHECK_THROWS_WITH_AS(checkpoint_from_json(j), doctest::Contains(message), Error);
   };
   bad([](auto& j) { j["format"] = "xgrad-model"; }, "not an xgrad checkpoint");
-  bad([](auto& j) { j["version"] = 9; }, "version 9 is not supported (expected 1)");
+  bad([](auto& j) { j["format_version"] = 9; },
+      "checkpoint: format_version: 9 is not supported (this build reads 1 to 2)");
+  bad([](auto& j) { j.erase("format_version"); }, "checkpoint: format_version: missing");
+  bad([](auto& j) { j["extra"] = 1; }, "checkpoint.extra: unknown field");
   bad([](auto& j) { j["training"]["batch"] = 0; }, "checkpoint.training: batch size must be >= 1, got 0");
-  bad([](auto& j) { j["progress"].erase("rng"); }, "checkpoint.progress: missing \"rng\"");
+  bad([](auto& j) { j["progress"].erase("rng"); }, "checkpoint.progress: missing field \"rng\"");
   bad([](auto& j) { j["progress"]["rng"][2] = "12x"; },
       "checkpoint.progress.rng[2]: expected a decimal string");
   bad([](auto& j) { j["progress"]["step"] = -3; }, "checkpoint.progress.step: expected an integer >= 0");
-  bad([](auto& j) { j["progress"]["position"] = 5; }, "position is past the end");
-  bad([](auto& j) { j["weights"]["fc1.w"]["f32le"] = "AAAA"; }, "checkpoint.weights.fc1.w: 3 bytes");
+  bad([](auto& j) { j["progress"]["position"] = 5; }, "checkpoint.progress.position: past the end");
+  bad([](auto& j) { j["weights"]["fc1.w"]["data_b64"] = "AAAA"; },
+      "checkpoint.weights.fc1.w.data_b64: holds 3 bytes");
+  bad([](auto& j) { j["progress"]["rng"][0] = "99999999999999999999999"; }, "checkpoint.progress.rng[0]");
+}
+
+TEST_CASE("format_version 1 checkpoints (\"version\", tensors as \"f32le\") are still read, exactly") {
+  const xgrad::testing::Synthetic data(40);
+  const Graph g = mlp({4}, "relu", 3);
+  TrainConfig c;
+  c.epochs = 1, c.batch = 8, c.optim = OptimConfig{"adam", 0.01};
+  Rng rng(2);
+  Params p = init_params(g, rng);
+  Trainer t(g, p, c);
+  const auto src = data.source();
+  CHECK_FALSE(t.run(src, nullptr,
+                    [](const StepInfo& s) { return s.step == 2 ? StepAction::Stop : StepAction::Continue; }));
+  const auto v2 = checkpoint_to_json(t.checkpoint());
+  auto v1 = v2;
+  downgrade_to_v1(v1);
+  v1.erase("format_version");
+  v1["version"] = 1;
+  REQUIRE(v1.dump().find("f32le") != std::string::npos);
+  const Checkpoint back = checkpoint_from_json(v1);
+  CHECK(same_bits(back.weights, p));
+  CHECK(checkpoint_to_json(back) == v2);
+  v1["version"] = 2;
+  CHECK_THROWS_WITH_AS(checkpoint_from_json(v1), doctest::Contains("checkpoint: version: 2 is not supported"),
+                       Error);
 }

@@ -69,10 +69,11 @@ TEST_CASE("dataset: mismatched files and labels out of range are errors naming t
   CHECK(msg == dir.file("lab") + ": label 2 at index 0 is out of range, expected 0..1");
 
   msg = from_files_error(dir.file("lab"), dir.file("lab"));
-  CHECK(msg == dir.file("lab") + ": expected images [N, rows, cols] (ubyte, 3 dims), found ubyte [3]");
-  write_idx(dir.file("labint"), kIdxInt, {3}, std::vector<uint8_t>(12), false);
-  msg = from_files_error(dir.file("img"), dir.file("labint"));
-  CHECK(msg == dir.file("labint") + ": expected labels [N] (ubyte, 1 dims), found int [3]");
+  CHECK(msg ==
+        dir.file("lab") + ": samples of shape [3], expected [N, F], [N, H, W], [N, H, W, C] or [N, C, H, W]");
+  write_idx(dir.file("labfloat"), kIdxFloat, {3}, std::vector<uint8_t>(12), false);
+  msg = from_files_error(dir.file("img"), dir.file("labfloat"));
+  CHECK(msg == dir.file("labfloat") + ": expected labels [N] (integer IDX), found float [3]");
   msg = from_files_error(dir.file("img"), dir.file("absent"));
   CHECK(msg == dir.file("absent") + ": no such file, expected an IDX file");
 

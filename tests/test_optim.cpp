@@ -199,9 +199,10 @@ TEST_CASE("bad optimizer settings say which, the value and the range") {
   bad(OptimConfig{"adamw", 0.1, 0, false, 0.9, 0.999, 0}, "optimizer adamw: eps must be a finite number > 0");
   bad(OptimConfig{"sgd", 0.1, 0, false, 0.9, 0.999, 1e-8, -1}, "weight decay must be a finite number >= 0");
   CHECK_THROWS_WITH_AS(OptimConfig::from_json({{"type", "sgd"}, {"lr", "fast"}}),
-                       doctest::Contains("optimizer.lr: expected a number, found \"fast\""), Error);
+                       doctest::Contains("optimizer.lr: expected a number, found the string \"fast\""),
+                       Error);
   CHECK_THROWS_WITH_AS(OptimConfig::from_json({{"type", "sgd"}, {"lr", 0.1}, {"mom", 0.9}}),
-                       doctest::Contains("unknown setting \"mom\""), Error);
+                       doctest::Contains("optimizer.mom: unknown field"), Error);
   const auto c = OptimConfig::from_json(OptimConfig{"adamw", 0.5}.to_json());
   CHECK(c.type == "adamw");
   CHECK(c.lr == 0.5);
@@ -234,5 +235,6 @@ TEST_CASE("bad schedule settings") {
   bad(Schedule{"cosine", 1, 0.1, -1}, "t_max must be >= 0 epochs, got -1");
   bad(Schedule{"cosine", 1, 0.1, 0, -0.1}, "min lr must be a finite number >= 0");
   CHECK_THROWS_WITH_AS(Schedule::from_json({{"type", "step"}, {"step_size", 1.5}}),
-                       doctest::Contains("schedule.step_size: expected an integer, found 1.5"), Error);
+                       doctest::Contains("schedule.step_size: expected an integer, found the number 1.5"),
+                       Error);
 }

@@ -8,11 +8,13 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "core/error.h"
 #include "core/parallel.h"
 #include "tests/paths.h"
 
@@ -98,6 +100,27 @@ TEST_CASE("thread counts below one mean one") {
   CHECK(num_threads() == 1);
 }
 
+TEST_CASE("the default thread count: the machine's CPUs, or XGRAD_NUM_THREADS") {
+  const char* saved = std::getenv("XGRAD_NUM_THREADS");
+  const std::string before = saved ? saved : "";
+  unsetenv("XGRAD_NUM_THREADS");
+  const int machine = default_num_threads();
+  CHECK(machine >= 1);
+  CHECK(machine <= int(std::max(1u, std::thread::hardware_concurrency())));
+  setenv("XGRAD_NUM_THREADS", "3", 1);
+  CHECK(default_num_threads() == 3);
+  for (const char* bad : {"0", "-2", "two", "3x"}) {
+    setenv("XGRAD_NUM_THREADS", bad, 1);
+    CHECK_THROWS_WITH_AS(default_num_threads(), doctest::Contains("XGRAD_NUM_THREADS"), Error);
+  }
+  setenv("XGRAD_NUM_THREADS", "", 1);  // empty = not set
+  CHECK(default_num_threads() == machine);
+  if (saved)
+    setenv("XGRAD_NUM_THREADS", before.c_str(), 1);
+  else
+    unsetenv("XGRAD_NUM_THREADS");
+}
+
 namespace {
 // Runs the xgrad program; returns its exit status and what it printed on stdout and stderr.
 int run_cli(const std::string& args, std::string& output) {
@@ -112,7 +135,7 @@ int run_cli(const std::string& args, std::string& output) {
 }
 }  // namespace
 
-TEST_CASE("xgrad bench rejects bad thread counts and repeats with a clear message") {
+TEST_CASE("xgrad bench rejects bad thread counts, repeats and model names with a clear message") {
   std::string out;
   CHECK(run_cli("bench --no-torch --threads 0", out) != 0);
   CHECK(out.find("xgrad: error: --threads: expected counts in [1, 256], found 0") != std::string::npos);
@@ -120,4 +143,6 @@ TEST_CASE("xgrad bench rejects bad thread counts and repeats with a clear messag
   CHECK(out.find("--threads") != std::string::npos);
   CHECK(run_cli("bench --no-torch --repeats 0", out) != 0);
   CHECK(out.find("--repeats") != std::string::npos);
+  CHECK(run_cli("bench --no-torch --models lenet,nosuch", out) != 0);
+  CHECK(out.find("--models: no model named \"nosuch\"") != std::string::npos);
 }

@@ -154,7 +154,7 @@ TEST_CASE("bad trainer settings and graphs are refused with a clear message") {
                        doctest::Contains("no \"logits\" or \"probs\""), Error);
   Trainer t(g, p, config("sgd", 0.1));
   CHECK_THROWS_WITH_AS(t.run(BatchSource{0, {}}, nullptr), doctest::Contains("training set is empty"), Error);
-  CHECK_THROWS_WITH_AS(TrainConfig::from_json({{"epochs", 1}}), doctest::Contains("missing \"batch\""),
-                       Error);
+  CHECK_THROWS_WITH_AS(TrainConfig::from_json({{"epochs", 1}}),
+                       doctest::Contains("training settings: missing field \"batch\""), Error);
   CHECK(TrainConfig::from_json(config("adamw", 0.5).to_json()).optim.type == "adamw");
 }

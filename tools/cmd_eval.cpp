@@ -6,6 +6,7 @@
 #include "core/dataset.h"
 #include "core/error.h"
 #include "core/parallel.h"
+#include "graph/data_fit.h"
 #include "graph/predict.h"
 #include "graph/serialize.h"
 #include "graph/train.h"
@@ -15,7 +16,7 @@ namespace xgrad::cli {
 namespace {
 
 struct EvalOptions {
-  std::string model = "lenet-trained.json", data;
+  std::string model = "lenet-trained.json", data, layout = "nhwc";
   int64_t batch = 256, samples = 0;
   int threads = 0;
 };
@@ -42,7 +43,8 @@ void run_eval(const EvalOptions& o) {
   set_num_threads(o.threads > 0 ? o.threads : int(std::max(1u, std::thread::hardware_concurrency())));
   const Model model = load_model(o.model);
   check_params(model.graph, model.weights);
-  const FashionMnist data = load_fashion_mnist(o.data);
+  const TrainTestData data = load_data(o.data, image_layout_from_name(o.layout));
+  check_data_fits(model.graph, data.test, o.data.empty() ? default_data_dir() : o.data, "test");
   BatchSource test = batches_of(data.test);
   if (o.samples > 0 && size_t(o.samples) < test.size) test.size = size_t(o.samples);
   std::printf("model %s (%s) on %zu test samples from %s\n", o.model.c_str(), model.graph.name().c_str(),
@@ -57,7 +59,11 @@ void add_eval_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("eval", "Evaluate a trained model on the test set");
   auto o = std::make_shared<EvalOptions>();
   cmd->add_option("--model", o->model, "Trained model file")->capture_default_str();
-  cmd->add_option("--data", o->data, "Fashion-MNIST directory (default: $XGRAD_DATA or the system dataset)");
+  cmd->add_option("--data", o->data,
+                  "IDX directory laid out like Fashion-MNIST, or a .npz with x_test, y_test (and x_train, "
+                  "y_train) (default: $XGRAD_DATA or the system Fashion-MNIST)");
+  cmd->add_option("--layout", o->layout, "Layout of 4-d image arrays in --data: nhwc or nchw")
+      ->capture_default_str();
   cmd->add_option("--batch", o->batch, "Samples per forward pass")->capture_default_str();
   cmd->add_option("--test-samples", o->samples, "Use the first N test samples only (0: all)");
   cmd->add_option("--threads", o->threads, "Threads (default: all cores)");

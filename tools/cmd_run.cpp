@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "core/json_io.h"
 #include "graph/engine.h"
+#include "graph/feeds.h"
 #include "graph/serialize.h"
 #include "tools/commands.h"
 
@@ -22,35 +23,6 @@ struct RunOptions {
   bool grads = false;
   uint64_t seed = 0;
 };
-
-std::string input_list(const Graph& g) {
-  std::string out;
-  for (int id : g.inputs())
-    out += (out.empty() ? "" : ", ") + g.node(id).name + " " + to_string(g.node(id).info.shape);
-  return out;
-}
-
-// {"input name": {"shape": [...], "data": [...]}} with exactly the graph's inputs.
-Feeds read_feeds(const json& j, const Graph& g) {
-  if (!j.is_object()) throw Error("expected an object {input name: {\"shape\": [...], \"data\": [...]}}");
-  Feeds feeds;
-  for (const auto& [name, value] : j.items()) {
-    const int id = g.find(name);
-    if (id < 0 || g.node(id).kind != NodeKind::Input)
-      throw Error(name + ": the model has no input named \"" + name + "\" (its inputs: " + input_list(g) +
-                  ")");
-    Tensor t = tensor_from_json(value, name);
-    const Shape& expected = g.node(id).info.shape;
-    if (!shape_matches(expected, shape_of(t)))
-      throw Error(name + ".shape: " + to_string(shape_of(t)) + " does not fit the input's shape " +
-                  to_string(expected) + " (-1: any batch size)");
-    feeds.emplace(name, std::move(t));
-  }
-  for (int id : g.inputs())
-    if (!feeds.count(g.node(id).name))
-      throw Error("no value for input \"" + g.node(id).name + "\" " + to_string(g.node(id).info.shape));
-  return feeds;
-}
 
 void put(json& section, const std::string& section_name, const std::string& name, const Tensor& t) {
   try {
@@ -113,13 +85,7 @@ void add_run_command(CLI::App& app) {
   cmd->add_option("--seed", opts->seed, "Seed for params without weights in the file (default 0)");
   cmd->callback([opts] {
     const Model model = load_model(opts->model);
-    Feeds feeds;
-    try {
-      feeds = read_feeds(read_json_file(opts->inputs, kMaxModelBytes), model.graph);
-    } catch (const Error& e) {
-      const std::string what = e.what();
-      throw Error(what.rfind(opts->inputs + ": ", 0) == 0 ? what : opts->inputs + ": " + what);
-    }
+    const Feeds feeds = load_feeds(opts->inputs, model.graph);
     const std::string text = dump_json(evaluate(model, feeds, *opts));
     if (opts->out.empty() || opts->out == "-")
       std::cout << text << std::flush;

@@ -12,7 +12,9 @@
 #include "core/json_io.h"
 #include "core/parallel.h"
 #include "graph/checkpoint.h"
+#include "graph/data_fit.h"
 #include "graph/serialize.h"
+#include "models/builtin.h"
 #include "tools/commands.h"
 #include "tools/progress.h"
 #include "tools/svg_plot.h"
@@ -24,7 +26,7 @@ volatile std::sig_atomic_t g_interrupted = 0;
 extern "C" void on_sigint(int) { g_interrupted = 1; }
 
 struct TrainOptions {
-  std::string model = "models/lenet.json", data, out = "lenet-trained.json";
+  std::string model = "lenet", data, out = "lenet-trained.json", layout = "nhwc";
   std::string log, plot, checkpoint;
   int64_t checkpoint_every = 1000;
   bool resume = false;
@@ -37,8 +39,14 @@ struct TrainOptions {
 void add_options(CLI::App& cmd, TrainOptions& o) {
   TrainConfig& c = o.config;
   c.optim.lr = 0.9;
-  cmd.add_option("--model", o.model, "Model file (graph JSON, weights optional)")->capture_default_str();
-  cmd.add_option("--data", o.data, "Fashion-MNIST directory (default: $XGRAD_DATA or the system dataset)");
+  cmd.add_option("--model", o.model,
+                 "Built-in model (lenet, lenet-relu, mlp) or model file (graph JSON, weights optional)")
+      ->capture_default_str();
+  cmd.add_option("--data", o.data,
+                 "IDX directory laid out like Fashion-MNIST, or a .npz with x_train, y_train, x_test, y_test "
+                 "(default: $XGRAD_DATA or the system Fashion-MNIST)");
+  cmd.add_option("--layout", o.layout, "Layout of 4-d image arrays in --data: nhwc or nchw")
+      ->capture_default_str();
   cmd.add_option("--out", o.out, "Where to write the trained model")->capture_default_str();
   cmd.add_option("--epochs", c.epochs, "Passes over the training set")->capture_default_str();
   cmd.add_option("--batch", c.batch, "Samples per step")->capture_default_str();
@@ -95,34 +103,6 @@ std::string stem(const std::string& path) {
   return dot != std::string::npos && (slash == std::string::npos || dot > slash) ? path.substr(0, dot) : path;
 }
 
-// Loads the checkpoint into `params` and `trainer`, refusing one made with other settings.
-void resume_from(const TrainOptions& o, const Graph& g, Params& params, Trainer& trainer) {
-  Checkpoint ck = load_checkpoint(o.checkpoint);
-  if (ck.model != g.name())
-    throw Error(o.checkpoint + ": checkpoint of model \"" + ck.model + "\", --model is \"" + g.name() + "\"");
-  auto saved = ck.config.to_json(), asked = o.config.to_json();
-  saved.erase("epochs"), asked.erase("epochs");  // a run may be extended
-  for (const auto& change : nlohmann::json::diff(saved, asked)) {
-    const nlohmann::json::json_pointer at(change.at("path").get<std::string>());
-    std::string name = at.to_string().substr(1);
-    std::replace(name.begin(), name.end(), '/', '.');
-    throw Error(o.checkpoint + ": the checkpoint was made with " + name + " = " +
-                (saved.contains(at) ? saved.at(at).dump() : "(unset)") + ", this command asks for " +
-                (asked.contains(at) ? asked.at(at).dump() : "(unset)") + "; resume with the same options");
-  }
-  if (ck.progress.epoch > o.config.epochs)
-    throw Error(o.checkpoint + ": the checkpoint is at epoch " + std::to_string(ck.progress.epoch) +
-                ", past --epochs " + std::to_string(o.config.epochs));
-  check_params(g, ck.weights);
-  params = std::move(ck.weights);
-  trainer.optimizer().load_state(ck.optimizer, params);
-  trainer.set_progress(std::move(ck.progress));
-}
-
-void save_state(const std::string& path, const Graph& g, const Params& params, Trainer& t) {
-  save_checkpoint(path, {g.name(), t.config(), params, t.optimizer().state_to_json(), t.progress()});
-}
-
 void print_epoch(const EpochMetrics& m, int64_t epochs) {
   std::printf("epoch %lld/%lld  lr %.4g  train loss %.4f acc %.4f  test loss %.4f acc %.4f  %.1fs\n",
               (long long)m.epoch, (long long)epochs, m.lr, m.train_loss, m.train_accuracy, m.test_loss,
@@ -145,14 +125,23 @@ void run_train(TrainOptions o) {
   check_options(o);
   const int threads = o.threads > 0 ? o.threads : int(std::max(1u, std::thread::hardware_concurrency()));
   set_num_threads(threads);
-  Model model = load_model(o.model);
+  Model model = load_model_or_builtin(o.model);
   const std::string data_dir = o.data.empty() ? default_data_dir() : o.data;
-  const FashionMnist data = load_fashion_mnist(data_dir);
+  const TrainTestData data = load_data(data_dir, image_layout_from_name(o.layout));
+  check_data_fits(model.graph, data.train, data_dir, "train", o.config.image_input, o.config.label_input);
+  check_data_fits(model.graph, data.test, data_dir, "test", o.config.image_input, o.config.label_input);
   const BatchSource train = limited(batches_of(data.train), o.train_samples);
   const BatchSource test = limited(batches_of(data.test), o.test_samples);
   Params params = complete_weights(model.graph, model.weights, o.config.seed);
   Trainer trainer(model.graph, params, o.config);
-  if (o.resume) resume_from(o, model.graph, params, trainer);
+  if (o.resume) {
+    const Checkpoint saved = load_checkpoint(o.checkpoint);
+    try {
+      trainer.resume(saved);
+    } catch (const std::exception& e) {
+      rethrow_with_context(o.checkpoint, e);
+    }
+  }
   const std::string checkpoint = o.checkpoint.empty() ? stem(o.out) + ".checkpoint.json" : o.checkpoint;
   const std::string plot = !o.plot.empty() ? o.plot : o.log.empty() ? "" : stem(o.log) + ".svg";
   std::printf(
@@ -171,13 +160,13 @@ void run_train(TrainOptions o) {
     bar.update(s);
     if (s.step == o.interrupt_after) std::raise(SIGINT);
     if (!o.checkpoint.empty() && o.checkpoint_every > 0 && s.step % o.checkpoint_every == 0)
-      save_state(o.checkpoint, model.graph, params, trainer);
+      save_checkpoint(o.checkpoint, trainer.checkpoint());
     return g_interrupted ? StepAction::Stop : StepAction::Continue;
   };
   auto on_epoch = [&](const EpochMetrics& m) {
     bar.clear();
     print_epoch(m, o.config.epochs);
-    if (!o.checkpoint.empty()) save_state(o.checkpoint, model.graph, params, trainer);
+    if (!o.checkpoint.empty()) save_checkpoint(o.checkpoint, trainer.checkpoint());
     if (!o.log.empty()) write_file_atomic(o.log, csv_curves(trainer.progress().history));
     if (!plot.empty()) write_file_atomic(plot, svg_curves(trainer.progress().history, model.graph.name()));
   };
@@ -185,7 +174,7 @@ void run_train(TrainOptions o) {
   signal(SIGINT, SIG_DFL);
   if (!finished) {
     bar.clear();
-    save_state(checkpoint, model.graph, params, trainer);
+    save_checkpoint(checkpoint, trainer.checkpoint());
     std::printf(
         "interrupted at epoch %lld, step %lld: checkpoint written to %s; continue with the same command "
         "and --checkpoint %s --resume\n",

@@ -12,5 +12,9 @@ void add_summary_command(CLI::App& app);
 void add_train_command(CLI::App& app);
 void add_eval_command(CLI::App& app);
 void add_predict_command(CLI::App& app);
+void add_import_weights_command(CLI::App& app);
+void add_dot_command(CLI::App& app);
+void add_import_onnx_command(CLI::App& app);
+void add_import_keras_command(CLI::App& app);
 
 }  // namespace xgrad::cli
