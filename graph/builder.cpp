@@ -118,5 +118,28 @@ Value dense(GraphBuilder& b, const std::string& name, Value x, int64_t units, co
   return dense(b, name, x, units, DenseOptions().init(w_init));
 }
 
+Value batch_norm(GraphBuilder& b, const std::string& name, Value x, double epsilon, double momentum) {
+  const int64_t channels = b.shape(x).size() >= 2 ? b.shape(x)[1] : -1;
+  Value gamma = b.param(name + ".gamma", {channels}, Init{"ones"});
+  Value beta = b.param(name + ".beta", {channels}, Init{"zeros"});
+  Value mean = b.state(name + ".mean", {channels}, Init{"zeros"});
+  Value var = b.state(name + ".var", {channels}, Init{"ones"});
+  return b.batch_norm(x, gamma, beta, mean, var, epsilon, momentum, name);
+}
+
 }  // namespace layers
+
+Value GraphBuilder::state(const std::string& name, const Shape& shape, const Init& init) {
+  return {graph_.add_state(name, shape, init)};
+}
+
+Value GraphBuilder::batch_norm(Value x, Value gamma, Value beta, Value mean, Value var, double epsilon,
+                               double momentum, const std::string& name) {
+  return op("batch_norm", {x, gamma, beta, mean, var}, {{"epsilon", epsilon}, {"momentum", momentum}}, name);
+}
+
+Value GraphBuilder::dropout(Value x, double rate, const std::string& name) {
+  return op("dropout", {x}, {{"rate", rate}}, name);
+}
+
 }  // namespace xgrad

@@ -178,6 +178,12 @@ class GraphBuilder {
   }
   Value mse(Value pred, Value target, Name name = "") { return op("mse", {pred, target}, {}, name); }
 
+  // Batch norm and dropout (helper "blocks"): states, and the ops that depend on the mode.
+  Value state(Name name, const Shape& shape, const Init& init);
+  Value batch_norm(Value x, Value gamma, Value beta, Value mean, Value var, double epsilon = 1e-5,
+                   double momentum = 0.1, Name name = "");
+  Value dropout(Value x, double rate, Name name = "");
+
   void output(Name role, Value v) { graph_.set_output(role, v.id); }
   const Shape& shape(Value v) const { return graph_.node(v.id).info.shape; }
   const Graph& graph() const { return graph_; }
@@ -202,6 +208,11 @@ Value dense(GraphBuilder& b, const std::string& name, Value x, int64_t units, co
 Value conv2d(GraphBuilder& b, const std::string& name, Value x, int64_t filters, int64_t kernel,
              const json& attrs, const Init& w_init = Init{"glorot_uniform"});
 Value dense(GraphBuilder& b, const std::string& name, Value x, int64_t units, const Init& w_init);
+
+// Batch norm over the channels (axis 1) of x: params NAME.gamma (ones), NAME.beta (zeros) and
+// states NAME.mean (zeros), NAME.var (ones), each [C]; the node is named NAME.
+Value batch_norm(GraphBuilder& b, const std::string& name, Value x, double epsilon = 1e-5,
+                 double momentum = 0.1);
 }  // namespace layers
 
 }  // namespace xgrad

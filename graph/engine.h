@@ -1,8 +1,9 @@
 #pragma once
 // Runs a graph: forward over a batch in graph order, then reverse mode from a scalar node. The
-// backward walk visits only nodes on a path from a wanted target to the loss, uses no recursion,
-// checks each gradient an op returns and is the only place where gradients are summed. Buffers
-// (values, gradients, op workspaces) are kept and reused while the batch size stays the same.
+// forward runs in training or eval mode and only the nodes the wanted outputs need; the backward
+// walk visits only nodes on a path from a wanted target to the loss, uses no recursion, checks each
+// gradient an op returns and is the only place where gradients are summed. Buffers (values,
+// gradients, op workspaces) are kept and reused while the batch size stays the same.
 #include <string>
 #include <vector>
 
@@ -11,16 +12,30 @@
 
 namespace xgrad {
 
+struct ForwardOptions {
+  Mode mode = Mode::Eval;
+  bool backward = false;        // keep what backward needs (in either mode)
+  std::vector<int> outputs;     // run only the nodes these need (other inputs need no feed); empty: all
+  uint64_t seed = 0, step = 0;  // randomness (dropout masks) is a function of seed, step and node
+
+  // Train mode with backward to follow; `step` should count the run's optimizer steps.
+  static ForwardOptions training(uint64_t seed = 0, uint64_t step = 0);
+  // Eval mode, no backward, only what `outputs` need.
+  static ForwardOptions inference(std::vector<int> outputs = {});
+};
+
 class Engine {
  public:
   explicit Engine(const Graph& g);
 
-  // Binds inputs and weights (by reference: both must outlive the next backward) and runs every
-  // op node. `training` keeps what backward needs; inference keeps nothing for it.
-  void forward(const Feeds& feeds, const Params& params, bool training = false);
+  // Binds inputs and weights (by reference: both must outlive the next backward) and runs the op
+  // nodes. Weights are never changed: in train mode the new state values (running statistics)
+  // go to updated_states(). `training` is ForwardOptions::training(), else inference().
+  void forward(const Feeds& feeds, const Params& weights, bool training = false);
+  void forward(const Feeds& feeds, const Params& weights, const ForwardOptions& options);
 
-  // Gradient of scalar node `loss` w.r.t. `targets` (default: every param and float input).
-  // Gradients of intermediate nodes on the way are available too.
+  // Gradient of scalar node `loss` w.r.t. `targets` (default: every param and float input). States
+  // get no gradient. Gradients of intermediate nodes on the way are available too.
   void backward(int loss, std::vector<int> targets = {});
   // The same by node names, like value() and grad(): backward("loss", {"conv1.w"}).
   void backward(const std::string& loss, const std::vector<std::string>& targets = {}) {
@@ -29,6 +44,12 @@ class Engine {
     backward(graph_.id(loss), ids);
   }
 
+  // After a train-mode forward: the new value of every state an op updated, by state name.
+  const Params& updated_states() const { return updated_states_; }
+  // Copies updated_states() into `weights` (a training step does this after the optimizer step).
+  void store_states(Params& weights) const;
+
+  bool computed(int id) const;  // whether the last forward computed or bound this node
   const Tensor& value(int id) const;
   const Tensor& value(const std::string& name) const { return value(graph_.id(name)); }
   // nullptr when the last backward gave this node no gradient.
@@ -45,17 +66,25 @@ class Engine {
   const std::vector<OpTime>& op_times() const { return op_times_; }
 
  private:
+  std::vector<char> needed_nodes(const std::vector<int>& outputs) const;
+  void bind_input(int id, const Feeds& feeds, int64_t& batch);
+  void bind_weight(int id, const Params& weights);
+  void run_op(int id);
+  void update_states();
+  RunContext context(int id) const;
+
   const Graph& graph_;
   std::vector<Tensor> owned_;          // op node outputs
-  std::vector<const Tensor*> values_;  // every node's value: op outputs, feeds, weights
+  std::vector<const Tensor*> values_;  // every computed node's value: op outputs, feeds, weights
   std::vector<Workspace> workspaces_;
   std::vector<Tensor> grads_;
   std::vector<char> has_grad_;
   std::vector<std::vector<Tensor>> scratch_;  // per node, per input: what backward returned
   std::vector<OpTime> op_times_;
+  Params updated_states_;
+  ForwardOptions options_;  // of the last forward
   bool profiling_ = false;
   bool forward_done_ = false;
-  bool training_ = false;
 };
 
 }  // namespace xgrad

@@ -28,6 +28,8 @@ const char* kind_name(NodeKind k) {
       return "param";
     case NodeKind::Op:
       return "op";
+    case NodeKind::State:
+      return "state";
   }
   return "?";
 }
@@ -51,10 +53,18 @@ int Graph::add_input(const std::string& name, const Shape& shape, DType dtype) {
 }
 
 int Graph::add_param(const std::string& name, const Shape& shape, const Init& init) {
-  check_dims("param \"" + name + "\"", shape, false);
+  return add_declared(NodeKind::Param, name, shape, init);
+}
+
+int Graph::add_state(const std::string& name, const Shape& shape, const Init& init) {
+  return add_declared(NodeKind::State, name, shape, init);
+}
+
+int Graph::add_declared(NodeKind kind, const std::string& name, const Shape& shape, const Init& init) {
+  check_dims(std::string(kind_name(kind)) + " \"" + name + "\"", shape, false);
   Node n;
   n.name = name;
-  n.kind = NodeKind::Param;
+  n.kind = kind;
   n.info = {shape, DType::Float32};
   n.init = init;
   return add_node(std::move(n));
@@ -110,19 +120,16 @@ int Graph::output(const std::string& role) const {
   return it->second;
 }
 
-std::vector<int> Graph::params() const {
+std::vector<int> Graph::of_kind(NodeKind k) const {
   std::vector<int> out;
   for (int i = 0; i < size(); ++i)
-    if (nodes_[size_t(i)].kind == NodeKind::Param) out.push_back(i);
+    if (nodes_[size_t(i)].kind == k) out.push_back(i);
   return out;
 }
 
-std::vector<int> Graph::inputs() const {
-  std::vector<int> out;
-  for (int i = 0; i < size(); ++i)
-    if (nodes_[size_t(i)].kind == NodeKind::Input) out.push_back(i);
-  return out;
-}
+std::vector<int> Graph::params() const { return of_kind(NodeKind::Param); }
+std::vector<int> Graph::states() const { return of_kind(NodeKind::State); }
+std::vector<int> Graph::inputs() const { return of_kind(NodeKind::Input); }
 
 int64_t Graph::param_count() const {
   int64_t n = 0;

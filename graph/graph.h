@@ -1,7 +1,9 @@
 #pragma once
-// The graph is plain data: named nodes in topological order (inputs, params and op nodes whose
-// inputs are earlier nodes), plus named output roles. Shapes are inferred as nodes are added, so a
-// mistake is reported at the node that makes it. Weights live outside, keyed by param name.
+// The graph is plain data: named nodes in topological order (inputs, params, states and op nodes
+// whose inputs are earlier nodes), plus named output roles. Shapes are inferred as nodes are added,
+// so a mistake is reported at the node that makes it. Weights live outside, keyed by param name.
+// A state (batch norm's running statistics) is declared like a param and its values live in the
+// same map, but it is never trained: only ops update it, in training mode.
 #include <map>
 #include <memory>
 #include <string>
@@ -13,7 +15,7 @@
 
 namespace xgrad {
 
-enum class NodeKind { Input, Param, Op };
+enum class NodeKind { Input, Param, Op, State };
 
 struct Node {
   std::string name;
@@ -21,7 +23,7 @@ struct Node {
   ValueInfo info;           // inferred shape; -1 = batch dimension
   std::unique_ptr<Op> op;   // Op nodes only
   std::vector<int> inputs;  // Op nodes only: ids of earlier nodes
-  Init init;                // Param nodes only
+  Init init;                // Param and State nodes only
 };
 
 class Graph {
@@ -32,6 +34,7 @@ class Graph {
 
   int add_input(const std::string& name, const Shape& shape, DType dtype = DType::Float32);
   int add_param(const std::string& name, const Shape& shape, const Init& init);
+  int add_state(const std::string& name, const Shape& shape, const Init& init);
   // Infers the output shape; throws Error naming the node, the op and every input shape.
   int add_op(const std::string& name, std::unique_ptr<Op> op, const std::vector<int>& inputs);
   void set_output(const std::string& role, int node);
@@ -46,12 +49,15 @@ class Graph {
   const std::map<std::string, int>& outputs() const { return outputs_; }
   int output(const std::string& role) const;  // throws Error naming the missing role
   bool has_output(const std::string& role) const { return outputs_.count(role) > 0; }
-  std::vector<int> params() const;  // param node ids in order
+  std::vector<int> params() const;  // param node ids in order: what the optimizer trains
+  std::vector<int> states() const;  // state node ids in order
   std::vector<int> inputs() const;  // input node ids in order
   int64_t param_count() const;
 
  private:
   int add_node(Node n);
+  int add_declared(NodeKind kind, const std::string& name, const Shape& shape, const Init& init);
+  std::vector<int> of_kind(NodeKind k) const;
   std::string name_;
   std::vector<Node> nodes_;
   std::unordered_map<std::string, int> index_;

@@ -54,10 +54,18 @@ int Importer::param(const Const& c, const Tensor& data, const std::string& fallb
   return graph.add_param(name, shape_of(data), Init{"zeros"});
 }
 
+// Running statistics are saved but never trained: State nodes, their values beside the weights.
 int Importer::state(const Const& c, const std::string& fallback_name) {
-  // Running statistics must not be trained: they need xgrad's State nodes.
-  (void)c;
-  throw Error("\"" + fallback_name + "\" is a running statistic, and this xgrad has no state nodes");
+  const std::string name = c.initializer.empty() ? fallback_name : c.initializer;
+  const Tensor data = to_tensor(c);
+  const int found = graph.find(name);
+  if (found >= 0) {
+    if (graph.node(found).kind != NodeKind::State || weights.at(name) != data)
+      throw Error("initializer \"" + name + "\" is used in two ways that need different weights");
+    return found;
+  }
+  weights[name] = data;
+  return graph.add_state(name, shape_of(data), Init{"zeros"});
 }
 
 int Importer::op(const std::string& name, const std::string& type, const std::vector<int>& inputs,
@@ -223,6 +231,8 @@ Graph pruned(const Graph& g) {
       for (int i : n.inputs) inputs.push_back(new_id[size_t(i)]);
       new_id[size_t(id)] =
           out.add_op(n.name, registry().make(std::string(n.op->type()), n.op->attrs()), inputs);
+    } else if (n.kind == NodeKind::State) {
+      new_id[size_t(id)] = out.add_state(n.name, n.info.shape, n.init);
     } else {
       new_id[size_t(id)] = out.add_param(n.name, n.info.shape, n.init);
     }

@@ -4,9 +4,16 @@
 
 namespace xgrad {
 
+std::vector<int> weight_nodes(const Graph& g) {
+  std::vector<int> ids = g.params();
+  const std::vector<int> states = g.states();
+  ids.insert(ids.end(), states.begin(), states.end());
+  return ids;
+}
+
 Params init_params(const Graph& g, Rng& rng) {
   Params p;
-  for (int id : g.params()) {
+  for (int id : weight_nodes(g)) {
     const Node& n = g.node(id);
     p[n.name] = initialize(n.init, n.info.shape, rng);
   }
@@ -16,7 +23,7 @@ Params init_params(const Graph& g, Rng& rng) {
 Params complete_weights(const Graph& g, const Params& given, uint64_t seed) {
   Rng rng(seed);
   Params out;
-  for (int id : g.params()) {
+  for (int id : weight_nodes(g)) {
     const Node& n = g.node(id);
     Tensor drawn =
         initialize(n.init, n.info.shape, rng);  // drawn even when given: later params keep their values
@@ -25,26 +32,33 @@ Params complete_weights(const Graph& g, const Params& given, uint64_t seed) {
   }
   for (const auto& [name, t] : given)
     if (!out.count(name))
-      throw Error("weights given for \"" + name + "\", which is not a param of the graph");
+      throw Error("weights given for \"" + name + "\", which is not a param or state of the graph");
   check_params(g, out);  // shapes of the given ones
   return out;
 }
 
 void check_params(const Graph& g, const Params& p) {
-  size_t expected = 0;
-  for (int id : g.params()) {
+  const std::vector<int> ids = weight_nodes(g);
+  for (int id : ids) {
     const Node& n = g.node(id);
-    ++expected;
     auto it = p.find(n.name);
-    if (it == p.end()) throw Error("no weights for param \"" + n.name + "\"");
+    if (it == p.end())
+      throw Error(
+          std::string(n.kind == NodeKind::Param ? "no weights for param \"" : "no value for state \"") +
+          n.name + "\"");
     if (shape_of(it->second) != n.info.shape)
-      throw Error("param \"" + n.name + "\": weights have shape " + to_string(shape_of(it->second)) +
-                  ", expected " + to_string(n.info.shape));
+      throw Error(std::string(kind_name(n.kind)) + " \"" + n.name + "\": weights have shape " +
+                  to_string(shape_of(it->second)) + ", expected " + to_string(n.info.shape));
   }
-  if (p.size() != expected)
+  if (p.size() != ids.size())
     for (const auto& [name, t] : p)
-      if (g.find(name) < 0 || g.node(g.id(name)).kind != NodeKind::Param)
-        throw Error("weights given for \"" + name + "\", which is not a param of the graph");
+      if (!is_weight(g, name))
+        throw Error("weights given for \"" + name + "\", which is not a param or state of the graph");
+}
+
+bool is_weight(const Graph& g, const std::string& name) {
+  const int id = g.find(name);
+  return id >= 0 && (g.node(id).kind == NodeKind::Param || g.node(id).kind == NodeKind::State);
 }
 
 }  // namespace xgrad

@@ -8,7 +8,8 @@
 
 namespace xgrad {
 
-// The "graph" section at JSON path `path`; errors carry the JSON path (not the file name).
-Graph graph_from_json(const nlohmann::json& j, const std::string& path, const std::string& name);
+// The "graph" section at JSON path `path` of a file of format `version`; errors carry the JSON path
+// (not the file name).
+Graph graph_from_json(const nlohmann::json& j, const std::string& path, const std::string& name, int version);
 
 }  // namespace xgrad

@@ -1,5 +1,5 @@
-// Reading the "graph" section: inputs, params, nodes (in any order: sorted here with Kahn's
-// algorithm, no recursion) and outputs, built through Graph so shapes are inferred and checked.
+// Reading the "graph" section: inputs, params, states (version 2), nodes (in any order: sorted here with
+// Kahn's algorithm, no recursion) and outputs, built through Graph so shapes are inferred and checked.
 #include <functional>
 #include <limits>
 #include <map>
@@ -15,7 +15,7 @@ namespace {
 
 using json = nlohmann::json;
 
-enum class RefKind { Input, Param, Node };
+enum class RefKind { Input, Param, State, Node };
 struct Ref {
   RefKind kind;
   size_t index;
@@ -173,19 +173,24 @@ void add_input(Graph& g, const json& j, const std::string& at, size_t index,
   g.add_input(name, shape, dtype);
 }
 
-void add_param(Graph& g, const json& j, const std::string& at, size_t index,
-               std::map<std::string, Ref>& names) {
+// A param or a state: both are declared as {"name", "shape", "init"}.
+void add_weight(Graph& g, RefKind kind, const json& j, const std::string& at, size_t index,
+                std::map<std::string, Ref>& names) {
   Fields p(j, at);
-  const std::string name = declared_name(p, names, RefKind::Param, index, at);
+  const std::string name = declared_name(p, names, kind, index, at);
   const Shape shape = shape_from_json(p.required("shape"), p.at("shape"), false);
+  const json& init_json = p.required("init");
   Init init;
   try {
-    init = Init::parse(p.required("init"));
+    init = Init::parse(init_json);
   } catch (const std::exception& e) {
     rethrow_at(p.at("init"), e);
   }
   p.finish("\"name\", \"shape\", \"init\"");
-  g.add_param(name, shape, init);
+  if (kind == RefKind::State)
+    g.add_state(name, shape, init);
+  else
+    g.add_param(name, shape, init);
 }
 
 void add_node(Graph& g, const NodeSpec& n) {
@@ -199,20 +204,34 @@ void add_node(Graph& g, const NodeSpec& n) {
   }
 }
 
+// Version 2 added "states"; a version 1 file has none.
+const json& read_states(Fields& f, int version) {
+  static const json none = json::array();
+  if (version >= 2) return f.array("states");
+  if (f.optional("states"))
+    throw Error(f.at("states") + ": states need \"format_version\": 2, the file says 1");
+  return none;
+}
+
 }  // namespace
 
-Graph graph_from_json(const json& j, const std::string& path, const std::string& name) {
+Graph graph_from_json(const json& j, const std::string& path, const std::string& name, int version) {
   Fields f(j, path);
   const json& inputs = f.array("inputs");
   const json& params = f.array("params");
+  const json& states = read_states(f, version);
   const json& nodes_json = f.array("nodes");
   const json& outputs = f.required("outputs");
-  f.finish("\"inputs\", \"params\", \"nodes\", \"outputs\"");
+  f.finish(version >= 2 ? "\"inputs\", \"params\", \"states\", \"nodes\", \"outputs\""
+                        : "\"inputs\", \"params\", \"nodes\", \"outputs\"");
 
   Graph g(name);
   std::map<std::string, Ref> names;
   for (size_t i = 0; i < inputs.size(); ++i) add_input(g, inputs[i], json_path(f.at("inputs"), i), i, names);
-  for (size_t i = 0; i < params.size(); ++i) add_param(g, params[i], json_path(f.at("params"), i), i, names);
+  for (size_t i = 0; i < params.size(); ++i)
+    add_weight(g, RefKind::Param, params[i], json_path(f.at("params"), i), i, names);
+  for (size_t i = 0; i < states.size(); ++i)
+    add_weight(g, RefKind::State, states[i], json_path(f.at("states"), i), i, names);
   std::vector<NodeSpec> nodes;
   for (size_t i = 0; i < nodes_json.size(); ++i)
     nodes.push_back(read_node(nodes_json[i], json_path(f.at("nodes"), i), i, names));

@@ -9,13 +9,18 @@ namespace {
 
 using json = nlohmann::json;
 
+// The lowest version that holds the graph: files without states stay readable by older xgrads.
+int format_version_for(const Graph& g) { return g.states().empty() ? 1 : 2; }
+
 json graph_to_json(const Graph& g) {
-  json inputs = json::array(), params = json::array(), nodes = json::array(), outputs = json::object();
+  json inputs = json::array(), params = json::array(), states = json::array(), nodes = json::array();
+  json outputs = json::object();
   for (const Node& n : g.nodes()) {
     if (n.kind == NodeKind::Input) {
       inputs.push_back({{"name", n.name}, {"shape", n.info.shape}, {"dtype", dtype_name(n.info.dtype)}});
-    } else if (n.kind == NodeKind::Param) {
-      params.push_back({{"name", n.name}, {"shape", n.info.shape}, {"init", n.init.to_json()}});
+    } else if (n.kind == NodeKind::Param || n.kind == NodeKind::State) {
+      (n.kind == NodeKind::Param ? params : states)
+          .push_back({{"name", n.name}, {"shape", n.info.shape}, {"init", n.init.to_json()}});
     } else {
       json in = json::array();
       for (int id : n.inputs) in.push_back(g.node(id).name);
@@ -24,18 +29,21 @@ json graph_to_json(const Graph& g) {
     }
   }
   for (const auto& [role, id] : g.outputs()) outputs[role] = g.node(id).name;
-  return {{"inputs", inputs}, {"params", params}, {"nodes", nodes}, {"outputs", outputs}};
+  json out = {{"inputs", inputs}, {"params", params}, {"nodes", nodes}, {"outputs", outputs}};
+  if (format_version_for(g) >= 2) out["states"] = states;
+  return out;
 }
 
 json weights_to_json(const Graph& g, const Params& weights) {
   json out = json::object();
   for (const auto& [name, t] : weights) {
-    const int id = g.find(name);
-    if (id < 0 || g.node(id).kind != NodeKind::Param)
-      throw Error("weights given for \"" + name + "\", which is not a param of graph \"" + g.name() + "\"");
-    if (shape_of(t) != g.node(id).info.shape)
-      throw Error("weights for \"" + name + "\" have shape " + to_string(shape_of(t)) + ", the param has " +
-                  to_string(g.node(id).info.shape));
+    if (!is_weight(g, name))
+      throw Error("weights given for \"" + name + "\", which is not a param or state of graph \"" + g.name() +
+                  "\"");
+    const Node& n = g.node(g.id(name));
+    if (shape_of(t) != n.info.shape)
+      throw Error("weights for \"" + name + "\" have shape " + to_string(shape_of(t)) + ", the " +
+                  kind_name(n.kind) + " has " + to_string(n.info.shape));
     try {
       out[name] = tensor_to_json(t);
     } catch (const std::exception& e) {
@@ -50,7 +58,7 @@ json weights_to_json(const Graph& g, const Params& weights) {
 json model_to_json(const Graph& g, const Params* weights, const json& meta) {
   if (!meta.is_object()) throw Error("meta: expected an object, found " + std::string(meta.type_name()));
   json j = {{"format", kFormatName},
-            {"format_version", kFormatVersion},
+            {"format_version", format_version_for(g)},
             {"name", g.name()},
             {"graph", graph_to_json(g)},
             {"meta", meta}};

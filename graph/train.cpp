@@ -125,7 +125,7 @@ bool Trainer::run(const BatchSource& train, const BatchSource* test,
 double Trainer::train_step(const BatchSource& train, size_t count, double lr) {
   Progress& pr = progress_;
   train.batch(pr.order, pr.position, count, feeds_[config_.image_input], feeds_[config_.label_input]);
-  engine_.forward(feeds_, params_, true);
+  engine_.forward(feeds_, params_, ForwardOptions::training(config_.seed, uint64_t(pr.step)));
   const double loss = engine_.value(loss_id_)();
   check_finite_loss(loss);
   engine_.backward(loss_id_, param_ids_);
@@ -133,6 +133,7 @@ double Trainer::train_step(const BatchSource& train, size_t count, double lr) {
   for (int id : param_ids_) grads[graph_.node(id).name] = engine_.grad(id);
   check_finite_grads(grads);
   optimizer_.step(params_, grads, lr);
+  engine_.store_states(params_);  // running statistics, updated by the forward pass
   pr.loss_sum += loss * double(count);
   pr.correct += correct_in_batch(feeds_[config_.label_input]);
   pr.position += count;

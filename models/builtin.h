@@ -8,8 +8,9 @@
 
 namespace xgrad {
 
-// "lenet" (the sigmoid reference), "lenet-relu", "mlp"; later builders add theirs here.
+// "lenet" (the sigmoid reference), "lenet-relu", "mlp", "vgg", "resnet"; later builders add theirs here.
 const std::vector<std::string>& builtin_model_names();
+std::string builtin_name_list();  // "lenet, lenet-relu, ..."
 // The builder's graph; throws Error listing the names for an unknown one.
 Graph builtin_graph(const std::string& name);
 // A built-in name gives its graph (no weights, empty meta); anything else is loaded as a model

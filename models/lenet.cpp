@@ -1,19 +1,9 @@
 #include "models/lenet.h"
 
 #include "graph/builder.h"
+#include "models/zoo_blocks.h"
 
 namespace xgrad {
-namespace {
-
-// The shared tail of classifiers: probabilities and the mean cross-entropy loss.
-Graph finish_classifier(GraphBuilder& b, Value logits, Value labels) {
-  b.output("logits", logits);
-  b.output("probs", b.softmax(logits, "probs"));
-  b.output("loss", b.softmax_cross_entropy(logits, labels, "loss"));
-  return b.finish();
-}
-
-}  // namespace
 
 Graph lenet(const std::string& activation) {
   GraphBuilder b(activation == "sigmoid" ? "lenet" : "lenet-" + activation);

@@ -2,6 +2,7 @@
 // The one contract every op implements. Ops are stateless: forward and backward are const and
 // pure. Anything an op wants to keep from forward to backward (pool argmax, im2col columns) lives
 // in a Workspace that the engine owns per node and hands back, so buffers are reused across steps.
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -36,6 +37,22 @@ struct Arity {
   int max;
 };
 
+// Training normalizes with batch statistics and drops units; evaluation uses the stored state.
+enum class Mode { Train, Eval };
+
+// The run a forward or backward pass belongs to, for the few ops that behave differently by mode
+// (batch_norm, dropout) or draw random numbers (dropout). Other ops never see it.
+struct RunContext {
+  Mode mode = Mode::Eval;
+  bool keep_for_backward = false;  // backward follows: keep what it needs in the workspace
+  uint64_t seed = 0;               // the run's seed
+  uint64_t step = 0;               // training steps so far: a fresh dropout mask every step
+  uint64_t node = 0;               // the node's id: different masks for different nodes
+};
+
+// One slot per op input: the state tensor to update for inputs that are state nodes, else nullptr.
+using States = std::vector<Tensor*>;
+
 class Op {
  public:
   virtual ~Op() = default;
@@ -52,12 +69,45 @@ class Op {
                         const Grads& grad_in) const = 0;
   // Every attribute, defaults included, so a written graph says exactly what it computes.
   virtual json attrs() const { return json::object(); }
+
+  // What the engine calls. Ops that depend on the mode or the seed override these; by default the
+  // mode is ignored and `training` above means ctx.keep_for_backward.
+  virtual void run_forward(const RunContext& ctx, const Inputs& in, Tensor& out, Workspace& ws) const {
+    forward(in, out, ws, ctx.keep_for_backward);
+  }
+  virtual void run_backward(const RunContext& ctx, const Inputs& in, const Tensor& out,
+                            const Tensor& grad_out, Workspace& ws, const Grads& grad_in) const {
+    (void)ctx;
+    backward(in, out, grad_out, ws, grad_in);
+  }
+  // Train mode only, after the whole forward pass: ops that read state inputs (batch norm's running
+  // statistics) write their new values into `states`, which start as the values the forward read.
+  virtual void update_states(const RunContext& ctx, const Inputs& in, const Tensor& out, const Workspace& ws,
+                             const States& states) const {
+    (void)ctx, (void)in, (void)out, (void)ws, (void)states;
+  }
   // The kernel forward would use for these inputs on this CPU ("" for ops with one way to run), for
   // `xgrad summary --kernels` and the bench.
   virtual std::string kernel_name(const std::vector<ValueInfo>& in) const {
     (void)in;
     return "";
   }
+};
+
+// Base of ops whose result depends on the mode (batch_norm, dropout): they implement the RunContext
+// entry points, and the plain ones run in train mode when `training` (else eval).
+class ModeDependentOp : public Op {
+ public:
+  void forward(const Inputs& in, Tensor& out, Workspace& ws, bool training) const final {
+    run_forward({training ? Mode::Train : Mode::Eval, training}, in, out, ws);
+  }
+  void backward(const Inputs& in, const Tensor& out, const Tensor& grad_out, Workspace& ws,
+                const Grads& grad_in) const final {
+    run_backward({Mode::Train, true}, in, out, grad_out, ws, grad_in);
+  }
+  void run_forward(const RunContext& ctx, const Inputs& in, Tensor& out, Workspace& ws) const override = 0;
+  void run_backward(const RunContext& ctx, const Inputs& in, const Tensor& out, const Tensor& grad_out,
+                    Workspace& ws, const Grads& grad_in) const override = 0;
 };
 
 }  // namespace xgrad

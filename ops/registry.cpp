@@ -35,6 +35,8 @@ const Registry& registry() {
     register_pool_ops(reg);
     register_shape_ops(reg);
     register_loss_ops(reg);
+    register_batch_norm_ops(reg);
+    register_dropout_ops(reg);
     register_softmax_ops(reg);
     register_activation_ops(reg);
     register_math_ops(reg);

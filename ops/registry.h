@@ -43,6 +43,8 @@ void register_conv_ops(Registry& r);
 void register_pool_ops(Registry& r);
 void register_shape_ops(Registry& r);
 void register_loss_ops(Registry& r);
+void register_batch_norm_ops(Registry& r);
+void register_dropout_ops(Registry& r);
 void register_softmax_ops(Registry& r);
 void register_activation_ops(Registry& r);
 void register_math_ops(Registry& r);

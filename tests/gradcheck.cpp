@@ -9,7 +9,7 @@ namespace xgrad::test {
 namespace {
 
 Tensor forward_op(const Op& op, const std::vector<Tensor>& in, const std::vector<DType>& dtypes,
-                  Workspace& ws, bool training) {
+                  Workspace& ws, const RunContext& ctx) {
   std::vector<ValueInfo> infos;
   Inputs ptrs;
   for (size_t i = 0; i < in.size(); ++i) {
@@ -17,7 +17,7 @@ Tensor forward_op(const Op& op, const std::vector<Tensor>& in, const std::vector
     ptrs.push_back(&in[i]);
   }
   Tensor out = make_tensor(op.infer_shape(infos));
-  op.forward(ptrs, out, ws, training);
+  op.run_forward(ctx, ptrs, out, ws);
   return out;
 }
 
@@ -34,10 +34,11 @@ bool close(double analytic, double numeric, const Tolerance& tol) {
 }  // namespace
 
 CheckResult check_op_gradients(const Op& op, std::vector<Tensor> in, const std::vector<DType>& dtypes,
-                               const Tolerance& tol, uint64_t seed) {
+                               const Tolerance& tol, uint64_t seed, Mode mode) {
   Rng rng(seed);
   Workspace ws;
-  const Tensor out = forward_op(op, in, dtypes, ws, true);
+  const RunContext train{mode, true, seed, 0, 0}, probe{mode, false, seed, 0, 0};
+  const Tensor out = forward_op(op, in, dtypes, ws, train);
   Tensor r = make_tensor(shape_of(out));
   for (float& v : r) v = rng.uniform(-1.0f, 1.0f);
   std::vector<Tensor> grads(in.size());
@@ -47,7 +48,7 @@ CheckResult check_op_gradients(const Op& op, std::vector<Tensor> in, const std::
     slots.push_back(dtypes[i] == DType::Float32 ? &grads[i] : nullptr);
     ptrs.push_back(&in[i]);
   }
-  op.backward(ptrs, out, r, ws, slots);
+  op.run_backward(train, ptrs, out, r, ws, slots);
 
   CheckResult res;
   for (size_t i = 0; i < in.size(); ++i) {
@@ -56,9 +57,9 @@ CheckResult check_op_gradients(const Op& op, std::vector<Tensor> in, const std::
       const float saved = in[i].data()[e];
       Workspace scratch;
       in[i].data()[e] = saved + float(tol.eps);
-      const double up = weighted_sum(forward_op(op, in, dtypes, scratch, false), r);
+      const double up = weighted_sum(forward_op(op, in, dtypes, scratch, probe), r);
       in[i].data()[e] = saved - float(tol.eps);
-      const double down = weighted_sum(forward_op(op, in, dtypes, scratch, false), r);
+      const double down = weighted_sum(forward_op(op, in, dtypes, scratch, probe), r);
       in[i].data()[e] = saved;
       const double numeric = (up - down) / (2 * tol.eps);
       const double analytic = grads[i].data()[e];
@@ -76,21 +77,26 @@ CheckResult check_op_gradients(const Op& op, std::vector<Tensor> in, const std::
 }
 
 CheckResult check_graph_gradients(const Graph& g, const Feeds& feeds, Params params, const Tolerance& tol,
-                                  int per_param) {
+                                  int per_param, Mode mode) {
   const int loss = g.output("loss");
   Engine engine(g);
-  engine.forward(feeds, params, true);
+  ForwardOptions options;
+  options.mode = mode;
+  options.backward = true;
+  engine.forward(feeds, params, options);
   engine.backward(loss);
   Params analytic;
   for (int id : g.params()) analytic[g.node(id).name] = *engine.grad(id);
 
   Engine probe(g);
   auto loss_at = [&]() {
-    probe.forward(feeds, params, false);
+    options.backward = false;
+    probe.forward(feeds, params, options);
     return double(probe.value(loss)());
   };
   CheckResult res;
   for (auto& [name, w] : params) {
+    if (!analytic.count(name)) continue;  // states get no gradient
     const size_t step = std::max<size_t>(1, w.size() / size_t(per_param));
     for (size_t e = 0; e < w.size(); e += step) {
       const float saved = w.data()[e];

@@ -21,12 +21,14 @@ struct CheckResult {
   int checked = 0;
 };
 
-// `in` are the op's inputs; inputs whose dtype is Int32 are not differentiated.
+// `in` are the op's inputs; inputs whose dtype is Int32 are not differentiated. Every forward runs
+// in `mode` with the same run context, so batch statistics and dropout masks are those of one run.
 CheckResult check_op_gradients(const Op& op, std::vector<Tensor> in, const std::vector<DType>& dtypes,
-                               const Tolerance& tol, uint64_t seed = 1);
+                               const Tolerance& tol, uint64_t seed = 1, Mode mode = Mode::Train);
 
-// Gradient of graph output `loss` w.r.t. params (every element up to `per_param` chosen ones).
+// Gradient of graph output `loss` w.r.t. params (every element up to `per_param` chosen ones), all
+// forward passes in `mode`.
 CheckResult check_graph_gradients(const Graph& g, const Feeds& feeds, Params params, const Tolerance& tol,
-                                  int per_param = 1 << 30);
+                                  int per_param = 1 << 30, Mode mode = Mode::Train);
 
 }  // namespace xgrad::test

@@ -109,6 +109,15 @@ const std::vector<OpCase>& op_cases() {
       {"clip", "clip", {{"min", -0.52}, {"max", 0.47}}, {{{2, 20}, Fill::Distinct}}},
       {"scale", "scale", {{"factor", -2.5}}, {{{2, 3}}}},
       {"add_scalar", "add_scalar", {{"value", 0.75}}, {{{2, 3}}}},
+      {"batch_norm [N, C]",
+       "batch_norm",
+       json::object(),
+       {{{4, 3}}, {{3}}, {{3}}, {{3}}, {{3}, Fill::Positive}}},
+      {"batch_norm [N, C, H, W]",
+       "batch_norm",
+       {{"epsilon", 1e-3}, {"momentum", 0.5}},
+       {{{2, 3, 2, 2}}, {{3}}, {{3}}, {{3}}, {{3}, Fill::Positive}}},
+      {"dropout", "dropout", {{"rate", 0.5}}, {{{4, 8}}}},
   };
   return cases;
 }

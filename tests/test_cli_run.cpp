@@ -196,7 +196,7 @@ TEST_CASE("xgrad export writes the builders' graphs; models/*.json are its outpu
   CHECK(test::slurp(relu) == test::slurp(test::source_dir() + "/models/lenet-relu.json"));
   REQUIRE(run_cli(dir, "export --builtin mlp --out " + dir.path("mlp.json.gz")).status == 0);
   CHECK(load_model(dir.path("mlp.json.gz")).graph.param_count() == mlp().param_count());
-  const CliResult bad = run_cli(dir, "export --builtin vgg");
+  const CliResult bad = run_cli(dir, "export --builtin alexnet");
   CHECK(bad.status != 0);
-  CHECK(bad.err.find("unknown model \"vgg\"") != std::string::npos);
+  CHECK(bad.err.find("unknown model \"alexnet\"") != std::string::npos);
 }

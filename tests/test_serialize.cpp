@@ -34,7 +34,7 @@ void check_same_graph(const Graph& a, const Graph& b) {
     CHECK(m.kind == n.kind);
     CHECK(m.info.shape == n.info.shape);
     CHECK(m.info.dtype == n.info.dtype);
-    if (n.kind == NodeKind::Param) CHECK(m.init.to_json() == n.init.to_json());
+    if (n.kind == NodeKind::Param || n.kind == NodeKind::State) CHECK(m.init.to_json() == n.init.to_json());
     if (n.kind != NodeKind::Op) continue;
     CHECK(m.op->type() == n.op->type());
     CHECK(m.op->attrs() == n.op->attrs());

@@ -21,7 +21,7 @@ TEST_CASE("reject: weights") {
        [](json& j) {
          j["weights"]["conv9.w"] = {{"shape", {2}}, {"data", {1, 2}}};
        },
-       {"weights.conv9.w: the graph has no param named \"conv9.w\""}},
+       {"weights.conv9.w: the graph has no param or state named \"conv9.w\""}},
       {"weights for an op node",
        [](json& j) {
          j["weights"]["act"] = {{"shape", {2}}, {"data", {1, 2}}};

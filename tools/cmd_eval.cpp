@@ -1,5 +1,5 @@
 // `xgrad eval`: a trained model on the Fashion-MNIST test set: loss, accuracy, per-class accuracy
-// with the class names, and the confusion matrix.
+// with the class names from the model's meta, and the confusion matrix.
 #include <cstdio>
 #include <thread>
 
@@ -7,6 +7,7 @@
 #include "core/error.h"
 #include "core/parallel.h"
 #include "graph/data_fit.h"
+#include "graph/predict.h"
 #include "graph/serialize.h"
 #include "graph/train.h"
 #include "tools/commands.h"
@@ -20,16 +21,12 @@ struct EvalOptions {
   int threads = 0;
 };
 
-std::string class_name(size_t c, size_t classes) {
-  return classes == 10 ? fashion_mnist_classes()[c] : "class " + std::to_string(c);
-}
-
-void print_evaluation(const Evaluation& e) {
+void print_evaluation(const Evaluation& e, const std::vector<std::string>& names) {
   const size_t k = e.confusion.size();
   std::printf("test loss %.4f  accuracy %.4f  (%lld samples)\n\nper class:\n", e.loss, e.accuracy,
               (long long)e.samples);
   const auto acc = e.class_accuracy();
-  for (size_t c = 0; c < k; ++c) std::printf("  %2zu %-12s %.4f\n", c, class_name(c, k).c_str(), acc[c]);
+  for (size_t c = 0; c < k; ++c) std::printf("  %2zu %-12s %.4f\n", c, names[c].c_str(), acc[c]);
   std::printf("\nconfusion matrix (rows: true class, columns: predicted class):\n     ");
   for (size_t c = 0; c < k; ++c) std::printf("%6zu", c);
   std::printf("\n");
@@ -52,7 +49,8 @@ void run_eval(const EvalOptions& o) {
   if (o.samples > 0 && size_t(o.samples) < test.size) test.size = size_t(o.samples);
   std::printf("model %s (%s) on %zu test samples from %s\n", o.model.c_str(), model.graph.name().c_str(),
               test.size, (o.data.empty() ? default_data_dir() : o.data).c_str());
-  print_evaluation(evaluate(model.graph, model.weights, test, o.batch));
+  const Evaluation e = evaluate(model.graph, model.weights, test, o.batch);
+  print_evaluation(e, class_names(model.meta, e.confusion.size()));
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
-// `xgrad export --builtin lenet|lenet-relu|mlp [--out FILE]`: the architecture of a C++ model
-// builder as a model file (no weights). models/lenet.json and models/lenet-relu.json are made by it.
+// `xgrad export --builtin NAME [--out FILE]` (models/builtin.h: lenet, lenet-relu, mlp, vgg, resnet):
+// the architecture of a C++ model builder as a model file (no weights). The JSON models in models/
+// are made by it.
 // `xgrad export --model M.json --npz W.npz [--layout xgrad|torch|keras]`: the model's weights as a
 // NumPy archive in another framework's layout (graph/layout.h).
 // `xgrad export --model M.json --onnx M.onnx [--opset 13] [--output logits|probs]`: a trained model
@@ -68,7 +69,7 @@ void add_export_command(CLI::App& app) {
   auto o = std::make_shared<ExportOptions>();
   auto* cmd = app.add_subcommand(
       "export", "Write a built-in model as a model file, a model's weights as .npz, or a model as ONNX");
-  auto* builtin = cmd->add_option("--builtin", o->builtin, "lenet, lenet-relu or mlp");
+  auto* builtin = cmd->add_option("--builtin", o->builtin, "A built-in model: " + builtin_name_list());
   auto* model = cmd->add_option("--model", o->model, "Model file whose weights to export (with --npz)");
   cmd->add_option("--out", o->out, "Output file (default: stdout); a .gz name is gzip-compressed");
   auto* npz = cmd->add_option("--npz", o->npz, "Write the weights as a NumPy .npz archive")->needs(model);

@@ -11,9 +11,8 @@
 #include "core/idx.h"
 #include "core/json_io.h"
 #include "graph/data_fit.h"
-#include "graph/engine.h"
+#include "graph/predict.h"
 #include "graph/serialize.h"
-#include "graph/train.h"
 #include "tools/commands.h"
 
 namespace xgrad::cli {
@@ -111,11 +110,11 @@ Images read_test_data(const std::string& path, const std::string& layout, const 
   return {order.size(), 0, 0, std::vector<float>(samples.begin(), samples.end()), data.test.sample_shape()};
 }
 
-struct PredictOptions {
+struct PredictCommand {
   std::string model = "lenet-trained.json", images, index, data, layout = "nhwc";
 };
 
-void run_predict(const PredictOptions& o) {
+void run_predict(const PredictCommand& o) {
   const Model model = load_model(o.model);
   const Graph& g = model.graph;
   check_params(g, model.weights);
@@ -126,31 +125,19 @@ void run_predict(const PredictOptions& o) {
     throw Error(o.images + ": images are " + std::to_string(im.rows) + "x" + std::to_string(im.cols) +
                 ", the model's input \"image\" is " + to_string(in));
   const auto [start, end] = parse_index(o.index, im.count);
-  const int score = score_output(g);
-  const bool probs = g.has_output("probs");
-  const size_t k = size_t(g.node(score).info.shape[1]), pixels = size_t(numel(im.sample));
+  const size_t pixels = size_t(numel(im.sample));
+  Shape shape{int64_t(end - start)};
+  shape.insert(shape.end(), im.sample.begin(), im.sample.end());
+  Tensor images = make_tensor(shape);
+  std::memcpy(images.data(), im.pixels.data() + start * pixels, images.size() * sizeof(float));
+  const Predictions p = predict(g, model.weights, images);
+  const size_t k = size_t(p.probs.shape()[1]);
+  const std::vector<std::string> names = class_names(model.meta, k);
   std::printf("%-7s %-5s %-12s %s\n", "index", "class", "name", "probability");
-  Engine engine(g);
-  for (size_t first = start; first < end; first += 256) {
-    const size_t count = std::min<size_t>(256, end - first);
-    Shape batch{int64_t(count)};
-    batch.insert(batch.end(), im.sample.begin(), im.sample.end());
-    Feeds feeds{{"image", make_tensor(batch)}, {"label", make_tensor({int64_t(count)})}};
-    std::memcpy(feeds["image"].data(), im.pixels.data() + first * pixels, count * pixels * sizeof(float));
-    engine.forward(feeds, model.weights, false);
-    const Tensor& s = engine.value(probs ? g.output("probs") : score);
-    for (size_t i = 0; i < count; ++i) {
-      const float* row = s.data() + i * k;
-      const size_t best = size_t(std::max_element(row, row + k) - row);
-      double p = row[best];
-      if (!probs) {  // softmax of the best logit
-        double sum = 0;
-        for (size_t j = 0; j < k; ++j) sum += std::exp(double(row[j]) - row[best]);
-        p = 1 / sum;
-      }
-      const std::string name = k == 10 ? fashion_mnist_classes()[best] : "class " + std::to_string(best);
-      std::printf("%-7zu %-5zu %-12s %.4f\n", first + i, best, name.c_str(), p);
-    }
+  for (size_t i = 0; i < p.classes.size(); ++i) {
+    const size_t best = size_t(p.classes[i]);
+    std::printf("%-7zu %-5zu %-12s %.4f\n", start + i, best, names[best].c_str(),
+                p.probs.data()[i * k + best]);
   }
 }
 
@@ -158,7 +145,7 @@ void run_predict(const PredictOptions& o) {
 
 void add_predict_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("predict", "Classify images from an IDX file or a 28x28 PGM image");
-  auto o = std::make_shared<PredictOptions>();
+  auto o = std::make_shared<PredictCommand>();
   cmd->add_option("--model", o->model, "Trained model file")->capture_default_str();
   auto* images = cmd->add_option("--images", o->images, "IDX images (raw or .gz) or a binary PGM (P5) image");
   auto* data = cmd->add_option("--data", o->data, "Or the test split of a .npz (x_test) or an IDX directory");

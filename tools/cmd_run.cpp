@@ -1,6 +1,7 @@
-// `xgrad run --model M.json --inputs I.json [--grads] [--out R.json] [--seed N]`: evaluates a
-// model on given inputs and writes every value (and with --grads the loss gradient of every param
-// and float input) as JSON. The numbers are the engine's own: this is the cross-checking tool.
+// `xgrad run --model M.json --inputs I.json [--mode train|eval] [--grads] [--out R.json] [--seed N]`:
+// evaluates a model on given inputs and writes every value (with --grads the loss gradient of every
+// param and float input; in train mode the updated states) as JSON. The numbers are the engine's
+// own: this is the cross-checking tool.
 #include <iostream>
 #include <memory>
 
@@ -18,6 +19,7 @@ using json = nlohmann::json;
 
 struct RunOptions {
   std::string model, inputs, out;
+  std::string mode = "train";
   bool grads = false;
   uint64_t seed = 0;
 };
@@ -36,21 +38,32 @@ json evaluate(const Model& m, const Feeds& feeds, const RunOptions& opts) {
     throw Error(opts.model + ": --grads needs a \"loss\" output in graph.outputs, the model has none");
   const Params weights = complete_weights(g, m.weights, opts.seed);
   Engine engine(g);
-  engine.forward(feeds, weights, /*training=*/opts.grads);
-  json values = json::object(), grads = json::object();
+  ForwardOptions options;
+  options.mode = opts.mode == "eval" ? Mode::Eval : Mode::Train;
+  options.backward = opts.grads;
+  options.seed = opts.seed;  // dropout masks of step 0
+  engine.forward(feeds, weights, options);
+  json values = json::object(), grads = json::object(), states = json::object();
   for (int id = 0; id < g.size(); ++id)
-    if (g.node(id).kind != NodeKind::Param) put(values, "values", g.node(id).name, engine.value(id));
+    if (!is_weight(g, g.node(id).name)) put(values, "values", g.node(id).name, engine.value(id));
   if (opts.grads) {
     engine.backward(g.output("loss"));
     for (int id = 0; id < g.size(); ++id) {
       const Node& n = g.node(id);
-      if (n.kind == NodeKind::Op || n.info.dtype != DType::Float32) continue;
+      if (n.kind == NodeKind::Op || n.kind == NodeKind::State || n.info.dtype != DType::Float32) continue;
       // No gradient means the loss does not depend on it: the gradient is zero.
       const Tensor* grad = engine.grad(id);
       put(grads, "grads", n.name, grad ? *grad : make_tensor(shape_of(engine.value(id))));
     }
   }
-  return {{"values", values}, {"grads", grads}};
+  json out = {{"values", values}, {"grads", grads}};
+  if (options.mode == Mode::Train && !g.states().empty()) {
+    Params updated = weights;  // states no op updated keep their values
+    engine.store_states(updated);
+    for (int id : g.states()) put(states, "states", g.node(id).name, updated.at(g.node(id).name));
+    out["states"] = states;
+  }
+  return out;
 }
 
 }  // namespace
@@ -62,6 +75,10 @@ void add_run_command(CLI::App& app) {
   cmd->add_option("--model", opts->model, "Model file (xgrad-model JSON, optionally .gz)")->required();
   cmd->add_option("--inputs", opts->inputs, "JSON file: {input name: {\"shape\": [...], \"data\": [...]}}")
       ->required();
+  cmd->add_option("--mode", opts->mode,
+                  "train (batch statistics, dropout; the states' updates are written) or eval")
+      ->check(CLI::IsMember({"train", "eval"}))
+      ->capture_default_str();
   cmd->add_flag("--grads", opts->grads,
                 "Also write the gradient of the \"loss\" output w.r.t. params and inputs");
   cmd->add_option("--out", opts->out, "Output file (default: stdout)");

@@ -45,7 +45,7 @@ std::vector<Row> summary_rows(const Graph& g, bool kernels) {
   std::vector<Row> rows;
   std::set<int> counted;
   for (const Node& n : g.nodes()) {
-    if (n.kind == NodeKind::Param) continue;
+    if (n.kind == NodeKind::Param || n.kind == NodeKind::State) continue;
     int64_t params = 0;
     for (int in : n.inputs)
       if (g.node(in).kind == NodeKind::Param && counted.insert(in).second)
@@ -79,7 +79,11 @@ void print_summary(const Model& m, bool kernels, std::ostream& os) {
   }
   os << std::string(total_width, '=') << "\n";
   os << "Total params: " << with_commas(g.param_count()) << "\n";
-  os << "Weights in the file: " << m.weights.size() << " of " << g.params().size() << " params\n";
+  int64_t state_values = 0;
+  for (int id : g.states()) state_values += numel(g.node(id).info.shape);
+  if (state_values) os << "State values (not trained): " << with_commas(state_values) << "\n";
+  os << "Weights in the file: " << m.weights.size() << " of " << weight_nodes(g).size()
+     << " params and states\n";
   std::string outputs;
   for (const auto& [role, id] : g.outputs())
     outputs += (outputs.empty() ? "" : ", ") + role + " = " + g.node(id).name;

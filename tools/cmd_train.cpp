@@ -185,6 +185,8 @@ void run_train(TrainOptions o) {
   }
   nlohmann::json meta = model.meta;
   meta.update(training_meta(o, data_dir, trainer.progress()));
+  if (!meta.contains("classes"))  // what the trained classes mean: the data set's names
+    meta["classes"] = fashion_mnist_classes();
   save_model(o.out, model.graph, &params, meta);
   std::printf("test accuracy %.4f (loss %.4f); model written to %s\n",
               trainer.progress().history.back().test_accuracy, trainer.progress().history.back().test_loss,

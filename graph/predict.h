@@ -1,0 +1,32 @@
+#pragma once
+// Inference as a library call: class probabilities and classes for a set of images, in eval mode,
+// in batches (each op splits its batch over the thread pool), computing only what the scores need,
+// so a model's label input needs no value. Class names come from the model's meta.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "graph/engine.h"
+
+namespace xgrad {
+
+struct Predictions {
+  Tensor probs;                  // [N, K]: the "probs" output, or the softmax of "logits"
+  std::vector<int64_t> classes;  // [N]: the most probable class of each row (the first on ties)
+};
+
+struct PredictOptions {
+  int64_t batch = 256;
+  std::string input = "image";  // the graph input the images are fed to
+};
+
+// `images` is [N, ...] with the input's per-sample shape. Throws Error naming the mismatch.
+Predictions predict(const Graph& g, const Params& weights, const Tensor& images,
+                    const PredictOptions& options = {});
+
+// Names of `k` classes: meta["classes"] when it is a list of k strings, else "class 0", "class 1", ...
+std::vector<std::string> class_names(const nlohmann::json& meta, size_t k);
+
+}  // namespace xgrad

@@ -1,0 +1,208 @@
+// batch_norm and dropout: hand-computed forward cases in both modes, running statistics after
+// several training steps against a hand computation, gradient checks through whole graphs in both
+// modes, dropout's masks (rate, scale, reproducibility) and exact resume with dropout.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstring>
+
+#include "core/error.h"
+#include "graph/builder.h"
+#include "graph/train.h"
+#include "ops/registry.h"
+#include "tests/fixtures.h"
+#include "tests/gradcheck.h"
+#include "tests/train_fixtures.h"
+
+using namespace xgrad;
+using test::filled;
+using test::vec;
+
+namespace {
+
+// x [-1, C] (or [-1, C, 1, 2]) -> batch_norm "bn" -> sum as "loss".
+Graph bn_graph(const Shape& x_shape, double momentum = 0.1) {
+  GraphBuilder b("bn");
+  Value x = b.input("x", x_shape);
+  Value y = layers::batch_norm(b, "bn", x, 1e-5, momentum);
+  b.output("y", y);
+  b.output("loss", b.sum(y));
+  return b.finish();
+}
+
+void check_close(const Tensor& t, const std::vector<double>& expected, double tol = 1e-5) {
+  REQUIRE(t.size() == expected.size());
+  for (size_t i = 0; i < expected.size(); ++i) {
+    INFO("element " << i);
+    CHECK(t.data()[i] == doctest::Approx(expected[i]).epsilon(tol));
+  }
+}
+
+}  // namespace
+
+TEST_CASE("batch_norm forward by hand: batch statistics in training, running ones in eval") {
+  const Graph g = bn_graph({-1, 2});
+  Params p = {
+      {"bn.gamma", vec({2, 1})}, {"bn.beta", vec({1, 0})}, {"bn.mean", vec({1, 0})}, {"bn.var", vec({4, 1})}};
+  // Channel 0: 1 2 3 4 (mean 2.5, biased var 1.25); channel 1: 0 0 2 2 (mean 1, var 1).
+  const Feeds feeds = {{"x", filled({4, 2}, {1, 0, 2, 0, 3, 2, 4, 2})}};
+  Engine e(g);
+  e.forward(feeds, p, ForwardOptions::training());
+  const double s0 = 2 / std::sqrt(1.25 + 1e-5), s1 = 1 / std::sqrt(1 + 1e-5);
+  check_close(e.value(g.output("y")),
+              {-1.5 * s0 + 1, -s1, -0.5 * s0 + 1, -s1, 0.5 * s0 + 1, s1, 1.5 * s0 + 1, s1});
+  e.forward(feeds, p, ForwardOptions::inference());
+  const double r0 = 2 / std::sqrt(4 + 1e-5), r1 = 1 / std::sqrt(1 + 1e-5);
+  check_close(e.value(g.output("y")), {0 * r0 + 1, 0, 1 * r0 + 1, 0, 2 * r0 + 1, 2 * r1, 3 * r0 + 1, 2 * r1});
+  CHECK(e.updated_states().empty());
+}
+
+TEST_CASE("batch_norm running statistics after three training steps equal a hand computation") {
+  // One channel, momentum 0.1, mean starts at 0 and var at 1:
+  //   batch 1, 3       : mean 2, unbiased var 2  -> running mean 0.2,   var 0.9 + 0.2 = 1.1
+  //   batch 0, 4, 8    : mean 4, unbiased var 16 -> running mean 0.58,  var 0.99 + 1.6 = 2.59
+  //   batch -1 -1 2 4  : mean 1, unbiased var 6  -> running mean 0.622, var 2.331 + 0.6 = 2.931
+  const Graph g = bn_graph({-1, 1});
+  Rng rng(0);
+  Params p = init_params(g, rng);
+  Engine e(g);
+  for (const std::vector<float>& batch :
+       {std::vector<float>{1, 3}, std::vector<float>{0, 4, 8}, std::vector<float>{-1, -1, 2, 4}}) {
+    e.forward({{"x", filled({int64_t(batch.size()), 1}, batch)}}, p, ForwardOptions::training());
+    e.store_states(p);
+  }
+  CHECK(p.at("bn.mean")() == doctest::Approx(0.622).epsilon(1e-6));
+  CHECK(p.at("bn.var")() == doctest::Approx(2.931).epsilon(1e-6));
+
+  // [N, C, H, W]: a channel's statistics run over N·H·W = 4 values 1 3 5 7 (mean 4, unbiased var
+  // 20/3); momentum 0.5 -> mean 2, var 0.5 + 10/3.
+  const Graph g4 = bn_graph({-1, 1, 1, 2}, 0.5);
+  Params p4 = init_params(g4, rng);
+  Engine e4(g4);
+  e4.forward({{"x", filled({2, 1, 1, 2}, {1, 3, 5, 7})}}, p4, ForwardOptions::training());
+  e4.store_states(p4);
+  CHECK(p4.at("bn.mean")() == doctest::Approx(2.0));
+  CHECK(p4.at("bn.var")() == doctest::Approx(0.5 + 10.0 / 3).epsilon(1e-6));
+}
+
+TEST_CASE("batch_norm refuses what it cannot compute") {
+  const Graph g = bn_graph({-1, 2});
+  Rng rng(0);
+  const Params p = init_params(g, rng);
+  Engine e(g);
+  CHECK_THROWS_WITH_AS(e.forward({{"x", make_tensor({1, 2})}}, p, ForwardOptions::training()),
+                       doctest::Contains("more than one value per channel"), Error);
+  e.forward({{"x", make_tensor({1, 2})}}, p, ForwardOptions::inference());  // eval: one sample is fine
+  GraphBuilder b("bad");
+  Value x = b.input("x", {-1, 3});
+  Value c2 = b.param("c2", {2}, Init{});
+  CHECK_THROWS_WITH_AS(b.batch_norm(x, c2, c2, c2, c2), doctest::Contains("gamma must be [3]"), Error);
+  CHECK_THROWS_WITH_AS(registry().make("batch_norm", {{"momentum", 1.5}}),
+                       doctest::Contains("attrs.momentum"), Error);
+  CHECK_THROWS_WITH_AS(registry().make("batch_norm", {{"epsilon", 0}}), doctest::Contains("attrs.epsilon"),
+                       Error);
+  CHECK_THROWS_WITH_AS(registry().make("batch_norm", {{"eps", 1e-3}}),
+                       doctest::Contains("attrs.eps: unknown"), Error);
+  CHECK_THROWS_WITH_AS(registry().make("dropout", {{"rate", 1}}), doctest::Contains("attrs.rate"), Error);
+  CHECK_THROWS_WITH_AS(registry().make("dropout"), doctest::Contains("attrs.rate: required"), Error);
+}
+
+// A small conv net with batch norm (4-d and 2-d) and dropout, gradient-checked whole.
+Graph small_bn_net() {
+  GraphBuilder b("small-bn");
+  Value x = b.input("image", {-1, 1, 5, 5});
+  Value y = b.input("label", {-1}, DType::Int32);
+  Value h = layers::conv2d(b, "conv", x, 2, 3);
+  h = b.tanh(layers::batch_norm(b, "bn1", h));
+  h = layers::dense(b, "fc1", b.flatten(h), 4);
+  h = b.dropout(b.tanh(layers::batch_norm(b, "bn2", h)), 0.25);
+  Value logits = layers::dense(b, "fc2", h, 3);
+  b.output("logits", logits);
+  b.output("loss", b.softmax_cross_entropy(logits, y));
+  return b.finish();
+}
+
+TEST_CASE("a net with batch norm and dropout passes the gradient check in both modes") {
+  const Graph g = small_bn_net();
+  Rng rng(5);
+  Params p = init_params(g, rng);
+  p["bn1.var"] = vec({0.7f, 1.3f});
+  p["bn2.mean"] = vec({0.1f, -0.2f, 0.3f, 0});
+  Tensor image = make_tensor({6, 1, 5, 5});
+  for (float& v : image) v = rng.uniform(-1, 1);
+  const Feeds feeds = {{"image", image}, {"label", vec({0, 1, 2, 0, 1, 2})}};
+  for (const Mode mode : {Mode::Train, Mode::Eval}) {
+    INFO((mode == Mode::Train ? "train" : "eval"));
+    const test::CheckResult r = test::check_graph_gradients(g, feeds, p, {}, 1 << 30, mode);
+    INFO(r.failure);
+    CHECK(r.ok);
+    CHECK(r.checked > 40);
+  }
+}
+
+TEST_CASE("dropout: rate, scale, identity in eval, masks fixed by seed, step and node") {
+  GraphBuilder b("drop");
+  Value x = b.input("x", {-1, 1000});
+  b.output("a", b.dropout(x, 0.3, "a"));
+  b.output("b", b.dropout(x, 0.3, "b"));
+  const Graph g = b.finish();
+  const Feeds feeds = {{"x", make_tensor({20, 1000}, 2.0f)}};
+  Engine e(g);
+  e.forward(feeds, {}, ForwardOptions::inference());
+  CHECK(e.value("a") == feeds.at("x"));
+  e.forward(feeds, {}, ForwardOptions::training(7, 3));
+  size_t zeros = 0;
+  for (float v : e.value("a")) {
+    CHECK((v == 0.0f || v == doctest::Approx(2 / 0.7)));
+    zeros += v == 0.0f;
+  }
+  CHECK(double(zeros) / 20000 == doctest::Approx(0.3).epsilon(0.05));  // 6000 ± 65 (1 sd)
+  const Tensor a = e.value("a");
+  CHECK(a != e.value("b"));  // another node, another mask
+  e.forward(feeds, {}, ForwardOptions::training(7, 3));
+  CHECK(a == e.value("a"));  // same seed, step and node: same mask
+  e.forward(feeds, {}, ForwardOptions::training(7, 4));
+  CHECK(a != e.value("a"));
+  e.forward(feeds, {}, ForwardOptions::training(8, 3));
+  CHECK(a != e.value("a"));
+}
+
+TEST_CASE("with batch norm and dropout: same seed same weights, and a resumed run is bit-exact") {
+  const xgrad::testing::Synthetic data(60);
+  GraphBuilder b("bn-drop");
+  Value x = b.input("image", {-1, 1, 28, 28});
+  Value y = b.input("label", {-1}, DType::Int32);
+  Value h = b.relu(layers::batch_norm(b, "bn", layers::conv2d(b, "conv", x, 2, 5, {{"stride", 4}})));
+  h = b.dropout(h, 0.5);
+  Value logits = layers::dense(b, "fc", b.flatten(h), 3);
+  b.output("logits", logits);
+  b.output("loss", b.softmax_cross_entropy(logits, y));
+  const Graph g = b.finish();
+  TrainConfig c;
+  c.epochs = 2, c.batch = 16, c.seed = 11;
+  c.optim.type = "adam", c.optim.lr = 0.01;
+  Rng rng(1);
+  const Params init = init_params(g, rng);
+  auto bits = [](const Params& p) {
+    std::vector<float> all;
+    for (const auto& [name, t] : p) all.insert(all.end(), t.begin(), t.end());
+    return all;
+  };
+  Params whole = init, again = init;
+  Trainer(g, whole, c).run(data.source(), nullptr);
+  Trainer(g, again, c).run(data.source(), nullptr);
+  CHECK(std::memcmp(bits(whole).data(), bits(again).data(), bits(whole).size() * 4) == 0);
+  CHECK(whole.at("bn.mean") != init.at("bn.mean"));  // the running statistics moved
+
+  Params part = init;
+  Trainer first(g, part, c);
+  CHECK_FALSE(first.run(data.source(), nullptr, [](const StepInfo& s) {
+    return s.step == 5 ? StepAction::Stop : StepAction::Continue;
+  }));
+  Params resumed = part;
+  Trainer second(g, resumed, c);
+  second.optimizer().load_state(first.optimizer().state_to_json(), resumed);
+  second.set_progress(first.progress());
+  REQUIRE(second.run(data.source(), nullptr));
+  CHECK(std::memcmp(bits(resumed).data(), bits(whole).data(), bits(whole).size() * 4) == 0);
+}
