@@ -3,6 +3,7 @@
 // writes, a strict JSON parser (depth and size limits, duplicate keys rejected, the JSON path in
 // every error) and one deterministic, human-friendly writer.
 #include <cstddef>
+#include <functional>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -14,8 +15,16 @@ namespace xgrad {
 std::string read_text_file(const std::string& path, size_t max_bytes = size_t(1) << 31);
 
 // Writes a temp file in the target's directory, flushes and fsyncs it, then renames it over the
-// target. On any failure the temp file is removed, the old target is untouched and Error is thrown.
+// target. On any failure the temp file is removed, the old target is untouched and Error is thrown;
+// a process killed while writing leaves no temp file either (Linux: the file has no name until it
+// is complete). Readers see the complete old or the complete new file. A symbolic link is
+// followed: its target is replaced, the link stays. A new file's mode is 0666 minus the umask; a
+// replaced file keeps its mode.
 void write_file_atomic(const std::string& path, const std::string& contents);
+// The same with the write(2) calls made through `write_call` (returns bytes written, or -1 with
+// errno set): tests simulate a full disk, a short write or a crash with it.
+using WriteCall = std::function<long(int fd, const char* data, size_t size)>;
+void write_file_atomic(const std::string& path, const std::string& contents, const WriteCall& write_call);
 
 struct JsonLimits {
   int max_depth = 64;                   // nested objects/arrays

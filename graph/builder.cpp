@@ -10,6 +10,9 @@ json pair_json(Size2 s) { return {s.h, s.w}; }
 
 }  // namespace
 
+Padding padding_of(Pad p) { return {p == Pad::Same ? Padding::Mode::Same : Padding::Mode::Valid, {0, 0}}; }
+Padding padding_of(Size2 p) { return {Padding::Mode::Explicit, {p.h, p.w}}; }
+
 json ConvOptions::attrs() const {
   return {{"stride", pair_json(stride_)},
           {"padding", padding_.to_json()},

@@ -6,13 +6,14 @@
 //   Value h = b.sigmoid(layers::conv2d(b, "conv1", x, 6, 5));
 // Attributes are typed: option objects whose setters are named as the op's JSON attributes and
 // chain (the C++17 stand-in for designated initializers), e.g.
-//   b.conv2d(x, w, ConvOptions().stride(2).padding(Same).groups(4))
+//   b.conv2d(x, w, ConvOptions().stride(2).padding(Pad::Same).groups(4))
 //   b.max_pool2d(x, PoolOptions(3).stride(2).padding(1))
 // Every method ends with an optional node name; an empty name becomes "<op>_<count>".
 #include <string>
 #include <vector>
 
 #include "graph/graph.h"
+#include "graph/options.h"
 #include "ops/attrs.h"
 
 namespace xgrad {
@@ -28,26 +29,19 @@ struct Size2 {
   Size2(int64_t height, int64_t width) : h(height), w(width) {}
 };
 
-// Keras' padding modes for conv and pool windows; explicit padding is a Size2: padding(1), padding({1, 2}).
-inline const Padding Same{Padding::Mode::Same, {0, 0}};
-inline const Padding Valid{Padding::Mode::Valid, {0, 0}};
-
-// The options' setters return a changed copy, so a chain can start from a temporary.
-namespace detail {
-template <class Options, class T>
-Options with(Options o, T Options::*field, T value) {
-  o.*field = std::move(value);
-  return o;
-}
-}  // namespace detail
+// Keras' padding modes for conv and pool windows: Pad::Same (output size ceil(in / stride)) and
+// Pad::Valid (no padding). Explicit padding is a Size2: padding(1), padding({1, 2}).
+enum class Pad { Valid, Same };
+Padding padding_of(Pad p);
+Padding padding_of(Size2 p);
 
 // conv2d's attributes (stride, padding, dilation, groups), plus how layers::conv2d creates its
 // params (bias, init). Defaults: stride 1, padding 0, dilation 1, groups 1, a bias, glorot_uniform.
 class ConvOptions {
  public:
   ConvOptions stride(Size2 s) const { return detail::with(*this, &ConvOptions::stride_, s); }
-  ConvOptions padding(Size2 p) const { return padding(Padding{Padding::Mode::Explicit, {p.h, p.w}}); }
-  ConvOptions padding(Padding p) const { return detail::with(*this, &ConvOptions::padding_, p); }
+  ConvOptions padding(Pad p) const { return detail::with(*this, &ConvOptions::padding_, padding_of(p)); }
+  ConvOptions padding(Size2 p) const { return detail::with(*this, &ConvOptions::padding_, padding_of(p)); }
   ConvOptions dilation(Size2 d) const { return detail::with(*this, &ConvOptions::dilation_, d); }
   ConvOptions groups(int64_t g) const { return detail::with(*this, &ConvOptions::groups_, g); }
   ConvOptions bias(bool on) const { return detail::with(*this, &ConvOptions::bias_, on); }  // layers only
@@ -71,8 +65,8 @@ class PoolOptions {
  public:
   explicit PoolOptions(Size2 kernel) : kernel_(kernel), stride_(kernel) {}
   PoolOptions stride(Size2 s) const { return detail::with(*this, &PoolOptions::stride_, s); }
-  PoolOptions padding(Size2 p) const { return padding(Padding{Padding::Mode::Explicit, {p.h, p.w}}); }
-  PoolOptions padding(Padding p) const { return detail::with(*this, &PoolOptions::padding_, p); }
+  PoolOptions padding(Pad p) const { return detail::with(*this, &PoolOptions::padding_, padding_of(p)); }
+  PoolOptions padding(Size2 p) const { return detail::with(*this, &PoolOptions::padding_, padding_of(p)); }
   json attrs() const;
 
  private:
@@ -91,17 +85,6 @@ class DenseOptions {
  private:
   bool bias_ = true;
   Init init_{"glorot_uniform"};
-};
-
-// batch_norm's attributes: epsilon (default 1e-5) and momentum of the running statistics (0.1).
-class BatchNormOptions {
- public:
-  BatchNormOptions epsilon(double e) const { return detail::with(*this, &BatchNormOptions::epsilon_, e); }
-  BatchNormOptions momentum(double m) const { return detail::with(*this, &BatchNormOptions::momentum_, m); }
-  json attrs() const { return {{"epsilon", epsilon_}, {"momentum", momentum_}}; }
-
- private:
-  double epsilon_ = 1e-5, momentum_ = 0.1;
 };
 
 // gelu's `approximate` attribute: "none" (the exact erf form) or "tanh".
@@ -138,11 +121,6 @@ class GraphBuilder {
   Value global_max_pool2d(Value x, Name name = "") { return op("global_max_pool2d", {x}, {}, name); }
   Value matmul(Value x, Value w, Name name = "") { return op("matmul", {x, w}, {}, name); }
   Value matmul(Value x, Value w, Value b, Name name = "") { return op("matmul", {x, w, b}, {}, name); }
-  Value batch_norm(Value x, Value gamma, Value beta, Value mean, Value var, const BatchNormOptions& o = {},
-                   Name name = "") {
-    return op("batch_norm", {x, gamma, beta, mean, var}, o.attrs(), name);
-  }
-  Value dropout(Value x, double rate, Name name = "") { return op("dropout", {x}, {{"rate", rate}}, name); }
 
   // Element-wise; add, sub, mul and div broadcast like numpy.
   Value add(Value a, Value b, Name name = "") { return op("add", {a, b}, {}, name); }

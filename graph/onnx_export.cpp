@@ -55,15 +55,22 @@ void export_leaf(Context& c, int id, const Node& n, const Params& weights) {
   c.tensor[id] = n.name;
 }
 
+[[noreturn]] void node_error(const Node& n, const std::string& what) {
+  throw Error("node \"" + n.name + "\" (op " + std::string(n.op->type()) + "): " + what);
+}
+
+// Before anything is written, so a loss on the path is reported as such (not as its label input).
+void check_exportable(const Graph& g, const std::set<int>& ids) {
+  for (int id : ids)
+    if (g.node(id).kind == NodeKind::Op && !onnx_export::emitters().count(std::string(g.node(id).op->type())))
+      node_error(g.node(id), "no ONNX form for this op (only the inference path can be exported)");
+}
+
 void export_op(Context& c, int id, const Node& n) {
-  const std::string op(n.op->type());
-  const auto& table = onnx_export::emitters();
-  const auto e = table.find(op);
   try {
-    if (e == table.end()) throw Error("no ONNX form for this op (only the inference path can be exported)");
-    e->second(c, id, n, n.op->attrs());
-  } catch (const std::exception& ex) {
-    throw Error("node \"" + n.name + "\" (op " + op + "): " + ex.what());
+    onnx_export::emitters().at(std::string(n.op->type()))(c, id, n, n.op->attrs());
+  } catch (const std::exception& e) {
+    node_error(n, e.what());
   }
 }
 
@@ -97,7 +104,9 @@ std::string onnx_export_bytes(const Graph& g, const Params& weights, const json&
   onnx::ModelProto m;
   set_header(m, g, meta, role, options.opset);
   Context c{*m.mutable_graph(), g, options.opset, {}};
-  for (int id : needed_by(g, out)) {
+  const std::set<int> needed = needed_by(g, out);
+  check_exportable(g, needed);
+  for (int id : needed) {
     const Node& n = g.node(id);
     if (n.kind == NodeKind::Op)
       export_op(c, id, n);

@@ -113,6 +113,11 @@ bool Trainer::run(const BatchSource& train, const BatchSource* test,
       on_epoch(m);
       --pr.epoch;
     }
+    if (stop_after_epoch_) {
+      stop_after_epoch_ = false;
+      ++pr.epoch;
+      return false;
+    }
   }
   return true;
 }

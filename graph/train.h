@@ -6,7 +6,9 @@
 #include <cstdint>
 #include <functional>
 #include <limits>
+#include <memory>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "core/rng.h"
@@ -29,6 +31,14 @@ template <class D>
 BatchSource batches_of(const D& data) {
   return {data.size(), [&data](const std::vector<uint32_t>& order, size_t start, size_t count, Tensor& images,
                                Tensor& labels) { data.batch(order, start, count, images, labels); }};
+}
+// A temporary is moved into the source, which then owns it: batches_of(load_fashion_mnist().test).
+template <class D, class = std::enable_if_t<!std::is_reference_v<D>>>
+BatchSource batches_of(D&& data) {
+  auto owned = std::make_shared<const D>(std::move(data));
+  return {owned->size(),
+          [owned](const std::vector<uint32_t>& order, size_t start, size_t count, Tensor& images,
+                  Tensor& labels) { owned->batch(order, start, count, images, labels); }};
 }
 
 struct TrainConfig {
@@ -102,6 +112,8 @@ class Trainer {
     return xgrad::evaluate(graph_, params_, data, batch, config_.image_input, config_.label_input);
   }
 
+  // From on_epoch (early stopping): run() returns false once that callback returns, as at a Stop.
+  void stop_after_epoch() { stop_after_epoch_ = true; }
   const Progress& progress() const { return progress_; }
   void set_progress(Progress p);  // for resume; checked against the data size on the next run
   // Continues the run saved in `c`: weights, optimizer state and progress replace this trainer's.
@@ -130,6 +142,7 @@ class Trainer {
   std::vector<int> param_ids_;
   Tensor images_, labels_;
   Feeds feeds_;
+  bool stop_after_epoch_ = false;
 };
 
 }  // namespace xgrad

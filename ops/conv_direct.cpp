@@ -1,12 +1,11 @@
 #include "ops/conv_direct.h"
 
-#include "ops/conv_simd.h"
+#include <immintrin.h>
 
 #include <algorithm>
 
-#ifdef __AVX512F__
-#include <immintrin.h>
-#endif
+#include "ops/conv_simd.h"
+#include "ops/cpu.h"
 
 namespace xgrad {
 
@@ -27,11 +26,15 @@ void direct_pad(const ConvDims& d, const float* x, float* xp) {
 
 int64_t direct_acc_size(const ConvDims& d) { return d.o * d.kh * d.kw * 16; }
 
-#ifdef __AVX512F__
-
-bool direct_conv_applies(const ConvDims& d) {
-  return d.c == 1 && d.stride[0] == 1 && d.stride[1] == 1 && d.dilation[0] == 1 && d.dilation[1] == 1;
+void direct_weight_grad_finish(const ConvDims& d, const float* acc, float* dw) {
+  for (int64_t k = 0; k < d.o * d.kh * d.kw; ++k) {
+    float s = 0;
+    for (int l = 0; l < 16; ++l) s += acc[k * 16 + l];
+    dw[k] += s;
+  }
 }
+
+XGRAD_AVX512_BEGIN
 
 namespace {
 
@@ -141,24 +144,10 @@ void direct_forward(const ConvDims& d, const float* xp, const float* w, const fl
   });
 }
 
-void direct_weight_grad(const ConvDims& d, int64_t images, const float* xp, const float* g, float* acc,
-                        float* dw) {
-  const int64_t taps = d.kh * d.kw, plane = d.positions(), padded = padded_dims(d).size();
-  std::fill(acc, acc + direct_acc_size(d), 0.0f);
-  for (int64_t n = 0; n < images; ++n) weight_image(d, xp + n * padded, g + n * d.o * plane, acc);
-  for (int64_t k = 0; k < d.o * taps; ++k) {
-    float s = 0;
-    for (int l = 0; l < 16; ++l) s += acc[k * 16 + l];
-    dw[k] += s;
-  }
+void direct_weight_grad(const ConvDims& d, const float* xp, const float* g, float* acc) {
+  weight_image(d, xp, g, acc);
 }
 
-#else
-
-bool direct_conv_applies(const ConvDims&) { return false; }
-void direct_forward(const ConvDims&, const float*, const float*, const float*, float*) {}
-void direct_weight_grad(const ConvDims&, int64_t, const float*, const float*, float*, float*) {}
-
-#endif
+XGRAD_AVX512_END
 
 }  // namespace xgrad

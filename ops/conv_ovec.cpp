@@ -1,13 +1,13 @@
 #include "ops/conv_ovec.h"
 
-#include "ops/conv_simd.h"
+#include <immintrin.h>
 
 #include <algorithm>
 #include <type_traits>
 
-#ifdef __AVX512F__
-#include <immintrin.h>
-#endif
+#include "ops/conv_simd.h"
+#include "ops/cpu.h"
+#include "ops/im2col.h"
 
 namespace xgrad {
 namespace {
@@ -19,7 +19,8 @@ struct Padded {
 };
 // Stride 1: output (i, j) with tap (p, q) reads padded cell (i + p*dh, j + q*dw).
 Padded padded(const ConvDims& d) {
-  return {d.g.out_h + (d.kh - 1) * d.dilation[0], d.g.out_w + (d.kw - 1) * d.dilation[1]};
+  const PaddedPlane pp = padded_plane(d);
+  return {pp.rows, pp.cols};
 }
 int64_t blocks(const ConvDims& d) { return (d.o + kLanes - 1) / kLanes; }
 int64_t taps(const ConvDims& d) { return d.patch(); }
@@ -30,17 +31,7 @@ int64_t ovec_padded_size(const ConvDims& d) { return d.c * padded(d).rows * padd
 int64_t ovec_weights_size(const ConvDims& d) { return blocks(d) * taps(d) * kLanes; }
 int64_t ovec_scratch_size(const ConvDims& d) { return d.positions() * kLanes; }
 
-void ovec_pad(const ConvDims& d, const float* x, float* xp) {
-  const Padded pd = padded(d);
-  std::fill(xp, xp + ovec_padded_size(d), 0.0f);
-  const int64_t s0 = d.g.pad_left, s1 = std::min(pd.cols, d.g.pad_left + d.w);
-  const int64_t r1 = std::min(pd.rows, d.g.pad_top + d.h);
-  for (int64_t c = 0; c < d.c; ++c)
-    for (int64_t r = d.g.pad_top; r < r1 && s1 > s0; ++r) {
-      const float* src = x + (c * d.h + r - d.g.pad_top) * d.w;
-      std::copy(src, src + (s1 - s0), xp + (c * pd.rows + r) * pd.cols + s0);
-    }
-}
+void ovec_pad(const ConvDims& d, const float* x, float* xp) { pad_image(d, x, xp); }
 
 void ovec_transpose_weights(const ConvDims& d, const float* w, float* wt) {
   const int64_t t = taps(d);
@@ -58,9 +49,7 @@ void ovec_weight_grad_finish(const ConvDims& d, const float* acc, float* dw) {
     for (int64_t k = 0; k < t; ++k) dw[o * t + k] += acc[((o / kLanes) * t + k) * kLanes + o % kLanes];
 }
 
-#ifdef __AVX512F__
-
-bool ovec_conv_applies(const ConvDims& d) { return d.stride[0] == 1 && d.stride[1] == 1 && d.o >= 8; }
+XGRAD_AVX512_BEGIN
 
 namespace {
 
@@ -221,14 +210,6 @@ void ovec_input_grad(const ConvDims& d, const float* g, const float* w, float* s
     }
 }
 
-#else
-
-bool ovec_conv_applies(const ConvDims&) { return false; }
-void ovec_forward(const ConvDims&, const float*, const float*, const float*, float*, float*) {}
-void ovec_weight_grad(const ConvDims&, const float*, const float*, float*, float*) {}
-int64_t ovec_input_grad_scratch_size(const ConvDims&) { return 0; }
-void ovec_input_grad(const ConvDims&, const float*, const float*, float*, float*) {}
-
-#endif
+XGRAD_AVX512_END
 
 }  // namespace xgrad

@@ -3,14 +3,12 @@
 // conv2: 6 channels in, 16 out, 8x8 outputs). Each vector holds 16 output channels of one output
 // position; an input value is broadcast against the weights of a tap. The per-image im2col GEMMs
 // of such layers are small (16x64x150) and reach only a fraction of sgemm's speed.
-// AVX-512 only: elsewhere ovec_conv_applies() is false and conv.cpp uses im2col + sgemm.
+// AVX-512 (compiled with a target attribute; the kernel table calls it only on such CPUs).
 #include <cstdint>
 
 #include "ops/window.h"
 
 namespace xgrad {
-
-bool ovec_conv_applies(const ConvDims& d);
 
 // Floats of one padded image [c, rows, cols] (zero border, so every tap reads inside it).
 int64_t ovec_padded_size(const ConvDims& d);

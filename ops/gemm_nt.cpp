@@ -1,8 +1,8 @@
 #include "ops/gemm_nt.h"
 
-#ifdef __AVX512F__
 #include <immintrin.h>
-#endif
+
+#include "ops/cpu.h"
 
 namespace xgrad {
 namespace {
@@ -10,10 +10,10 @@ namespace {
 constexpr int64_t kLanes = 16;
 
 // J dot products of one row of a with rows b0..b(J-1), added to c[0..J).
-#ifdef __AVX512F__
+XGRAD_AVX512_BEGIN
 // With AVX-512 the partial sums are named registers: GCC keeps a float[J][16] array on the stack.
 template <int J>
-void dots(int64_t k, const float* a, const float* b, int64_t ldb, float* c) {
+void dots_avx512(int64_t k, const float* a, const float* b, int64_t ldb, float* c) {
   __m512 acc[J];
   for (int j = 0; j < J; ++j) acc[j] = _mm512_setzero_ps();
   int64_t p = 0;
@@ -30,7 +30,9 @@ void dots(int64_t k, const float* a, const float* b, int64_t ldb, float* c) {
     c[j] += s;
   }
 }
-#else
+XGRAD_AVX512_END
+
+// The same sums, plain C++ (for CPUs without AVX-512).
 template <int J>
 void dots(int64_t k, const float* a, const float* b, int64_t ldb, float* c) {
   float acc[J][kLanes] = {};
@@ -45,16 +47,22 @@ void dots(int64_t k, const float* a, const float* b, int64_t ldb, float* c) {
     c[j] += s;
   }
 }
-#endif
+
+template <int J>
+void dots_for(bool avx512, int64_t k, const float* a, const float* b, int64_t ldb, float* c) {
+  if (avx512) return dots_avx512<J>(k, a, b, ldb, c);
+  dots<J>(k, a, b, ldb, c);
+}
 
 }  // namespace
 
 void gemm_nt_accumulate(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b,
                         int64_t ldb, float* c, int64_t ldc) {
+  const bool avx512 = cpu_isa() == Isa::Avx512;
   for (int64_t i = 0; i < m; ++i) {
     int64_t j = 0;
-    for (; j + 4 <= n; j += 4) dots<4>(k, a + i * lda, b + j * ldb, ldb, c + i * ldc + j);
-    for (; j < n; ++j) dots<1>(k, a + i * lda, b + j * ldb, ldb, c + i * ldc + j);
+    for (; j + 4 <= n; j += 4) dots_for<4>(avx512, k, a + i * lda, b + j * ldb, ldb, c + i * ldc + j);
+    for (; j < n; ++j) dots_for<1>(avx512, k, a + i * lda, b + j * ldb, ldb, c + i * ldc + j);
   }
 }
 

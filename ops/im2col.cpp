@@ -34,6 +34,36 @@ void each_row(const ConvDims& d, F&& f) {
 
 }  // namespace
 
+PaddedPlane padded_plane(const ConvDims& d) {
+  return {(d.g.out_h - 1) * d.stride[0] + (d.kh - 1) * d.dilation[0] + 1,
+          (d.g.out_w - 1) * d.stride[1] + (d.kw - 1) * d.dilation[1] + 1};
+}
+
+void pad_image(const ConvDims& d, const float* x, float* xp) {
+  const PaddedPlane pp = padded_plane(d);
+  const int64_t c = d.c / d.groups;
+  std::fill(xp, xp + c * pp.size(), 0.0f);
+  const int64_t s0 = d.g.pad_left, s1 = std::min(pp.cols, d.g.pad_left + d.w);
+  const int64_t r1 = std::min(pp.rows, d.g.pad_top + d.h);
+  for (int64_t k = 0; k < c && s1 > s0; ++k)
+    for (int64_t r = d.g.pad_top; r < r1; ++r) {
+      const float* src = x + (k * d.h + r - d.g.pad_top) * d.w;
+      std::copy(src, src + (s1 - s0), xp + (k * pp.rows + r) * pp.cols + s0);
+    }
+}
+
+void crop_image(const ConvDims& d, const float* dxp, float* dx) {
+  const PaddedPlane pp = padded_plane(d);
+  const int64_t c = d.c / d.groups;
+  std::fill(dx, dx + c * d.h * d.w, 0.0f);
+  const int64_t s1 = std::min(d.w, pp.cols - d.g.pad_left), r1 = std::min(d.h, pp.rows - d.g.pad_top);
+  for (int64_t k = 0; k < c && s1 > 0; ++k)
+    for (int64_t r = 0; r < r1; ++r) {
+      const float* src = dxp + (k * pp.rows + r + d.g.pad_top) * pp.cols + d.g.pad_left;
+      std::copy(src, src + s1, dx + (k * d.h + r) * d.w);
+    }
+}
+
 void im2col(const ConvDims& d, const float* x, float* cols) {
   const int64_t ow = d.g.out_w, sw = d.stride[1], positions = d.positions();
   each_row(d, [&](int64_t c, int64_t k, int64_t i, int64_t r, int64_t start, int64_t j0, int64_t j1) {

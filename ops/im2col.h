@@ -6,6 +6,19 @@
 
 namespace xgrad {
 
+// The zero-padded image that every tap of every output reads inside of:
+// rows (oh-1)*sh + (kh-1)*dh + 1, cols (ow-1)*sw + (kw-1)*dw + 1, input cell (r, s) at
+// (r + pad_top, s + pad_left); input cells no output reads are left out.
+struct PaddedPlane {
+  int64_t rows, cols;
+  int64_t size() const { return rows * cols; }
+};
+PaddedPlane padded_plane(const ConvDims& d);
+// xp [C, rows, cols] from x [C, H, W].
+void pad_image(const ConvDims& d, const float* x, float* xp);
+// dx [C, H, W] = the cells of dxp [C, rows, cols] that are input cells (0 for cells left out).
+void crop_image(const ConvDims& d, const float* dxp, float* dx);
+
 // x: one image [C, H, W] -> cols [C*KH*KW, OH*OW].
 void im2col(const ConvDims& d, const float* x, float* cols);
 

@@ -52,6 +52,12 @@ class Op {
                         const Grads& grad_in) const = 0;
   // Every attribute, defaults included, so a written graph says exactly what it computes.
   virtual json attrs() const { return json::object(); }
+  // The kernel forward would use for these inputs on this CPU ("" for ops with one way to run), for
+  // `xgrad summary --kernels` and the bench.
+  virtual std::string kernel_name(const std::vector<ValueInfo>& in) const {
+    (void)in;
+    return "";
+  }
 };
 
 }  // namespace xgrad

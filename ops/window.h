@@ -45,20 +45,30 @@ inline Geometry geometry(int64_t h, int64_t w, const Window& win) {
   return g;
 }
 
-// Every size of a conv2d: x [n,c,h,w], w [o,c,kh,kw], y [n,o,g.out_h,g.out_w].
+// Every size of a conv2d: x [n,c,h,w], w [o,c/groups,kh,kw], y [n,o,g.out_h,g.out_w]. Group k
+// maps input channels [k*c/groups, (k+1)*c/groups) to outputs [k*o/groups, (k+1)*o/groups).
 struct ConvDims {
   int64_t n, c, h, w, o, kh, kw;
   Pair stride, dilation;
   Geometry g;
-  int64_t patch() const { return c * kh * kw; }            // rows of the im2col matrix
+  int64_t groups = 1;
+  int64_t patch() const { return c / groups * kh * kw; }   // rows of a group's im2col matrix
   int64_t positions() const { return g.out_h * g.out_w; }  // its columns
 };
 
-inline ConvDims conv_dims(const Tensor& x, const Tensor& w, Window win) {
-  win.kernel = {int64_t(w.shape(2)), int64_t(w.shape(3))};
-  const int64_t h = int64_t(x.shape(2)), wd = int64_t(x.shape(3));
-  return {int64_t(x.shape(0)), int64_t(x.shape(1)), h,          wd,           int64_t(w.shape(0)),
-          win.kernel[0],       win.kernel[1],       win.stride, win.dilation, geometry(h, wd, win)};
+inline ConvDims conv_dims(const Shape& x, const Shape& w, Window win, int64_t groups = 1) {
+  win.kernel = {w[2], w[3]};
+  return {x[0],  x[1], x[2], x[3], w[0], w[2], w[3], win.stride, win.dilation, geometry(x[2], x[3], win),
+          groups};
+}
+inline ConvDims conv_dims(const Tensor& x, const Tensor& w, const Window& win, int64_t groups = 1) {
+  return conv_dims(shape_of(x), shape_of(w), win, groups);
+}
+
+// One group of a grouped conv as a conv of its own (what the kernels see).
+inline ConvDims group_dims(ConvDims d) {
+  d.c /= d.groups, d.o /= d.groups, d.groups = 1;
+  return d;
 }
 
 // A pooling window over [n*c planes, h, w].

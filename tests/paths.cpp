@@ -12,4 +12,6 @@ const std::string& cli_path() {
   return path;
 }
 
+std::string example_path(const std::string& name) { return std::string(XGRAD_EXAMPLES_DIR) + "/" + name; }
+
 }  // namespace xgrad::test

@@ -8,5 +8,7 @@ namespace xgrad::test {
 
 const std::string& source_dir();  // the checkout's root
 const std::string& cli_path();    // the built xgrad program
+// The built example program `name` (from tools/examples/NAME.cpp).
+std::string example_path(const std::string& name);
 
 }  // namespace xgrad::test

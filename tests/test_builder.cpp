@@ -32,7 +32,7 @@ TEST_CASE("conv options: stride, Same padding, dilation and groups reach the op"
   GraphBuilder b("conv");
   Value x = b.input("x", {-1, 4, 9, 9});
   Value w = b.param("w", {8, 4, 3, 3}, Init{"zeros"});
-  Value y = b.conv2d(x, w, ConvOptions().stride(2).padding(Same), "c");
+  Value y = b.conv2d(x, w, ConvOptions().stride(2).padding(Pad::Same), "c");
   CHECK(b.shape(y) == Shape{-1, 8, 5, 5});
   const json attrs = b.graph().node(y.id).op->attrs();
   CHECK(attrs["stride"] == json({2, 2}));
@@ -125,4 +125,60 @@ TEST_CASE("backward and grad take node names as well as ids") {
   CHECK(e.grad("x") == nullptr);  // not asked for
   CHECK(e.grad(g.id("w")) == e.grad("w"));
   CHECK_THROWS_WITH_AS(e.backward("loss", {"v"}), doctest::Contains("\"v\""), Error);
+}
+
+TEST_CASE("every op method builds its op with its attributes spelled as in JSON") {
+  GraphBuilder b("ops");
+  Value x = b.input("x", {-1, 3, 4, 4});
+  Value y = b.input("y", {-1, 3, 4, 4});
+  auto check = [&](Value v, const std::string& type, const json& attrs) {
+    const Node& n = b.graph().node(v.id);
+    INFO(type);
+    CHECK(n.op->type() == type);
+    for (const auto& [key, value] : attrs.items()) CHECK(n.op->attrs().at(key) == value);
+  };
+  check(b.sub(x, y), "sub", {});
+  check(b.div(x, y), "div", {});
+  check(b.neg(x), "neg", {});
+  check(b.square(x), "square", {});
+  check(b.exp(x), "exp", {});
+  check(b.log(x), "log", {});
+  check(b.sqrt(x), "sqrt", {});
+  check(b.abs(x), "abs", {});
+  check(b.clip(x, -1, 2), "clip", {{"min", -1.0}, {"max", 2.0}});
+  check(b.scale(x, 0.5), "scale", {{"factor", 0.5}});
+  check(b.add_scalar(x, 3), "add_scalar", {{"value", 3.0}});
+  check(b.leaky_relu(x), "leaky_relu", {{"alpha", 0.01}});
+  check(b.leaky_relu(x, 0.2), "leaky_relu", {{"alpha", 0.2}});
+  check(b.elu(x), "elu", {{"alpha", 1.0}});
+  check(b.gelu(x), "gelu", {{"approximate", "none"}});
+  check(b.gelu(x, Approximate::Tanh), "gelu", {{"approximate", "tanh"}});
+  check(b.silu(x), "silu", {});
+  check(b.softplus(x), "softplus", {});
+  check(b.log_softmax(x), "log_softmax", {{"axis", -1}});
+  check(b.softmax(x, 1), "softmax", {{"axis", 1}});
+  check(b.concat({x, y, x}), "concat", {{"axis", 1}});
+  CHECK(b.shape(b.concat({x, y}, -1)) == Shape{-1, 3, 4, 8});
+  Value g = b.global_avg_pool2d(x);
+  check(g, "global_avg_pool2d", {});
+  CHECK(b.shape(g) == Shape{-1, 3});
+  check(b.global_max_pool2d(x), "global_max_pool2d", {});
+  check(b.mse(x, y), "mse", {});
+  check(b.sigmoid_cross_entropy(x, y), "sigmoid_cross_entropy", {});
+}
+
+TEST_CASE("a loss written with the element-wise methods: mean((x - y)^2) equals mse") {
+  GraphBuilder b("losses");
+  Value x = b.input("x", {-1, 2});
+  Value y = b.input("y", {-1, 2});
+  b.output("by_hand", b.mean(b.square(b.sub(x, y))));
+  b.output("mse", b.mse(x, y));
+  b.output("scaled", b.add_scalar(b.scale(b.neg(x), 2), 1));  // 1 - 2x
+  Graph g = b.finish();
+  Engine e(g);
+  Feeds feeds{{"x", test::filled({2, 2}, {1, 2, 3, 4})}, {"y", test::filled({2, 2}, {0, 0, 1, 6})}};
+  e.forward(feeds, {});
+  CHECK(e.value(g.output("by_hand"))() == doctest::Approx((1 + 4 + 4 + 4) / 4.0));
+  CHECK(e.value(g.output("mse"))() == doctest::Approx((1 + 4 + 4 + 4) / 4.0));
+  CHECK(values(e.value(g.output("scaled"))) == std::vector<float>{-1, -3, -5, -7});
 }

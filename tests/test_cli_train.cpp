@@ -218,3 +218,25 @@ TEST_CASE("[slow] LeNet-relu with Adam learns the real Fashion-MNIST: 1 epoch on
   MESSAGE("test accuracy after 1 epoch on 12000 samples: " << acc);
   CHECK(acc > 0.70);
 }
+
+TEST_CASE("built-in model names work from any directory; the default is the reference LeNet") {
+  Tiny t;  // runs in a temp dir, away from the checkout's models/
+  const Result r = t.run("train --data data --epochs 1 --batch 10 --threads 1 --out d.json");
+  INFO(r.out, r.err);
+  REQUIRE(r.code == 0);
+  CHECK(r.out.find("training lenet (") != std::string::npos);
+  CHECK(load_model(t.file("d.json")).graph.name() == "lenet");
+  const Result relu =
+      t.run("train --model lenet-relu --data data --epochs 1 --batch 10 --threads 1 --out r.json");
+  INFO(relu.err);
+  REQUIRE(relu.code == 0);
+  const Model trained_relu = load_model(t.file("r.json"));
+  CHECK(trained_relu.graph.node(trained_relu.graph.id("act1")).op->type() == "relu");
+  const Result summary = t.run("summary --model mlp");
+  CHECK(summary.code == 0);
+  CHECK(summary.out.find("fc1") != std::string::npos);
+  const Result typo = t.run("train --model lenett --data data");
+  CHECK(typo.code != 0);
+  CHECK(typo.err.find("lenett: no such model file, nor a built-in model (lenet, lenet-relu, mlp)") !=
+        std::string::npos);
+}

@@ -3,37 +3,23 @@
 
 #include <cmath>
 
-#include "ops/registry.h"
 #include "tests/fixtures.h"
+#include "tests/op_run.h"
 
 using namespace xgrad;
 
 namespace {
 
+using test::check_values;
+using test::filled;
+
 Tensor run(const std::string& type, const json& attrs, const std::vector<Tensor>& in,
            std::vector<DType> dtypes = {}) {
-  auto op = registry().make(type, attrs);
-  std::vector<ValueInfo> infos;
-  Inputs ptrs;
-  for (size_t i = 0; i < in.size(); ++i) {
-    infos.push_back({shape_of(in[i]), i < dtypes.size() ? dtypes[i] : DType::Float32});
-    ptrs.push_back(&in[i]);
-  }
-  Tensor out = make_tensor(op->infer_shape(infos));
-  Workspace ws;
-  op->forward(ptrs, out, ws, false);
-  return out;
+  return test::run_op(type, attrs, in, dtypes);
 }
-
-using test::filled;
 
 Tensor x3() { return Tensor{{{{0, 1, 2}, {3, 4, 5}, {6, 7, 8}}}}; }  // [1,1,3,3]
 Tensor k2() { return Tensor{{{{0, 1}, {2, 3}}}}; }                   // [1,1,2,2]
-
-void check_values(const Tensor& got, const Tensor& want) {
-  REQUIRE(shape_of(got) == shape_of(want));
-  for (size_t i = 0; i < want.size(); ++i) CHECK(got.data()[i] == doctest::Approx(want.data()[i]));
-}
 
 }  // namespace
 
@@ -68,6 +54,14 @@ TEST_CASE("conv2d: a 1x1 conv is a matmul over channels") {
     CHECK(y.data()[p] == doctest::Approx(a - c));
     CHECK(y.data()[9 + p] == doctest::Approx(0.5 * a + 2 * c));
   }
+}
+
+TEST_CASE("conv2d: groups 2 keeps the channels apart: X with K, X+1 with K+1") {
+  Tensor x = xt::concatenate(xt::xtuple(x3(), Tensor(x3() + 1.0f)), 1);
+  Tensor k = xt::concatenate(xt::xtuple(k2(), Tensor(k2() + 1.0f)), 0);  // [2,1,2,2]
+  // (X+1)*(K+1) = X*K + (window sums of X: 8, 12, 20, 24) + (sum of K: 6) + 4
+  check_values(run("conv2d", {{"groups", 2}}, {x, k}), Tensor{{{{19, 25}, {37, 43}}, {{37, 47}, {67, 77}}}});
+  CHECK_THROWS_WITH(run("conv2d", {{"groups", 3}}, {x, k}), doctest::Contains("must divide"));
 }
 
 TEST_CASE("conv2d: padding, same, stride, dilation") {

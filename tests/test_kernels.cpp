@@ -3,12 +3,15 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <set>
 
 #include "core/parallel.h"
 #include "core/rng.h"
-#include "ops/conv_reference.h"
-#include "ops/pool_reference.h"
+#include "ops/conv_kernels.h"
+#include "ops/pool_kernels.h"
 #include "ops/registry.h"
+#include "tests/conv_reference.h"
+#include "tests/pool_reference.h"
 
 using namespace xgrad;
 
@@ -56,10 +59,40 @@ struct ConvCase {
   json attrs;
 };
 
-}  // namespace
+Window window_of(const json& attrs) {
+  Window win;
+  win.stride = AttrReader(attrs).pair("stride", {1, 1}, 1);
+  win.padding = AttrReader(attrs).padding("padding");
+  win.dilation = AttrReader(attrs).pair("dilation", {1, 1}, 1);
+  return win;
+}
 
-TEST_CASE("conv2d fast path matches the direct loops: strides, paddings, dilations, 1x1, channels") {
-  const std::vector<ConvCase> cases = {
+// Forces one conv kernel and an instruction-set cap for the life of the object.
+struct Forced {
+  Forced(const std::string& kernel, Isa isa) {
+    force_conv_kernel(kernel);
+    set_isa_limit(isa);
+  }
+  ~Forced() {
+    force_conv_kernel("");
+    set_isa_limit(Isa::Avx512);
+  }
+};
+
+struct ConvExpected {
+  Tensor y, dx, dw, db;
+};
+
+ConvExpected conv_reference(const ConvCase& c, const std::vector<Tensor>& in, const Tensor& g) {
+  const ConvDims d = conv_dims(in[0], in[1], window_of(c.attrs), c.x[1] / c.w[1]);
+  ConvExpected e{make_tensor(shape_of(g)), make_tensor(c.x), make_tensor(c.w), make_tensor({c.w[0]})};
+  conv2d_reference_forward(d, in[0].data(), in[1].data(), in[2].data(), e.y.data());
+  conv2d_reference_backward(d, in[0].data(), in[1].data(), g.data(), e.dx.data(), e.dw.data(), e.db.data());
+  return e;
+}
+
+const std::vector<ConvCase>& conv_cases() {
+  static const std::vector<ConvCase> cases = {
       {{9, 1, 28, 28}, {6, 1, 5, 5}, json::object()},   // LeNet conv1, a batch of odd size
       {{5, 6, 12, 12}, {16, 6, 5, 5}, json::object()},  // LeNet conv2
       {{1, 3, 7, 6}, {4, 3, 3, 3}, {{"stride", 2}}},
@@ -72,63 +105,109 @@ TEST_CASE("conv2d fast path matches the direct loops: strides, paddings, dilatio
       {{2, 3, 8, 8}, {2, 3, 3, 3}, {{"dilation", {2, 1}}, {"stride", 2}, {"padding", "same"}}},
       {{4, 5, 3, 3}, {7, 5, 1, 1}, json::object()},
       {{2, 2, 3, 3}, {2, 2, 3, 3}, {{"padding", 4}}},         // rows and columns that read only padding
-      {{3, 1, 7, 37}, {11, 1, 3, 4}, {{"padding", {1, 2}}}},  // direct kernel: 2 channel groups, 3 blocks
-      {{2, 1, 9, 9}, {9, 1, 5, 5}, {{"padding", "same"}}},    // direct kernel: asymmetric padding
-      {{2, 1, 6, 6}, {3, 1, 7, 7}, {{"padding", 3}}},         // direct kernel: taps reading only padding
-      {{2, 1, 9, 9}, {2, 1, 3, 3}, {{"dilation", 2}}},        // one channel, but not direct
-      {{2, 2, 20, 20}, {3, 2, 3, 3}, json::object()},         // long thin weight gradient (gemm_nt)
+      {{3, 1, 7, 37}, {11, 1, 3, 4}, {{"padding", {1, 2}}}},  // one channel: 2 output groups, 3 blocks
+      {{2, 1, 9, 9}, {9, 1, 5, 5}, {{"padding", "same"}}},    // one channel: asymmetric padding
+      {{2, 1, 6, 6}, {3, 1, 7, 7}, {{"padding", 3}}},         // one channel: taps reading only padding
+      {{2, 1, 9, 9}, {2, 1, 3, 3}, {{"dilation", 2}}},
+      {{2, 1, 11, 12}, {4, 1, 3, 3}, {{"stride", 2}, {"padding", 1}}},
+      {{2, 2, 20, 20}, {3, 2, 3, 3}, json::object()},  // long thin weight gradient (gemm_nt)
       {{2, 3, 9, 10}, {20, 3, 3, 2}, {{"dilation", {2, 1}}, {"padding", {1, 2}}}},  // over channels: 2 blocks
-      {{3, 4, 7, 5}, {8, 4, 2, 2}, json::object()},           // over channels: a block of 4 positions
-      {{1, 2, 5, 19}, {16, 2, 3, 3}, {{"padding", "same"}}},  // over channels: rows of 8 + 8 + 3
+      {{3, 4, 7, 5}, {8, 4, 2, 2}, json::object()},                   // over channels: a block of 4 positions
+      {{1, 2, 5, 19}, {16, 2, 3, 3}, {{"padding", "same"}}},          // over channels: rows of 8 + 8 + 3
+      {{2, 6, 5, 5}, {6, 1, 3, 3}, {{"groups", 6}, {"padding", 1}}},  // depthwise
+      {{2, 4, 9, 8}, {8, 1, 3, 3}, {{"groups", 4}, {"stride", 2}, {"padding", "same"}}},  // multiplier 2
+      {{3, 6, 6, 7}, {9, 2, 3, 3}, {{"groups", 3}, {"dilation", 2}, {"padding", 2}}},
+      {{2, 8, 4, 4}, {12, 4, 1, 1}, {{"groups", 2}}},  // grouped 1x1
+      {{2, 3, 7, 7}, {5, 3, 1, 1}, {{"stride", 2}}},   // 1x1 at stride 2: not a plain GEMM
+      {{2, 4, 5, 5}, {3, 4, 1, 1}, {{"padding", 1}}},  // 1x1 with padding
   };
+  return cases;
+}
+
+}  // namespace
+
+TEST_CASE("every conv2d kernel that applies matches the direct loops, on AVX-512 and AVX2, 1 and 2 threads") {
   Rng rng(7);
-  for (const auto& c : cases) {
-    INFO("x " << to_string(c.x) << ", w " << to_string(c.w) << ", attrs " << c.attrs.dump());
+  std::set<std::string> ran;
+  for (const auto& c : conv_cases()) {
     auto op = registry().make("conv2d", c.attrs);
     const std::vector<Tensor> in = {random(c.x, rng), random(c.w, rng), random({c.w[0]}, rng)};
-    Window win;
-    win.stride = AttrReader(c.attrs).pair("stride", {1, 1}, 1);
-    win.padding = AttrReader(c.attrs).padding("padding");
-    win.dilation = AttrReader(c.attrs).pair("dilation", {1, 1}, 1);
-    const ConvDims d = conv_dims(in[0], in[1], win);
-    Tensor y = make_tensor({d.n, d.o, d.g.out_h, d.g.out_w});
-    conv2d_reference_forward(d, in[0].data(), in[1].data(), in[2].data(), y.data());
-    const Tensor g = random(shape_of(y), rng);
-    Tensor dx = make_tensor(c.x), dw = make_tensor(c.w), db = make_tensor({c.w[0]});
-    conv2d_reference_backward(d, in[0].data(), in[1].data(), g.data(), dx.data(), dw.data(), db.data());
-
-    set_num_threads(1);
-    const OpRun one = run_op(*op, in, g);
-    set_num_threads(2);
-    const OpRun two = run_op(*op, in, g);
-    set_num_threads(1);
-    check_close(one.y, y, "y");
-    check_close(one.grads[0], dx, "dx");
-    check_close(one.grads[1], dw, "dw");
-    check_close(one.grads[2], db, "db");
-    CHECK(two.y == one.y);  // bit for bit: the split of the batch does not change any sum
-    for (size_t i = 0; i < 3; ++i) CHECK(two.grads[i] == one.grads[i]);
+    const Shape y_shape = op->infer_shape({{c.x}, {c.w}, {{c.w[0]}}});
+    const Tensor g = random(y_shape, rng);
+    const ConvExpected want = conv_reference(c, in, g);
+    const int64_t groups = c.x[1] / c.w[1];
+    const ConvDims gd = group_dims(conv_dims(c.x, c.w, window_of(c.attrs), groups));
+    for (const Isa isa : {Isa::Avx512, Isa::Avx2, Isa::Generic})
+      for (const ConvKernel& k : conv_kernels()) {
+        if (isa > detected_isa() || !k.applies(gd, isa)) continue;
+        INFO("x " << to_string(c.x) << ", w " << to_string(c.w) << ", attrs " << c.attrs.dump() << ", kernel "
+                  << k.name << ", " << isa_name(isa));
+        Forced forced(k.name, isa);
+        ran.insert(k.name);
+        set_num_threads(1);
+        const OpRun one = run_op(*op, in, g);
+        set_num_threads(2);
+        const OpRun two = run_op(*op, in, g);
+        set_num_threads(1);
+        check_close(one.y, want.y, "y");
+        check_close(one.grads[0], want.dx, "dx");
+        check_close(one.grads[1], want.dw, "dw");
+        check_close(one.grads[2], want.db, "db");
+        CHECK(two.y == one.y);  // bit for bit: the split of the batch does not change any sum
+        for (size_t i = 0; i < 3; ++i) CHECK(two.grads[i] == one.grads[i]);
+      }
+  }
+  // Every kernel of the table ran on some case (those of an instruction set this CPU lacks excepted).
+  for (const ConvKernel& k : conv_kernels()) {
+    const bool needs_avx512 = std::string(k.name).find("avx512") != std::string::npos;
+    const bool needs_avx2 = std::string(k.name).find("avx2") != std::string::npos;
+    if ((needs_avx512 && detected_isa() < Isa::Avx512) || (needs_avx2 && detected_isa() < Isa::Avx2))
+      continue;
+    INFO("kernel " << k.name);
+    CHECK(ran.count(k.name) == 1);
   }
 }
 
-TEST_CASE("max_pool2d and avg_pool2d match the reference loops, fast path or not") {
+TEST_CASE("a forced conv kernel that does not apply is an error, and the choice follows the CPU level") {
+  auto op = registry().make("conv2d", {{"stride", 2}});
+  const std::vector<ValueInfo> in = {{{-1, 3, 8, 8}}, {{4, 3, 3, 3}}};
+  {
+    Forced forced("ovec_avx512", Isa::Avx512);
+    CHECK_THROWS_WITH(op->kernel_name(in), doctest::Contains("does not apply"));
+  }
+  {
+    Forced forced("no_such_kernel", Isa::Avx512);
+    CHECK_THROWS_WITH(op->kernel_name(in), doctest::Contains("no conv kernel named"));
+  }
+  CHECK(op->kernel_name(in) == "im2col_gemm");
+  auto depthwise = registry().make("conv2d", {{"groups", 3}});
+  const std::vector<ValueInfo> dw_in = {{{-1, 3, 8, 8}}, {{3, 1, 3, 3}}};
+  Forced avx2("", Isa::Avx2);
+  if (detected_isa() >= Isa::Avx2) CHECK(depthwise->kernel_name(dw_in) == "plane_avx2");
+}
+
+TEST_CASE(
+    "every pool kernel that applies matches the reference loops, on AVX-512 and AVX2, 1 and 2 threads") {
   struct PoolCase {
     Shape x;
     json attrs;
   };
   const std::vector<PoolCase> cases = {
-      {{3, 6, 24, 24}, {{"kernel", 2}}},  // LeNet pool1: the fast 2x2 path
+      {{3, 6, 24, 24}, {{"kernel", 2}}},  // LeNet pool1
       {{2, 3, 9, 9}, {{"kernel", 2}}},    // odd size: the last row and column are dropped
       {{2, 2, 8, 8}, {{"kernel", 2}, {"stride", 1}}},
       {{1, 2, 9, 7}, {{"kernel", 3}, {"stride", 2}}},
+      {{2, 3, 16, 16}, {{"kernel", 3}, {"stride", 2}}},
       {{1, 2, 7, 7}, {{"kernel", {2, 3}}, {"stride", {2, 1}}}},
       {{1, 2, 5, 6}, {{"kernel", 3}, {"stride", 2}, {"padding", "same"}}},
+      {{2, 3, 16, 16}, {{"kernel", 3}, {"stride", 2}, {"padding", 1}}},
       {{2, 1, 3, 3}, {{"kernel", 2}, {"stride", 1}, {"padding", 1}}},
+      {{1, 2, 37, 37}, {{"kernel", 2}}},  // rows of 16 + 2 windows
   };
   Rng rng(11);
+  std::set<std::string> ran;
   for (const auto& c : cases)
     for (const bool is_max : {true, false}) {
-      INFO("x " << to_string(c.x) << ", attrs " << c.attrs.dump() << (is_max ? ", max" : ", avg"));
       auto op = registry().make(is_max ? "max_pool2d" : "avg_pool2d", c.attrs);
       const std::vector<Tensor> in = {random(c.x, rng)};
       Window win;
@@ -146,13 +225,30 @@ TEST_CASE("max_pool2d and avg_pool2d match the reference loops, fast path or not
         avg_pool_reference_forward(d, in[0].data(), y.data());
         avg_pool_reference_backward(d, g.data(), dx.data());
       }
-      for (int threads : {1, 2}) {
-        set_num_threads(threads);
-        const OpRun r = run_op(*op, in, g);
-        CHECK(r.y == y);
-        if (is_max) CHECK(r.grads[0] == dx);  // same argmax, same sums
-        if (!is_max) check_close(r.grads[0], dx, "dx");
-      }
-      set_num_threads(1);
+      for (const Isa isa : {Isa::Avx512, Isa::Avx2})
+        for (const PoolKernel& k : pool_kernels()) {
+          if (isa > detected_isa() || !k.applies(d, is_max, isa)) continue;
+          INFO("x " << to_string(c.x) << ", attrs " << c.attrs.dump() << ", kernel " << k.name << ", "
+                    << isa_name(isa));
+          force_pool_kernel(k.name);
+          set_isa_limit(isa);
+          ran.insert(k.name);
+          for (int threads : {1, 2}) {
+            set_num_threads(threads);
+            const OpRun r = run_op(*op, in, g);
+            if (is_max) CHECK(r.y == y);          // the same cells picked
+            if (is_max) CHECK(r.grads[0] == dx);  // same argmax, same sums
+            if (!is_max) check_close(r.y, y, "y");
+            if (!is_max) check_close(r.grads[0], dx, "dx");
+          }
+          set_num_threads(1);
+          force_pool_kernel("");
+          set_isa_limit(Isa::Avx512);
+        }
     }
+  for (const PoolKernel& k : pool_kernels()) {
+    if (std::string(k.name).find("avx512") != std::string::npos && detected_isa() < Isa::Avx512) continue;
+    INFO("kernel " << k.name);
+    CHECK(ran.count(k.name) == 1);
+  }
 }

@@ -135,7 +135,7 @@ int run_cli(const std::string& args, std::string& output) {
 }
 }  // namespace
 
-TEST_CASE("xgrad bench rejects bad thread counts and repeats with a clear message") {
+TEST_CASE("xgrad bench rejects bad thread counts, repeats and model names with a clear message") {
   std::string out;
   CHECK(run_cli("bench --no-torch --threads 0", out) != 0);
   CHECK(out.find("xgrad: error: --threads: expected counts in [1, 256], found 0") != std::string::npos);
@@ -143,4 +143,6 @@ TEST_CASE("xgrad bench rejects bad thread counts and repeats with a clear messag
   CHECK(out.find("--threads") != std::string::npos);
   CHECK(run_cli("bench --no-torch --repeats 0", out) != 0);
   CHECK(out.find("--repeats") != std::string::npos);
+  CHECK(run_cli("bench --no-torch --models lenet,nosuch", out) != 0);
+  CHECK(out.find("--models: no model named \"nosuch\"") != std::string::npos);
 }

@@ -5,13 +5,15 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cmath>
+#include <filesystem>
 #include <functional>
 
+#include "core/error.h"
 #include "core/parallel.h"
 #include "graph/engine.h"
 #include "graph/params.h"
-#include "models/lenet.h"
+#include "graph/serialize.h"
+#include "graph/train.h"
 
 namespace xgrad::cli {
 namespace {
@@ -37,112 +39,31 @@ double timed(int repeats, const std::function<void()>& f) {
   return median(t);
 }
 
-// A few batches of random images in [0, 1) and labels, cycled through by the timed runs.
-std::vector<Feeds> synthetic_batches(int64_t batch, int count, Rng& rng) {
-  std::vector<Feeds> out(static_cast<size_t>(count));
-  for (auto& f : out) {
-    Tensor x = make_tensor({batch, 1, 28, 28}), y = make_tensor({batch});
-    for (float& v : x) v = rng.uniform01();
-    for (float& v : y) v = float(rng.below(10));
-    f = {{"image", std::move(x)}, {"label", std::move(y)}};
+// `count` random images in [0, 1) of the model's input shape and labels 0..9, served as batches.
+struct SyntheticData {
+  Tensor images, labels;
+  SyntheticData(const Graph& g, int64_t count, Rng& rng) {
+    Shape s = g.node(g.id("image")).info.shape;
+    s[0] = count;
+    images = make_tensor(s), labels = make_tensor({count});
+    for (float& v : images) v = rng.uniform01();
+    for (float& v : labels) v = float(rng.below(10));
   }
-  return out;
-}
-
-// Plain SGD and Adam, written here while graph/optim.h is not on main.
-struct Optimizer {
-  bool adam = false;
-  double lr = 0.9, b1 = 0.9, b2 = 0.999, eps = 1e-7;
-  int64_t t = 0;
-  Params m, v;
-  void step(Params& params, const Engine& e) {
-    ++t;
-    const double c1 = 1 - std::pow(b1, double(t)), c2 = 1 - std::pow(b2, double(t));
-    for (auto& [name, w] : params) {
-      const float* g = e.grad(name)->data();
-      float* p = w.data();
-      if (!adam) {
-        for (size_t i = 0; i < w.size(); ++i) p[i] -= float(lr) * g[i];
-        continue;
-      }
-      Tensor &mt = m[name], &vt = v[name];
-      if (mt.size() != w.size()) mt = make_tensor(shape_of(w)), vt = make_tensor(shape_of(w));
-      for (size_t i = 0; i < w.size(); ++i) {
-        mt.data()[i] = float(b1 * mt.data()[i] + (1 - b1) * g[i]);
-        vt.data()[i] = float(b2 * vt.data()[i] + (1 - b2) * g[i] * g[i]);
-        p[i] -= float(lr * (mt.data()[i] / c1) / (std::sqrt(vt.data()[i] / c2) + eps));
-      }
-    }
+  BatchSource source() const {
+    const int64_t per = int64_t(images.size() / labels.size());
+    return {labels.size(), [this, per](const std::vector<uint32_t>& order, size_t start, size_t count,
+                                       Tensor& x, Tensor& y) {
+              Shape s = shape_of(images);
+              s[0] = int64_t(count);
+              ensure_shape(x, s), ensure_shape(y, {int64_t(count)});
+              for (size_t i = 0; i < count; ++i) {
+                const uint32_t k = order[start + i];
+                std::copy_n(images.data() + k * per, per, x.data() + int64_t(i) * per);
+                y.data()[i] = labels.data()[k];
+              }
+            }};
   }
 };
-
-struct Trainer {
-  Graph g;
-  Params params;
-  Engine engine;
-  std::vector<Feeds> batches;
-  std::vector<int> targets;
-  Optimizer opt;
-  size_t next = 0;
-  Trainer(const std::string& act, int64_t batch, bool adam)
-      : g(lenet(act)), params(init_params_seeded(g)), engine(g) {
-    Rng rng(1);
-    batches = synthetic_batches(batch, 8, rng);
-    targets = g.params();  // gradients of the weights only, as training needs
-    opt.adam = adam;
-    opt.lr = adam ? 1e-3 : 0.9;
-  }
-  static Params init_params_seeded(const Graph& graph) {
-    Rng rng(0);
-    return init_params(graph, rng);
-  }
-  void step() {
-    engine.forward(batches[next++ % batches.size()], params, true);
-    engine.backward(g.output("loss"), targets);
-    opt.step(params, engine);
-  }
-};
-
-double train_rate(const std::string& act, int64_t batch, bool adam, int steps, int repeats) {
-  Trainer t(act, batch, adam);
-  return double(steps * batch) / timed(repeats, [&] {
-           for (int s = 0; s < steps; ++s) t.step();
-         });
-}
-
-double infer_rate(int64_t batch, int steps, int repeats) {
-  Graph g = lenet("sigmoid");
-  Rng rng(0);
-  const Params params = init_params(g, rng);
-  const std::vector<Feeds> batches = synthetic_batches(batch, 2, rng);
-  Engine e(g);
-  return double(steps * batch) / timed(repeats, [&] {
-           for (int s = 0; s < steps; ++s) e.forward(batches[size_t(s) % 2], params, false);
-         });
-}
-
-// Median per-op times over several reference training steps.
-std::vector<OpRow> op_times(int steps) {
-  Trainer t("sigmoid", 32, false);
-  t.engine.set_profiling(true);
-  t.step();
-  std::vector<std::vector<double>> fw(size_t(t.g.size())), bw(size_t(t.g.size()));
-  for (int s = 0; s < steps; ++s) {
-    t.step();
-    for (int id = 0; id < t.g.size(); ++id) {
-      fw[size_t(id)].push_back(t.engine.op_times()[size_t(id)].forward);
-      bw[size_t(id)].push_back(t.engine.op_times()[size_t(id)].backward);
-    }
-  }
-  std::vector<OpRow> rows;
-  for (int id = 0; id < t.g.size(); ++id) {
-    const Node& n = t.g.node(id);
-    if (n.kind != NodeKind::Op) continue;
-    rows.push_back(
-        {n.name, std::string(n.op->type()), 1e6 * median(fw[size_t(id)]), 1e6 * median(bw[size_t(id)])});
-  }
-  return rows;
-}
 
 // Multiply-adds of conv2d and matmul nodes, x2; backward does twice forward's work, minus the
 // input gradient of a layer reading a graph input (nobody wants d image).
@@ -151,17 +72,127 @@ double train_mflop_per_image(const Graph& g) {
   for (const Node& n : g.nodes()) {
     if (n.kind != NodeKind::Op || (n.op->type() != "conv2d" && n.op->type() != "matmul")) continue;
     const Shape& out = n.info.shape;
-    const Shape& w = g.node(n.inputs[1]).info.shape;
-    double fwd = 2.0 * double(numel(w));
+    double fwd = 2.0 * double(numel(g.node(n.inputs[1]).info.shape));
     if (n.op->type() == "conv2d") fwd *= double(out[2] * out[3]);
-    const bool reads_input = g.node(n.inputs[0]).kind == NodeKind::Input;
-    total += fwd * (reads_input ? 2 : 3);
+    total += fwd * (g.node(n.inputs[0]).kind == NodeKind::Input ? 2 : 3);
   }
   return total * 1e-6;
 }
 
+double train_rate(const Model& m, const BenchModel& b, int repeats) {
+  Rng rng(1);
+  Params params = init_params(m.graph, rng);
+  const SyntheticData data(m.graph, b.batch * b.steps, rng);
+  TrainConfig cfg;
+  cfg.epochs = 1, cfg.batch = b.batch, cfg.optim = b.optim;
+  Trainer trainer(m.graph, params, cfg);
+  const BatchSource source = data.source();
+  return double(b.batch * b.steps) / timed(repeats, [&] {
+           Progress fresh;
+           fresh.rng = Rng(0).state();
+           trainer.set_progress(fresh);
+           trainer.run(source, nullptr);
+         });
+}
+
+double infer_rate(const Model& m, int64_t batch, int steps, int repeats) {
+  Rng rng(0);
+  const Params params = init_params(m.graph, rng);
+  const SyntheticData data(m.graph, batch, rng);
+  const Feeds feeds = {{"image", data.images}, {"label", data.labels}};
+  Engine e(m.graph);
+  return double(steps * batch) / timed(repeats, [&] {
+           for (int s = 0; s < steps; ++s) e.forward(feeds, params, false);
+         });
+}
+
+std::string kernel_of(const Graph& g, const Node& n) {
+  std::vector<ValueInfo> in;
+  for (int id : n.inputs) in.push_back(g.node(id).info);
+  return n.op->kernel_name(in);
+}
+
+// Median per-node times over several training steps of the model's batch.
+std::vector<NodeRow> node_times(const Model& m, int64_t batch, int steps) {
+  Rng rng(0);
+  const Params params = init_params(m.graph, rng);
+  const SyntheticData data(m.graph, batch, rng);
+  const Feeds feeds = {{"image", data.images}, {"label", data.labels}};
+  const Graph& g = m.graph;
+  Engine e(g);
+  e.set_profiling(true);
+  std::vector<std::vector<double>> fw(size_t(g.size())), bw(size_t(g.size()));
+  for (int s = 0; s <= steps; ++s) {
+    e.forward(feeds, params, true);
+    e.backward(g.output("loss"), g.params());
+    for (int id = 0; id < g.size() && s > 0; ++id) {  // step 0 is the warm-up
+      fw[size_t(id)].push_back(e.op_times()[size_t(id)].forward);
+      bw[size_t(id)].push_back(e.op_times()[size_t(id)].backward);
+    }
+  }
+  std::vector<NodeRow> rows;
+  for (int id = 0; id < g.size(); ++id) {
+    const Node& n = g.node(id);
+    if (n.kind != NodeKind::Op) continue;
+    rows.push_back({n.name, std::string(n.op->type()), kernel_of(g, n), 1e6 * median(fw[size_t(id)]),
+                    1e6 * median(bw[size_t(id)])});
+  }
+  return rows;
+}
+
+BenchModel model_entry(const std::string& name, const std::string& path, int64_t batch,
+                       const std::string& opt, double lr, double momentum) {
+  BenchModel b;
+  b.name = name, b.path = path, b.batch = batch;
+  b.optim.type = opt, b.optim.lr = lr, b.optim.momentum = momentum;
+  return b;
+}
+
+}  // namespace
+
+nlohmann::json BenchModel::to_json() const {
+  return {{"name", name}, {"path", path}, {"batch", batch}, {"steps", steps}, {"optim", optim.to_json()}};
+}
+
+std::vector<BenchModel> bench_models(const std::string& dir, const std::vector<std::string>& only,
+                                     int max_steps) {
+  std::vector<BenchModel> all = {model_entry("lenet", dir + "/lenet.json", 32, "sgd", 0.9, 0),
+                                 model_entry("lenet-relu", dir + "/lenet-relu.json", 64, "adam", 1e-3, 0)};
+  std::vector<std::string> zoo;
+  for (const auto& e : std::filesystem::directory_iterator(dir + "/zoo"))
+    if (e.path().extension() == ".json") zoo.push_back(e.path().string());
+  std::sort(zoo.begin(), zoo.end());
+  for (const auto& path : zoo)
+    all.push_back(model_entry(std::filesystem::path(path).stem().string(), path, 64, "sgd", 0.01, 0.9));
+  std::vector<BenchModel> out;
+  for (BenchModel& b : all) {
+    if (!only.empty() && std::find(only.begin(), only.end(), b.name) == only.end()) continue;
+    // About 2 GFLOP of training per timed run (LeNet: max_steps * 3 steps).
+    const double mflop_step = train_mflop_per_image(load_model(b.path).graph) * double(b.batch);
+    b.steps = int(std::clamp(2000.0 / mflop_step, 4.0, double(max_steps) * 3));
+    out.push_back(b);
+  }
+  for (const auto& name : only)
+    if (std::none_of(out.begin(), out.end(), [&](const BenchModel& b) { return b.name == name; }))
+      throw Error("--models: no model named \"" + name + "\" (lenet, lenet-relu or a file in " + dir +
+                  "/zoo)");
+  return out;
+}
+
+ModelFigures bench_model(const BenchModel& b, int repeats) {
+  const Model m = load_model(b.path);
+  ModelFigures f;
+  f.train_mflop_per_image = train_mflop_per_image(m.graph);
+  f.train_img_s = train_rate(m, b, repeats);
+  const int infer_steps = std::max(2, b.steps * int(b.batch) / 256);
+  f.infer_img_s = infer_rate(m, 256, infer_steps, repeats);
+  f.latency_us = 1e6 / infer_rate(m, 1, std::max(8, b.steps * 4), repeats);
+  f.nodes = node_times(m, b.batch, std::max(5, b.steps / 2));
+  return f;
+}
+
 // OpenBLAS sgemm on 512x512 matrices with the pool's thread count, then back to one thread.
-double sgemm_peak(int repeats) {
+double sgemm_peak_gflops(int repeats) {
   const int n = 512;
   std::vector<float> a(size_t(n * n), 0.5f), b(size_t(n * n), 0.25f), c(size_t(n * n));
   openblas_set_num_threads(num_threads());
@@ -174,22 +205,10 @@ double sgemm_peak(int repeats) {
   return 4 * 2.0 * n * n * n / s * 1e-9;
 }
 
-}  // namespace
-
-XgradFigures bench_xgrad(const BenchConfig& cfg) {
-  XgradFigures f;
-  const int steps = std::max(cfg.steps, 4), r = std::max(cfg.repeats, 1);
-  f.train_sgd_img_s = train_rate("sigmoid", 32, false, steps, r);
-  f.train_adam_img_s = train_rate("relu", 64, true, steps / 2, r);
+double peak_rss_mb() {
   rusage u{};
   getrusage(RUSAGE_SELF, &u);
-  f.peak_rss_mb = double(u.ru_maxrss) / 1024.0;
-  f.infer_img_s = infer_rate(256, std::max(steps / 6, 4), r);
-  f.latency_us = 1e6 / infer_rate(1, steps * 4, r);
-  f.train_mflop_per_image = train_mflop_per_image(lenet("sigmoid"));
-  f.sgemm_peak_gflops = sgemm_peak(r);
-  f.ops = op_times(std::max(steps / 3, 5));
-  return f;
+  return double(u.ru_maxrss) / 1024.0;
 }
 
 }  // namespace xgrad::cli

@@ -1,33 +1,47 @@
 #pragma once
-// xgrad's side of `xgrad bench`: LeNet training, inference and latency on synthetic data, time per
-// op, and OpenBLAS's sgemm peak on this machine. Every figure is a median of `repeats` timed runs.
+// xgrad's side of `xgrad bench`: for each model file, training through the library's Trainer and
+// optimizers on synthetic data, inference at batch 256, latency at batch 1, per-node kernel and
+// time, and OpenBLAS's sgemm peak on this machine. Every figure is a median of `repeats` runs.
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
+#include "graph/optim.h"
+
 namespace xgrad::cli {
 
-struct BenchConfig {
-  int repeats = 5;
-  int steps = 60;  // training steps of batch 32 per timed run (others scale from it)
+// One model as both sides run it (the PyTorch script gets the same description as JSON).
+struct BenchModel {
+  std::string name, path;
+  int64_t batch = 64;
+  int steps = 20;  // training steps per timed run
+  OptimConfig optim;
+  nlohmann::json to_json() const;
 };
 
-struct OpRow {
-  std::string node, op;
+struct NodeRow {
+  std::string node, op, kernel;
   double forward_us = 0, backward_us = 0;
 };
 
-struct XgradFigures {
-  double train_sgd_img_s = 0;   // lenet (sigmoid), SGD lr 0.9, batch 32
-  double train_adam_img_s = 0;  // lenet-relu, Adam lr 1e-3, batch 64
-  double infer_img_s = 0;       // batch 256
-  double latency_us = 0;        // batch 1
-  double peak_rss_mb = 0;       // after the training runs
+struct ModelFigures {
+  double train_img_s = 0;
+  double infer_img_s = 0;  // batch 256
+  double latency_us = 0;   // batch 1
   double train_mflop_per_image = 0;
-  double sgemm_peak_gflops = 0;
-  std::vector<OpRow> ops;  // one reference training step
+  std::vector<NodeRow> nodes;  // one training step
 };
 
+// The benchmark's models: LeNet (SGD, batch 32), lenet-relu (Adam, batch 64), then every
+// models/zoo/*.json (SGD with momentum, batch 64), found under `models_dir`; `only` (names) filters.
+// Steps per timed run shrink for heavy models so that each run is about the same work.
+std::vector<BenchModel> bench_models(const std::string& models_dir, const std::vector<std::string>& only,
+                                     int max_steps);
+
 // Runs on the current thread setting (set_num_threads).
-XgradFigures bench_xgrad(const BenchConfig& cfg);
+ModelFigures bench_model(const BenchModel& m, int repeats);
+double sgemm_peak_gflops(int repeats);
+double peak_rss_mb();
 
 }  // namespace xgrad::cli

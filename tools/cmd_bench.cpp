@@ -1,17 +1,21 @@
-// `xgrad bench`: LeNet training, inference and latency on synthetic data with 1 and 2 threads,
-// time per op, achieved GFLOP/s against OpenBLAS's sgemm peak, and the same figures from PyTorch
-// (tools/bench_torch.py, run in the same invocation when `import torch` works) as ratios.
-// A measurement, never a pass/fail test: timings on a shared machine vary, so read the ratios.
+// `xgrad bench`: every benchmark model (LeNet, lenet-relu, models/zoo/*.json) trained through the
+// library's Trainer on synthetic data, inference at batch 256 and latency at batch 1, with 1 and 2
+// threads; per-node kernel and time; GFLOP/s against OpenBLAS's sgemm peak; and the same figures
+// from PyTorch (tools/bench_torch.py interprets the same model files, in the same invocation) as
+// ratios. A measurement, never a pass/fail test: on a shared machine read the ratios and the load.
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 
 #include "core/error.h"
+#include "core/json_io.h"
 #include "core/parallel.h"
 #include "tools/bench_xgrad.h"
 #include "tools/commands.h"
@@ -20,12 +24,14 @@ namespace xgrad::cli {
 namespace {
 
 namespace fs = std::filesystem;
+using nlohmann::json;
 
 struct BenchOptions {
   std::vector<int> threads{1, 2};
-  BenchConfig cfg;
-  bool torch = true;
-  std::string python, script;
+  std::vector<std::string> models;
+  int repeats = 5, steps = 20;
+  bool torch = true, nodes = true;
+  std::string python, root;
 };
 
 bool can_import_torch(const std::string& python) {
@@ -33,114 +39,157 @@ bool can_import_torch(const std::string& python) {
   return std::system(cmd.c_str()) == 0;
 }
 
-// The script beside the binary's source tree (build/xgrad -> tools/bench_torch.py), else ./tools.
-std::string default_script() {
+// The source tree beside the binary (build/xgrad -> ..), else the current directory.
+std::string default_root() {
   std::error_code ec;
   const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-  if (!ec) {
-    const fs::path p = exe.parent_path().parent_path() / "tools" / "bench_torch.py";
-    if (fs::exists(p)) return p.string();
-  }
-  return "tools/bench_torch.py";
+  if (!ec && fs::exists(exe.parent_path().parent_path() / "tools" / "bench_torch.py"))
+    return exe.parent_path().parent_path().string();
+  return ".";
 }
 
-// PyTorch's figures as JSON, or nothing (with a note) when it cannot run.
-std::optional<nlohmann::json> run_torch(const BenchOptions& o, int threads) {
+// PyTorch's figures per model name, or nothing (with a note) when it cannot run.
+std::optional<json> run_torch(const BenchOptions& o, const std::vector<BenchModel>& models, int threads) {
+  json spec = json::array();
+  for (const auto& m : models) spec.push_back(m.to_json());
+  const fs::path spec_file =
+      fs::temp_directory_path() / ("xgrad-bench-" + std::to_string(getpid()) + ".json");
+  write_file_atomic(spec_file.string(), spec.dump());
   // OpenBLAS pinned to one thread: PyTorch's best setting here (its own threads split the batch).
-  const std::string cmd = "OPENBLAS_NUM_THREADS=1 " + o.python + " '" + o.script + "' --threads " +
-                          std::to_string(threads) + " --repeats " + std::to_string(o.cfg.repeats) +
-                          " --steps " + std::to_string(o.cfg.steps);
+  const std::string cmd = "OPENBLAS_NUM_THREADS=1 " + o.python + " '" + o.root +
+                          "/tools/bench_torch.py' --threads " + std::to_string(threads) + " --repeats " +
+                          std::to_string(o.repeats) + " --spec '" + spec_file.string() + "'";
   std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(cmd.c_str(), "r"), pclose);
-  if (!pipe) return std::nullopt;
   std::string out;
   char buf[4096];
-  while (size_t n = fread(buf, 1, sizeof buf, pipe.get())) out.append(buf, n);
+  while (size_t n = pipe ? fread(buf, 1, sizeof buf, pipe.get()) : 0) out.append(buf, n);
+  pipe.reset();
+  fs::remove(spec_file);
   try {
-    return nlohmann::json::parse(out.substr(out.find('{')));
+    return json::parse(out.substr(out.find('{')));
   } catch (const std::exception&) {
     std::cerr << "xgrad bench: PyTorch script gave no figures: " << cmd << "\n";
     return std::nullopt;
   }
 }
 
-void row(const std::string& name, double x, const std::optional<nlohmann::json>& t, const char* key,
-         const char* better) {
-  std::printf("  %-34s %12.1f", name.c_str(), x);
-  if (t && t->contains(key)) {
-    const double p = (*t)[key].get<double>();
-    std::printf(" %12.1f %8.2fx  (%s)", p, x / p, better);
-  }
-  std::printf("\n");
+double torch_figure(const std::optional<json>& t, const std::string& model, const char* key) {
+  if (!t || !t->contains(model) || !(*t)[model].contains(key)) return 0;
+  return (*t)[model][key].get<double>();
 }
 
-void print_ops(const XgradFigures& f) {
+void print_nodes(const ModelFigures& f) {
   double total = 0;
-  for (const auto& r : f.ops) total += r.forward_us + r.backward_us;
-  std::printf("  time per op, one training step (batch 32), microseconds:\n");
-  std::printf("    %-10s %-22s %9s %9s %6s\n", "node", "op", "forward", "backward", "share");
-  for (const auto& r : f.ops)
-    std::printf("    %-10s %-22s %9.1f %9.1f %5.1f%%\n", r.node.c_str(), r.op.c_str(), r.forward_us,
-                r.backward_us, 100 * (r.forward_us + r.backward_us) / total);
-  std::printf("    %-33s %19.1f\n", "sum", total);
+  for (const auto& r : f.nodes) total += r.forward_us + r.backward_us;
+  std::printf("    %-12s %-22s %-18s %9s %9s %6s\n", "node", "op", "kernel", "fwd us", "bwd us", "share");
+  for (const auto& r : f.nodes)
+    std::printf("    %-12s %-22s %-18s %9.1f %9.1f %5.1f%%\n", r.node.c_str(), r.op.c_str(), r.kernel.c_str(),
+                r.forward_us, r.backward_us, 100 * (r.forward_us + r.backward_us) / total);
 }
 
-void report(int threads, const XgradFigures& f, const std::optional<nlohmann::json>& t) {
-  std::printf("\nthreads %d%s\n", threads,
-              t ? (" (PyTorch " + (*t)["torch"].get<std::string>() + ")").c_str() : "");
-  std::printf("  %-34s %12s %12s %9s\n", "figure", "xgrad", "PyTorch", "ratio");
-  row("train lenet SGD b32 (images/s)", f.train_sgd_img_s, t, "train_sgd_b32_img_s", "higher is better");
-  std::optional<nlohmann::json> epoch;
-  if (t) epoch = nlohmann::json{{"e", 60000.0 / (*t)["train_sgd_b32_img_s"].get<double>()}};
-  row("  epoch of 60000 images (s)", 60000.0 / f.train_sgd_img_s, epoch, "e", "target <= 0.5");
-  row("train lenet-relu Adam b64 (images/s)", f.train_adam_img_s, t, "train_adam_relu_b64_img_s", "higher");
-  row("inference b256 (images/s)", f.infer_img_s, t, "infer_b256_img_s", "target >= 2");
-  row("latency b1 (us)", f.latency_us, t, "latency_b1_us", "target <= 0.5");
-  row("peak resident memory (MB)", f.peak_rss_mb, t, "peak_rss_mb", "lower is better");
-  const double gflops = f.train_sgd_img_s * f.train_mflop_per_image * 1e-3;
-  std::printf("  training: %.3f MFLOP/image, %.1f GFLOP/s = %.0f%% of sgemm peak %.1f GFLOP/s\n",
-              f.train_mflop_per_image, gflops, 100 * gflops / f.sgemm_peak_gflops, f.sgemm_peak_gflops);
-  print_ops(f);
+struct Result {
+  ModelFigures x;
+  double torch_train = 0, torch_infer = 0, torch_latency = 0;
+};
+
+void print_model(const BenchModel& m, const Result& r, double peak, bool nodes) {
+  const double gflops = r.x.train_img_s * r.x.train_mflop_per_image * 1e-3;
+  std::printf("\n  %s (batch %lld, %s, %.1f MFLOP/image training): %.1f GFLOP/s = %.0f%% of sgemm peak\n",
+              m.name.c_str(), static_cast<long long>(m.batch), m.optim.type.c_str(),
+              r.x.train_mflop_per_image, gflops, 100 * gflops / peak);
+  std::printf("    %-28s %12s %12s %8s\n", "figure", "xgrad", "PyTorch", "ratio");
+  auto row = [](const char* name, double x, double t, const char* target) {
+    std::printf("    %-28s %12.1f", name, x);
+    if (t > 0) std::printf(" %12.1f %7.2fx  %s", t, x / t, target);
+    std::printf("\n");
+  };
+  row("train images/s", r.x.train_img_s, r.torch_train, "");
+  row("  time per image (ratio)", 1e6 / r.x.train_img_s, r.torch_train > 0 ? 1e6 / r.torch_train : 0,
+      "(target <= 0.5)");
+  row("inference b256 images/s", r.x.infer_img_s, r.torch_infer, "(target >= 2)");
+  row("latency b1 us", r.x.latency_us, r.torch_latency, "(lower is better)");
+  if (nodes) print_nodes(r.x);
+}
+
+void print_table(const std::vector<BenchModel>& models, const std::map<int, std::vector<Result>>& results) {
+  std::printf("\n| model | MFLOP/image (train) |");
+  for (const auto& [t, _] : results)
+    std::printf(" xgrad %dT img/s | PyTorch %dT | time ratio %dT | infer ratio %dT |", t, t, t, t);
+  std::printf("\n|---|---:|");
+  for (size_t i = 0; i < results.size(); ++i) std::printf("---:|---:|---:|---:|");
+  std::printf("\n");
+  for (size_t i = 0; i < models.size(); ++i) {
+    std::printf("| %s | %.1f |", models[i].name.c_str(), results.begin()->second[i].x.train_mflop_per_image);
+    for (const auto& [t, rs] : results) {
+      const Result& r = rs[i];
+      if (r.torch_train > 0)
+        std::printf(" %.0f | %.0f | %.2f | %.2f |", r.x.train_img_s, r.torch_train,
+                    r.torch_train / r.x.train_img_s, r.x.infer_img_s / r.torch_infer);
+      else
+        std::printf(" %.0f | | | |", r.x.train_img_s);
+    }
+    std::printf("\n");
+  }
+  if (results.count(1) && results.count(2))
+    for (size_t i = 0; i < models.size(); ++i)
+      std::printf("%s: training 2 threads / 1 thread = %.2fx\n", models[i].name.c_str(),
+                  results.at(2)[i].x.train_img_s / results.at(1)[i].x.train_img_s);
 }
 
 void run_bench(BenchOptions o) {
   if (o.threads.empty()) throw Error("--threads: give at least one thread count");
   for (int t : o.threads)
     if (t < 1 || t > 256) throw Error("--threads: expected counts in [1, 256], found " + std::to_string(t));
-  if (o.script.empty()) o.script = default_script();
+  if (o.root.empty()) o.root = default_root();
   if (o.torch && o.python.empty()) o.python = can_import_torch("python3") ? "python3" : "/usr/bin/python3";
   if (o.torch && !can_import_torch(o.python)) {
     std::cerr << "xgrad bench: PyTorch not found (" << o.python
               << " cannot import torch): xgrad figures only\n";
     o.torch = false;
   }
-  std::map<int, double> train;
+  const std::vector<BenchModel> models = bench_models(o.root + "/models", o.models, o.steps);
+  double load[3] = {0, 0, 0};
+  std::map<int, std::vector<Result>> results;
   for (int t : o.threads) {
     set_num_threads(t);
-    const XgradFigures f = bench_xgrad(o.cfg);
-    train[t] = f.train_sgd_img_s;
-    report(t, f, o.torch ? run_torch(o, t) : std::nullopt);
+    const double peak = sgemm_peak_gflops(o.repeats);
+    const std::optional<json> torch = o.torch ? run_torch(o, models, t) : std::nullopt;
+    getloadavg(load, 3);
+    std::printf("\nthreads %d: sgemm peak %.1f GFLOP/s, load average %.2f%s\n", t, peak, load[0],
+                torch ? (", PyTorch " + (*torch)["torch"].get<std::string>()).c_str() : "");
+    for (const BenchModel& m : models) {
+      Result r{bench_model(m, o.repeats), torch_figure(torch, m.name, "train_img_s"),
+               torch_figure(torch, m.name, "infer_b256_img_s"), torch_figure(torch, m.name, "latency_b1_us")};
+      print_model(m, r, peak, o.nodes);
+      results[t].push_back(r);
+    }
   }
-  if (train.count(1) && train.count(2))
-    std::printf("\ntraining speed-up, 2 threads over 1: %.2fx (target >= 1.6)\n", train[2] / train[1]);
+  print_table(models, results);
+  getloadavg(load, 3);
+  std::printf("load average at the end %.2f; bench peak resident memory %.1f MB\n", load[0], peak_rss_mb());
 }
 
 }  // namespace
 
 void add_bench_command(CLI::App& app) {
   auto opts = std::make_shared<BenchOptions>();
-  auto* cmd = app.add_subcommand("bench", "Measure LeNet training and inference speed, against PyTorch");
+  auto* cmd =
+      app.add_subcommand("bench", "Measure training and inference speed of the model zoo, against PyTorch");
   cmd->add_option("--threads", opts->threads, "Thread counts to measure")
       ->delimiter(',')
       ->capture_default_str();
-  cmd->add_option("--repeats", opts->cfg.repeats, "Timed runs per figure (the median is shown)")
+  cmd->add_option("--models", opts->models, "Models to measure (default: lenet, lenet-relu and the zoo)")
+      ->delimiter(',');
+  cmd->add_option("--repeats", opts->repeats, "Timed runs per figure (the median is shown)")
       ->check(CLI::Range(1, 1000))
       ->capture_default_str();
-  cmd->add_option("--steps", opts->cfg.steps, "Training steps of batch 32 per timed run")
+  cmd->add_option("--steps", opts->steps, "Most training steps per timed run (heavy models take fewer)")
       ->check(CLI::Range(4, 100000))
       ->capture_default_str();
   cmd->add_flag("!--no-torch", opts->torch, "Skip PyTorch");
+  cmd->add_flag("!--no-nodes", opts->nodes, "Skip the per-node table");
   cmd->add_option("--python", opts->python, "Python with torch (default: python3, else /usr/bin/python3)");
-  cmd->add_option("--torch-script", opts->script, "Path of tools/bench_torch.py");
+  cmd->add_option("--root", opts->root, "Source tree with models/ and tools/bench_torch.py");
   cmd->callback([opts] { run_bench(*opts); });
 }
 

@@ -12,7 +12,7 @@
 #include "graph/layout.h"
 #include "graph/onnx.h"
 #include "graph/serialize.h"
-#include "models/lenet.h"
+#include "models/builtin.h"
 #include "tools/commands.h"
 
 namespace xgrad::cli {
@@ -24,16 +24,13 @@ struct ExportOptions {
   int opset = OnnxExportOptions{}.opset;
 };
 
-Graph builtin_graph(const std::string& name) {
-  if (name == "lenet") return lenet("sigmoid");
-  if (name == "lenet-relu") return lenet("relu");
-  if (name == "mlp") return mlp();
-  throw Error("--builtin: unknown model \"" + name + "\" (expected lenet, lenet-relu or mlp)");
-}
-
 // Empty meta: the file is exactly what the builder produces, so a test can compare bytes.
 std::string builtin_model_text(const std::string& name) {
-  return model_to_string(builtin_graph(name), nullptr, nlohmann::json::object());
+  try {
+    return model_to_string(builtin_graph(name), nullptr, nlohmann::json::object());
+  } catch (const std::exception& e) {
+    rethrow_with_context("--builtin", e);
+  }
 }
 
 void export_builtin(const ExportOptions& o) {

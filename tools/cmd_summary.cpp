@@ -1,10 +1,12 @@
-// `xgrad summary --model M.json`: a Keras-style table of the graph: node, op, output shape, the
-// parameters each node reads (each param counted once, at its first reader) and the total.
+// `xgrad summary --model M.json [--kernels]`: a Keras-style table of the graph: node, op, output
+// shape, the parameters each node reads (each param counted once, at its first reader) and the
+// total; with --kernels, the kernel each conv/pool node runs on this CPU after its op name.
 #include <iostream>
 #include <memory>
 #include <set>
 
 #include "graph/serialize.h"
+#include "models/builtin.h"
 #include "tools/commands.h"
 
 namespace xgrad::cli {
@@ -29,7 +31,17 @@ std::string shape_text(const Shape& s) {
 
 using Row = std::array<std::string, 4>;
 
-std::vector<Row> summary_rows(const Graph& g) {
+// "conv2d: ovec_avx512" with kernels wanted and an op that has several, else "conv2d".
+std::string op_text(const Graph& g, const Node& n, bool kernels) {
+  std::string text(n.op->type());
+  if (!kernels) return text;
+  std::vector<ValueInfo> in;
+  for (int id : n.inputs) in.push_back(g.node(id).info);
+  const std::string k = n.op->kernel_name(in);
+  return k.empty() ? text : text + ": " + k;
+}
+
+std::vector<Row> summary_rows(const Graph& g, bool kernels) {
   std::vector<Row> rows;
   std::set<int> counted;
   for (const Node& n : g.nodes()) {
@@ -38,8 +50,8 @@ std::vector<Row> summary_rows(const Graph& g) {
     for (int in : n.inputs)
       if (g.node(in).kind == NodeKind::Param && counted.insert(in).second)
         params += numel(g.node(in).info.shape);
-    const std::string op = n.kind == NodeKind::Input ? std::string("input ") + dtype_name(n.info.dtype)
-                                                     : std::string(n.op->type());
+    const std::string op =
+        n.kind == NodeKind::Input ? std::string("input ") + dtype_name(n.info.dtype) : op_text(g, n, kernels);
     rows.push_back({n.name, op, shape_text(n.info.shape), with_commas(params)});
   }
   for (int id : g.params())  // params no node reads
@@ -49,9 +61,9 @@ std::vector<Row> summary_rows(const Graph& g) {
   return rows;
 }
 
-void print_summary(const Model& m, std::ostream& os) {
+void print_summary(const Model& m, bool kernels, std::ostream& os) {
   const Graph& g = m.graph;
-  std::vector<Row> rows = summary_rows(g);
+  std::vector<Row> rows = summary_rows(g, kernels);
   rows.insert(rows.begin(), Row{"Node", "Op", "Output shape", "Params"});
   std::array<size_t, 4> width{};
   for (const Row& r : rows)
@@ -78,9 +90,13 @@ void print_summary(const Model& m, std::ostream& os) {
 
 void add_summary_command(CLI::App& app) {
   auto model = std::make_shared<std::string>();
+  auto kernels = std::make_shared<bool>(false);
   auto* cmd = app.add_subcommand("summary", "Print a model's nodes, output shapes and parameter counts");
-  cmd->add_option("--model", *model, "Model file (xgrad-model JSON, optionally .gz)")->required();
-  cmd->callback([model] { print_summary(load_model(*model), std::cout); });
+  cmd->add_option("--model", *model,
+                  "Built-in model (lenet, lenet-relu, mlp) or model file (xgrad-model JSON, optionally .gz)")
+      ->required();
+  cmd->add_flag("--kernels", *kernels, "Show the kernel each conv and pool node runs on this CPU");
+  cmd->callback([model, kernels] { print_summary(load_model_or_builtin(*model), *kernels, std::cout); });
 }
 
 }  // namespace xgrad::cli

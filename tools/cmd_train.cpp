@@ -14,6 +14,7 @@
 #include "graph/checkpoint.h"
 #include "graph/data_fit.h"
 #include "graph/serialize.h"
+#include "models/builtin.h"
 #include "tools/commands.h"
 #include "tools/progress.h"
 #include "tools/svg_plot.h"
@@ -25,7 +26,7 @@ volatile std::sig_atomic_t g_interrupted = 0;
 extern "C" void on_sigint(int) { g_interrupted = 1; }
 
 struct TrainOptions {
-  std::string model = "models/lenet.json", data, out = "lenet-trained.json", layout = "nhwc";
+  std::string model = "lenet", data, out = "lenet-trained.json", layout = "nhwc";
   std::string log, plot, checkpoint;
   int64_t checkpoint_every = 1000;
   bool resume = false;
@@ -38,7 +39,9 @@ struct TrainOptions {
 void add_options(CLI::App& cmd, TrainOptions& o) {
   TrainConfig& c = o.config;
   c.optim.lr = 0.9;
-  cmd.add_option("--model", o.model, "Model file (graph JSON, weights optional)")->capture_default_str();
+  cmd.add_option("--model", o.model,
+                 "Built-in model (lenet, lenet-relu, mlp) or model file (graph JSON, weights optional)")
+      ->capture_default_str();
   cmd.add_option("--data", o.data,
                  "IDX directory laid out like Fashion-MNIST, or a .npz with x_train, y_train, x_test, y_test "
                  "(default: $XGRAD_DATA or the system Fashion-MNIST)");
@@ -122,7 +125,7 @@ void run_train(TrainOptions o) {
   check_options(o);
   const int threads = o.threads > 0 ? o.threads : int(std::max(1u, std::thread::hardware_concurrency()));
   set_num_threads(threads);
-  Model model = load_model(o.model);
+  Model model = load_model_or_builtin(o.model);
   const std::string data_dir = o.data.empty() ? default_data_dir() : o.data;
   const TrainTestData data = load_data(data_dir, image_layout_from_name(o.layout));
   check_data_fits(model.graph, data.train, data_dir, "train", o.config.image_input, o.config.label_input);

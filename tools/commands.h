@@ -15,5 +15,6 @@ void add_predict_command(CLI::App& app);
 void add_import_weights_command(CLI::App& app);
 void add_dot_command(CLI::App& app);
 void add_import_onnx_command(CLI::App& app);
+void add_import_keras_command(CLI::App& app);
 
 }  // namespace xgrad::cli

@@ -20,12 +20,13 @@ int main(int argc, char** argv) {
   xgrad::cli::add_import_weights_command(app);
   xgrad::cli::add_dot_command(app);
   xgrad::cli::add_import_onnx_command(app);
+  xgrad::cli::add_import_keras_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   } catch (const std::exception& e) {
-    std::cerr << "xgrad: error: " << e.what() << "\n";
+    std::cerr << "xgrad: error: " << xgrad::printable(e.what()) << "\n";
     return 1;
   }
   return 0;

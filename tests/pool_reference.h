@@ -1,5 +1,5 @@
 #pragma once
-// The simple max/avg pooling loops, kept as the test oracle of the fast kernels in pool.cpp.
+// The simple max/avg pooling loops: the test oracle of every pool kernel (ops/pool_kernels.h).
 // Padded cells never count: max ignores them, avg divides by the number of real cells.
 #include <cstdint>
 

@@ -1,5 +1,5 @@
 #pragma once
-// The simple direct-loop conv2d, kept as the test oracle of the fast kernels (conv_fast.*).
+// The simple direct-loop conv2d: the test oracle of every conv kernel (ops/conv_kernels.h).
 #include "ops/window.h"
 
 namespace xgrad {

@@ -1,4 +1,4 @@
-#include "ops/pool_reference.h"
+#include "tests/pool_reference.h"
 
 #include <algorithm>
 #include <limits>

@@ -1,0 +1,190 @@
+// The conv2d kernel table; see ops/KERNELS.md for why each kernel exists and when it wins.
+#include "ops/conv_kernels.h"
+
+#include <cblas.h>
+
+#include <algorithm>
+#include <cstdlib>
+
+#include "core/error.h"
+#include "ops/conv_direct.h"
+#include "ops/conv_ovec.h"
+#include "ops/conv_plane.h"
+#include "ops/gemm_nt.h"
+#include "ops/im2col.h"
+
+namespace xgrad {
+namespace {
+
+bool unit(const Pair& p) { return p[0] == 1 && p[1] == 1; }
+
+// im2col + sgemm: y = w [O, K] · cols [K, P]; dw += g · colsᵀ; dx = col2im(wᵀ · g). Any conv.
+ConvSizes gemm_sizes(const ConvDims& d) {
+  const int64_t cols = d.patch() * d.positions();
+  return {cols, 0, 0, d.o * d.patch(), cols};
+}
+void gemm_product(const ConvDims& d, const float* w, const float* cols, const float* b, float* y) {
+  const int64_t k = d.patch(), p = d.positions();
+  for (int64_t o = 0; o < d.o; ++o) std::fill(y + o * p, y + (o + 1) * p, b ? b[o] : 0.0f);
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(d.o), int(p), int(k), 1.0f, w, int(k), cols,
+              int(p), 1.0f, y, int(p));
+}
+void gemm_forward(const ConvDims& d, const float* x, const float* w, const float* b, float* kept, float*,
+                  float* y) {
+  im2col(d, x, kept);
+  gemm_product(d, w, kept, b, y);
+}
+// acc [O, K] += g [O, P] · cols [K, P]ᵀ: long thin dots go to gemm_nt, the rest to sgemm.
+void gemm_weight_grad_of(const ConvDims& d, const float* cols, const float* g, float* acc) {
+  const int64_t o = d.o, k = d.patch(), p = d.positions();
+  if (p >= 256 && o * k <= 4096) return gemm_nt_accumulate(o, k, p, g, p, cols, p, acc, k);
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(o), int(k), int(p), 1.0f, g, int(p), cols, int(p),
+              1.0f, acc, int(k));
+}
+void gemm_weight_grad(const ConvDims& d, const float*, const float* kept, const float* g, float*,
+                      float* acc) {
+  gemm_weight_grad_of(d, kept, g, acc);
+}
+void add_to(const ConvDims& d, const float* acc, float* dw) {
+  for (int64_t i = 0; i < d.o * d.patch(); ++i) dw[i] += acc[i];
+}
+// dcols [K, P] = wᵀ · g (written to `out`).
+void gemm_transposed(const ConvDims& d, const float* g, const float* w, float* out) {
+  const int64_t k = d.patch(), p = d.positions();
+  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, int(k), int(p), int(d.o), 1.0f, w, int(k), g, int(p),
+              0.0f, out, int(p));
+}
+void gemm_input_grad(const ConvDims& d, const float* g, const float* w, float* scratch, float* dx) {
+  gemm_transposed(d, g, w, scratch);
+  col2im(d, scratch, dx);
+}
+
+// 1x1, stride 1, no padding: the image is its own im2col matrix, so no copy at all.
+bool pointwise_applies(const ConvDims& d, Isa) {
+  return d.kh == 1 && d.kw == 1 && unit(d.stride) && d.g.pad_top == 0 && d.g.pad_left == 0 &&
+         d.g.out_h == d.h && d.g.out_w == d.w;
+}
+ConvSizes pointwise_sizes(const ConvDims& d) { return {0, 0, 0, d.o * d.c, 0}; }
+void pointwise_forward(const ConvDims& d, const float* x, const float* w, const float* b, float*, float*,
+                       float* y) {
+  gemm_product(d, w, x, b, y);
+}
+void pointwise_weight_grad(const ConvDims& d, const float* x, const float*, const float* g, float*,
+                           float* acc) {
+  gemm_weight_grad_of(d, x, g, acc);
+}
+void pointwise_input_grad(const ConvDims& d, const float* g, const float* w, float*, float* dx) {
+  gemm_transposed(d, g, w, dx);
+}
+
+// One input channel, stride 1, no dilation, AVX-512 (ops/conv_direct).
+bool direct_applies(const ConvDims& d, Isa isa) {
+  return isa == Isa::Avx512 && d.c == 1 && unit(d.stride) && unit(d.dilation);
+}
+ConvSizes direct_sizes(const ConvDims& d) {
+  return {padded_dims(d).size(), 0, 0, direct_acc_size(d), plane_dx_scratch(d)};
+}
+void direct_forward_image(const ConvDims& d, const float* x, const float* w, const float* b, float* kept,
+                          float*, float* y) {
+  direct_pad(d, x, kept);
+  direct_forward(d, kept, w, b, y);
+}
+void direct_weight(const ConvDims& d, const float*, const float* kept, const float* g, float*, float* acc) {
+  direct_weight_grad(d, kept, g, acc);
+}
+void plane_input_avx512(const ConvDims& d, const float* g, const float* w, float* scratch, float* dx) {
+  plane_kernel(Isa::Avx512).input_grad(d, g, w, scratch, dx);
+}
+
+// Many output channels at stride 1, AVX-512 (ops/conv_ovec).
+bool ovec_applies(const ConvDims& d, Isa isa) { return isa == Isa::Avx512 && unit(d.stride) && d.o >= 8; }
+ConvSizes ovec_sizes(const ConvDims& d) {
+  return {ovec_padded_size(d), ovec_weights_size(d), ovec_scratch_size(d), ovec_weights_size(d),
+          ovec_input_grad_scratch_size(d)};
+}
+void ovec_forward_image(const ConvDims& d, const float* x, const float* wt, const float* b, float* kept,
+                        float* scratch, float* y) {
+  ovec_pad(d, x, kept);
+  ovec_forward(d, kept, wt, b, scratch, y);
+}
+void ovec_weight(const ConvDims& d, const float*, const float* kept, const float* g, float* scratch,
+                 float* acc) {
+  ovec_weight_grad(d, kept, g, scratch, acc);
+}
+
+// One input channel, any stride and dilation (ops/conv_plane), per instruction set.
+ConvSizes plane_sizes(const ConvDims& d) {
+  return {padded_plane(d).size(), 0, 0, plane_acc_size(d), plane_dx_scratch(d)};
+}
+template <Isa I>
+bool plane_applies(const ConvDims& d, Isa isa) {
+  return isa >= I && d.c == 1;
+}
+template <Isa I>
+void plane_forward(const ConvDims& d, const float* x, const float* w, const float* b, float* kept, float*,
+                   float* y) {
+  pad_image(d, x, kept);
+  plane_kernel(I).forward(d, kept, w, b, y);
+}
+template <Isa I>
+void plane_weight(const ConvDims& d, const float*, const float* kept, const float* g, float*, float* acc) {
+  plane_kernel(I).weight_grad(d, kept, g, acc);
+}
+template <Isa I>
+void plane_input(const ConvDims& d, const float* g, const float* w, float* scratch, float* dx) {
+  plane_kernel(I).input_grad(d, g, w, scratch, dx);
+}
+template <Isa I>
+ConvKernel plane_entry(const char* name) {
+  return {name,
+          plane_applies<I>,
+          plane_sizes,
+          nullptr,
+          plane_forward<I>,
+          plane_weight<I>,
+          plane_weight_grad_finish,
+          plane_input<I>};
+}
+
+bool always(const ConvDims&, Isa) { return true; }
+
+std::string& forced() {
+  static std::string name = [] {
+    const char* v = std::getenv("XGRAD_CONV_KERNEL");
+    return std::string(v ? v : "");
+  }();
+  return name;
+}
+
+}  // namespace
+
+const std::vector<ConvKernel>& conv_kernels() {
+  static const std::vector<ConvKernel> table = {
+      {"pointwise_gemm", pointwise_applies, pointwise_sizes, nullptr, pointwise_forward,
+       pointwise_weight_grad, add_to, pointwise_input_grad},
+      {"direct_c1_avx512", direct_applies, direct_sizes, nullptr, direct_forward_image, direct_weight,
+       direct_weight_grad_finish, plane_input_avx512},
+      {"ovec_avx512", ovec_applies, ovec_sizes, ovec_transpose_weights, ovec_forward_image, ovec_weight,
+       ovec_weight_grad_finish, ovec_input_grad},
+      plane_entry<Isa::Avx512>("plane_avx512"),
+      plane_entry<Isa::Avx2>("plane_avx2"),
+      plane_entry<Isa::Generic>("plane"),
+      {"im2col_gemm", always, gemm_sizes, nullptr, gemm_forward, gemm_weight_grad, add_to, gemm_input_grad},
+  };
+  return table;
+}
+
+const ConvKernel& choose_conv_kernel(const ConvDims& d) {
+  const Isa isa = cpu_isa();
+  for (const ConvKernel& k : conv_kernels()) {
+    if (!forced().empty() && forced() != k.name) continue;
+    if (k.applies(d, isa)) return k;
+    if (!forced().empty())
+      throw Error("conv kernel \"" + forced() + "\" does not apply to this conv on " + isa_name(isa));
+  }
+  throw Error("no conv kernel named \"" + forced() + "\"");
+}
+
+void force_conv_kernel(const std::string& name) { forced() = name; }
+
+}  // namespace xgrad

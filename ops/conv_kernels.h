@@ -1,0 +1,48 @@
+#pragma once
+// The conv2d kernel table. Each kernel computes one group of one image (dims from group_dims());
+// conv.cpp splits the batch, loops over groups, sizes the buffers and sums the weight gradients.
+// choose_conv_kernel() takes the first entry that applies to the dims on this CPU, in table order
+// (fastest first, im2col + sgemm last: it applies to everything). Forcing a kernel by name
+// (force_conv_kernel, XGRAD_CONV_KERNEL) is how the tests run every kernel that applies.
+#include <string>
+#include <vector>
+
+#include "ops/cpu.h"
+#include "ops/window.h"
+
+namespace xgrad {
+
+// Floats of each buffer a kernel needs, for dims d.
+struct ConvSizes {
+  int64_t kept = 0;        // per image: what forward keeps for weight_grad (padded image, im2col)
+  int64_t prepared = 0;    // once per call: weights rearranged by prepare (0: w used as it is)
+  int64_t scratch = 0;     // per worker: forward's and weight_grad's scratch
+  int64_t acc = 0;         // per chunk of images: weight_grad's running sums
+  int64_t dx_scratch = 0;  // per worker: input_grad's scratch
+};
+
+struct ConvKernel {
+  const char* name;
+  bool (*applies)(const ConvDims& d, Isa isa);
+  ConvSizes (*sizes)(const ConvDims& d);
+  void (*prepare)(const ConvDims& d, const float* w, float* prepared);  // null when prepared = 0
+  // y [o, oh, ow] of one image x [c, h, w]; b may be null; fills kept.
+  void (*forward)(const ConvDims& d, const float* x, const float* wp, const float* b, float* kept,
+                  float* scratch, float* y);
+  // acc += what one image (x, its kept buffer, its output gradient g) adds to dw; acc starts at 0.
+  void (*weight_grad)(const ConvDims& d, const float* x, const float* kept, const float* g, float* scratch,
+                      float* acc);
+  // dw [o, c*kh*kw] += the weight gradient that acc holds.
+  void (*weight_grad_finish)(const ConvDims& d, const float* acc, float* dw);
+  // dx [c, h, w] of one image from g [o, oh, ow] and the weights w (as given, not prepared).
+  void (*input_grad)(const ConvDims& d, const float* g, const float* w, float* scratch, float* dx);
+};
+
+const std::vector<ConvKernel>& conv_kernels();
+// The kernel for dims d (one group's) on cpu_isa(): the forced one, else the first that applies.
+// Throws Error when the forced kernel does not apply.
+const ConvKernel& choose_conv_kernel(const ConvDims& d);
+// "" = choose automatically. Initially XGRAD_CONV_KERNEL from the environment. Not thread-safe.
+void force_conv_kernel(const std::string& name);
+
+}  // namespace xgrad

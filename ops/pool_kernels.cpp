@@ -1,0 +1,224 @@
+#include "ops/pool_kernels.h"
+
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <limits>
+
+#include "core/error.h"
+
+namespace xgrad {
+namespace {
+
+bool no_padding_reached(const PoolDims& d) {
+  return d.g.pad_top == 0 && d.g.pad_left == 0 &&
+         (d.g.out_h - 1) * d.win.stride[0] + d.win.kernel[0] <= d.h &&
+         (d.g.out_w - 1) * d.win.stride[1] + d.win.kernel[1] <= d.w;
+}
+
+// One output row of a 2x2 window, branch-free (comparisons as 0/1 arithmetic) so that it
+// vectorises and random data costs no mispredicted branches. SW: column stride, 0 = runtime.
+template <int SW>
+void max_row_2x2(const float* r0, const float* r1, int64_t sw, int64_t ow, int64_t w, int32_t at0, float* y,
+                 int32_t* argmax) {
+  if (SW) sw = SW;
+  for (int64_t j = 0; j < ow; ++j) {
+    const float a = r0[j * sw], b = r0[j * sw + 1], c = r1[j * sw], e = r1[j * sw + 1];
+    const int32_t right0 = b > a, right1 = e > c;
+    const float top = std::max(a, b), bottom = std::max(c, e);
+    const int32_t down = bottom > top;
+    y[j] = std::max(top, bottom);
+    argmax[j] = int32_t(at0 + j * sw + down * (w + right1) + (1 - down) * right0);
+  }
+}
+
+// Any window that stays inside the image: rows of 2x2 windows branch-free, others by a scan.
+void max_nopad_forward(const PoolDims& d, int64_t p0, int64_t p1, const float* x, float* y, int32_t* argmax) {
+  const int64_t kh = d.win.kernel[0], kw = d.win.kernel[1], oh = d.g.out_h, ow = d.g.out_w;
+  for (int64_t pl = p0; pl < p1; ++pl)
+    for (int64_t i = 0; i < oh; ++i) {
+      const int64_t row = (pl * d.h + i * d.win.stride[0]) * d.w, o = (pl * oh + i) * ow;
+      if (kh == 2 && kw == 2) {
+        auto* f = d.win.stride[1] == 2 ? max_row_2x2<2> : max_row_2x2<0>;
+        f(x + row, x + row + d.w, d.win.stride[1], ow, d.w, int32_t(row), y + o, argmax + o);
+        continue;
+      }
+      for (int64_t j = 0; j < ow; ++j) {
+        const int64_t origin = row + j * d.win.stride[1];
+        float best = x[origin];
+        int64_t best_at = origin;
+        for (int64_t p = 0; p < kh; ++p)
+          for (int64_t q = 0; q < kw; ++q) {
+            const int64_t at = origin + p * d.w + q;
+            if (x[at] > best) best = x[at], best_at = at;
+          }
+        y[o + j] = best;
+        argmax[o + j] = int32_t(best_at);
+      }
+    }
+}
+
+void max_backward(const PoolDims& d, int64_t p0, int64_t p1, const float* g, const int32_t* argmax,
+                  float* dx) {
+  const int64_t plane_in = d.h * d.w, plane_out = d.g.out_h * d.g.out_w;
+  std::fill(dx + p0 * plane_in, dx + p1 * plane_in, 0.0f);
+  for (int64_t o = p0 * plane_out; o < p1 * plane_out; ++o) dx[argmax[o]] += g[o];
+}
+
+// Rows [r0, r1) and columns [s0, s1) of the image that window (i, j) covers.
+struct Cells {
+  int64_t r0, r1, s0, s1;
+  int64_t count() const { return (r1 - r0) * (s1 - s0); }
+};
+Cells cells(const PoolDims& d, int64_t i, int64_t j) {
+  const int64_t r = i * d.win.stride[0] - d.g.pad_top, s = j * d.win.stride[1] - d.g.pad_left;
+  return {std::max<int64_t>(r, 0), std::min(r + d.win.kernel[0], d.h), std::max<int64_t>(s, 0),
+          std::min(s + d.win.kernel[1], d.w)};
+}
+
+void max_general_forward(const PoolDims& d, int64_t p0, int64_t p1, const float* x, float* y,
+                         int32_t* argmax) {
+  for (int64_t pl = p0; pl < p1; ++pl)
+    for (int64_t i = 0; i < d.g.out_h; ++i)
+      for (int64_t j = 0; j < d.g.out_w; ++j) {
+        const Cells c = cells(d, i, j);
+        float best = -std::numeric_limits<float>::infinity();
+        int64_t best_at = -1;
+        for (int64_t r = c.r0; r < c.r1; ++r)
+          for (int64_t s = c.s0; s < c.s1; ++s) {
+            const int64_t at = (pl * d.h + r) * d.w + s;
+            if (best_at < 0 || x[at] > best) best = x[at], best_at = at;
+          }
+        const int64_t o = (pl * d.g.out_h + i) * d.g.out_w + j;
+        y[o] = best;
+        argmax[o] = int32_t(best_at);
+      }
+}
+
+// Average over the real cells of each window, one output row at a time: for each tap, a pass
+// over the row (contiguous at stride 1, so it vectorises).
+void avg_forward(const PoolDims& d, int64_t p0, int64_t p1, const float* x, float* y, int32_t*) {
+  const int64_t oh = d.g.out_h, ow = d.g.out_w, sw = d.win.stride[1];
+  const bool inside = no_padding_reached(d);
+  const float inv = 1.0f / float(d.win.kernel[0] * d.win.kernel[1]);
+  for (int64_t pl = p0; pl < p1; ++pl)
+    for (int64_t i = 0; i < oh; ++i) {
+      float* yr = y + (pl * oh + i) * ow;
+      if (!inside) {
+        for (int64_t j = 0; j < ow; ++j) {
+          const Cells c = cells(d, i, j);
+          float sum = 0;
+          for (int64_t r = c.r0; r < c.r1; ++r)
+            for (int64_t s = c.s0; s < c.s1; ++s) sum += x[(pl * d.h + r) * d.w + s];
+          yr[j] = sum / float(c.count());
+        }
+        continue;
+      }
+      std::fill(yr, yr + ow, 0.0f);
+      for (int64_t p = 0; p < d.win.kernel[0]; ++p)
+        for (int64_t q = 0; q < d.win.kernel[1]; ++q) {
+          const float* xr = x + (pl * d.h + i * d.win.stride[0] + p) * d.w + q;
+          for (int64_t j = 0; j < ow; ++j) yr[j] += xr[j * sw];
+        }
+      for (int64_t j = 0; j < ow; ++j) yr[j] *= inv;
+    }
+}
+
+void avg_backward(const PoolDims& d, int64_t p0, int64_t p1, const float* g, const int32_t*, float* dx) {
+  const int64_t oh = d.g.out_h, ow = d.g.out_w;
+  std::fill(dx + p0 * d.h * d.w, dx + p1 * d.h * d.w, 0.0f);
+  for (int64_t pl = p0; pl < p1; ++pl)
+    for (int64_t i = 0; i < oh; ++i)
+      for (int64_t j = 0; j < ow; ++j) {
+        const Cells c = cells(d, i, j);
+        const float share = g[(pl * oh + i) * ow + j] / float(c.count());
+        for (int64_t r = c.r0; r < c.r1; ++r)
+          for (int64_t s = c.s0; s < c.s1; ++s) dx[(pl * d.h + r) * d.w + s] += share;
+      }
+}
+
+XGRAD_AVX512_BEGIN
+// max 2x2 stride 2 with AVX-512: 16 windows at a time, the even and odd columns of two rows
+// split out by permutes; blends and masks do what the comparisons do in max_row_2x2.
+void max_row_2x2_s2(const float* r0, const float* r1, int ow, int w, int32_t at0, float* y, int32_t* argmax) {
+  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
+  const __m512i lanes2 =
+      _mm512_slli_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), 1);
+  for (int j0 = 0; j0 < ow; j0 += 16) {
+    const int n = std::min(16, ow - j0);
+    const __mmask16 m = __mmask16((1u << n) - 1);
+    const __mmask16 lo = __mmask16((1u << std::min(16, 2 * n)) - 1),
+                    hi = __mmask16((1u << std::max(0, 2 * n - 16)) - 1);
+    const __m512 x0 = _mm512_maskz_loadu_ps(lo, r0 + 2 * j0),
+                 x1 = _mm512_maskz_loadu_ps(hi, r0 + 2 * j0 + 16);
+    const __m512 z0 = _mm512_maskz_loadu_ps(lo, r1 + 2 * j0),
+                 z1 = _mm512_maskz_loadu_ps(hi, r1 + 2 * j0 + 16);
+    const __m512 a = _mm512_permutex2var_ps(x0, even, x1), b = _mm512_permutex2var_ps(x0, odd, x1);
+    const __m512 c = _mm512_permutex2var_ps(z0, even, z1), e = _mm512_permutex2var_ps(z0, odd, z1);
+    const __mmask16 right0 = _mm512_cmp_ps_mask(b, a, _CMP_GT_OQ),
+                    right1 = _mm512_cmp_ps_mask(e, c, _CMP_GT_OQ);
+    const __m512 top = _mm512_mask_blend_ps(right0, a, b), bottom = _mm512_mask_blend_ps(right1, c, e);
+    const __mmask16 down = _mm512_cmp_ps_mask(bottom, top, _CMP_GT_OQ);
+    _mm512_mask_storeu_ps(y + j0, m, _mm512_mask_blend_ps(down, top, bottom));
+    const __m512i up_off = _mm512_maskz_mov_epi32(right0, _mm512_set1_epi32(1));
+    const __m512i down_off = _mm512_mask_blend_epi32(right1, _mm512_set1_epi32(w), _mm512_set1_epi32(w + 1));
+    const __m512i at = _mm512_add_epi32(_mm512_set1_epi32(at0 + 2 * j0), lanes2);
+    _mm512_mask_storeu_epi32(argmax + j0, m,
+                             _mm512_add_epi32(at, _mm512_mask_blend_epi32(down, up_off, down_off)));
+  }
+}
+
+void max_2x2s2_forward(const PoolDims& d, int64_t p0, int64_t p1, const float* x, float* y, int32_t* argmax) {
+  const int64_t oh = d.g.out_h, ow = d.g.out_w;
+  for (int64_t pl = p0; pl < p1; ++pl)
+    for (int64_t i = 0; i < oh; ++i) {
+      const int64_t row = (pl * d.h + 2 * i) * d.w, o = (pl * oh + i) * ow;
+      max_row_2x2_s2(x + row, x + row + d.w, int(ow), int(d.w), int32_t(row), y + o, argmax + o);
+    }
+}
+XGRAD_AVX512_END
+
+bool max_2x2s2_applies(const PoolDims& d, bool is_max, Isa isa) {
+  return is_max && isa == Isa::Avx512 && d.win.kernel == Pair{2, 2} && d.win.stride == Pair{2, 2} &&
+         no_padding_reached(d);
+}
+bool max_nopad_applies(const PoolDims& d, bool is_max, Isa) { return is_max && no_padding_reached(d); }
+bool max_applies(const PoolDims&, bool is_max, Isa) { return is_max; }
+bool avg_applies(const PoolDims&, bool is_max, Isa) { return !is_max; }
+
+std::string& forced() {
+  static std::string name = [] {
+    const char* v = std::getenv("XGRAD_POOL_KERNEL");
+    return std::string(v ? v : "");
+  }();
+  return name;
+}
+
+}  // namespace
+
+const std::vector<PoolKernel>& pool_kernels() {
+  static const std::vector<PoolKernel> table = {
+      {"max_2x2s2_avx512", max_2x2s2_applies, max_2x2s2_forward, max_backward},
+      {"max_inside", max_nopad_applies, max_nopad_forward, max_backward},
+      {"max_general", max_applies, max_general_forward, max_backward},
+      {"avg", avg_applies, avg_forward, avg_backward},
+  };
+  return table;
+}
+
+const PoolKernel& choose_pool_kernel(const PoolDims& d, bool is_max) {
+  const Isa isa = cpu_isa();
+  for (const PoolKernel& k : pool_kernels()) {
+    if (!forced().empty() && forced() != k.name) continue;
+    if (k.applies(d, is_max, isa)) return k;
+    if (!forced().empty())
+      throw Error("pool kernel \"" + forced() + "\" does not apply to this pool on " + isa_name(isa));
+  }
+  throw Error("no pool kernel named \"" + forced() + "\"");
+}
+
+void force_pool_kernel(const std::string& name) { forced() = name; }
+
+}  // namespace xgrad

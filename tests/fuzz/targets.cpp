@@ -1,0 +1,91 @@
+#include "tests/fuzz/targets.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include "core/error.h"
+#include "core/idx.h"
+#include "graph/checkpoint.h"
+#include "graph/feeds.h"
+#include "graph/serialize.h"
+#include "models/lenet.h"
+
+namespace xgrad::fuzz {
+namespace {
+
+void load_model_file(const std::string& path) { load_model(path); }
+void load_idx_file(const std::string& path) { read_idx(path); }
+
+// The inputs of LeNet: image [-1, 1, 28, 28] and label [-1].
+void load_feeds_file(const std::string& path) {
+  static const Graph g = lenet();
+  load_feeds(path, g);
+}
+
+// The checkpoint reader, then resume into the graph the seeds were made with (checks settings,
+// weights and optimizer state).
+void load_checkpoint_file(const std::string& path) {
+  const Checkpoint c = load_checkpoint(path);
+  static const Graph g = mlp({2}, "relu", 10);
+  Rng rng(0);
+  Params params = init_params(g, rng);
+  Trainer trainer(g, params, c.config);
+  try {
+    trainer.resume(c);
+  } catch (const std::exception& e) {
+    rethrow_with_context(path, e);
+  }
+}
+
+// One input file at a time per process, removed after each run (also when the loader throws).
+struct InputFile {
+  std::string path;
+  InputFile(const char* suffix, const uint8_t* bytes, size_t size)
+      : path((std::filesystem::temp_directory_path() / ("xgrad-fuzz-" + std::to_string(::getpid()) + suffix))
+                 .string()) {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out.write(reinterpret_cast<const char*>(bytes), std::streamsize(size));
+  }
+  ~InputFile() { std::remove(path.c_str()); }
+};
+
+}  // namespace
+
+const std::vector<Target>& targets() {
+  static const std::vector<Target> all = {
+      {"model", ".json", load_model_file},            // model format incl. gzip and graph validation
+      {"idx", ".idx", load_idx_file},                 // IDX, raw or gzip by content
+      {"idx_gz", ".gz", load_idx_file},               // IDX named .gz: gzip required
+      {"feeds", ".json", load_feeds_file},            // `xgrad run --inputs`
+      {"checkpoint", ".json", load_checkpoint_file},  // checkpoint reader + Trainer::resume
+  };
+  return all;
+}
+
+const Target* find_target(const std::string& name) {
+  for (const Target& t : targets())
+    if (name == t.name) return &t;
+  return nullptr;
+}
+
+std::string run_target(const Target& t, const uint8_t* bytes, size_t size) {
+  const InputFile input(t.suffix, bytes, size);
+  std::string refused;
+  try {
+    t.load(input.path);
+  } catch (const Error& e) {
+    refused = e.what();
+    if (refused.empty()) refused = "(empty message)";
+  }
+  if (refused != printable(refused)) {
+    std::fprintf(stderr, "fuzz target %s: error message is not printable: %s\n", t.name, refused.c_str());
+    std::abort();
+  }
+  return refused;
+}
+
+}  // namespace xgrad::fuzz
