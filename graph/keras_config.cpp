@@ -15,6 +15,10 @@ bool is_ref_leaf(const json& j) {
          j[2].is_number_integer();
 }
 
+bool is_keras_tensor(const json& j) {
+  return j.is_object() && j.contains("class_name") && j["class_name"] == "__keras_tensor__";
+}
+
 KerasRef ref_from(const json& j) { return {j[0].get<std::string>(), j[1].get<int>(), j[2].get<int>()}; }
 
 // input_layers / output_layers: one [name, node, tensor], or lists/dicts of them (in order).
@@ -28,7 +32,7 @@ void collect_refs(const json& j, const std::string& where, std::vector<KerasRef>
 
 // Keras 3 call arguments: every serialized KerasTensor, depth first, in order.
 void collect_tensors(const json& j, const std::string& where, std::vector<KerasRef>& out) {
-  if (j.is_object() && j.value("class_name", "") == "__keras_tensor__") {
+  if (is_keras_tensor(j)) {
     const json* history = j.contains("config") ? &j["config"] : nullptr;
     if (!history || !history->is_object() || !is_ref_leaf(history->value("keras_history", json())))
       throw Error(where + ".config.keras_history: expected [layer name, node index, tensor index]");
@@ -49,8 +53,9 @@ std::vector<KerasRef> parse_call(const json& node, const std::string& where) {
   } else if (node.is_object() && node.contains("args")) {  // Keras 3: {"args": [...], "kwargs": {...}}
     collect_tensors(node["args"], where + ".args", inputs);
     // Non-tensor keyword arguments (training=..., mask=None) do not change inference.
-    for (const auto& kv : node.value("kwargs", json::object()).items())
-      if (kv.value().is_object() && kv.value().value("class_name", "") == "__keras_tensor__")
+    const json kwargs = node.value("kwargs", json::object());
+    for (const auto& kv : kwargs.items())
+      if (is_keras_tensor(kv.value()))
         throw Error(where + ".kwargs." + kv.key() + ": tensors passed by keyword are not supported");
   } else {
     throw Error(where + ": expected a list of inbound tensors or {\"args\", \"kwargs\"}, found " +
@@ -184,6 +189,8 @@ KerasModel parse_keras_model(const json& j, const std::string& source) {
   } catch (const Error& e) {
     const std::string what = e.what();
     if (what.rfind(source + ": ", 0) == 0) throw;
+    rethrow_with_context(source, e);
+  } catch (const json::exception& e) {  // a field of an unexpected JSON type
     rethrow_with_context(source, e);
   }
   if (m.inputs.empty()) throw Error(source + ": the model has no inputs");

@@ -23,10 +23,10 @@ std::string function_name(const json& j) {
 
 // VarianceScaling(scale, mode, distribution) as the named initializer it is. Keras 2.0 wrote
 // "normal" for what later versions call "truncated_normal".
-std::string variance_scaling(const json& config) {
-  const double scale = config.value("scale", 1.0);
-  const std::string mode = config.value("mode", "fan_in");
-  const std::string dist = config.value("distribution", "truncated_normal");
+std::string variance_scaling(const json& config, const std::string& where) {
+  const double scale = keras_value(config, "scale", 1.0, where);
+  const std::string mode = keras_value(config, "mode", std::string("fan_in"), where);
+  const std::string dist = keras_value(config, "distribution", std::string("truncated_normal"), where);
   const std::string family = scale == 1.0 && mode == "fan_avg"  ? "glorot"
                              : scale == 2.0 && mode == "fan_in" ? "he"
                                                                 : "";
@@ -41,7 +41,8 @@ std::string variance_scaling(const json& config) {
 std::string keras_dtype(const json& j) {
   if (j.is_null()) return "float32";
   std::string name = j.is_string() ? j.get<std::string>() : "";
-  if (j.is_object() && j.contains("config") && j["config"].is_object()) name = j["config"].value("name", "");
+  if (j.is_object() && j.contains("config"))
+    name = keras_value(j["config"], "name", std::string(), "dtype.config");
   if (name == "mixed_float16" || name == "mixed_bfloat16") return "float32";
   return name;
 }
@@ -161,15 +162,18 @@ Init KerasFields::initializer(const std::string& key, const std::string& fallbac
       v->is_object() && v->contains("config") && (*v)["config"].is_object() ? (*v)["config"] : json::object();
   if (auto it = names.find(name); it != names.end()) return Init{it->second};
   if (name == "VarianceScaling" || name == "variance_scaling")
-    if (std::string vs = variance_scaling(config); !vs.empty()) return Init{vs};
+    if (std::string vs = variance_scaling(config, where() + ": " + key + ".config"); !vs.empty())
+      return Init{vs};
   if (name == "RandomUniform" || name == "random_uniform") {
     Init init{"uniform"};
-    init.low = config.value("minval", -0.05), init.high = config.value("maxval", 0.05);
+    init.low = keras_value(config, "minval", -0.05, where() + ": " + key + ".config");
+    init.high = keras_value(config, "maxval", 0.05, where() + ": " + key + ".config");
     return init;
   }
   if (name == "RandomNormal" || name == "random_normal") {
     Init init{"normal"};
-    init.mean = config.value("mean", 0.0), init.stddev = config.value("stddev", 0.05);
+    init.mean = keras_value(config, "mean", 0.0, where() + ": " + key + ".config");
+    init.stddev = keras_value(config, "stddev", 0.05, where() + ": " + key + ".config");
     return init;
   }
   fail(key, "unsupported initializer " + v->dump() +

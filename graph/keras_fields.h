@@ -6,10 +6,13 @@
 #include <array>
 #include <cstdint>
 #include <string>
+#include <type_traits>
 
 #include <nlohmann/json.hpp>
 
+#include "core/error.h"
 #include "graph/init.h"
+#include "graph/json_fields.h"
 #include "graph/keras_config.h"
 
 namespace xgrad {
@@ -45,6 +48,19 @@ class KerasFields {
   const KerasLayer& layer_;
   std::string source_;
 };
+
+// j[key] when it is a number (T arithmetic) or a string, `fallback` when j is not an object or the
+// key is absent or null; otherwise Error "<where>.<key>: expected a number, found ...".
+template <class T>
+T keras_value(const nlohmann::json& j, const std::string& key, const T& fallback, const std::string& where) {
+  if (!j.is_object() || !j.contains(key) || j[key].is_null()) return fallback;
+  const nlohmann::json& v = j[key];
+  constexpr bool number = std::is_arithmetic_v<T>;
+  if (number ? !v.is_number() : !v.is_string())
+    throw Error(where + "." + key + ": expected " + (number ? "a number" : "a string") + ", found " +
+                json_found(v));
+  return v.get<T>();
+}
 
 // A dtype field: "float32", or a dtype-policy object {"class_name": "DTypePolicy", "config":
 // {"name": "float32"}}; mixed_float16/mixed_bfloat16 keep float32 variables and are read as float32.

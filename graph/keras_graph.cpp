@@ -73,6 +73,8 @@ void map_call(KerasBuilder& kb, const KerasModel& m, const KerasLayer& layer, si
     const std::string what = e.what();
     if (what.rfind(f.where(), 0) == 0) throw;
     throw Error(f.where() + ": " + what);
+  } catch (const nlohmann::json::exception& e) {  // a field of an unexpected JSON type
+    throw Error(f.where() + ": " + e.what());
   }
 }
 

@@ -42,6 +42,12 @@ struct EarlyStopping {
 
 }  // namespace
 
+Tensor run(const Graph& g, const Feeds& feeds, const Params& params, const std::string& role) {
+  Engine engine(g);
+  engine.forward(feeds, params, false);
+  return engine.value(g.output(role));
+}
+
 OptimConfig sgd(double lr, double momentum, bool nesterov) {
   OptimConfig c = optimizer("sgd", lr, 0);
   c.momentum = momentum, c.nesterov = nesterov;

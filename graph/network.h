@@ -24,6 +24,10 @@ OptimConfig sgd(double lr, double momentum = 0, bool nesterov = false);
 OptimConfig adam(double lr = 1e-3, double weight_decay = 0);
 OptimConfig adamw(double lr = 1e-3, double weight_decay = 0.01);
 
+// One inference-mode forward pass: a copy of the value of output `role` (any op's value, no Network
+// needed): run(g, {{"X", X}, {"K", K}}, {}, "Y").
+Tensor run(const Graph& g, const Feeds& feeds, const Params& params, const std::string& role);
+
 struct History {
   std::vector<EpochMetrics> epochs;  // test_* are the validation figures (NaN without validation)
   bool stopped_early = false;

@@ -2,8 +2,7 @@
 // (to scalar).
 #include <cmath>
 
-#include <xtensor/xreducer.hpp>
-
+#include "ops/broadcast.h"
 #include "ops/unary.h"
 #include "ops/vmath.h"
 
@@ -22,7 +21,7 @@ struct ReluDef : NoAttrs<ReluDef> {
 };
 struct TanhDef : NoAttrs<TanhDef> {
   static constexpr const char* kName = "tanh";
-  static float f(float x) { return std::tanh(x); }
+  static float f(float x) { return tanh_approx(x); }
   static float df(float, float y) { return 1.0f - y * y; }
 };
 
@@ -36,22 +35,6 @@ Shape broadcast_shapes(const Shape& a, const Shape& b) {
     out[i] = da == 1 ? db : da;
   }
   return out;
-}
-
-// Sums a gradient over the axes that broadcasting expanded, giving it the input's shape.
-void reduce_to(const Tensor& g, const Shape& shape, Tensor& out) {
-  const Shape gs = shape_of(g);
-  if (gs == shape) {
-    out = g;
-    return;
-  }
-  const size_t lead = gs.size() - shape.size();
-  std::vector<size_t> axes;
-  for (size_t i = 0; i < gs.size(); ++i)
-    if (i < lead || (shape[i - lead] == 1 && gs[i] != 1)) axes.push_back(i);
-  Tensor summed = xt::sum(g, axes, xt::evaluation_strategy::immediate);
-  summed.reshape(std::vector<size_t>(shape.begin(), shape.end()));
-  out = std::move(summed);
 }
 
 enum class BinaryKind { Add, Sub, Mul, Div };
@@ -70,44 +53,49 @@ class Binary final : public Op {
     return broadcast_shapes(in[0].shape, in[1].shape);
   }
   void forward(const Inputs& in, Tensor& out, Workspace&, bool) const override {
-    const Tensor &a = *in[0], &b = *in[1];
+    const BroadcastPlan p(shape_of(*in[0]), shape_of(*in[1]), shape_of(out));
+    const float *a = in[0]->data(), *b = in[1]->data();
+    float* y = out.data();
     switch (kind_) {
       case BinaryKind::Add:
-        out = a + b;
-        break;
+        return broadcast_apply(p, a, b, y, [](float u, float v) { return u + v; });
       case BinaryKind::Sub:
-        out = a - b;
-        break;
+        return broadcast_apply(p, a, b, y, [](float u, float v) { return u - v; });
       case BinaryKind::Mul:
-        out = a * b;
-        break;
+        return broadcast_apply(p, a, b, y, [](float u, float v) { return u * v; });
       case BinaryKind::Div:
-        out = a / b;
-        break;
+        return broadcast_apply(p, a, b, y, [](float u, float v) { return u / v; });
     }
   }
   // add: da = g, db = g; sub: da = g, db = -g; mul: da = g·b, db = g·a; div: da = g / b,
   // db = -g·a / b² = -g·y / b. Each is summed back over the axes broadcasting expanded.
-  void backward(const Inputs& in, const Tensor& y, const Tensor& g, Workspace&,
+  void backward(const Inputs& in, const Tensor& out, const Tensor& gy, Workspace&,
                 const Grads& gx) const override {
-    const Tensor &a = *in[0], &b = *in[1];
-    if (gx[0]) {
-      if (kind_ == BinaryKind::Mul)
-        reduce_to(Tensor(g * b), shape_of(a), *gx[0]);
-      else if (kind_ == BinaryKind::Div)
-        reduce_to(Tensor(g / b), shape_of(a), *gx[0]);
-      else
-        reduce_to(g, shape_of(a), *gx[0]);
-    }
-    if (gx[1]) {
-      if (kind_ == BinaryKind::Add)
-        reduce_to(g, shape_of(b), *gx[1]);
-      else if (kind_ == BinaryKind::Sub)
-        reduce_to(Tensor(-g), shape_of(b), *gx[1]);
-      else if (kind_ == BinaryKind::Mul)
-        reduce_to(Tensor(g * a), shape_of(b), *gx[1]);
-      else
-        reduce_to(Tensor(-g * y / b), shape_of(b), *gx[1]);
+    const BroadcastPlan p(shape_of(*in[0]), shape_of(*in[1]), shape_of(out));
+    const float *a = in[0]->data(), *b = in[1]->data(), *g = gy.data(), *y = out.data();
+    for (size_t k = 0; k < 2; ++k) {
+      if (!gx[k]) continue;
+      ensure_shape(*gx[k], shape_of(*in[k]));
+      gx[k]->fill(0.0f);
+      float* d = gx[k]->data();
+      const bool to_a = k == 0;
+      switch (kind_) {
+        case BinaryKind::Add:
+          broadcast_reduce(p, to_a, g, a, b, y, d, [](float dy, float, float, float) { return dy; });
+          break;
+        case BinaryKind::Sub:
+          broadcast_reduce(p, to_a, g, a, b, y, d,
+                           [to_a](float dy, float, float, float) { return to_a ? dy : -dy; });
+          break;
+        case BinaryKind::Mul:
+          broadcast_reduce(p, to_a, g, a, b, y, d,
+                           [to_a](float dy, float u, float v, float) { return dy * (to_a ? v : u); });
+          break;
+        case BinaryKind::Div:
+          broadcast_reduce(p, to_a, g, a, b, y, d,
+                           [to_a](float dy, float, float v, float q) { return to_a ? dy / v : -dy * q / v; });
+          break;
+      }
     }
   }
 

@@ -11,7 +11,11 @@ void Registry::add(const std::string& type, OpFactory factory) {
 
 std::unique_ptr<Op> Registry::make(const std::string& type, const json& attrs) const {
   auto it = factories_.find(type);
-  if (it == factories_.end()) throw Error("unknown op \"" + type + "\"");
+  if (it == factories_.end()) {
+    std::string known;
+    for (const auto& [name, factory] : factories_) known += (known.empty() ? "" : ", ") + name;
+    throw Error("unknown op \"" + type + "\" (known: " + known + ")");
+  }
   if (!attrs.is_object()) throw Error("attrs: expected an object, found " + std::string(attrs.type_name()));
   return it->second(attrs);
 }

@@ -62,6 +62,13 @@ inline float expm1_approx(float x) {
   return std::fabs(x) < 0.5f ? p : e;
 }
 
+// tanh x = (e^2x − 1) / (e^2x + 1), from expm1 so that it keeps its relative accuracy near 0;
+// ±1 in the tails (exp_approx saturates instead of overflowing).
+inline float tanh_approx(float x) {
+  const float e = expm1_approx(2.0f * x);
+  return e / (e + 2.0f);
+}
+
 // log x for finite x > 0 (Cephes' logf): x = m·2^e with m in [√½, √2), log m by a polynomial.
 inline float log_approx(float x) {
   int32_t bits;

@@ -94,6 +94,9 @@ const std::vector<OpCase>& op_cases() {
       // element-wise math
       {"sub broadcast", "sub", json::object(), {{{2, 3}}, {{3}}}},
       {"sub broadcast first", "sub", json::object(), {{{1, 3}}, {{2, 3}}}},
+      {"add both broadcast", "add", json::object(), {{{2, 1, 3}}, {{1, 4, 1}}}},
+      {"mul by a scalar", "mul", json::object(), {{{2, 3}}, {{}}}},
+      {"sub size-1 dims", "sub", json::object(), {{{2, 1, 3}}, {{2, 1, 1}}}},
       {"div broadcast", "div", json::object(), {{{2, 3}}, {{2, 1}, Fill::Positive}}},
       {"div negative divisor", "div", json::object(), {{{3}}, {{3}, Fill::AwayFromZero}}, {1e-3, 2e-3, 2e-2}},
       {"neg", "neg", json::object(), {{{2, 3}}}},

@@ -23,6 +23,12 @@ std::string make_error(const std::string& op, const json& attrs) {
 
 }  // namespace
 
+TEST_CASE("an unknown op lists the known ones") {
+  const std::string e = make_error("gelux", json::object());
+  CHECK(e.rfind("unknown op \"gelux\" (known: abs, add, ", 0) == 0);
+  CHECK(e.find(", gelu, ") != std::string::npos);
+}
+
 TEST_CASE("an unknown attribute lists the op's valid ones") {
   CHECK(make_error("leaky_relu", {{"alpah", 0.1}}) == "attrs.alpah: unknown attribute (valid: alpha)");
   CHECK(make_error("clip", {{"min", 0}, {"max", 1}, {"mx", 2}}) ==

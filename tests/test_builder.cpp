@@ -82,6 +82,17 @@ TEST_CASE("layers: rectangular kernels, optional bias, initializers") {
   CHECK(g.node(e.id).inputs.size() == 3);
 }
 
+TEST_CASE("groups: layers::conv2d makes [O, C/groups, kh, kw] weights; depthwise when groups = C") {
+  GraphBuilder b("groups");
+  Value x = b.input("image", {-1, 4, 6, 6});
+  Value g = layers::conv2d(b, "grouped", x, 8, 3, ConvOptions().groups(2));
+  CHECK(b.graph().node(b.graph().id("grouped.w")).info.shape == Shape{8, 2, 3, 3});
+  CHECK(b.graph().node(g.id).op->attrs()["groups"] == 2);
+  Value d = layers::conv2d(b, "depthwise", x, 4, 3, ConvOptions().groups(4).padding(Pad::Same));
+  CHECK(b.graph().node(b.graph().id("depthwise.w")).info.shape == Shape{4, 1, 3, 3});
+  CHECK(b.shape(d) == Shape{-1, 4, 6, 6});
+}
+
 TEST_CASE("layers say what they want in the user's terms") {
   GraphBuilder b("errors");
   Value x = b.input("image", {-1, 1, 28, 28});

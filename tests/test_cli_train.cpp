@@ -45,10 +45,12 @@ class Tiny {
   std::string file(const std::string& name) const { return dir_.file(name); }
   std::string data() const { return dir_.file("data"); }
 
-  Result run(const std::string& args) const {
+  Result run(const std::string& args) const { return shell("\"$XGRAD\" " + args); }
+  // A shell script run in the temp dir, with $XGRAD naming the program.
+  Result shell(const std::string& script) const {
     const std::string out = dir_.file("stdout"), err = dir_.file("stderr");
-    const std::string cmd =
-        "cd '" + dir_.path() + "' && '" + test::cli_path() + "' " + args + " >'" + out + "' 2>'" + err + "'";
+    const std::string cmd = "cd '" + dir_.path() + "' && XGRAD='" + test::cli_path() + "' && (" + script +
+                            ") >'" + out + "' 2>'" + err + "'";
     const int status = std::system(cmd.c_str());
     return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
   }
@@ -239,4 +241,27 @@ TEST_CASE("built-in model names work from any directory; the default is the refe
   CHECK(typo.code != 0);
   CHECK(typo.err.find("lenett: no such model file, nor a built-in model (lenet, lenet-relu, mlp)") !=
         std::string::npos);
+}
+
+TEST_CASE("[slow] kill -9 during training, then --resume: exactly the weights of an uninterrupted run") {
+  Tiny t;
+  const std::string train =
+      "\"$XGRAD\" train --model lenet.json --data data --epochs 10 --batch 10 --optimizer adam "
+      "--lr 0.01 --threads 1 --checkpoint-every 1";
+  REQUIRE(t.shell(train + " --out whole.json --checkpoint whole-ck.json").code == 0);
+  // SIGKILL as soon as the first checkpoint is there: no handler runs, whatever was being written
+  // stays as it is (often the next checkpoint).
+  const Result killed = t.shell(train +
+                                " --checkpoint ck.json --out part.json >/dev/null & pid=$!; i=0; "
+                                "while [ ! -s ck.json ] && [ $i -lt 3000 ]; do sleep 0.01; i=$((i+1)); done; "
+                                "kill -9 $pid; wait $pid; echo $?");
+  INFO(killed.out, killed.err);
+  REQUIRE(killed.out == "137\n");  // killed, not finished
+  CHECK_FALSE(fs::exists(t.file("part.json")));
+  for (const auto& e : fs::directory_iterator(t.file("")))
+    CHECK(e.path().filename().string().find(".tmp") == std::string::npos);  // no temp file left
+  const Result resumed = t.shell(train + " --checkpoint ck.json --out part.json --resume");
+  INFO(resumed.out, resumed.err);
+  REQUIRE(resumed.code == 0);
+  CHECK(same_weights(t.file("whole.json"), t.file("part.json")));
 }

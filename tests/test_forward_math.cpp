@@ -28,6 +28,18 @@ TEST_CASE("sub and div broadcast like add and mul, with the gradients summed bac
   check_values(d.grads[1], vec({-5, -7 / 4.0f, -9 / 16.0f}));
 }
 
+TEST_CASE("broadcasting where both inputs expand, and with a scalar") {
+  const Tensor col = filled({2, 1}, {1, 2}), row = filled({1, 3}, {10, 20, 30});
+  check_values(run_op("add", json::object(), {col, row}), Tensor{{11, 21, 31}, {12, 22, 32}});
+  const auto r = run_op_full("mul", json::object(), {col, row});
+  check_values(r.out, Tensor{{10, 20, 30}, {20, 40, 60}});
+  check_values(r.grads[0], filled({2, 1}, {60, 60}));   // Σ_j row_j
+  check_values(r.grads[1], filled({1, 3}, {3, 3, 3}));  // Σ_i col_i
+  const auto s = run_op_full("sub", json::object(), {make_tensor({}, 5.0f), col});
+  check_values(s.out, filled({2, 1}, {4, 3}));
+  CHECK(s.grads[0]() == 2.0f);
+}
+
 TEST_CASE("neg, square, exp, log, sqrt, abs") {
   const Tensor x = vec({-2, -0.5f, 0.25f, 4});
   check_values(run_op("neg", json::object(), {x}), vec({2, 0.5f, -0.25f, -4}));

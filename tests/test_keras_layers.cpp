@@ -96,6 +96,9 @@ TEST_CASE("keras: functional models in the Keras 2 and Keras 3 spellings") {
     CHECK(g.node(g.id("out.w")).info.shape == Shape{8, 3});
     CHECK(g.node(g.id("image")).info.shape == Shape{-1, 3, 8, 8});
   }
+  json odd = residual_model(true);  // call kwargs that are not an object hold no tensors: ignored
+  odd["config"]["layers"][3]["inbound_nodes"][0]["kwargs"] = json::array({1});
+  CHECK(import_config(odd).model.graph.find("sum") >= 0);
 }
 
 TEST_CASE("keras: a Dense-only model on [N, 8] features with binary cross-entropy trains") {

@@ -124,14 +124,7 @@ TEST_CASE("the default thread count: the machine's CPUs, or XGRAD_NUM_THREADS") 
 namespace {
 // Runs the xgrad program; returns its exit status and what it printed on stdout and stderr.
 int run_cli(const std::string& args, std::string& output) {
-  const std::string cmd = "'" + test::cli_path() + "' " + args + " 2>&1";
-  FILE* pipe = popen(cmd.c_str(), "r");
-  REQUIRE(pipe);
-  char buf[512];
-  output.clear();
-  while (size_t n = fread(buf, 1, sizeof buf, pipe)) output.append(buf, n);
-  const int status = pclose(pipe);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return test::run_command("'" + test::cli_path() + "' " + args, output);
 }
 }  // namespace
 

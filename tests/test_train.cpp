@@ -5,7 +5,9 @@
 #include <cstring>
 
 #include "core/error.h"
+#include "core/parallel.h"
 #include "graph/builder.h"
+#include "graph/checkpoint.h"
 #include "graph/train.h"
 #include "models/lenet.h"
 #include "tests/train_fixtures.h"
@@ -74,6 +76,55 @@ TEST_CASE("a run stopped after any step and resumed ends with the same bits as o
     REQUIRE(r.progress().history.size() == 2);
     CHECK(r.progress().history[1].train_loss == a.progress().history[1].train_loss);
   }
+}
+
+TEST_CASE("determinism: same seed and settings give identical weights, with 1 or 2 threads") {
+  const Synthetic data(64);
+  const Graph g = lenet("relu");
+  const TrainConfig c = config("adam", 0.01, 1, 16);
+  const int threads_before = num_threads();
+  auto train = [&](int threads) {
+    set_num_threads(threads);
+    Rng rng(5);
+    Params p = init_params(g, rng);
+    Trainer t(g, p, c);
+    REQUIRE(t.run(data.source(), nullptr));
+    return p;
+  };
+  const Params first = train(1), again = train(1), two = train(2);
+  set_num_threads(threads_before);
+  CHECK(same_bits(first, again));
+  CHECK(same_bits(first, two));
+}
+
+TEST_CASE("Trainer::resume refuses a checkpoint of another graph or other settings, and changes nothing") {
+  const Synthetic data(40);
+  const Graph g = mlp({4}, "relu", 3);
+  Rng rng(1);
+  Params p = init_params(g, rng);
+  Trainer t(g, p, config("sgd", 0.1, 2, 8));
+  CHECK_FALSE(t.run(data.source(), nullptr,
+                    [](const StepInfo& s) { return s.step == 3 ? StepAction::Stop : StepAction::Continue; }));
+  const Checkpoint saved = t.checkpoint();
+  Rng other_rng(2);
+  Params q = init_params(g, other_rng);
+  const Params q_before = q;
+  Trainer other(g, q, config("sgd", 0.2, 2, 8));
+  CHECK_THROWS_WITH_AS(other.resume(saved),
+                       doctest::Contains("made with optimizer.lr = 0.1, this run asks for 0.2"), Error);
+  CHECK(same_bits(q, q_before));
+  CHECK(other.progress().step == 0);
+  Trainer shorter(g, q, config("sgd", 0.1, 1, 8));
+  Checkpoint later = saved;
+  later.progress.epoch = 2;
+  CHECK_THROWS_WITH_AS(shorter.resume(later), doctest::Contains("past the 1 epochs"), Error);
+  Checkpoint renamed = saved;
+  renamed.model = "lenet";
+  CHECK_THROWS_WITH_AS(shorter.resume(renamed), doctest::Contains("checkpoint of model \"lenet\""), Error);
+  Trainer same(g, q, config("sgd", 0.1, 2, 8));
+  same.resume(saved);
+  CHECK(same_bits(q, p));
+  CHECK(same.progress().step == 3);
 }
 
 TEST_CASE("a non-finite loss stops training at once, naming epoch, step and node") {

@@ -1,13 +1,17 @@
 #!/usr/bin/env python3
 """Writes the fuzz seed corpora (tests/fuzz/corpus/NAME/): small valid files of every loader,
-named valid-*, and bad ones taken from the loaders' reject tests, named bad-*. Run from anywhere;
-the output is committed. Seeds stay small (a few KB) so libFuzzer mutates them quickly."""
+named valid-*, and bad ones taken from the loaders' reject tests, named bad-*. Run from anywhere
+as `tests/fuzz/make_seeds.py [path/to/xgrad]` (the program exports the ONNX seeds); the output is
+committed. Seeds stay small (a few KB) so libFuzzer mutates them quickly."""
 import base64
 import copy
 import gzip
+import io
 import json
 import os
 import struct
+import sys
+import zipfile
 
 ROOT = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(ROOT))
@@ -60,6 +64,9 @@ def model_seeds():
             write("model", "valid-" + name, f.read())
     write("model", "valid-small.json", json.dumps(SMALL))
     write("model", "valid-small-gzip.json", gz(json.dumps(SMALL).encode()))
+    full = copy.deepcopy(SMALL)  # every param with weights: the source of the ONNX seed
+    full["weights"]["conv.w"] = {"shape": [2, 1, 3, 3], "data_b64": f32_b64([0.1 * (i % 7) - 0.3 for i in range(18)])}
+    write("model", "valid-small-all-weights.json", json.dumps(full))
     bad = {
         "unknown-op": lambda j: j["graph"]["nodes"][1].update(op="magic"),
         "cycle": lambda j: j["graph"]["nodes"][0]["inputs"].__setitem__(0, "fc"),
@@ -162,6 +169,20 @@ def checkpoint(optimizer, version=2, samples=16):
     return j
 
 
+def onnx_seeds(xgrad):
+    """ONNX needs the xgrad program (built with ONNX) to export the small model."""
+    import subprocess
+    d = os.path.join(ROOT, "corpus", "onnx")
+    os.makedirs(d, exist_ok=True)
+    onnx = os.path.join(d, "valid-small.onnx")
+    subprocess.run([xgrad, "export", "--model", os.path.join(ROOT, "corpus", "model", "valid-small-all-weights.json"),
+                    "--onnx", onnx], check=True)
+    with open(onnx, "rb") as f:
+        data = f.read()
+    write("onnx", "bad-truncated.onnx", data[: len(data) // 2])
+    write("onnx", "bad-not-onnx.onnx", json.dumps(SMALL))
+
+
 def checkpoint_seeds():
     write("checkpoint", "valid-sgd-momentum.json", json.dumps(checkpoint("sgd")))
     write("checkpoint", "valid-adam.json", json.dumps(checkpoint("adam")))
@@ -182,8 +203,41 @@ def checkpoint_seeds():
     write("checkpoint", "bad-truncated.json", json.dumps(checkpoint("sgd"))[:2000])
 
 
+def npy(header, payload):
+    h = header.encode()
+    h += b" " * (64 - (10 + len(h) + 1) % 64) + b"\n"
+    return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(h)) + h + payload
+
+
+def npy_seeds():
+    """NumPy's own fixtures (tests/data/npy, written by NumPy) and broken variants."""
+    fixtures = os.path.join(REPO, "tests", "data", "npy")
+    unsupported = {"structured.npy", "unicode.npy", "fortran.npy"}
+    for name in sorted(os.listdir(fixtures)):
+        kind = "npz" if name.endswith(".npz") else "npy" if name.endswith(".npy") else None
+        if kind:
+            prefix = "bad-" if name in unsupported else "valid-"
+            with open(os.path.join(fixtures, name), "rb") as f:
+                write(kind, prefix + name, f.read())
+    ok = npy("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }", struct.pack("<6f", *range(6)))
+    write("npy", "bad-short-data.npy", ok[:-5])
+    write("npy", "bad-huge-shape.npy",
+          npy("{'descr': '<f4', 'fortran_order': False, 'shape': (4294967296, 4294967296), }", b""))
+    write("npy", "bad-magic.npy", b"\x93NUMPX" + ok[6:])
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr(zipfile.ZipInfo("x.npy", date_time=(1980, 1, 1, 0, 0, 0)), ok[:-5])
+    write("npz", "bad-short-entry.npz", archive.getvalue())
+    with open(os.path.join(fixtures, "stored.npz"), "rb") as f:
+        write("npz", "bad-truncated.npz", f.read()[:200])
+    write("npz", "bad-not-zip.npz", ok)
+
+
 if __name__ == "__main__":
     model_seeds()
     idx_seeds()
     feeds_seeds()
     checkpoint_seeds()
+    npy_seeds()
+    if len(sys.argv) > 1:  # tests/fuzz/make_seeds.py build/xgrad
+        onnx_seeds(sys.argv[1])

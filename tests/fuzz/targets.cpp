@@ -9,8 +9,10 @@
 
 #include "core/error.h"
 #include "core/idx.h"
+#include "core/npz.h"
 #include "graph/checkpoint.h"
 #include "graph/feeds.h"
+#include "graph/onnx.h"
 #include "graph/serialize.h"
 #include "models/lenet.h"
 
@@ -19,6 +21,11 @@ namespace {
 
 void load_model_file(const std::string& path) { load_model(path); }
 void load_idx_file(const std::string& path) { read_idx(path); }
+void load_npy_file(const std::string& path) { npy_to_tensor(read_npy(path)); }
+void load_npz_file(const std::string& path) {
+  for (const auto& [name, array] : read_npz(path)) npy_to_tensor(array);
+}
+void load_onnx_file(const std::string& path) { import_onnx(path); }
 
 // The inputs of LeNet: image [-1, 1, 28, 28] and label [-1].
 void load_feeds_file(const std::string& path) {
@@ -62,6 +69,9 @@ const std::vector<Target>& targets() {
       {"idx_gz", ".gz", load_idx_file},               // IDX named .gz: gzip required
       {"feeds", ".json", load_feeds_file},            // `xgrad run --inputs`
       {"checkpoint", ".json", load_checkpoint_file},  // checkpoint reader + Trainer::resume
+      {"npy", ".npy", load_npy_file},                 // NumPy .npy
+      {"npz", ".npz", load_npz_file},                 // NumPy .npz (zip)
+      {"onnx", ".onnx", load_onnx_file},              // ONNX import
   };
   return all;
 }

@@ -3,7 +3,8 @@
 # built, no -march=native, and the parent's CMAKE_BUILD_TYPE left as the parent set it (empty).
 # Usage: cmake -DXGRAD_SOURCE_DIR=<checkout> -DWORK_DIR=<scratch dir> -P run.cmake
 function(run)
-  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE out)
+  execute_process(COMMAND ${ARGN} WORKING_DIRECTORY ${WORK_DIR} RESULT_VARIABLE rc OUTPUT_VARIABLE out
+    ERROR_VARIABLE out)
   if(NOT rc EQUAL 0)
     message(FATAL_ERROR "subproject: `${ARGN}` failed (${rc}):\n${out}")
   endif()
@@ -11,6 +12,7 @@ function(run)
 endfunction()
 
 file(REMOVE_RECURSE ${WORK_DIR})
+file(MAKE_DIRECTORY ${WORK_DIR})
 set(launcher "")
 find_program(CCACHE ccache)
 if(CCACHE)
