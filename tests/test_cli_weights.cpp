@@ -120,5 +120,7 @@ TEST_CASE(
   const Tensor torch_logits = npy_to_tensor(read_npy(dir.file("torch.npy")));
   REQUIRE(shape_of(torch_logits) == shape_of(logits));
   for (size_t i = 0; i < order.size(); ++i) CHECK(argmax_row(torch_logits, i) == argmax_row(logits, i));
-  CHECK(xt::amax(xt::abs(torch_logits - logits))() < 1e-4f);
+  const float max_diff = xt::amax(xt::abs(torch_logits - logits))();
+  MESSAGE("largest |torch - xgrad| logit difference: " << max_diff);
+  CHECK(max_diff < 1e-4f);
 }
