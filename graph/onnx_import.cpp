@@ -286,8 +286,8 @@ Model onnx_import_bytes(const std::string& bytes, const std::string& source,
     for (int i = 0; i < m.graph().node_size(); ++i) convert_node(im, m.graph().node(i), i);
     add_outputs(im, m.graph(), options);
     Model model{pruned(im.graph), {}, import_meta(m, im.opset, input_names)};
-    for (int id : model.graph.params())
-      model.weights[model.graph.node(id).name] = im.weights.at(model.graph.node(id).name);
+    for (const std::vector<int>& ids : {model.graph.params(), model.graph.states()})
+      for (int id : ids) model.weights[model.graph.node(id).name] = im.weights.at(model.graph.node(id).name);
     return model;
   } catch (const std::exception& e) {
     rethrow_with_context(source, e);
