@@ -76,3 +76,13 @@ TEST_CASE("example custom_cnn: trains on a subset, saves, loads and predicts the
   REQUIRE(std::regex_search(out, m, std::regex("test accuracy ([0-9.]+)")));
   CHECK(std::stod(m[1]) > 0.5);  // 10 classes: chance is 0.1
 }
+
+TEST_CASE("examples lenet and custom_cnn: a missing data directory is one error line and exit 1") {
+  TempDir dir;
+  for (const std::string name : {"lenet", "custom_cnn"}) {
+    std::string out;
+    CHECK(run_example(name, "'" + dir.file("nowhere") + "'", out) == 1);
+    CHECK(out.find(name + ": error: ") != std::string::npos);
+    CHECK(out.find("nowhere") != std::string::npos);
+  }
+}

@@ -9,10 +9,11 @@
 #include "graph/builder.h"
 #include "graph/data.h"
 #include "graph/network.h"
+#include "tools/examples/example_main.h"
 
 using namespace xgrad;
 
-int main(int argc, char** argv) {
+int example(int argc, char** argv) {
   const std::string path = argc > 3 ? argv[3] : "custom_cnn.json";
   FashionMnist data = load_fashion_mnist(argc > 1 ? argv[1] : "");
   BatchSource subset = take(batches_of(data.train), argc > 2 ? std::stoul(argv[2]) : 5000);

@@ -8,10 +8,11 @@
 #include "graph/builder.h"
 #include "graph/data.h"
 #include "graph/network.h"
+#include "tools/examples/example_main.h"
 
 using namespace xgrad;
 
-int main(int argc, char** argv) {
+int example(int argc, char** argv) {
   // Data: 28x28 grey images in [0, 1], labels 0..9.
   FashionMnist data = load_fashion_mnist(argc > 1 ? argv[1] : "");
   BatchSource train = take(batches_of(data.train), argc > 2 ? std::stoul(argv[2]) : data.train.size());
