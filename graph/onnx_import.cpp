@@ -42,30 +42,27 @@ const Const& Importer::const_in(const onnx::NodeProto& n, int i) const {
   return v.c;
 }
 
-int Importer::param(const Const& c, const Tensor& data, const std::string& fallback_name) {
+// A constant the graph keeps as a named leaf: a Param (trained) or a State (running statistics: saved,
+// never trained), its value beside the weights. One initializer may feed several nodes the same way.
+int Importer::leaf(NodeKind kind, const Const& c, const Tensor& data, const std::string& fallback_name) {
   const std::string name = c.initializer.empty() ? fallback_name : c.initializer;
   const int found = graph.find(name);
   if (found >= 0) {
-    if (graph.node(found).kind != NodeKind::Param || weights.at(name) != data)
+    if (graph.node(found).kind != kind || weights.at(name) != data)
       throw Error("initializer \"" + name + "\" is used in two ways that need different weights");
     return found;
   }
   weights[name] = data;
-  return graph.add_param(name, shape_of(data), Init{"zeros"});
+  return kind == NodeKind::State ? graph.add_state(name, shape_of(data), Init{"zeros"})
+                                 : graph.add_param(name, shape_of(data), Init{"zeros"});
 }
 
-// Running statistics are saved but never trained: State nodes, their values beside the weights.
+int Importer::param(const Const& c, const Tensor& data, const std::string& fallback_name) {
+  return leaf(NodeKind::Param, c, data, fallback_name);
+}
+
 int Importer::state(const Const& c, const std::string& fallback_name) {
-  const std::string name = c.initializer.empty() ? fallback_name : c.initializer;
-  const Tensor data = to_tensor(c);
-  const int found = graph.find(name);
-  if (found >= 0) {
-    if (graph.node(found).kind != NodeKind::State || weights.at(name) != data)
-      throw Error("initializer \"" + name + "\" is used in two ways that need different weights");
-    return found;
-  }
-  weights[name] = data;
-  return graph.add_state(name, shape_of(data), Init{"zeros"});
+  return leaf(NodeKind::State, c, to_tensor(c), fallback_name);
 }
 
 int Importer::op(const std::string& name, const std::string& type, const std::vector<int>& inputs,

@@ -64,6 +64,7 @@ struct Importer {
   // The param for initializer `c` holding `values` (weights transposed or scaled keep the name).
   int param(const Const& c, const Tensor& data, const std::string& fallback_name);
   int state(const Const& c, const std::string& fallback_name);
+  int leaf(NodeKind kind, const Const& c, const Tensor& data, const std::string& fallback_name);
   int op(const std::string& name, const std::string& type, const std::vector<int>& inputs,
          const json& attrs = json::object());
   // `id` reshaped to `per_sample` (a reshape node named `name` only when the shape differs).
