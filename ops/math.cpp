@@ -59,7 +59,7 @@ struct ClipDef {
   }
   json attrs() const { return {{"min", lo}, {"max", hi}}; }
   float f(float x) const { return std::min(std::max(x, float(lo)), float(hi)); }
-  float df(float x, float) const { return (x >= float(lo)) & (x <= float(hi)) ? 1.0f : 0.0f; }
+  float df(float x, float) const { return ((x >= float(lo)) & (x <= float(hi))) ? 1.0f : 0.0f; }
 };
 
 // factor·x
