@@ -123,9 +123,10 @@ TEST_CASE("keras: a Dense-only model on [N, 8] features with binary cross-entrop
   Rng rng(1);
   const Params w = init_params(g, rng);
   Engine engine(g);
-  engine.forward(
-      {{"image", filled({4, 8}, std::vector<float>(32, 0.5f))}, {"label", filled({4, 1}, {1, 0, 1, 0})}}, w,
-      /*training=*/true);
+  // The engine binds feeds by reference until backward: they need a name.
+  const Feeds feeds{{"image", filled({4, 8}, std::vector<float>(32, 0.5f))},
+                    {"label", filled({4, 1}, {1, 0, 1, 0})}};
+  engine.forward(feeds, w, /*training=*/true);
   engine.backward(g.output("loss"), g.params());
   CHECK(std::isfinite(engine.value(g.output("loss"))()));
   CHECK(engine.grad("h.w") != nullptr);
