@@ -36,8 +36,8 @@ Value with_constant(Importer& im, const onnx::NodeProto& n, int x, const Const& 
       return computed(im.op(y, "add_scalar", {im.op(y + "/neg", "neg", {x})}, {{"value", v}}));
     if (type == "Div" && !swapped) return computed(im.op(y, "scale", {x}, {{"factor", 1.0f / v}}));
   }
+  const int p = im.param(c, to_tensor(c), y + ".c");  // adds a node: take references into the graph after it
   const Node& xn = im.graph.node(x);
-  const int p = im.param(c, to_tensor(c), y + ".c");
   // MatMul then Add of a bias [M]: one matmul with a bias, as Gemm would have been.
   if (type == "Add" && xn.op && xn.op->type() == "matmul" && xn.inputs.size() == 2 && c.dims.size() == 1 &&
       c.dims[0] == im.shape(x).back())
