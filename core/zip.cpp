@@ -17,13 +17,14 @@
 namespace xgrad {
 
 #ifdef XGRAD_HAVE_MINIZIP
-namespace {
-
-// A growable byte buffer that minizip reads and writes through its file callbacks.
+// A growable byte buffer that minizip reads and writes through its file callbacks. Not in the
+// anonymous namespace: ZipReader::Impl, which has external linkage, holds one.
 struct MemFile {
   std::string* bytes;
   uint64_t pos = 0;
 };
+
+namespace {
 
 voidpf ZCALLBACK mem_open(voidpf opaque, const void*, int) { return opaque; }
 

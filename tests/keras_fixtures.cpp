@@ -3,6 +3,7 @@
 #include <map>
 
 #include "core/hdf5.h"
+#include "graph/keras_config.h"
 #include "models/lenet.h"
 
 namespace xgrad::test {
@@ -248,6 +249,10 @@ json keras_lenet_config(KerasGen gen) {
 Params keras_lenet_weights(uint64_t seed) {
   Rng rng(seed);
   return init_params(lenet("sigmoid"), rng);
+}
+
+KerasImport import_keras_config(const nlohmann::json& config) {
+  return import_keras_model(parse_keras_model(config, "m.json"), nullptr);
 }
 
 }  // namespace xgrad::test

@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "graph/keras_import.h"
 #include "graph/params.h"
 
 namespace xgrad::test {
@@ -33,5 +34,8 @@ Params keras_lenet_weights(uint64_t seed);
 void write_keras2_h5(const std::string& path, const nlohmann::json& config, const Params& w,
                      bool with_config);
 void write_keras3_weights(const std::string& path, const Params& w);
+
+// Imports a Keras model config (already parsed JSON) without weights, as "m.json".
+KerasImport import_keras_config(const nlohmann::json& config);
 
 }  // namespace xgrad::test

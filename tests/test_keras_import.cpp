@@ -21,10 +21,6 @@ namespace {
 
 const KerasGen kGens[] = {KerasGen::K2_0, KerasGen::K2_2, KerasGen::K2_4, KerasGen::K2_13, KerasGen::K3};
 
-KerasImport import_config(const json& config) {
-  return import_keras_model(parse_keras_model(config, "m.json"), nullptr);
-}
-
 Tensor run(const Model& m, const Feeds& feeds, const std::string& output) {
   Engine engine(m.graph);
   engine.forward(feeds, m.weights, /*training=*/false);
@@ -56,7 +52,7 @@ TEST_CASE("keras: the notebook LeNet in every config generation imports as xgrad
   const Graph own = lenet("sigmoid");
   for (KerasGen gen : kGens) {
     CAPTURE(int(gen));
-    KerasImport imp = import_config(keras_lenet_config(gen));
+    KerasImport imp = import_keras_config(keras_lenet_config(gen));
     Graph& g = imp.model.graph;
     // Same params (names, shapes, inits), same op sequence, same outputs and loss.
     REQUIRE(g.params().size() == own.params().size());
