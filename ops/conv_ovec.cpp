@@ -29,7 +29,8 @@ int64_t taps(const ConvDims& d) { return d.patch(); }
 
 int64_t ovec_padded_size(const ConvDims& d) { return d.c * padded(d).rows * padded(d).cols; }
 int64_t ovec_weights_size(const ConvDims& d) { return blocks(d) * taps(d) * kLanes; }
-int64_t ovec_scratch_size(const ConvDims& d) { return d.positions() * kLanes; }
+// Forward needs [positions, 16]; weight_grad [o blocks, positions, 16] and one int64 per tap.
+int64_t ovec_scratch_size(const ConvDims& d) { return blocks(d) * d.positions() * kLanes + 2 * taps(d); }
 
 void ovec_pad(const ConvDims& d, const float* x, float* xp) { pad_image(d, x, xp); }
 
@@ -71,30 +72,59 @@ void forward_block(const ConvDims& d, const float* src, const float* wt, float* 
   for (int r = 0; r < R; ++r) _mm512_storeu_ps(out + r * kLanes, acc[r]);
 }
 
-// acc[tap0 .. tap0+QB) += Σ_i,j xp[row(i) + j + t*dw] * gt[i, j] for taps along one kernel row;
-// two sets of sums (even and odd j) keep enough FMAs in flight.
-template <int QB>
-void weight_taps(const ConvDims& d, const float* row, const float* gt, float* acc) {
-  const Padded pd = padded(d);
-  const int64_t ow = d.g.out_w, dw = d.dilation[1];
-  __m512 a[QB], b[QB];
-  for (int t = 0; t < QB; ++t) a[t] = _mm512_loadu_ps(acc + t * kLanes), b[t] = _mm512_setzero_ps();
+// acc[ob][t] += Σ_i,j xp[off[t] + i*cols + j] * gt[ob][i*ow + j] for OB blocks of 16 output
+// channels and TB taps (any taps: off[] is each tap's first input cell), all in registers: each
+// broadcast input value feeds OB FMAs, each loaded gradient vector TB of them. With one block,
+// two positions per step (two sets of sums) keep enough independent FMAs in flight.
+template <int OB, int TB>
+void weight_block(const ConvDims& d, const float* xp, const int64_t* off, const float* gt, float* acc) {
+  constexpr int J = OB == 1 ? 2 : 1;
+  const int64_t cols = padded(d).cols, ow = d.g.out_w, plane = d.positions() * kLanes, t = taps(d);
+  __m512 a[J][OB][TB];
+  for (int k = 0; k < OB; ++k)
+    for (int m = 0; m < TB; ++m) {
+      a[0][k][m] = _mm512_loadu_ps(acc + (k * t + m) * kLanes);
+      if constexpr (J == 2) a[1][k][m] = _mm512_setzero_ps();
+    }
+  auto step = [&](auto jj, const float* s, const float* g) {
+    __m512 gv[OB];
+    for (int k = 0; k < OB; ++k) gv[k] = _mm512_loadu_ps(g + k * plane);
+    for (int m = 0; m < TB; ++m) {
+      const __m512 xv = _mm512_set1_ps(s[off[m]]);
+      for (int k = 0; k < OB; ++k) a[jj][k][m] = _mm512_fmadd_ps(xv, gv[k], a[jj][k][m]);
+    }
+  };
   for (int64_t i = 0; i < d.g.out_h; ++i) {
-    const float* s = row + i * pd.cols;
+    const float* s = xp + i * cols;
     const float* g = gt + i * ow * kLanes;
     int64_t j = 0;
-    for (; j + 2 <= ow; j += 2) {
-      const __m512 g0 = _mm512_loadu_ps(g + j * kLanes), g1 = _mm512_loadu_ps(g + (j + 1) * kLanes);
-      for (int t = 0; t < QB; ++t) {
-        a[t] = _mm512_fmadd_ps(_mm512_set1_ps(s[j + t * dw]), g0, a[t]);
-        b[t] = _mm512_fmadd_ps(_mm512_set1_ps(s[j + 1 + t * dw]), g1, b[t]);
-      }
+    for (; j + J <= ow; j += J) {
+      step(std::integral_constant<int, 0>{}, s + j, g + j * kLanes);
+      if constexpr (J == 2) step(std::integral_constant<int, J - 1>{}, s + j + 1, g + (j + 1) * kLanes);
     }
-    if (j < ow)
-      for (int t = 0; t < QB; ++t)
-        a[t] = _mm512_fmadd_ps(_mm512_set1_ps(s[j + t * dw]), _mm512_loadu_ps(g + j * kLanes), a[t]);
+    if (j < ow) step(std::integral_constant<int, 0>{}, s + j, g + j * kLanes);
   }
-  for (int t = 0; t < QB; ++t) _mm512_storeu_ps(acc + t * kLanes, _mm512_add_ps(a[t], b[t]));
+  for (int k = 0; k < OB; ++k)
+    for (int m = 0; m < TB; ++m) {
+      if constexpr (J == 2) a[0][k][m] = _mm512_add_ps(a[0][k][m], a[1][k][m]);
+      _mm512_storeu_ps(acc + (k * t + m) * kLanes, a[0][k][m]);
+    }
+}
+
+// Taps per register block for OB output blocks: OB*TB accumulators + OB gradients + 1 broadcast
+// stay within the 32 vector registers.
+template <int OB>
+constexpr int kTapBlock = OB >= 4   ? 6
+                          : OB >= 2 ? 12
+                                    : 8;
+
+template <int OB>
+void weight_blocks(const ConvDims& d, const float* xp, const int64_t* off, const float* gt, float* acc) {
+  const int64_t t = taps(d);
+  for (int64_t t0 = 0; t0 < t; t0 += kTapBlock<OB>)
+    with_count<kTapBlock<OB>>(t - t0, [&](auto tb) {
+      weight_block<OB, decltype(tb)::value>(d, xp, off + t0, gt, acc + t0 * kLanes);
+    });
 }
 
 }  // namespace
@@ -115,25 +145,30 @@ void ovec_forward(const ConvDims& d, const float* xp, const float* wt, const flo
   }
 }
 
+// scratch: gt [o blocks, positions, 16] (g transposed), then each tap's first cell in xp.
 void ovec_weight_grad(const ConvDims& d, const float* xp, const float* g, float* scratch, float* acc) {
   const Padded pd = padded(d);
-  const int64_t p = d.positions();
-  for (int64_t ob = 0; ob < blocks(d); ++ob) {
-    for (int64_t k = 0; k < p; ++k)  // scratch [positions, 16] = this block's g, transposed
-      for (int64_t l = 0; l < kLanes; ++l) {
-        const int64_t o = ob * kLanes + l;
-        scratch[k * kLanes + l] = o < d.o ? g[o * p + k] : 0.0f;
-      }
-    float* a = acc + ob * taps(d) * kLanes;
-    for (int64_t c = 0; c < d.c; ++c)
-      for (int64_t kp = 0; kp < d.kh; ++kp) {
-        const float* row = xp + (c * pd.rows + kp * d.dilation[0]) * pd.cols;
-        for (int64_t q0 = 0; q0 < d.kw; q0 += 8)
-          with_count<8>(d.kw - q0, [&](auto qb) {
-            weight_taps<decltype(qb)::value>(d, row + q0 * d.dilation[1], scratch,
-                                             a + ((c * d.kh + kp) * d.kw + q0) * kLanes);
-          });
-      }
+  const int64_t p = d.positions(), t = taps(d), nb = blocks(d);
+  float* gt = scratch;
+  std::fill(gt, gt + nb * p * kLanes, 0.0f);
+  for (int64_t o = 0; o < d.o; ++o) {
+    float* dst = gt + (o / kLanes) * p * kLanes + o % kLanes;
+    for (int64_t k = 0; k < p; ++k) dst[k * kLanes] = g[o * p + k];
+  }
+  int64_t* off = reinterpret_cast<int64_t*>(scratch + nb * p * kLanes);
+  for (int64_t c = 0, k = 0; c < d.c; ++c)
+    for (int64_t kp = 0; kp < d.kh; ++kp)
+      for (int64_t q = 0; q < d.kw; ++q)
+        off[k++] = (c * pd.rows + kp * d.dilation[0]) * pd.cols + q * d.dilation[1];
+  for (int64_t ob = 0; ob < nb;) {
+    const float* gb = gt + ob * p * kLanes;
+    float* ab = acc + ob * t * kLanes;
+    if (nb - ob >= 4)
+      weight_blocks<4>(d, xp, off, gb, ab), ob += 4;
+    else if (nb - ob >= 2)
+      weight_blocks<2>(d, xp, off, gb, ab), ob += 2;
+    else
+      weight_blocks<1>(d, xp, off, gb, ab), ob += 1;
   }
 }
 
