@@ -112,6 +112,17 @@ void ovec_weight(const ConvDims& d, const float*, const float* kept, const float
   ovec_weight_grad(d, kept, g, scratch, acc);
 }
 
+// The same at stride 2 and beyond, where the gather for dx would mostly read zeros: dx goes
+// through sgemm + col2im as in im2col_gemm.
+bool ovec_strided_applies(const ConvDims& d, Isa isa) {
+  return isa == Isa::Avx512 && !unit(d.stride) && d.o >= 8;
+}
+ConvSizes ovec_strided_sizes(const ConvDims& d) {
+  ConvSizes s = ovec_sizes(d);
+  s.dx_scratch = d.patch() * d.positions();
+  return s;
+}
+
 // One input channel, any stride and dilation (ops/conv_plane), per instruction set.
 ConvSizes plane_sizes(const ConvDims& d) {
   return {padded_plane(d).size(), 0, 0, plane_acc_size(d), plane_dx_scratch(d)};
@@ -166,6 +177,8 @@ const std::vector<ConvKernel>& conv_kernels() {
        direct_weight_grad_finish, plane_input_avx512},
       {"ovec_avx512", ovec_applies, ovec_sizes, ovec_transpose_weights, ovec_forward_image, ovec_weight,
        ovec_weight_grad_finish, ovec_input_grad},
+      {"ovec_strided_avx512", ovec_strided_applies, ovec_strided_sizes, ovec_transpose_weights,
+       ovec_forward_image, ovec_weight, ovec_weight_grad_finish, gemm_input_grad},
       plane_entry<Isa::Avx512>("plane_avx512"),
       plane_entry<Isa::Avx2>("plane_avx2"),
       plane_entry<Isa::Generic>("plane"),

@@ -55,6 +55,7 @@ XGRAD_AVX512_BEGIN
 namespace {
 
 // out [R positions, 16 channels] for R adjacent outputs of one row; src = their first input cell.
+// Output r reads the cells r*sw further on.
 template <int R>
 void forward_block(const ConvDims& d, const float* src, const float* wt, float* out) {
   const Padded pd = padded(d);
@@ -66,13 +67,13 @@ void forward_block(const ConvDims& d, const float* src, const float* wt, float* 
       for (int64_t q = 0; q < d.kw; ++q, wt += kLanes) {
         const __m512 wv = _mm512_loadu_ps(wt);
         const float* s = row + q * d.dilation[1];
-        for (int r = 0; r < R; ++r) acc[r] = _mm512_fmadd_ps(wv, _mm512_set1_ps(s[r]), acc[r]);
+        for (int r = 0; r < R; ++r) acc[r] = _mm512_fmadd_ps(wv, _mm512_set1_ps(s[r * d.stride[1]]), acc[r]);
       }
     }
   for (int r = 0; r < R; ++r) _mm512_storeu_ps(out + r * kLanes, acc[r]);
 }
 
-// acc[ob][t] += Σ_i,j xp[off[t] + i*cols + j] * gt[ob][i*ow + j] for OB blocks of 16 output
+// acc[ob][t] += Σ_i,j xp[off[t] + i*sh*cols + j*sw] * gt[ob][i*ow + j] for OB blocks of 16 output
 // channels and TB taps (any taps: off[] is each tap's first input cell), all in registers: each
 // broadcast input value feeds OB FMAs, each loaded gradient vector TB of them. With one block,
 // two positions per step (two sets of sums) keep enough independent FMAs in flight.
@@ -80,6 +81,7 @@ template <int OB, int TB>
 void weight_block(const ConvDims& d, const float* xp, const int64_t* off, const float* gt, float* acc) {
   constexpr int J = OB == 1 ? 2 : 1;
   const int64_t cols = padded(d).cols, ow = d.g.out_w, plane = d.positions() * kLanes, t = taps(d);
+  const int64_t sh = d.stride[0], sw = d.stride[1];
   __m512 a[J][OB][TB];
   for (int k = 0; k < OB; ++k)
     for (int m = 0; m < TB; ++m) {
@@ -95,14 +97,15 @@ void weight_block(const ConvDims& d, const float* xp, const int64_t* off, const 
     }
   };
   for (int64_t i = 0; i < d.g.out_h; ++i) {
-    const float* s = xp + i * cols;
+    const float* s = xp + i * sh * cols;
     const float* g = gt + i * ow * kLanes;
     int64_t j = 0;
     for (; j + J <= ow; j += J) {
-      step(std::integral_constant<int, 0>{}, s + j, g + j * kLanes);
-      if constexpr (J == 2) step(std::integral_constant<int, J - 1>{}, s + j + 1, g + (j + 1) * kLanes);
+      step(std::integral_constant<int, 0>{}, s + j * sw, g + j * kLanes);
+      if constexpr (J == 2)
+        step(std::integral_constant<int, J - 1>{}, s + (j + 1) * sw, g + (j + 1) * kLanes);
     }
-    if (j < ow) step(std::integral_constant<int, 0>{}, s + j, g + j * kLanes);
+    if (j < ow) step(std::integral_constant<int, 0>{}, s + j * sw, g + j * kLanes);
   }
   for (int k = 0; k < OB; ++k)
     for (int m = 0; m < TB; ++m) {
@@ -137,8 +140,8 @@ void ovec_forward(const ConvDims& d, const float* xp, const float* wt, const flo
     for (int64_t i = 0; i < d.g.out_h; ++i)
       for (int64_t j0 = 0; j0 < ow; j0 += 8)
         with_count<8>(ow - j0, [&](auto r) {
-          forward_block<decltype(r)::value>(d, xp + i * pd.cols + j0, wt + ob * taps(d) * kLanes,
-                                            scratch + (i * ow + j0) * kLanes);
+          forward_block<decltype(r)::value>(d, xp + i * d.stride[0] * pd.cols + j0 * d.stride[1],
+                                            wt + ob * taps(d) * kLanes, scratch + (i * ow + j0) * kLanes);
         });
     for (int64_t o = ob * kLanes; o < std::min(d.o, (ob + 1) * kLanes); ++o)
       for (int64_t k = 0; k < p; ++k) y[o * p + k] = scratch[k * kLanes + o % kLanes] + (b ? b[o] : 0.0f);

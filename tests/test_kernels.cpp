@@ -117,6 +117,8 @@ const std::vector<ConvCase>& conv_cases() {
       {{2, 5, 6, 7}, {70, 5, 3, 3}, {{"padding", "same"}}},   // over channels: 4 + 1 blocks, 45 taps in 6s
       {{2, 3, 5, 6}, {40, 3, 2, 2}, {{"dilation", 2}}},       // over channels: 2 + 1 blocks, 12 taps
       {{2, 2, 3, 4}, {9, 2, 3, 3}, {{"padding", {4, 3}}}},    // over channels: outputs wider than the input
+      {{2, 3, 9, 8}, {10, 3, 3, 3}, {{"stride", 2}, {"padding", "same"}}},  // over channels, strided
+      {{2, 2, 9, 11}, {17, 2, 3, 2}, {{"stride", {2, 3}}, {"dilation", {1, 2}}, {"padding", {1, 0}}}},
       {{2, 6, 5, 5}, {6, 1, 3, 3}, {{"groups", 6}, {"padding", 1}}},                      // depthwise
       {{2, 4, 9, 8}, {8, 1, 3, 3}, {{"groups", 4}, {"stride", 2}, {"padding", "same"}}},  // multiplier 2
       {{3, 6, 6, 7}, {9, 2, 3, 3}, {{"groups", 3}, {"dilation", 2}, {"padding", 2}}},
