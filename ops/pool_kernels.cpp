@@ -125,9 +125,23 @@ void avg_forward(const PoolDims& d, int64_t p0, int64_t p1, const float* x, floa
     }
 }
 
+// The adjoint of avg_forward; with windows inside the image, one pass per tap over each output row.
 void avg_backward(const PoolDims& d, int64_t p0, int64_t p1, const float* g, const int32_t*, float* dx) {
-  const int64_t oh = d.g.out_h, ow = d.g.out_w;
+  const int64_t oh = d.g.out_h, ow = d.g.out_w, sw = d.win.stride[1];
   std::fill(dx + p0 * d.h * d.w, dx + p1 * d.h * d.w, 0.0f);
+  const float inv = 1.0f / float(d.win.kernel[0] * d.win.kernel[1]);
+  if (no_padding_reached(d)) {
+    for (int64_t pl = p0; pl < p1; ++pl)
+      for (int64_t i = 0; i < oh; ++i) {
+        const float* gr = g + (pl * oh + i) * ow;
+        for (int64_t p = 0; p < d.win.kernel[0]; ++p)
+          for (int64_t q = 0; q < d.win.kernel[1]; ++q) {
+            float* dr = dx + (pl * d.h + i * d.win.stride[0] + p) * d.w + q;
+            for (int64_t j = 0; j < ow; ++j) dr[j * sw] += gr[j] * inv;
+          }
+      }
+    return;
+  }
   for (int64_t pl = p0; pl < p1; ++pl)
     for (int64_t i = 0; i < oh; ++i)
       for (int64_t j = 0; j < ow; ++j) {
