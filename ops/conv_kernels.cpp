@@ -10,7 +10,6 @@
 #include "ops/conv_direct.h"
 #include "ops/conv_ovec.h"
 #include "ops/conv_plane.h"
-#include "ops/gemm_nt.h"
 #include "ops/im2col.h"
 
 namespace xgrad {
@@ -34,10 +33,9 @@ void gemm_forward(const ConvDims& d, const float* x, const float* w, const float
   im2col(d, x, kept);
   gemm_product(d, w, kept, b, y);
 }
-// acc [O, K] += g [O, P] · cols [K, P]ᵀ: long thin dots go to gemm_nt, the rest to sgemm.
+// acc [O, K] += g [O, P] · cols [K, P]ᵀ.
 void gemm_weight_grad_of(const ConvDims& d, const float* cols, const float* g, float* acc) {
   const int64_t o = d.o, k = d.patch(), p = d.positions();
-  if (p >= 256 && o * k <= 4096) return gemm_nt_accumulate(o, k, p, g, p, cols, p, acc, k);
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(o), int(k), int(p), 1.0f, g, int(p), cols, int(p),
               1.0f, acc, int(k));
 }

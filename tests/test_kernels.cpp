@@ -110,7 +110,7 @@ const std::vector<ConvCase>& conv_cases() {
       {{2, 1, 6, 6}, {3, 1, 7, 7}, {{"padding", 3}}},         // one channel: taps reading only padding
       {{2, 1, 9, 9}, {2, 1, 3, 3}, {{"dilation", 2}}},
       {{2, 1, 11, 12}, {4, 1, 3, 3}, {{"stride", 2}, {"padding", 1}}},
-      {{2, 2, 20, 20}, {3, 2, 3, 3}, json::object()},  // long thin weight gradient (gemm_nt)
+      {{2, 2, 20, 20}, {3, 2, 3, 3}, json::object()},  // long thin weight gradient
       {{2, 3, 9, 10}, {20, 3, 3, 2}, {{"dilation", {2, 1}}, {"padding", {1, 2}}}},  // over channels: 2 blocks
       {{3, 4, 7, 5}, {8, 4, 2, 2}, json::object()},           // over channels: a block of 4 positions
       {{1, 2, 5, 19}, {16, 2, 3, 3}, {{"padding", "same"}}},  // over channels: rows of 8 + 8 + 3
