@@ -123,7 +123,7 @@ ConvSizes ovec_strided_sizes(const ConvDims& d) {
 
 // One input channel, any stride and dilation (ops/conv_plane), per instruction set.
 ConvSizes plane_sizes(const ConvDims& d) {
-  return {padded_plane(d).size(), 0, 0, plane_acc_size(d), plane_dx_scratch(d)};
+  return {plane_kept_size(d), 0, 0, plane_acc_size(d), plane_dx_scratch(d)};
 }
 template <Isa I>
 bool plane_applies(const ConvDims& d, Isa isa) {
@@ -132,7 +132,7 @@ bool plane_applies(const ConvDims& d, Isa isa) {
 template <Isa I>
 void plane_forward(const ConvDims& d, const float* x, const float* w, const float* b, float* kept, float*,
                    float* y) {
-  pad_image(d, x, kept);
+  plane_pad(d, x, kept);
   plane_kernel(I).forward(d, kept, w, b, y);
 }
 template <Isa I>
