@@ -54,6 +54,45 @@ XGRAD_AVX512_BEGIN
 
 namespace {
 
+// GCC 12's own _mm512_undefined_ps (inside the unpack and shuffle intrinsics) trips
+// -Wmaybe-uninitialized; nothing here is read before it is written.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+// dst[c*ds + r] = src[r*ss + c] for r < rows, c < cols (both <= 16): a full 16x16 block in
+// registers (unpacks, then 128-bit lane shuffles), a partial one by scalar moves.
+void transpose_block(const float* src, int64_t ss, float* dst, int64_t ds, int64_t rows, int64_t cols) {
+  if (rows < kLanes || cols < kLanes) {
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t c = 0; c < cols; ++c) dst[c * ds + r] = src[r * ss + c];
+    return;
+  }
+  __m512 r[16], t[16];
+  for (int i = 0; i < 16; ++i) r[i] = _mm512_loadu_ps(src + i * ss);
+  for (int i = 0; i < 16; i += 2) {
+    t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+    t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+  }
+  auto pd = [](__m512 v) { return _mm512_castps_pd(v); };
+  for (int i = 0; i < 16; i += 4) {
+    r[i] = _mm512_castpd_ps(_mm512_unpacklo_pd(pd(t[i]), pd(t[i + 2])));
+    r[i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(pd(t[i]), pd(t[i + 2])));
+    r[i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(pd(t[i + 1]), pd(t[i + 3])));
+    r[i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(pd(t[i + 1]), pd(t[i + 3])));
+  }
+  for (int i = 0; i < 4; ++i) {
+    t[i] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0x88);
+    t[i + 4] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0xdd);
+    t[i + 8] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0x88);
+    t[i + 12] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0xdd);
+  }
+  for (int i = 0; i < 8; ++i) {
+    _mm512_storeu_ps(dst + i * ds, _mm512_shuffle_f32x4(t[i], t[i + 8], 0x88));
+    _mm512_storeu_ps(dst + (i + 8) * ds, _mm512_shuffle_f32x4(t[i], t[i + 8], 0xdd));
+  }
+}
+
+#pragma GCC diagnostic pop
+
 // out [R positions, 16 channels] for R adjacent outputs of one row; src = their first input cell.
 // Output r reads the cells r*sw further on.
 template <int R>
@@ -143,8 +182,13 @@ void ovec_forward(const ConvDims& d, const float* xp, const float* wt, const flo
           forward_block<decltype(r)::value>(d, xp + i * d.stride[0] * pd.cols + j0 * d.stride[1],
                                             wt + ob * taps(d) * kLanes, scratch + (i * ow + j0) * kLanes);
         });
-    for (int64_t o = ob * kLanes; o < std::min(d.o, (ob + 1) * kLanes); ++o)
-      for (int64_t k = 0; k < p; ++k) y[o * p + k] = scratch[k * kLanes + o % kLanes] + (b ? b[o] : 0.0f);
+    const int64_t outs = std::min(kLanes, d.o - ob * kLanes);
+    for (int64_t k0 = 0; k0 < p; k0 += kLanes)  // y [o, positions] = scratch [positions, 16]ᵀ
+      transpose_block(scratch + k0 * kLanes, kLanes, y + ob * kLanes * p + k0, p, std::min(kLanes, p - k0),
+                      outs);
+    if (b)
+      for (int64_t o = ob * kLanes; o < ob * kLanes + outs; ++o)
+        for (int64_t k = 0; k < p; ++k) y[o * p + k] += b[o];
   }
 }
 
@@ -153,10 +197,12 @@ void ovec_weight_grad(const ConvDims& d, const float* xp, const float* g, float*
   const Padded pd = padded(d);
   const int64_t p = d.positions(), t = taps(d), nb = blocks(d);
   float* gt = scratch;
-  std::fill(gt, gt + nb * p * kLanes, 0.0f);
-  for (int64_t o = 0; o < d.o; ++o) {
-    float* dst = gt + (o / kLanes) * p * kLanes + o % kLanes;
-    for (int64_t k = 0; k < p; ++k) dst[k * kLanes] = g[o * p + k];
+  for (int64_t ob = 0; ob < nb; ++ob) {
+    const int64_t outs = std::min(kLanes, d.o - ob * kLanes);
+    if (outs < kLanes) std::fill(gt + ob * p * kLanes, gt + (ob + 1) * p * kLanes, 0.0f);
+    for (int64_t k0 = 0; k0 < p; k0 += kLanes)
+      transpose_block(g + ob * kLanes * p + k0, p, gt + (ob * p + k0) * kLanes, kLanes, outs,
+                      std::min(kLanes, p - k0));
   }
   int64_t* off = reinterpret_cast<int64_t*>(scratch + nb * p * kLanes);
   for (int64_t c = 0, k = 0; c < d.c; ++c)
