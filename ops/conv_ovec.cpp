@@ -29,8 +29,11 @@ int64_t taps(const ConvDims& d) { return d.patch(); }
 
 int64_t ovec_padded_size(const ConvDims& d) { return d.c * padded(d).rows * padded(d).cols; }
 int64_t ovec_weights_size(const ConvDims& d) { return blocks(d) * taps(d) * kLanes; }
-// Forward needs [positions, 16]; weight_grad [o blocks, positions, 16] and one int64 per tap.
-int64_t ovec_scratch_size(const ConvDims& d) { return blocks(d) * d.positions() * kLanes + 2 * taps(d); }
+// Forward needs [up to 2 blocks, positions, 16]; weight_grad [o blocks, positions, 16] and one int64
+// per tap.
+int64_t ovec_scratch_size(const ConvDims& d) {
+  return std::max<int64_t>(2, blocks(d)) * d.positions() * kLanes + 2 * taps(d);
+}
 
 void ovec_pad(const ConvDims& d, const float* x, float* xp) { pad_image(d, x, xp); }
 
@@ -93,23 +96,31 @@ void transpose_block(const float* src, int64_t ss, float* dst, int64_t ds, int64
 
 #pragma GCC diagnostic pop
 
-// out [R positions, 16 channels] for R adjacent outputs of one row; src = their first input cell.
-// Output r reads the cells r*sw further on.
-template <int R>
+// out[k] [R positions, 16 channels] for R adjacent outputs of one row and OB blocks of 16 output
+// channels (weights wt[k], k < OB); src = the first input cell, output r reads r*sw further on.
+// Each broadcast input value feeds OB FMAs.
+template <int OB, int R>
 void forward_block(const ConvDims& d, const float* src, const float* wt, float* out) {
   const Padded pd = padded(d);
-  __m512 acc[R];
-  for (int r = 0; r < R; ++r) acc[r] = _mm512_setzero_ps();
+  const int64_t wstride = taps(d) * kLanes, ostride = d.positions() * kLanes;
+  __m512 acc[OB][R];
+  for (int k = 0; k < OB; ++k)
+    for (int r = 0; r < R; ++r) acc[k][r] = _mm512_setzero_ps();
   for (int64_t c = 0; c < d.c; ++c)
     for (int64_t p = 0; p < d.kh; ++p) {
       const float* row = src + (c * pd.rows + p * d.dilation[0]) * pd.cols;
       for (int64_t q = 0; q < d.kw; ++q, wt += kLanes) {
-        const __m512 wv = _mm512_loadu_ps(wt);
+        __m512 wv[OB];
+        for (int k = 0; k < OB; ++k) wv[k] = _mm512_loadu_ps(wt + k * wstride);
         const float* s = row + q * d.dilation[1];
-        for (int r = 0; r < R; ++r) acc[r] = _mm512_fmadd_ps(wv, _mm512_set1_ps(s[r * d.stride[1]]), acc[r]);
+        for (int r = 0; r < R; ++r) {
+          const __m512 xv = _mm512_set1_ps(s[r * d.stride[1]]);
+          for (int k = 0; k < OB; ++k) acc[k][r] = _mm512_fmadd_ps(wv[k], xv, acc[k][r]);
+        }
       }
     }
-  for (int r = 0; r < R; ++r) _mm512_storeu_ps(out + r * kLanes, acc[r]);
+  for (int k = 0; k < OB; ++k)
+    for (int r = 0; r < R; ++r) _mm512_storeu_ps(out + k * ostride + r * kLanes, acc[k][r]);
 }
 
 // acc[ob][t] += Σ_i,j xp[off[t] + i*sh*cols + j*sw] * gt[ob][i*ow + j] for OB blocks of 16 output
@@ -175,20 +186,30 @@ void ovec_forward(const ConvDims& d, const float* xp, const float* wt, const flo
                   float* y) {
   const Padded pd = padded(d);
   const int64_t ow = d.g.out_w, p = d.positions();
-  for (int64_t ob = 0; ob < blocks(d); ++ob) {
+  auto pass = [&](auto ob_count, int64_t ob0) {  // scratch [OB blocks, positions, 16]
+    constexpr int OB = decltype(ob_count)::value;
     for (int64_t i = 0; i < d.g.out_h; ++i)
       for (int64_t j0 = 0; j0 < ow; j0 += 8)
         with_count<8>(ow - j0, [&](auto r) {
-          forward_block<decltype(r)::value>(d, xp + i * d.stride[0] * pd.cols + j0 * d.stride[1],
-                                            wt + ob * taps(d) * kLanes, scratch + (i * ow + j0) * kLanes);
+          forward_block<OB, decltype(r)::value>(d, xp + i * d.stride[0] * pd.cols + j0 * d.stride[1],
+                                                wt + ob0 * taps(d) * kLanes,
+                                                scratch + (i * ow + j0) * kLanes);
         });
-    const int64_t outs = std::min(kLanes, d.o - ob * kLanes);
-    for (int64_t k0 = 0; k0 < p; k0 += kLanes)  // y [o, positions] = scratch [positions, 16]ᵀ
-      transpose_block(scratch + k0 * kLanes, kLanes, y + ob * kLanes * p + k0, p, std::min(kLanes, p - k0),
-                      outs);
-    if (b)
-      for (int64_t o = ob * kLanes; o < ob * kLanes + outs; ++o)
-        for (int64_t k = 0; k < p; ++k) y[o * p + k] += b[o];
+  };
+  for (int64_t ob0 = 0; ob0 < blocks(d);) {
+    const int64_t count = std::min<int64_t>(2, blocks(d) - ob0);
+    count == 2 ? pass(std::integral_constant<int, 2>{}, ob0) : pass(std::integral_constant<int, 1>{}, ob0);
+    for (int64_t ob = ob0; ob < ob0 + count; ++ob) {
+      const float* sb = scratch + (ob - ob0) * p * kLanes;
+      const int64_t outs = std::min(kLanes, d.o - ob * kLanes);
+      for (int64_t k0 = 0; k0 < p; k0 += kLanes)  // y [o, positions] = scratch [positions, 16]ᵀ
+        transpose_block(sb + k0 * kLanes, kLanes, y + ob * kLanes * p + k0, p, std::min(kLanes, p - k0),
+                        outs);
+      if (b)
+        for (int64_t o = ob * kLanes; o < ob * kLanes + outs; ++o)
+          for (int64_t k = 0; k < p; ++k) y[o * p + k] += b[o];
+    }
+    ob0 += count;
   }
 }
 
