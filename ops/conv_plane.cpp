@@ -22,18 +22,25 @@ Phased phased(const ConvDims& d) {
   const PaddedPlane pp = padded_plane(d);
   return {pp.rows, d.stride[1], (pp.cols + d.stride[1] - 1) / d.stride[1]};
 }
-// Calls f(first cell in x, its index in the phased plane, cells inside the plane, cells in x) for
-// each run of columns c0, c0 + sw, ... of each row of an image x [h, w]; cell (r, s) of x is padded
-// cell (r + pt, s + pl), and a run's cells inside the plane are contiguous there.
-template <class F>
-void each_run(const ConvDims& d, const Phased& ph, F&& f) {
+// Between an image x [h, w] and its phased padded plane: cell (r, s) of x is padded cell
+// (r + pt, s + pl); to_phased writes the plane (zeros first), else the plane's cells go to x (0 for
+// cells outside it).
+void copy_phased(const ConvDims& d, const Phased& ph, float* plane, float* x, bool to_phased) {
   const int64_t cols = padded_plane(d).cols, sw = ph.sw;
-  for (int64_t r = 0; r < d.h; ++r)
+  if (to_phased) std::fill(plane, plane + ph.size(), 0.0f);
+  for (int64_t r = 0; r < d.h; ++r) {
+    const int64_t pr = r + d.g.pad_top;
+    float* xr = x + r * d.w;
     for (int64_t c0 = 0; c0 < std::min(sw, d.w); ++c0) {
-      const int64_t pr = r + d.g.pad_top, pc0 = c0 + d.g.pad_left, n = (d.w - c0 + sw - 1) / sw;
+      const int64_t pc0 = c0 + d.g.pad_left, n = (d.w - c0 + sw - 1) / sw;  // columns c0 + k*sw of x
       const int64_t inside = pr < ph.rows && pc0 < cols ? std::min(n, (cols - pc0 + sw - 1) / sw) : 0;
-      f(r * d.w + c0, inside ? ph.at(pr, pc0) : 0, inside, n);
+      float* pl = plane + (inside ? ph.at(pr, pc0) : 0);
+      if (to_phased)
+        for (int64_t k = 0; k < inside; ++k) pl[k] = xr[c0 + k * sw];
+      else
+        for (int64_t k = 0; k < n; ++k) xr[c0 + k * sw] = k < inside ? pl[k] : 0.0f;
     }
+  }
 }
 
 // The cell that tap (p, q) reads for output (0, 0); output row i reads row_step(d, ph) * i further.
@@ -92,9 +99,7 @@ XGRAD_INLINE void input_body(const ConvDims& d, const float* g, const float* w, 
           for (int64_t j = 0; j < ow; ++j) s[i * step + j] += wv * gr[j];
         }
       }
-  each_run(d, ph, [&](int64_t xi, int64_t pi, int64_t inside, int64_t n) {
-    for (int64_t k = 0; k < n; ++k) dx[xi + k * ph.sw] = k < inside ? dxp[pi + k] : 0.0f;
-  });
+  copy_phased(d, ph, dxp, dx, false);
 }
 
 // The three entry points of one instruction set; TARGET is its attribute (or nothing).
@@ -127,11 +132,7 @@ int64_t plane_dx_scratch(const ConvDims& d) { return phased(d).size(); }
 int64_t plane_kept_size(const ConvDims& d) { return phased(d).size(); }
 
 void plane_pad(const ConvDims& d, const float* x, float* xp) {
-  const Phased ph = phased(d);
-  std::fill(xp, xp + ph.size(), 0.0f);
-  each_run(d, ph, [&](int64_t xi, int64_t pi, int64_t inside, int64_t) {
-    for (int64_t k = 0; k < inside; ++k) xp[pi + k] = x[xi + k * ph.sw];
-  });
+  copy_phased(d, phased(d), xp, const_cast<float*>(x), true);  // to_phased only reads x
 }
 
 void plane_weight_grad_finish(const ConvDims& d, const float* acc, float* dw) {
