@@ -6,7 +6,6 @@
 #include "graph/engine.h"
 #include "graph/keras_config.h"
 #include "graph/keras_import.h"
-#include "ops/registry.h"
 #include "tests/fixtures.h"
 #include "tests/test_serialize_util.h"
 
@@ -71,16 +70,6 @@ json residual_model(bool keras3) {
   const json out = keras3 ? json({"out", 0, 0}) : json::array({{"out", 0, 0}});
   return {{"class_name", "Functional"},
           {"config", {{"name", "res"}, {"layers", layers}, {"input_layers", in}, {"output_layers", out}}}};
-}
-
-// Grouped convolutions (conv2d's "groups") come with the modern-blocks work.
-bool conv_has_groups() {
-  try {
-    registry().make("conv2d", {{"groups", 1}});
-    return true;
-  } catch (const Error&) {
-    return false;
-  }
 }
 
 }  // namespace
@@ -172,7 +161,7 @@ TEST_CASE("keras: loss choices") {
   }
 }
 
-TEST_CASE("keras: Dropout" * doctest::skip(!registry().has("dropout"))) {
+TEST_CASE("keras: Dropout") {
   const json config = {{"class_name", "Sequential"},
                        {"config",
                         {{"name", "m"},
@@ -192,7 +181,7 @@ TEST_CASE("keras: Dropout" * doctest::skip(!registry().has("dropout"))) {
 // DepthwiseConv2D (multiplier 2) -> Flatten -> Dense with weights in Keras' layout, against the
 // NHWC loops of Keras' definitions: checks the kernel conversions and the Flatten row order.
 TEST_CASE("keras: depthwise conv, flatten and dense compute what Keras computes" *
-          doctest::skip(!hdf5::available() || !conv_has_groups())) {
+          doctest::skip(!hdf5::available())) {
   const json config = {{"class_name", "Sequential"},
                        {"config",
                         {{"name", "m"},
