@@ -3,6 +3,7 @@
 #include <map>
 
 #include "core/hdf5.h"
+#include "graph/keras_config.h"
 #include "models/lenet.h"
 
 namespace xgrad::test {
@@ -259,6 +260,10 @@ json keras_sequential(KerasGen gen, const std::string& name, json layers, const 
     }
   }
   return {};
+}
+
+KerasImport import_keras_json(const json& config) {
+  return import_keras_model(parse_keras_model(config, "m.json"), nullptr);
 }
 
 json keras_lenet_config(KerasGen gen) {

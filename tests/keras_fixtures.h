@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "graph/keras_import.h"
 #include "graph/params.h"
 
 namespace xgrad::test {
@@ -18,6 +19,12 @@ enum class KerasGen {
   K2_13,  // tf.keras 2.13-2.15: plus "module", "registered_name", "build_config", "compile_config"
   K3,     // Keras 3: InputLayer "batch_shape", dtype-policy objects, serialized initializers
 };
+
+constexpr KerasGen kKerasGens[] = {KerasGen::K2_0, KerasGen::K2_2, KerasGen::K2_4, KerasGen::K2_13,
+                                   KerasGen::K3};
+
+// A model config (as model.to_json() writes it) imported without weights; errors name "m.json".
+KerasImport import_keras_json(const nlohmann::json& config);
 
 // The seed notebook's LeNet (Conv2D 6x5x5 sigmoid, MaxPooling2D 2 "same", Conv2D 16x5x5 sigmoid,
 // MaxPooling2D, Flatten, Dense 120/84 sigmoid, Dense 10 softmax) as Keras `gen` writes it in

@@ -21,12 +21,6 @@ using nlohmann::json;
 
 namespace {
 
-const KerasGen kGens[] = {KerasGen::K2_0, KerasGen::K2_2, KerasGen::K2_4, KerasGen::K2_13, KerasGen::K3};
-
-KerasImport import_config(const json& config) {
-  return import_keras_model(parse_keras_model(config, "m.json"), nullptr);
-}
-
 // name -> (kind, shape, init) of every param and state.
 std::map<std::string, std::string> declared(const Graph& g) {
   std::map<std::string, std::string> out;
@@ -79,9 +73,9 @@ void check_like_own(const Model& imported, const Params& w) {
 
 TEST_CASE("keras: BatchNormalization in every config generation") {
   const Graph own = keras_bn_graph();
-  for (KerasGen gen : kGens) {
+  for (KerasGen gen : kKerasGens) {
     CAPTURE(int(gen));
-    const Graph g = import_config(keras_bn_config(gen)).model.graph;
+    const Graph g = import_keras_json(keras_bn_config(gen)).model.graph;
     CHECK(declared(g) == declared(own));  // gamma/beta params, mean/var states, bn2's fixed beta
     for (const char* bn : {"bn", "bn2"}) {
       REQUIRE(std::string(g.node(g.id(bn)).op->type()) == "batch_norm");
@@ -100,28 +94,28 @@ TEST_CASE("keras: BatchNormalization fields") {
       config[key] = value;
     return j;
   };
-  const Graph defaults = import_config(bn_with("momentum", nullptr)).model.graph;
+  const Graph defaults = import_keras_json(bn_with("momentum", nullptr)).model.graph;
   CHECK(defaults.node(defaults.id("bn")).op->attrs()["momentum"] == 0.01);  // Keras' default 0.99
-  const Graph eps = import_config(bn_with("epsilon", nullptr)).model.graph;
+  const Graph eps = import_keras_json(bn_with("epsilon", nullptr)).model.graph;
   CHECK(eps.node(eps.id("bn")).op->attrs()["epsilon"] == 0.001);
-  const Graph unscaled = import_config(bn_with("scale", false)).model.graph;
+  const Graph unscaled = import_keras_json(bn_with("scale", false)).model.graph;
   CHECK(unscaled.node(unscaled.id("bn.gamma")).kind == NodeKind::State);  // a fixed gamma of ones
   CHECK(unscaled.node(unscaled.id("bn.gamma")).init.type == "ones");
   CHECK(unscaled.node(unscaled.id("bn.beta")).kind == NodeKind::Param);
   const std::string bn = "m.json: layer \"bn\" (BatchNormalization) at config.layers[2]: ";
-  CHECK_THROWS_WITH_AS(import_config(bn_with("axis", 1)),
+  CHECK_THROWS_WITH_AS(import_keras_json(bn_with("axis", 1)),
                        (bn + "axis: only the channel (last) axis is supported, found 1").c_str(), Error);
-  CHECK_THROWS_WITH_AS(import_config(bn_with("axis", json::array({1, 2}))),
+  CHECK_THROWS_WITH_AS(import_keras_json(bn_with("axis", json::array({1, 2}))),
                        (bn + "axis: expected one integer axis, found [1,2]").c_str(), Error);
-  CHECK_THROWS_WITH_AS(import_config(bn_with("axis", 4)), doctest::Contains("axis 4 is not a feature axis"),
-                       Error);
-  CHECK_THROWS_WITH_AS(import_config(bn_with("renorm", true)),
+  CHECK_THROWS_WITH_AS(import_keras_json(bn_with("axis", 4)),
+                       doctest::Contains("axis 4 is not a feature axis"), Error);
+  CHECK_THROWS_WITH_AS(import_keras_json(bn_with("renorm", true)),
                        (bn + "renorm: only false is supported, found true").c_str(), Error);
-  CHECK_THROWS_WITH_AS(import_config(bn_with("momentum", 1.5)),
+  CHECK_THROWS_WITH_AS(import_keras_json(bn_with("momentum", 1.5)),
                        (bn + "momentum: expected a number in [0, 1]").c_str(), Error);
   json flat = keras_bn_config(KerasGen::K3);  // bn2 straight after the Flatten of an image
   flat["config"]["layers"].erase(6);
-  CHECK_THROWS_WITH_AS(import_config(flat), doctest::Contains("batch normalization of a flattened image"),
+  CHECK_THROWS_WITH_AS(import_keras_json(flat), doctest::Contains("batch normalization of a flattened image"),
                        Error);
 }
 
