@@ -12,6 +12,7 @@
 #include "core/npz.h"
 #include "graph/checkpoint.h"
 #include "graph/feeds.h"
+#include "graph/keras_import.h"
 #include "graph/onnx.h"
 #include "graph/serialize.h"
 #include "models/lenet.h"
@@ -26,6 +27,7 @@ void load_npz_file(const std::string& path) {
   for (const auto& [name, array] : read_npz(path)) npy_to_tensor(array);
 }
 void load_onnx_file(const std::string& path) { import_onnx(path); }
+void load_keras_file(const std::string& path) { import_keras(path); }
 
 // The inputs of LeNet: image [-1, 1, 28, 28] and label [-1].
 void load_feeds_file(const std::string& path) {
@@ -72,6 +74,11 @@ const std::vector<Target>& targets() {
       {"npy", ".npy", load_npy_file},                 // NumPy .npy
       {"npz", ".npz", load_npz_file},                 // NumPy .npz (zip)
       {"onnx", ".onnx", load_onnx_file},              // ONNX import
+      // Keras import (the kind is told by content; one corpus per kind): a model config JSON, a
+      // Keras 2 HDF5 model, a Keras 3 .keras archive (zip of config.json + model.weights.h5).
+      {"keras_json", ".json", load_keras_file},
+      {"keras_h5", ".h5", load_keras_file},
+      {"keras_archive", ".keras", load_keras_file},
   };
   return all;
 }
