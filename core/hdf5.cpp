@@ -226,11 +226,11 @@ Tensor Group::dataset(const std::string& name) const {
   const H5T_class_t cls = H5Tget_class(type.get());
   if (cls != H5T_FLOAT && cls != H5T_INTEGER) throw Error(at + ": expected numbers");
   const int rank = H5Sget_simple_extent_ndims(space.get());
-  if (rank < 0 || rank > 32) throw Error(at + ": unsupported rank " + std::to_string(rank));
+  if (rank < 0 || rank > kMaxDatasetRank) throw Error(at + ": unsupported rank " + std::to_string(rank));
   std::vector<hsize_t> dims(size_t(rank), 0);
   H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr);
   Shape shape(dims.begin(), dims.end());
-  if (checked_numel(shape) > (int64_t(1) << 31)) throw Error(at + ": too large " + to_string(shape));
+  if (checked_numel(shape) > kMaxDatasetElements) throw Error(at + ": too large " + to_string(shape));
   Tensor t = make_tensor(shape);
   if (t.size() > 0 && H5Dread(ds.get(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, t.data()) < 0)
     throw Error(at + ": unreadable data");

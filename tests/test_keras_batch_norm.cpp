@@ -11,6 +11,7 @@
 #include "graph/engine.h"
 #include "graph/keras_config.h"
 #include "graph/keras_import.h"
+#include "graph/serialize.h"
 #include "tests/fixtures.h"
 #include "tests/keras_fixtures.h"
 #include "tests/test_serialize_util.h"
@@ -149,4 +150,8 @@ TEST_CASE("keras: a conv + batch-norm + dense model from every file kind predict
     CHECK(m.weights.at(name) == value);
   }
   check_like_own(m, w);
+  // It saves like any other model: the statistics and the fixed beta travel as states.
+  const Model back = model_from_json(model_to_json(m.graph, &m.weights, m.meta), "back.json");
+  CHECK(back.graph.node(back.graph.id("bn2.beta")).kind == NodeKind::State);
+  CHECK(back.weights == m.weights);
 }
