@@ -7,6 +7,7 @@
 #include "graph/keras_config.h"
 #include "graph/limits.h"
 #include "graph/serialize.h"
+#include "graph/tensor_json.h"
 #include "tests/test_serialize_cases.h"
 
 using namespace xgrad;
@@ -42,4 +43,11 @@ TEST_CASE("limits: an empty shape whose other dimensions overflow is refused") {
   CHECK_THROWS_WITH_AS(checked_numel({int64_t(1) << 40, 0, int64_t(1) << 40}),
                        "shape [1099511627776, 0, 1099511627776] has more elements than can be counted",
                        Error);
+}
+
+TEST_CASE("limits: shapes of more than kMaxRank dimensions are refused before allocating") {
+  json model = test::valid_model();
+  model["graph"]["params"][1]["shape"] = std::vector<int>(kMaxRank + 1, 1);
+  CHECK_THROWS_WITH_AS(model_from_json(model, "m.json"),
+                       "m.json: graph.params[1].shape: 33 dimensions, more than the limit of 32", Error);
 }
