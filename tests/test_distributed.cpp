@@ -157,3 +157,11 @@ TEST_CASE("a shard's dropout masks are the whole batch's masks of its samples") 
   CHECK(std::equal(ys.data(), ys.data() + ys.size(), y.data() + 2 * 6));
   CHECK(!std::equal(ys.data(), ys.data() + ys.size(), y.data()));  // not simply the first samples' masks
 }
+
+TEST_CASE("a build without MPI says how to get --distributed") {
+  if (mpi_available()) {
+    MESSAGE("skipped: this build has MPI (the message is for builds without it)");
+    return;
+  }
+  CHECK_THROWS_WITH_AS(mpi_world(), doctest::Contains("xgrad was built without MPI"), Error);
+}
