@@ -122,9 +122,10 @@ void print_epoch(const EpochMetrics& m, int64_t epochs) {
 void print_reduce_stats(const ReduceStats& r, int ranks) {
   const double steps = double(std::max<int64_t>(r.steps, 1));
   std::printf(
-      "%d ranks: one allreduce of %zu floats (%.2f MB) per step; %.3f s in allreduce over %lld steps "
+      "%d rank%s: one allreduce of %zu floats (%.2f MB) per step; %.3f s in allreduce over %lld steps "
       "(%.3f ms per step, waiting for the slowest rank included)\n",
-      ranks, r.floats, double(r.floats) * 4e-6, r.seconds, (long long)r.steps, 1e3 * r.seconds / steps);
+      ranks, ranks == 1 ? "" : "s", r.floats, double(r.floats) * 4e-6, r.seconds, (long long)r.steps,
+      1e3 * r.seconds / steps);
 }
 
 nlohmann::json training_meta(const TrainOptions& o, const std::string& data_dir, const Progress& p) {
