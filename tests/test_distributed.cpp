@@ -14,8 +14,8 @@ using namespace xgrad;
 namespace {
 
 // Rank `rank` of a world whose other ranks hold `others` (per rank, for allgather); allreduce adds
-// nothing, abort throws Aborted so the test sees it.
-struct Aborted {
+// nothing, abort throws JobAborted so the test sees it.
+struct JobAborted {
   int status;
 };
 class ScriptedWorld final : public Communicator {
@@ -36,7 +36,7 @@ class ScriptedWorld final : public Communicator {
     ++calls_;
     return all;
   }
-  [[noreturn]] void abort(int status) override { throw Aborted{status}; }
+  [[noreturn]] void abort(int status) override { throw JobAborted{status}; }
 
  private:
   // The first allgather of check_same_run sends the part count, the second the hashes.
@@ -129,7 +129,7 @@ TEST_CASE("run_on_rank: a collective error is reported by rank 0 only, a lone fa
       run_on_rank(
           world, [] { throw Error("disk full"); }, report);
       FAIL("a failure of one rank must abort the job");
-    } catch (const Aborted& a) {
+    } catch (const JobAborted& a) {
       CHECK(a.status == 1);
     }
     REQUIRE(reports.size() == 1);

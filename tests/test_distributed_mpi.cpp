@@ -22,12 +22,12 @@ using namespace xgrad;
 
 namespace {
 
-struct Run {
+struct JobRun {
   int status;
   std::string out;  // stdout and stderr
 };
 
-bool mpi_usable() {
+bool mpirun_usable() {
   if (!mpi_available()) {
     MESSAGE("skipped: xgrad was built without MPI");
     return false;
@@ -41,7 +41,7 @@ bool mpi_usable() {
 }
 
 // A small conv net with dropout, and batch norm when `bn`: masks and running statistics under shards.
-Graph dropout_net(bool bn) {
+Graph small_dropout_net(bool bn) {
   GraphBuilder b(bn ? "bn-dropout" : "dropout");
   Value x = b.input("image", {-1, 1, 28, 28});
   Value h = layers::conv2d(b, "conv1", x, 4, 5, ConvOptions().stride(2));  // 4x12x12
@@ -55,19 +55,19 @@ Graph dropout_net(bool bn) {
 
 // 126 training samples in global batches of 25: five full steps, then one of a single sample,
 // where rank 1's shard is empty.
-class Job {
+class MpiJob {
  public:
-  Job() {
+  MpiJob() {
     std::filesystem::create_directories(dir_.file("data"));
     write_fashion_like_dir(dir_.file("data"), 126, 30, 5);
     save_model(dir_.file("lenet.json"), lenet("relu"), nullptr, nlohmann::json::object());
-    save_model(dir_.file("dropout.json"), dropout_net(false), nullptr, nlohmann::json::object());
-    save_model(dir_.file("bn.json"), dropout_net(true), nullptr, nlohmann::json::object());
+    save_model(dir_.file("dropout.json"), small_dropout_net(false), nullptr, nlohmann::json::object());
+    save_model(dir_.file("bn.json"), small_dropout_net(true), nullptr, nlohmann::json::object());
   }
   std::string file(const std::string& name) const { return dir_.file(name); }
 
-  Run shell(const std::string& command) const {
-    Run r{0, ""};
+  JobRun shell(const std::string& command) const {
+    JobRun r{0, ""};
     r.status = test::run_command("cd '" + dir_.path() + "' && " + command, r.out);
     return r;
   }
@@ -76,7 +76,7 @@ class Job {
            " --data data --epochs 2 --batch 25 --optimizer sgd --lr 0.1 --momentum 0.9 --threads 1 " + extra;
   }
   // `timeout` ends a hang as a failure (status 124) instead of blocking the suite.
-  Run mpirun(int ranks, const std::string& command) const {
+  JobRun mpirun(int ranks, const std::string& command) const {
     return shell(
         "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 ASAN_OPTIONS=detect_leaks=0 timeout 120 "
         "mpirun --oversubscribe --bind-to none -np " +
@@ -102,7 +102,7 @@ double max_relative_difference(const std::string& a, const std::string& b) {
   return worst;
 }
 
-size_t count(const std::string& text, const std::string& what) {
+size_t occurrences(const std::string& text, const std::string& what) {
   size_t n = 0;
   for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
   return n;
@@ -113,30 +113,30 @@ size_t count(const std::string& text, const std::string& what) {
 // these 12 SGD steps (measured: 7e-8 for LeNet, 1.2e-7 with dropout). Dropout masks follow the samples, so
 // they are the same as in one process. Batch norm normalises with each shard's own statistics: a model with
 // it trains differently (no tolerance applies), but its running statistics stay identical on every rank.
-constexpr double kTolerance = 1e-5;
+constexpr double kRankTolerance = 1e-5;
 
 }  // namespace
 
 TEST_CASE("2 ranks train like one process, bit-identical on every rank and from run to run") {
-  if (!mpi_usable()) return;
-  Job job;
+  if (!mpirun_usable()) return;
+  MpiJob job;
   for (const std::string model : {"dropout.json", "bn.json"}) {
     CAPTURE(model);
-    const Run one = job.shell(job.train(model, "--out one.json"));
+    const JobRun one = job.shell(job.train(model, "--out one.json"));
     INFO(one.out);
     REQUIRE(one.status == 0);
     const std::string two = job.train(model, "--distributed --verify-replicas 1 --log two.csv --out ");
-    const Run a = job.mpirun(2, two + "two.json");
+    const JobRun a = job.mpirun(2, two + "two.json");
     INFO(a.out);
     REQUIRE(a.status == 0);
-    CHECK(count(a.out, "epoch 2/2  lr") == 1);  // rank 0 alone prints
-    CHECK(count(a.out, "2 ranks: one allreduce of") == 1);
-    CHECK(count(read_text_file(job.file("two.csv")), "\n") == 3);
+    CHECK(occurrences(a.out, "epoch 2/2  lr") == 1);  // rank 0 alone prints
+    CHECK(occurrences(a.out, "2 ranks: one allreduce of") == 1);
+    CHECK(occurrences(read_text_file(job.file("two.csv")), "\n") == 3);
     const double difference = max_relative_difference(job.file("one.json"), job.file("two.json"));
     MESSAGE(model << ": 2 ranks vs 1 process, largest relative weight difference " << difference);
     CHECK(difference > 0);  // the split really happened
     if (model != "bn.json") {
-      CHECK(difference < kTolerance);
+      CHECK(difference < kRankTolerance);
       continue;
     }
     REQUIRE(job.mpirun(2, two + "again.json").status == 0);
@@ -148,16 +148,16 @@ TEST_CASE("2 ranks train like one process, bit-identical on every rank and from 
 }
 
 TEST_CASE("a distributed run resumes exactly, and with another number of ranks [slow]") {
-  if (!mpi_usable()) return;
-  Job job;
+  if (!mpirun_usable()) return;
+  MpiJob job;
   REQUIRE(job.mpirun(2, job.train("dropout.json", "--distributed --out whole.json")).status == 0);
   REQUIRE(job.shell(job.train("dropout.json", "--out one.json")).status == 0);
   const std::string part =
       job.train("dropout.json", "--distributed --checkpoint ck.json --interrupt-after 3 --out p.json");
-  Run r = job.mpirun(2, part);
+  JobRun r = job.mpirun(2, part);
   INFO(r.out);
   REQUIRE(r.status == 130);
-  CHECK(count(r.out, "interrupted at epoch 1, step 4") ==
+  CHECK(occurrences(r.out, "interrupted at epoch 1, step 4") ==
         1);  // stops one step after the vote, rank 0 reports
   std::filesystem::copy_file(job.file("ck.json"), job.file("ck1.json"));
   r = job.mpirun(2,
@@ -167,18 +167,18 @@ TEST_CASE("a distributed run resumes exactly, and with another number of ranks [
   r = job.shell(
       job.train("dropout.json", "--checkpoint ck1.json --resume --out resumed1.json"));  // 1 process
   REQUIRE(r.status == 0);
-  CHECK(max_relative_difference(job.file("one.json"), job.file("resumed1.json")) < kTolerance);
+  CHECK(max_relative_difference(job.file("one.json"), job.file("resumed1.json")) < kRankTolerance);
 }
 
 TEST_CASE("ranks that disagree, or a rank that dies, end the job with an error instead of hanging [slow]") {
-  if (!mpi_usable()) return;
-  Job job;
+  if (!mpirun_usable()) return;
+  MpiJob job;
   // MPMD: two different commands in one job, differing in the seed.
-  Run r = job.mpirun(1, job.train("lenet.json", "--distributed --seed 1") + " : -np 1 " +
-                            job.train("lenet.json", "--distributed --seed 2"));
+  JobRun r = job.mpirun(1, job.train("lenet.json", "--distributed --seed 1") + " : -np 1 " +
+                               job.train("lenet.json", "--distributed --seed 2"));
   INFO(r.out);
   CHECK(r.status == 1);
-  CHECK(count(r.out, "xgrad: error: the ranks disagree: rank 1 has a different") == 1);
+  CHECK(occurrences(r.out, "xgrad: error: the ranks disagree: rank 1 has a different") == 1);
   CHECK(!std::filesystem::exists(job.file("lenet-trained.json")));
 
   r = job.mpirun(2, job.train("lenet.json", "--distributed --kill-rank-at 2 --out never.json"));

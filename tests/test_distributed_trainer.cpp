@@ -38,7 +38,7 @@ class LoneWorld final : public Communicator {
 };
 
 // Dense, batch norm, dropout, dense: params, states and masks all take part.
-Graph small_net() {
+Graph small_bn_net() {
   GraphBuilder b("small");
   Value h = layers::dense(b, "fc1", b.input("image", {-1, 6}), 5);
   h = b.dropout(b.relu(layers::batch_norm(b, "bn", h)), 0.3);
@@ -48,7 +48,7 @@ Graph small_net() {
   return b.finish();
 }
 
-BatchSource samples(size_t n) {
+BatchSource sine_samples(size_t n) {
   return {n, [](const std::vector<uint32_t>& order, size_t start, size_t count, Tensor& x, Tensor& y) {
             x = make_tensor({int64_t(count), 6});
             y = make_tensor({int64_t(count)});
@@ -60,14 +60,14 @@ BatchSource samples(size_t n) {
           }};
 }
 
-TrainConfig config() {
+TrainConfig small_config() {
   TrainConfig c;
   c.epochs = 2, c.batch = 5, c.seed = 4;
   c.optim.lr = 0.1, c.optim.momentum = 0.9;
   return c;
 }
 
-bool same_bits(const Params& a, const Params& b) {
+bool same_weight_bits(const Params& a, const Params& b) {
   if (a.size() != b.size()) return false;
   for (const auto& [name, t] : a)
     if (t.size() != b.at(name).size() || std::memcmp(t.data(), b.at(name).data(), t.size() * 4) != 0)
@@ -78,19 +78,19 @@ bool same_bits(const Params& a, const Params& b) {
 }  // namespace
 
 TEST_CASE("a distributed trainer in a world of one trains bit for bit like a plain one") {
-  const Graph g = small_net();
-  const BatchSource data = samples(23);  // 4 steps of 5 and one of 3 per epoch
+  const Graph g = small_bn_net();
+  const BatchSource data = sine_samples(23);  // 4 steps of 5 and one of 3 per epoch
   Rng rng(1);
   const Params start = init_params(g, rng);
   Params plain = start, distributed = start;
-  Trainer a(g, plain, config());
+  Trainer a(g, plain, small_config());
   REQUIRE(a.run(data, nullptr));
   LoneWorld one(0, 1);
-  Trainer b(g, distributed, config());
+  Trainer b(g, distributed, small_config());
   b.distribute(one);
   CHECK(b.lead());
   REQUIRE(b.run(data, nullptr));
-  CHECK(same_bits(plain, distributed));
+  CHECK(same_weight_bits(plain, distributed));
   CHECK(plain.at("bn.mean")(0) != start.at("bn.mean")(0));  // the running statistics did change
   CHECK(a.progress().correct == b.progress().correct);
   CHECK(std::abs(a.progress().history.back().train_loss - b.progress().history.back().train_loss) < 1e-6);
@@ -102,25 +102,25 @@ TEST_CASE("a distributed trainer in a world of one trains bit for bit like a pla
 }
 
 TEST_CASE("a rank whose shard is empty takes the step with the others") {
-  const Graph g = small_net();
+  const Graph g = small_bn_net();
   Rng rng(1);
   Params weights = init_params(g, rng);
   LoneWorld world(1, 2);
-  Trainer t(g, weights, config());
+  Trainer t(g, weights, small_config());
   t.distribute(world);
   CHECK(!t.lead());
-  CHECK(t.run(samples(21), nullptr));  // every epoch ends with a step of 1 sample: rank 1 gets none
+  CHECK(t.run(sine_samples(21), nullptr));  // every epoch ends with a step of 1 sample: rank 1 gets none
   CHECK(t.progress().step == 10);
 }
 
 TEST_CASE("verify_every stops a run whose ranks hold different weights") {
-  const Graph g = small_net();
+  const Graph g = small_bn_net();
   Rng rng(1);
   Params weights = init_params(g, rng);
   LoneWorld world(0, 2, 12345);  // rank 1 reports other weights
-  Trainer t(g, weights, config());
+  Trainer t(g, weights, small_config());
   t.distribute(world, 2);
-  CHECK_THROWS_WITH_AS(t.run(samples(23), nullptr),
+  CHECK_THROWS_WITH_AS(t.run(sine_samples(23), nullptr),
                        "after step 2 the weights of rank 1 differ from rank 0's: the ranks' sums disagree",
                        CollectiveError);
   CHECK_THROWS_AS(t.distribute(world, -1), Error);
