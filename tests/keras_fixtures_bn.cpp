@@ -30,7 +30,7 @@ json batch_norm(KerasGen gen, const std::string& name, int64_t axis, bool center
   return keras_layer(gen, "BatchNormalization", c, input_shape);
 }
 
-json dense(KerasGen gen, const std::string& name, int units, const std::string& act, int in) {
+json plain_dense(KerasGen gen, const std::string& name, int units, const std::string& act, int in) {
   return keras_layer(gen, "Dense",
                      {{"name", name}, {"units", units}, {"activation", act}, {"use_bias", true}},
                      {nullptr, in});
@@ -56,8 +56,8 @@ json keras_bn_config(KerasGen gen) {
                    {{"name", "pool"}, {"pool_size", {2, 2}}, {"strides", {2, 2}}, {"padding", "valid"}},
                    {nullptr, 4, 4, 2}),
        keras_layer(gen, "Flatten", {{"name", "flatten"}}, {nullptr, 2, 2, 2}),
-       dense(gen, "fc1", 4, "linear", 8), batch_norm(gen, "bn2", 1, false, {nullptr, 4}),
-       dense(gen, "fc2", 3, "softmax", 4)});
+       plain_dense(gen, "fc1", 4, "linear", 8), batch_norm(gen, "bn2", 1, false, {nullptr, 4}),
+       plain_dense(gen, "fc2", 3, "softmax", 4)});
   return keras_sequential(gen, "bn_net", layers, {nullptr, 6, 6, 1});
 }
 

@@ -33,17 +33,17 @@ void check_close(const Tensor& got, const Tensor& want, const char* what) {
   CHECK(worst < 1e-4);  // float sums of up to ~2000 terms, in another order
 }
 
-struct OpRun {
+struct KernelRun {
   Tensor y;
   std::vector<Tensor> grads;
 };
 
 // Forward in training mode, then backward of Σ y ⊙ g through the registered (fast) op.
-OpRun run_op(const Op& op, const std::vector<Tensor>& in, const Tensor& g) {
+KernelRun run_kernel(const Op& op, const std::vector<Tensor>& in, const Tensor& g) {
   Inputs ptrs;
   std::vector<ValueInfo> infos;
   for (const auto& t : in) ptrs.push_back(&t), infos.push_back({shape_of(t), DType::Float32});
-  OpRun r;
+  KernelRun r;
   r.y = make_tensor(op.infer_shape(infos));
   Workspace ws;
   op.forward(ptrs, r.y, ws, true);
@@ -150,9 +150,9 @@ TEST_CASE("every conv2d kernel that applies matches the direct loops, on AVX-512
         Forced forced(k.name, isa);
         ran.insert(k.name);
         set_num_threads(1);
-        const OpRun one = run_op(*op, in, g);
+        const KernelRun one = run_kernel(*op, in, g);
         set_num_threads(2);
-        const OpRun two = run_op(*op, in, g);
+        const KernelRun two = run_kernel(*op, in, g);
         set_num_threads(1);
         check_close(one.y, want.y, "y");
         check_close(one.grads[0], want.dx, "dx");
@@ -240,7 +240,7 @@ TEST_CASE(
           ran.insert(k.name);
           for (int threads : {1, 2}) {
             set_num_threads(threads);
-            const OpRun r = run_op(*op, in, g);
+            const KernelRun r = run_kernel(*op, in, g);
             if (is_max) CHECK(r.y == y);          // the same cells picked
             if (is_max) CHECK(r.grads[0] == dx);  // same argmax, same sums
             if (!is_max) check_close(r.y, y, "y");
