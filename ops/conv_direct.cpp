@@ -100,7 +100,7 @@ void forward_group(const ConvDims& d, const float* xp, const float* w, const flo
 // acc [o, tap, 16 lanes] += Σ_{i, j} g[o, i, j] * xp[i + p, j + q] for OB channels and TB taps
 // (any taps of the kernel: off[t] = p * cols + q), each g and x vector loaded once per block.
 template <int OB, int TB>
-void weight_block(const ConvDims& d, const float* xp, const int64_t* off, const float* g, float* acc) {
+void direct_weight_block(const ConvDims& d, const float* xp, const int64_t* off, const float* g, float* acc) {
   const PaddedDims pd = padded_dims(d);
   const int64_t taps = d.kh * d.kw, ow = d.g.out_w, plane = d.g.out_h * ow;
   __m512 a[OB][TB];
@@ -133,8 +133,8 @@ void weight_image(const ConvDims& d, const float* xp, const float* g, float* acc
       for (int64_t t1 = 0; t1 < n; t1 += 6)
         with_count<4>(d.o - o0, [&](auto ob) {
           with_count<6>(n - t1, [&](auto tb) {
-            weight_block<decltype(ob)::value, decltype(tb)::value>(d, xp, off + t1, g + o0 * plane,
-                                                                   acc + (o0 * taps + t0 + t1) * 16);
+            direct_weight_block<decltype(ob)::value, decltype(tb)::value>(d, xp, off + t1, g + o0 * plane,
+                                                                          acc + (o0 * taps + t0 + t1) * 16);
           });
         });
   }

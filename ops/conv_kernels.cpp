@@ -157,7 +157,7 @@ ConvKernel plane_entry(const char* name) {
 
 bool always(const ConvDims&, Isa) { return true; }
 
-std::string& forced() {
+std::string& forced_conv_kernel() {
   static std::string name = [] {
     const char* v = std::getenv("XGRAD_CONV_KERNEL");
     return std::string(v ? v : "");
@@ -188,14 +188,15 @@ const std::vector<ConvKernel>& conv_kernels() {
 const ConvKernel& choose_conv_kernel(const ConvDims& d) {
   const Isa isa = cpu_isa();
   for (const ConvKernel& k : conv_kernels()) {
-    if (!forced().empty() && forced() != k.name) continue;
+    if (!forced_conv_kernel().empty() && forced_conv_kernel() != k.name) continue;
     if (k.applies(d, isa)) return k;
-    if (!forced().empty())
-      throw Error("conv kernel \"" + forced() + "\" does not apply to this conv on " + isa_name(isa));
+    if (!forced_conv_kernel().empty())
+      throw Error("conv kernel \"" + forced_conv_kernel() + "\" does not apply to this conv on " +
+                  isa_name(isa));
   }
-  throw Error("no conv kernel named \"" + forced() + "\"");
+  throw Error("no conv kernel named \"" + forced_conv_kernel() + "\"");
 }
 
-void force_conv_kernel(const std::string& name) { forced() = name; }
+void force_conv_kernel(const std::string& name) { forced_conv_kernel() = name; }
 
 }  // namespace xgrad

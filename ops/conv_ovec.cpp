@@ -126,7 +126,7 @@ void forward_block(const ConvDims& d, const float* src, const float* wt, float* 
 // broadcast input value feeds OB FMAs, each loaded gradient vector TB of them. With one block,
 // two positions per step (two sets of sums) keep enough independent FMAs in flight.
 template <int OB, int TB>
-void weight_block(const ConvDims& d, const float* xp, const int64_t* off, const float* gt, float* acc) {
+void ovec_weight_block(const ConvDims& d, const float* xp, const int64_t* off, const float* gt, float* acc) {
   constexpr int J = OB == 1 ? 2 : 1;
   const int64_t cols = padded(d).cols, ow = d.g.out_w, plane = d.positions() * kLanes, t = taps(d);
   const int64_t sh = d.stride[0], sw = d.stride[1];
@@ -174,7 +174,7 @@ void weight_blocks(const ConvDims& d, const float* xp, const int64_t* off, const
   const int64_t t = taps(d);
   for (int64_t t0 = 0; t0 < t; t0 += kTapBlock<OB>)
     with_count<kTapBlock<OB>>(t - t0, [&](auto tb) {
-      weight_block<OB, decltype(tb)::value>(d, xp, off + t0, gt, acc + t0 * kLanes);
+      ovec_weight_block<OB, decltype(tb)::value>(d, xp, off + t0, gt, acc + t0 * kLanes);
     });
 }
 

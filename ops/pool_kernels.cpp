@@ -220,7 +220,7 @@ bool max_nopad_applies(const PoolDims& d, bool is_max, Isa) { return is_max && n
 bool max_applies(const PoolDims&, bool is_max, Isa) { return is_max; }
 bool avg_applies(const PoolDims&, bool is_max, Isa) { return !is_max; }
 
-std::string& forced() {
+std::string& forced_pool_kernel() {
   static std::string name = [] {
     const char* v = std::getenv("XGRAD_POOL_KERNEL");
     return std::string(v ? v : "");
@@ -243,14 +243,15 @@ const std::vector<PoolKernel>& pool_kernels() {
 const PoolKernel& choose_pool_kernel(const PoolDims& d, bool is_max) {
   const Isa isa = cpu_isa();
   for (const PoolKernel& k : pool_kernels()) {
-    if (!forced().empty() && forced() != k.name) continue;
+    if (!forced_pool_kernel().empty() && forced_pool_kernel() != k.name) continue;
     if (k.applies(d, is_max, isa)) return k;
-    if (!forced().empty())
-      throw Error("pool kernel \"" + forced() + "\" does not apply to this pool on " + isa_name(isa));
+    if (!forced_pool_kernel().empty())
+      throw Error("pool kernel \"" + forced_pool_kernel() + "\" does not apply to this pool on " +
+                  isa_name(isa));
   }
-  throw Error("no pool kernel named \"" + forced() + "\"");
+  throw Error("no pool kernel named \"" + forced_pool_kernel() + "\"");
 }
 
-void force_pool_kernel(const std::string& name) { forced() = name; }
+void force_pool_kernel(const std::string& name) { forced_pool_kernel() = name; }
 
 }  // namespace xgrad
