@@ -10,7 +10,7 @@ using nlohmann::json;
 
 // What BatchNormalization writes: tf.keras (2.4-2.15) builds "axis" into a list of positive axes,
 // standalone Keras 2.0-2.3 and Keras 3 keep the integer; Keras 3 adds "synchronized".
-json batch_norm(KerasGen gen, const std::string& name, int64_t axis, bool center, const json& input_shape) {
+json bn_layer(KerasGen gen, const std::string& name, int64_t axis, bool center, const json& input_shape) {
   const bool tf_keras = gen == KerasGen::K2_4 || gen == KerasGen::K2_13;
   json c = {{"name", name},
             {"axis", tf_keras ? json::array({axis}) : json(-1)},
@@ -30,13 +30,13 @@ json batch_norm(KerasGen gen, const std::string& name, int64_t axis, bool center
   return keras_layer(gen, "BatchNormalization", c, input_shape);
 }
 
-json plain_dense(KerasGen gen, const std::string& name, int units, const std::string& act, int in) {
+json bn_dense(KerasGen gen, const std::string& name, int units, const std::string& act, int in) {
   return keras_layer(gen, "Dense",
                      {{"name", name}, {"units", units}, {"activation", act}, {"use_bias", true}},
                      {nullptr, in});
 }
 
-Tensor random(Rng& rng, const Shape& shape, float low, float high) {
+Tensor uniform_tensor(Rng& rng, const Shape& shape, float low, float high) {
   Tensor t = make_tensor(shape);
   for (float& v : t) v = rng.uniform(low, high);
   return t;
@@ -49,15 +49,14 @@ json keras_bn_config(KerasGen gen) {
                      {"strides", {1, 1}},      {"padding", "valid"}, {"data_format", "channels_last"},
                      {"activation", "linear"}, {"use_bias", true},   {"dilation_rate", {1, 1}}};
   json layers = json::array(
-      {keras_layer(gen, "Conv2D", conv, {nullptr, 6, 6, 1}),
-       batch_norm(gen, "bn", 3, true, {nullptr, 4, 4, 2}),
+      {keras_layer(gen, "Conv2D", conv, {nullptr, 6, 6, 1}), bn_layer(gen, "bn", 3, true, {nullptr, 4, 4, 2}),
        keras_layer(gen, "Activation", {{"name", "act"}, {"activation", "relu"}}, {nullptr, 4, 4, 2}),
        keras_layer(gen, "MaxPooling2D",
                    {{"name", "pool"}, {"pool_size", {2, 2}}, {"strides", {2, 2}}, {"padding", "valid"}},
                    {nullptr, 4, 4, 2}),
        keras_layer(gen, "Flatten", {{"name", "flatten"}}, {nullptr, 2, 2, 2}),
-       plain_dense(gen, "fc1", 4, "linear", 8), batch_norm(gen, "bn2", 1, false, {nullptr, 4}),
-       plain_dense(gen, "fc2", 3, "softmax", 4)});
+       bn_dense(gen, "fc1", 4, "linear", 8), bn_layer(gen, "bn2", 1, false, {nullptr, 4}),
+       bn_dense(gen, "fc2", 3, "softmax", 4)});
   return keras_sequential(gen, "bn_net", layers, {nullptr, 6, 6, 1});
 }
 
@@ -83,12 +82,12 @@ Params keras_bn_weights(uint64_t seed) {
   Params w = init_params(keras_bn_graph(), rng);
   for (const char* bn : {"bn", "bn2"}) {
     const std::string name = bn;
-    w[name + ".gamma"] = random(rng, shape_of(w.at(name + ".gamma")), 0.5f, 1.5f);
-    w[name + ".mean"] = random(rng, shape_of(w.at(name + ".mean")), -0.5f, 0.5f);
-    w[name + ".var"] = random(rng, shape_of(w.at(name + ".var")), 0.2f, 2.0f);
+    w[name + ".gamma"] = uniform_tensor(rng, shape_of(w.at(name + ".gamma")), 0.5f, 1.5f);
+    w[name + ".mean"] = uniform_tensor(rng, shape_of(w.at(name + ".mean")), -0.5f, 0.5f);
+    w[name + ".var"] = uniform_tensor(rng, shape_of(w.at(name + ".var")), 0.2f, 2.0f);
   }
-  w["bn.beta"] = random(rng, {2}, -0.5f, 0.5f);
-  w["conv.b"] = random(rng, {2}, -0.2f, 0.2f);
+  w["bn.beta"] = uniform_tensor(rng, {2}, -0.5f, 0.5f);
+  w["conv.b"] = uniform_tensor(rng, {2}, -0.2f, 0.2f);
   return w;
 }
 

@@ -31,7 +31,7 @@ std::map<std::string, std::string> declared(const Graph& g) {
   return out;
 }
 
-Feeds batch(uint64_t seed) {
+Feeds bn_batch(uint64_t seed) {
   Rng rng(seed);
   Tensor images = make_tensor({5, 1, 6, 6});
   for (float& v : images) v = rng.uniform(-1.0f, 1.0f);
@@ -42,7 +42,7 @@ Feeds batch(uint64_t seed) {
 // statistic are bit-identical to xgrad's own network with the same weights.
 void check_like_own(const Model& imported, const Params& w) {
   const Graph own = keras_bn_graph();
-  const Feeds feeds = batch(11);
+  const Feeds feeds = bn_batch(11);
   Engine a(imported.graph), b(own);
   a.forward(feeds, imported.weights, /*training=*/false);
   b.forward(feeds, w, /*training=*/false);
