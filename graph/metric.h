@@ -21,7 +21,6 @@ const char* metric_name(MetricKind kind);
 struct Metric {
   MetricKind kind = MetricKind::None;
   int predictions = -1, targets = -1;  // the node ids whose values it compares
-  bool is_accuracy() const { return kind == MetricKind::Accuracy || kind == MetricKind::BinaryAccuracy; }
   // Σ over the batch's samples of each sample's figure: 1 or 0 (accuracy), the fraction of its
   // elements on the right side of 0.5 (binary), the mean of its squared errors (mse). Divided by
   // the number of samples, that is the metric (every sample has as many elements).
