@@ -37,21 +37,23 @@ Shape sample_shape_of(const Shape& dims, ImageLayout layout, const std::string& 
               ", expected [N, F], [N, H, W], [N, H, W, C] or [N, C, H, W]");
 }
 
-// NHWC -> NCHW, sample by sample.
+// NHWC -> NCHW in place, sample by sample through a one-sample scratch buffer.
 template <class T>
-std::vector<T> to_nchw(const std::vector<T>& in, const Shape& chw) {
+void to_nchw(std::vector<T>& values, const Shape& chw) {
   const size_t C = size_t(chw[0]), HW = size_t(chw[1] * chw[2]), per = C * HW;
-  std::vector<T> out(in.size());
-  for (size_t n = 0; n < in.size() / per; ++n)
+  std::vector<T> sample(per);
+  for (size_t n = 0; n < values.size() / per; ++n) {
+    T* s = values.data() + n * per;
+    std::copy(s, s + per, sample.begin());
     for (size_t p = 0; p < HW; ++p)
-      for (size_t c = 0; c < C; ++c) out[n * per + c * HW + p] = in[n * per + p * C + c];
-  return out;
+      for (size_t c = 0; c < C; ++c) s[c * HW + p] = sample[p * C + c];
+  }
 }
 
 template <class T>
 Dataset samples_from(std::vector<T> values, const Shape& dims, ImageLayout layout, const std::string& where) {
   const Shape sample = sample_shape_of(dims, layout, where);
-  if (dims.size() == 4 && layout == ImageLayout::NHWC && sample[0] > 1) values = to_nchw(values, sample);
+  if (dims.size() == 4 && layout == ImageLayout::NHWC && sample[0] > 1) to_nchw(values, sample);
   if constexpr (std::is_same_v<T, uint8_t>)
     return Dataset::from_uint8(std::move(values), sample, where);
   else
@@ -65,21 +67,21 @@ Dataset idx_samples(const std::string& path, ImageLayout layout) {
   return samples_from(std::vector<float>(d.begin(), d.end()), a.dims, layout, path);
 }
 
-Dataset npz_samples(const NpzArrays& arrays, const std::string& name, ImageLayout layout,
+// The samples go from the archive straight into the data set's storage: one copy in memory.
+Dataset npz_samples(const NpzReader& npz, const std::string& name, ImageLayout layout,
                     const std::string& path) {
-  const NpyArray* x = find_array(arrays, name);
   const std::string where = path + ": " + name;
-  if (!x)
+  if (!npz.contains(name))
     throw Error(path + ": no array \"" + name +
                 "\", expected x_train, y_train, x_test and y_test as in keras.datasets");
-  if (x->shape.empty() || x->shape[0] == 0)
-    throw Error(where + ": no samples (shape " + to_string(x->shape) + ")");
-  if (x->kind == 'u' && x->itemsize == 1)
-    return samples_from(std::vector<uint8_t>(x->data.begin(), x->data.end()), x->shape, layout, where);
-  if (x->kind != 'f')
-    throw Error(where + ": dtype " + x->descr() + ", expected uint8 (|u1) or float (<f4, <f8) samples");
-  const Tensor t = npy_to_tensor(*x);
-  return samples_from(std::vector<float>(t.begin(), t.end()), x->shape, layout, where);
+  NpySamples x = npz.read_samples(name);
+  const NpyArray& h = x.header;
+  if (h.shape.empty() || h.shape[0] == 0)
+    throw Error(where + ": no samples (shape " + to_string(h.shape) + ")");
+  if (h.kind == 'u' && h.itemsize == 1) return samples_from(std::move(x.bytes), h.shape, layout, where);
+  if (h.kind != 'f')
+    throw Error(where + ": dtype " + h.descr() + ", expected uint8 (|u1) or float (<f4, <f8) samples");
+  return samples_from(std::move(x.floats), h.shape, layout, where);
 }
 
 // Integer y: class ids [N] or [N, 1]; float y: targets [N] or [N, K]. Returns the class count (0: targets).
@@ -106,18 +108,16 @@ int64_t set_npz_labels(Dataset& d, const NpyArray& y, const std::string& where) 
 }
 
 TrainTestData load_npz_data(const std::string& path, ImageLayout layout) {
-  const NpzArrays arrays = read_npz(path);
-  TrainTestData data{npz_samples(arrays, "x_train", layout, path),
-                     npz_samples(arrays, "x_test", layout, path)};
+  const NpzReader npz(path);
+  TrainTestData data{npz_samples(npz, "x_train", layout, path), npz_samples(npz, "x_test", layout, path)};
   int64_t classes[2] = {0, 0};
   const char* y_names[2] = {"y_train", "y_test"};
   Dataset* sets[2] = {&data.train, &data.test};
   for (int i = 0; i < 2; ++i) {
-    const NpyArray* y = find_array(arrays, y_names[i]);
-    if (!y)
+    if (!npz.contains(y_names[i]))
       throw Error(path + ": no array \"" + y_names[i] +
                   "\", expected x_train, y_train, x_test and y_test as in keras.datasets");
-    classes[i] = set_npz_labels(*sets[i], *y, path + ": " + y_names[i]);
+    classes[i] = set_npz_labels(*sets[i], npz.read(y_names[i]), path + ": " + y_names[i]);
   }
   if (data.train.sample_shape() != data.test.sample_shape() || (classes[0] > 0) != (classes[1] > 0) ||
       data.train.target_shape() != data.test.target_shape())

@@ -226,11 +226,21 @@ Tensor Group::dataset(const std::string& name) const {
   const H5T_class_t cls = H5Tget_class(type.get());
   if (cls != H5T_FLOAT && cls != H5T_INTEGER) throw Error(at + ": expected numbers");
   const int rank = H5Sget_simple_extent_ndims(space.get());
-  if (rank < 0 || rank > 32) throw Error(at + ": unsupported rank " + std::to_string(rank));
+  if (rank < 0 || rank > kMaxDatasetRank) throw Error(at + ": unsupported rank " + std::to_string(rank));
   std::vector<hsize_t> dims(size_t(rank), 0);
   H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr);
   Shape shape(dims.begin(), dims.end());
-  if (checked_numel(shape) > (int64_t(1) << 31)) throw Error(at + ": too large " + to_string(shape));
+  const int64_t n = checked_numel(shape);
+  if (n > kMaxDatasetElements) throw Error(at + ": too large " + to_string(shape));
+  // The data must be in the file before xgrad allocates for it: an uncompressed dataset stores every
+  // element, a compressed one at least 1/1032 of the bytes (deflate's best ratio).
+  Handle plist(H5Dget_create_plist(ds.get()));
+  const int filters = plist.ok() ? H5Pget_nfilters(plist.get()) : -1;
+  const double stored = double(H5Dget_storage_size(ds.get())),
+               need = double(n) * double(H5Tget_size(type.get()));
+  if (n > 0 && (filters < 0 || stored * (filters == 0 ? 1.0 : 1032.0) < need))
+    throw Error(at + ": shape " + to_string(shape) + " needs " + std::to_string(int64_t(need)) +
+                " bytes of data, the file stores " + std::to_string(int64_t(stored)));
   Tensor t = make_tensor(shape);
   if (t.size() > 0 && H5Dread(ds.get(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, t.data()) < 0)
     throw Error(at + ": unreadable data");

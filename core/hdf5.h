@@ -3,6 +3,7 @@
 // (fixed or variable length, scalar or 1-D) and numeric datasets read as float32. Every error
 // names the file and the object path ("m.h5: /model_weights/dense: missing attribute ...").
 // Without HDF5 at build time (XGRAD_HAVE_HDF5 unset) every function throws saying so.
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -10,6 +11,10 @@
 #include "core/tensor.h"
 
 namespace xgrad::hdf5 {
+
+// The largest dataset read (elements) and its rank, checked before allocating.
+constexpr int64_t kMaxDatasetElements = int64_t(1) << 31;
+constexpr int kMaxDatasetRank = 32;
 
 // True when xgrad was built with the HDF5 library.
 bool available();

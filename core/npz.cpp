@@ -15,7 +15,6 @@ namespace xgrad {
 namespace {
 
 const std::string kMagic = "\x93NUMPY";
-constexpr uint64_t kMaxNpyBytes = uint64_t(1) << 34;
 
 // The subset of Python literal syntax numpy writes in .npy headers.
 class HeaderParser {
@@ -137,56 +136,61 @@ void byteswap_all(std::string& data, size_t itemsize) {
 }
 
 template <class T>
-T element(const std::string& data, size_t i) {
+T element(const char* data, size_t i) {
   T v;
-  std::memcpy(&v, data.data() + i * sizeof(T), sizeof(T));
+  std::memcpy(&v, data + i * sizeof(T), sizeof(T));
   return v;
 }
 
-// Calls f(double value) for every element, in order.
+// Calls f(value) for each of the n little-endian elements of `kind` and `itemsize` at `data`.
+template <class F>
+void for_each_value(char kind, size_t itemsize, const char* data, size_t n, F&& f) {
+  auto loop = [&](auto zero) {
+    for (size_t i = 0; i < n; ++i) f(element<decltype(zero)>(data, i));
+  };
+  if (kind == 'f') return itemsize == 4 ? loop(float()) : loop(double());
+  if (kind == 'u' || kind == 'b') {
+    if (itemsize == 1) return loop(uint8_t());
+    if (itemsize == 2) return loop(uint16_t());
+    return itemsize == 4 ? loop(uint32_t()) : loop(uint64_t());
+  }
+  if (itemsize == 1) return loop(int8_t());
+  if (itemsize == 2) return loop(int16_t());
+  return itemsize == 4 ? loop(int32_t()) : loop(int64_t());
+}
+
 template <class F>
 void for_each_value(const NpyArray& a, F&& f) {
-  const size_t n = size_t(a.numel());
-  const std::string& d = a.data;
-  auto loop = [&](auto zero) {
-    for (size_t i = 0; i < n; ++i) f(element<decltype(zero)>(d, i));
-  };
-  if (a.kind == 'f') return a.itemsize == 4 ? loop(float()) : loop(double());
-  if (a.kind == 'u' || a.kind == 'b') {
-    if (a.itemsize == 1) return loop(uint8_t());
-    if (a.itemsize == 2) return loop(uint16_t());
-    return a.itemsize == 4 ? loop(uint32_t()) : loop(uint64_t());
-  }
-  if (a.itemsize == 1) return loop(int8_t());
-  if (a.itemsize == 2) return loop(int16_t());
-  return a.itemsize == 4 ? loop(int32_t()) : loop(int64_t());
+  for_each_value(a.kind, a.itemsize, a.data.data(), size_t(a.numel()), std::forward<F>(f));
 }
 
 }  // namespace
 
-std::string NpyArray::descr() const {
-  return std::string(itemsize == 1 ? "|" : "<") + kind + std::to_string(itemsize);
-}
-
-NpyArray parse_npy(const std::string& bytes, const std::string& where) {
-  if (bytes.compare(0, kMagic.size(), kMagic) != 0 || bytes.size() < 10)
+NpyArray read_npy_header(const NpyReadFn& read, uint64_t total, bool& swap, const std::string& where) {
+  char prefix[12];
+  if (total < 10) throw Error(where + ": not a .npy file: expected the magic bytes \\x93NUMPY and a version");
+  read(prefix, 8);
+  if (kMagic.compare(0, kMagic.size(), prefix, kMagic.size()) != 0)
     throw Error(where + ": not a .npy file: expected the magic bytes \\x93NUMPY and a version");
-  const int major = uint8_t(bytes[6]);
+  const int major = uint8_t(prefix[6]);
   if (major < 1 || major > 3)
     throw Error(where + ": .npy format version " + std::to_string(major) + "." +
-                std::to_string(uint8_t(bytes[7])) + " is not supported, expected 1.0, 2.0 or 3.0");
+                std::to_string(uint8_t(prefix[7])) + " is not supported, expected 1.0, 2.0 or 3.0");
   const size_t len_bytes = major == 1 ? 2 : 4;
-  if (bytes.size() < 8 + len_bytes) throw Error(where + ": file ends inside the .npy header");
+  if (total < 8 + len_bytes) throw Error(where + ": file ends inside the .npy header");
+  read(prefix + 8, len_bytes);
   uint64_t header_len = 0;
-  for (size_t k = 0; k < len_bytes; ++k) header_len |= uint64_t(uint8_t(bytes[8 + k])) << (8 * k);
+  for (size_t k = 0; k < len_bytes; ++k) header_len |= uint64_t(uint8_t(prefix[8 + k])) << (8 * k);
   const uint64_t data_start = 8 + len_bytes + header_len;
-  if (data_start > bytes.size())
+  if (data_start > total)
     throw Error(where + ": file ends inside the .npy header: it declares " + std::to_string(header_len) +
-                " header bytes, the file has " + std::to_string(bytes.size() - 8 - len_bytes));
+                " header bytes, the file has " + std::to_string(total - 8 - len_bytes));
+  std::string header(size_t(header_len), '\0');  // at most the file's size
+  read(header.data(), header.size());
   NpyArray a;
   std::string descr;
-  bool fortran = false, swap = false;
-  HeaderParser(bytes.substr(8 + len_bytes, header_len), where).parse(descr, fortran, a.shape);
+  bool fortran = false;
+  HeaderParser(header, where).parse(descr, fortran, a.shape);
   parse_descr(descr, a, swap, where);
   if (fortran && a.shape.size() > 1)
     throw Error(where +
@@ -196,11 +200,40 @@ NpyArray parse_npy(const std::string& bytes, const std::string& where) {
   for (int64_t d : a.shape)
     if (__builtin_mul_overflow(need, uint64_t(d), &need) || need > kMaxNpyBytes)
       throw Error(where + ": shape " + to_string(a.shape) + " is too large");
-  const uint64_t have = bytes.size() - data_start;
+  const uint64_t have = total - data_start;
   if (have != need)
     throw Error(where + ": data has " + std::to_string(have) + " bytes, shape " + to_string(a.shape) + " " +
                 descr + " needs " + std::to_string(need) + (have < need ? " (truncated file)" : ""));
-  a.data = bytes.substr(data_start);
+  return a;
+}
+
+void read_npy_floats(const NpyReadFn& read, const NpyArray& h, bool swap, float* out) {
+  const size_t n = size_t(h.numel());
+  if (h.kind == 'f' && h.itemsize == 4 && !swap) return read(reinterpret_cast<char*>(out), n * sizeof(float));
+  std::string chunk;
+  for (size_t done = 0; done < n;) {
+    const size_t count = std::min<size_t>(n - done, size_t(1) << 16);
+    chunk.resize(count * h.itemsize);
+    read(chunk.data(), chunk.size());
+    if (swap) byteswap_all(chunk, h.itemsize);
+    for_each_value(h.kind, h.itemsize, chunk.data(), count, [&out](auto v) { *out++ = float(v); });
+    done += count;
+  }
+}
+
+std::string NpyArray::descr() const {
+  return std::string(itemsize == 1 ? "|" : "<") + kind + std::to_string(itemsize);
+}
+
+NpyArray parse_npy(const std::string& bytes, const std::string& where) {
+  size_t pos = 0;
+  const auto read = [&](char* dst, size_t n) {
+    std::memcpy(dst, bytes.data() + pos, n);  // read_npy_header never reads past `total`
+    pos += n;
+  };
+  bool swap = false;
+  NpyArray a = read_npy_header(read, bytes.size(), swap, where);
+  a.data = bytes.substr(pos);
   if (swap) byteswap_all(a.data, a.itemsize);
   return a;
 }
@@ -256,30 +289,6 @@ std::vector<int64_t> npy_to_int64(const NpyArray& a, const std::string& where) {
     out.push_back(int64_t(v));
   });
   return out;
-}
-
-NpzArrays read_npz(const std::string& path) {
-  const ZipReader zip(path, kMaxNpyBytes);
-  NpzArrays arrays;
-  for (const std::string& name : zip.names()) {
-    if (name.size() < 5 || name.compare(name.size() - 4, 4, ".npy") != 0)
-      throw Error(path + ": entry \"" + name + "\" is not a .npy file, expected only NAME.npy entries");
-    arrays.emplace_back(name.substr(0, name.size() - 4),
-                        parse_npy(zip.read(name, kMaxNpyBytes), path + ": " + name));
-  }
-  return arrays;
-}
-
-void write_npz(const std::string& path, const NpzArrays& arrays, bool compress) {
-  std::vector<ZipEntry> entries;
-  for (const auto& [name, a] : arrays) entries.push_back({name + ".npy", npy_bytes(a)});
-  write_zip(path, entries, compress);
-}
-
-const NpyArray* find_array(const NpzArrays& arrays, const std::string& name) {
-  for (const auto& [n, a] : arrays)
-    if (n == name) return &a;
-  return nullptr;
 }
 
 }  // namespace xgrad

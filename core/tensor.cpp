@@ -24,15 +24,18 @@ int64_t checked_numel(const Shape& s) {
   int64_t n = 1;
   for (int64_t d : s)
     if (d < 0) throw Error("shape " + to_string(s) + " has a negative dimension");
+  // The other dims of an empty shape count too: a tensor's strides are their products.
+  bool empty = false;
   for (int64_t d : s) {
-    if (d == 0) return 0;
-  }
-  for (int64_t d : s) {
+    if (d == 0) {
+      empty = true;
+      continue;
+    }
     if (n > std::numeric_limits<int64_t>::max() / d)
       throw Error("shape " + to_string(s) + " has more elements than can be counted");
     n *= d;
   }
-  return n;
+  return empty ? 0 : n;
 }
 
 Shape shape_of(const Tensor& t) { return Shape(t.shape().begin(), t.shape().end()); }

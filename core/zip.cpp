@@ -17,13 +17,14 @@
 namespace xgrad {
 
 #ifdef XGRAD_HAVE_MINIZIP
-namespace {
-
-// A growable byte buffer that minizip reads and writes through its file callbacks.
+// A growable byte buffer that minizip reads and writes through its file callbacks. Not in the
+// anonymous namespace: ZipReader::Impl, which has external linkage, holds one.
 struct MemFile {
   std::string* bytes;
   uint64_t pos = 0;
 };
+
+namespace {
 
 voidpf ZCALLBACK mem_open(voidpf opaque, const void*, int) { return opaque; }
 
@@ -133,7 +134,8 @@ ZipReader::ZipReader(std::string bytes, std::string source) : impl_(std::make_un
   impl_->open();
 }
 
-std::string ZipReader::read(const std::string& name, uint64_t max_bytes) const {
+void ZipReader::stream(const std::string& name, uint64_t max_bytes,
+                       const std::function<void(uint64_t size, const ReadFn& read)>& consume) const {
   impl_->seek(name);
   const std::string where = impl_->source + ": " + name;
   unzFile zip = impl_->zip;
@@ -147,23 +149,46 @@ std::string ZipReader::read(const std::string& name, uint64_t max_bytes) const {
   if (info.uncompressed_size > max_bytes)
     throw Error(where + ": " + std::to_string(info.uncompressed_size) + " bytes, more than the limit of " +
                 std::to_string(max_bytes));
-  int rc = unzOpenCurrentFile(zip);
+  const int rc = unzOpenCurrentFile(zip);
   if (rc != UNZ_OK) throw Error(where + ": cannot open the entry (" + unz_error(rc) + ")");
-  std::string out(size_t(info.uncompressed_size), '\0');
-  size_t got = 0;
-  while (got < out.size()) {
-    rc = unzReadCurrentFile(zip, out.data() + got, unsigned(std::min<size_t>(out.size() - got, 1u << 30)));
-    if (rc <= 0) break;
-    got += size_t(rc);
+  const uint64_t size = info.uncompressed_size;
+  uint64_t pos = 0;
+  const ReadFn read = [&](char* dst, size_t n) {
+    const auto short_data = [&] {
+      return Error(where + ": the entry's data does not match its declared size of " + std::to_string(size) +
+                   " bytes (truncated or corrupt archive)");
+    };
+    if (n > size - pos) throw short_data();
+    for (size_t got = 0; got < n;) {
+      const int r = unzReadCurrentFile(zip, dst + got, unsigned(std::min<size_t>(n - got, 1u << 30)));
+      if (r < 0) throw Error(where + ": " + unz_error(r));
+      if (r == 0) throw short_data();
+      got += size_t(r);
+    }
+    pos += n;
+  };
+  try {
+    consume(size, read);
+  } catch (...) {
+    unzCloseCurrentFile(zip);
+    throw;
   }
   char extra = 0;
-  const int more = rc >= 0 ? unzReadCurrentFile(zip, &extra, 1) : 0;
+  const int more = unzReadCurrentFile(zip, &extra, 1);
   const int close_rc = unzCloseCurrentFile(zip);
-  if (rc < 0 || more < 0) throw Error(where + ": " + unz_error(rc < 0 ? rc : more));
-  if (got < out.size() || more > 0)
-    throw Error(where + ": the entry's data does not match its declared size of " +
-                std::to_string(out.size()) + " bytes (truncated or corrupt archive)");
+  if (more < 0) throw Error(where + ": " + unz_error(more));
+  if (more > 0 || pos != size)
+    throw Error(where + ": the entry's data does not match its declared size of " + std::to_string(size) +
+                " bytes (truncated or corrupt archive)");
   if (close_rc != UNZ_OK) throw Error(where + ": " + unz_error(close_rc));
+}
+
+std::string ZipReader::read(const std::string& name, uint64_t max_bytes) const {
+  std::string out;
+  stream(name, max_bytes, [&out](uint64_t size, const ReadFn& read) {
+    out.resize(size_t(size));
+    read(out.data(), out.size());
+  });
   return out;
 }
 
@@ -217,6 +242,10 @@ namespace {
 ZipReader::ZipReader(const std::string& path, size_t) { no_minizip(path); }
 ZipReader::ZipReader(std::string, std::string source) { no_minizip(source); }
 std::string ZipReader::read(const std::string&, uint64_t) const { no_minizip(impl_->source); }
+void ZipReader::stream(const std::string&, uint64_t,
+                       const std::function<void(uint64_t, const ReadFn&)>&) const {
+  no_minizip(impl_->source);
+}
 std::string zip_bytes(const std::vector<ZipEntry>&, bool) { no_minizip("zip"); }
 bool zip_available() { return false; }
 

@@ -4,6 +4,7 @@
 // minizip is optional at build time: without it every function here throws an Error saying so.
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -33,6 +34,12 @@ class ZipReader {
   // The entry's uncompressed bytes. Throws Error "<source>: <name>: ..." when it is absent, larger
   // than max_bytes, uses an unsupported method or encryption, or fails its CRC check.
   std::string read(const std::string& name, uint64_t max_bytes = kZipMaxEntryBytes) const;
+  // Reads the entry in order without holding all of it: `consume(size, read)` gets its
+  // uncompressed size and `read(dst, n)`, which fills dst with its next n bytes (Error past the
+  // end or on corrupt data). consume must read all `size` bytes; the CRC is checked after it.
+  using ReadFn = std::function<void(char* dst, size_t n)>;
+  void stream(const std::string& name, uint64_t max_bytes,
+              const std::function<void(uint64_t size, const ReadFn& read)>& consume) const;
 
  private:
   struct Impl;

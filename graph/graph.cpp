@@ -1,6 +1,7 @@
 #include "graph/graph.h"
 
 #include "core/error.h"
+#include "graph/limits.h"
 
 namespace xgrad {
 namespace {
@@ -37,6 +38,8 @@ const char* kind_name(NodeKind k) {
 int Graph::add_node(Node n) {
   if (n.name.empty()) throw Error("a node needs a non-empty name");
   if (index_.count(n.name)) throw Error("duplicate name \"" + n.name + "\"");
+  if (nodes_.size() >= kMaxGraphNodes)
+    throw Error("more than " + std::to_string(kMaxGraphNodes) + " nodes (kMaxGraphNodes)");
   const int id = int(nodes_.size());
   index_.emplace(n.name, id);
   nodes_.push_back(std::move(n));

@@ -25,6 +25,7 @@ const std::map<std::string, KerasLayerMapper>& mappers() {
       {"Convolution2D", map_conv2d},
       {"DepthwiseConv2D", map_depthwise_conv2d},
       {"Dense", map_dense},
+      {"BatchNormalization", map_batch_norm},
       {"MaxPooling2D", map_pool2d},
       {"MaxPool2D", map_pool2d},
       {"AveragePooling2D", map_pool2d},
@@ -77,6 +78,15 @@ Value KerasBuilder::weight(const KerasCall& c, const std::string& role, const Sh
   if (!c.first) return {b.graph().id(name)};
   out_.layers.at(current_).slots.push_back({role, name, keras_shape, layout, hwc});
   return b.param(name, shape, init);
+}
+
+Value KerasBuilder::state(const KerasCall& c, const std::string& role, const Shape& shape, const Init& init,
+                          bool stored) {
+  const std::string name = c.f.layer().name + "." + short_role(role);
+  if (!c.first) return {b.graph().id(name)};
+  if (stored)
+    out_.layers.at(current_).slots.push_back({role, name, shape, KerasWeightSlot::Layout::AsIs, {}});
+  return b.state(name, shape, init);
 }
 
 Shape KerasBuilder::keras_shape(Value v) const {

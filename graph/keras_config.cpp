@@ -4,6 +4,7 @@
 
 #include "core/error.h"
 #include "graph/json_fields.h"
+#include "graph/limits.h"
 
 namespace xgrad {
 namespace {
@@ -119,6 +120,9 @@ void finish_sequential(KerasModel& m, const json& model, const json& config) {
 void parse_layers(KerasModel& m, const json& layers, const std::string& path, bool functional) {
   if (!layers.is_array())
     throw Error(m.source + ": " + path + ": expected a list of layers, found " + json_found(layers));
+  if (layers.size() > kMaxGraphNodes)  // each layer becomes at least one node
+    throw Error(m.source + ": " + path + ": " + std::to_string(layers.size()) +
+                " layers, more than the limit of " + std::to_string(kMaxGraphNodes) + " nodes");
   for (size_t i = 0; i < layers.size(); ++i)
     m.layers.push_back(parse_layer(layers[i], json_path(path, i), functional));
 }

@@ -1,4 +1,6 @@
 // Keras layers with weights: Conv2D, DepthwiseConv2D, Dense, BatchNormalization.
+#include <cmath>
+
 #include "core/error.h"
 #include "graph/keras_builder.h"
 
@@ -33,7 +35,8 @@ void check_common(KerasBuilder& kb, const KerasCall& c) {
   c.f.require("lora_rank", nullptr);
   for (const char* key :
        {"kernel_regularizer", "bias_regularizer", "activity_regularizer", "kernel_constraint",
-        "bias_constraint", "depthwise_regularizer", "depthwise_constraint"})
+        "bias_constraint", "depthwise_regularizer", "depthwise_constraint", "gamma_regularizer",
+        "beta_regularizer", "gamma_constraint", "beta_constraint"})
     if (c.f.get(key) && c.first)
       kb.note(c.f.layer().where + ": " + key +
               " ignored (xgrad has no per-layer regularizers or constraints)");
@@ -102,6 +105,42 @@ KTensor map_dense(KerasBuilder& kb, const KerasCall& c) {
     inputs.push_back(kb.weight(c, "bias", {units}, c.f.initializer("bias_initializer", "zeros"), {units}));
   KTensor y{kb.op("matmul", inputs, json::object(), c.name), {units}, {}, "", {}};
   return kb.activate(y, c.f.activation(), c.name + "." + c.f.activation());
+}
+
+// Keras moves its statistics as moving = m·moving + (1 − m)·batch, xgrad (PyTorch) as
+// moving = (1 − momentum)·moving + momentum·batch: momentum = 1 − m. Without center (scale) Keras
+// has no beta (gamma): a state of zeros (ones) stands in, which no optimizer ever changes.
+KTensor map_batch_norm(KerasBuilder& kb, const KerasCall& c) {
+  check_common(kb, c);
+  if (c.in.size() != 1) c.f.fail("inbound_nodes", "expected one input, found " + std::to_string(c.in.size()));
+  const KTensor& x = c.in[0];
+  const json* axis = c.f.get("axis");  // -1 (Keras 3), or a one-entry list once tf.keras built the layer
+  if (axis && axis->is_array() && axis->size() == 1) axis = &(*axis)[0];
+  if (axis && !axis->is_number_integer())
+    c.f.fail("axis", "expected one integer axis, found " + axis->dump());
+  const int64_t keras = axis ? axis->get<int64_t>() : -1;
+  if (keras_axis(c.f, "axis", keras, x) != 1)
+    c.f.fail("axis", "only the channel (last) axis is supported, found " + std::to_string(keras));
+  if (!x.hwc.empty()) c.f.fail("inbound_nodes", "batch normalization of a flattened image is not supported");
+  for (const char* key : {"renorm", "synchronized"}) c.f.require(key, false);
+  for (const char* key : {"virtual_batch_size", "adjustment"}) c.f.require(key, nullptr);
+  const Shape s{x.keras.back()};
+  auto fixed = [&](const char* role, const char* init) { return kb.state(c, role, s, Init{init}, false); };
+  const Value gamma = c.f.boolean("scale", true)
+                          ? kb.weight(c, "gamma", s, c.f.initializer("gamma_initializer", "ones"), s)
+                          : fixed("gamma", "ones");
+  const Value beta = c.f.boolean("center", true)
+                         ? kb.weight(c, "beta", s, c.f.initializer("beta_initializer", "zeros"), s)
+                         : fixed("beta", "zeros");
+  const Value mean = kb.state(c, "moving_mean", s, c.f.initializer("moving_mean_initializer", "zeros"), true);
+  const Value var =
+      kb.state(c, "moving_variance", s, c.f.initializer("moving_variance_initializer", "ones"), true);
+  const double m = c.f.number("momentum", 0.99);
+  if (!(m >= 0 && m <= 1)) c.f.fail("momentum", "expected a number in [0, 1]");
+  // Rounded so 0.99 gives 0.01, not 0.010000000000000009.
+  const json attrs = {{"epsilon", c.f.number("epsilon", 1e-3)},
+                      {"momentum", std::round((1 - m) * 1e12) / 1e12}};
+  return {kb.op("batch_norm", {x.v, gamma, beta, mean, var}, attrs, c.name), x.keras, {}, "", {}};
 }
 
 }  // namespace xgrad

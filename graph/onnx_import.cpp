@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 #include "core/json_io.h"
+#include "graph/limits.h"
 #include "graph/onnx_import_detail.h"
 #include "ops/registry.h"
 
@@ -269,6 +270,12 @@ Model onnx_import_bytes(const std::string& bytes, const std::string& source,
   try {
     onnx::ModelProto m;
     if (!m.ParseFromString(bytes)) throw Error("not an ONNX model (the protobuf is truncated or corrupt)");
+    const size_t count =
+        size_t(m.graph().input_size() + m.graph().initializer_size() + m.graph().node_size());
+    if (count > kMaxGraphNodes)
+      throw Error("graph: " + std::to_string(count) +
+                  " inputs, initializers and nodes, more than the limit of " +
+                  std::to_string(kMaxGraphNodes));
     try {
       onnx::checker::check_model(m);
     } catch (const std::exception& e) {

@@ -6,6 +6,7 @@
 #include <queue>
 
 #include "graph/json_fields.h"
+#include "graph/limits.h"
 #include "graph/serialize.h"
 #include "graph/serialize_detail.h"
 #include "ops/registry.h"
@@ -225,6 +226,11 @@ Graph graph_from_json(const json& j, const std::string& path, const std::string&
   f.finish(version >= 2 ? "\"inputs\", \"params\", \"states\", \"nodes\", \"outputs\""
                         : "\"inputs\", \"params\", \"nodes\", \"outputs\"");
 
+  const size_t count = inputs.size() + params.size() + states.size() + nodes_json.size();
+  if (count > kMaxGraphNodes)
+    throw Error(path + ": " + std::to_string(count) +
+                " inputs, params, states and nodes, more than the limit of " +
+                std::to_string(kMaxGraphNodes));
   Graph g(name);
   std::map<std::string, Ref> names;
   for (size_t i = 0; i < inputs.size(); ++i) add_input(g, inputs[i], json_path(f.at("inputs"), i), i, names);

@@ -97,42 +97,47 @@ void forward_group(const ConvDims& d, const float* xp, const float* w, const flo
     }
 }
 
-// acc [o, tap, 16 lanes] += Σ_{i, j} g[o, i, j] * xp[i + p, j + q] for OB channels and QB taps
-// q0 .. q0+QB of kernel row p (xrow = xp + p * cols + q0): each g and x vector loaded once per block.
-template <int OB, int QB>
-void weight_block(const ConvDims& d, const float* xrow, const float* g, float* acc) {
+// acc [o, tap, 16 lanes] += Σ_{i, j} g[o, i, j] * xp[i + p, j + q] for OB channels and TB taps
+// (any taps of the kernel: off[t] = p * cols + q), each g and x vector loaded once per block.
+template <int OB, int TB>
+void weight_block(const ConvDims& d, const float* xp, const int64_t* off, const float* g, float* acc) {
   const PaddedDims pd = padded_dims(d);
   const int64_t taps = d.kh * d.kw, ow = d.g.out_w, plane = d.g.out_h * ow;
-  __m512 a[OB][QB];
+  __m512 a[OB][TB];
   for (int o = 0; o < OB; ++o)
-    for (int t = 0; t < QB; ++t) a[o][t] = _mm512_loadu_ps(acc + (o * taps + t) * 16);
+    for (int t = 0; t < TB; ++t) a[o][t] = _mm512_loadu_ps(acc + (o * taps + t) * 16);
   for (int64_t i = 0; i < d.g.out_h; ++i)
     for (int64_t jb = 0; jb * 16 < ow; ++jb) {
       const __mmask16 m = block_mask(d, jb);
       __m512 gv[OB];
       for (int o = 0; o < OB; ++o) gv[o] = _mm512_maskz_loadu_ps(m, g + o * plane + i * ow + jb * 16);
-      for (int t = 0; t < QB; ++t) {
-        const __m512 xv = _mm512_loadu_ps(xrow + i * pd.cols + jb * 16 + t);
+      const float* x = xp + i * pd.cols + jb * 16;
+      for (int t = 0; t < TB; ++t) {
+        const __m512 xv = _mm512_loadu_ps(x + off[t]);
         for (int o = 0; o < OB; ++o) a[o][t] = _mm512_fmadd_ps(gv[o], xv, a[o][t]);
       }
     }
   for (int o = 0; o < OB; ++o)
-    for (int t = 0; t < QB; ++t) _mm512_storeu_ps(acc + (o * taps + t) * 16, a[o][t]);
+    for (int t = 0; t < TB; ++t) _mm512_storeu_ps(acc + (o * taps + t) * 16, a[o][t]);
 }
 
-// Blocks of 3 channels x 5 taps: 15 accumulators, 3 + 5 loads per 15 FMAs.
+// Blocks of 4 channels x 6 taps: 24 accumulators, 4 + 6 loads per 24 FMAs.
 void weight_image(const ConvDims& d, const float* xp, const float* g, float* acc) {
   const PaddedDims pd = padded_dims(d);
   const int64_t taps = d.kh * d.kw, plane = d.positions();
-  for (int64_t o0 = 0; o0 < d.o; o0 += 3)
-    for (int64_t p = 0; p < d.kh; ++p)
-      for (int64_t q0 = 0; q0 < d.kw; q0 += 5)
-        with_count<3>(d.o - o0, [&](auto ob) {
-          with_count<5>(d.kw - q0, [&](auto qb) {
-            weight_block<decltype(ob)::value, decltype(qb)::value>(d, xp + p * pd.cols + q0, g + o0 * plane,
-                                                                   acc + (o0 * taps + p * d.kw + q0) * 16);
+  int64_t off[64];  // tap offsets of up to 64 taps at a time
+  for (int64_t t0 = 0; t0 < taps; t0 += 64) {
+    const int64_t n = std::min<int64_t>(64, taps - t0);
+    for (int64_t t = 0; t < n; ++t) off[t] = (t0 + t) / d.kw * pd.cols + (t0 + t) % d.kw;
+    for (int64_t o0 = 0; o0 < d.o; o0 += 4)
+      for (int64_t t1 = 0; t1 < n; t1 += 6)
+        with_count<4>(d.o - o0, [&](auto ob) {
+          with_count<6>(n - t1, [&](auto tb) {
+            weight_block<decltype(ob)::value, decltype(tb)::value>(d, xp, off + t1, g + o0 * plane,
+                                                                   acc + (o0 * taps + t0 + t1) * 16);
           });
         });
+  }
 }
 
 }  // namespace

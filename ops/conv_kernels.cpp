@@ -10,7 +10,6 @@
 #include "ops/conv_direct.h"
 #include "ops/conv_ovec.h"
 #include "ops/conv_plane.h"
-#include "ops/gemm_nt.h"
 #include "ops/im2col.h"
 
 namespace xgrad {
@@ -34,10 +33,9 @@ void gemm_forward(const ConvDims& d, const float* x, const float* w, const float
   im2col(d, x, kept);
   gemm_product(d, w, kept, b, y);
 }
-// acc [O, K] += g [O, P] · cols [K, P]ᵀ: long thin dots go to gemm_nt, the rest to sgemm.
+// acc [O, K] += g [O, P] · cols [K, P]ᵀ.
 void gemm_weight_grad_of(const ConvDims& d, const float* cols, const float* g, float* acc) {
   const int64_t o = d.o, k = d.patch(), p = d.positions();
-  if (p >= 256 && o * k <= 4096) return gemm_nt_accumulate(o, k, p, g, p, cols, p, acc, k);
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(o), int(k), int(p), 1.0f, g, int(p), cols, int(p),
               1.0f, acc, int(k));
 }
@@ -112,9 +110,20 @@ void ovec_weight(const ConvDims& d, const float*, const float* kept, const float
   ovec_weight_grad(d, kept, g, scratch, acc);
 }
 
+// The same at stride 2 and beyond, where the gather for dx would mostly read zeros: dx goes
+// through sgemm + col2im as in im2col_gemm.
+bool ovec_strided_applies(const ConvDims& d, Isa isa) {
+  return isa == Isa::Avx512 && !unit(d.stride) && d.o >= 8;
+}
+ConvSizes ovec_strided_sizes(const ConvDims& d) {
+  ConvSizes s = ovec_sizes(d);
+  s.dx_scratch = d.patch() * d.positions();
+  return s;
+}
+
 // One input channel, any stride and dilation (ops/conv_plane), per instruction set.
 ConvSizes plane_sizes(const ConvDims& d) {
-  return {padded_plane(d).size(), 0, 0, plane_acc_size(d), plane_dx_scratch(d)};
+  return {plane_kept_size(d), 0, 0, plane_acc_size(d), plane_dx_scratch(d)};
 }
 template <Isa I>
 bool plane_applies(const ConvDims& d, Isa isa) {
@@ -123,7 +132,7 @@ bool plane_applies(const ConvDims& d, Isa isa) {
 template <Isa I>
 void plane_forward(const ConvDims& d, const float* x, const float* w, const float* b, float* kept, float*,
                    float* y) {
-  pad_image(d, x, kept);
+  plane_pad(d, x, kept);
   plane_kernel(I).forward(d, kept, w, b, y);
 }
 template <Isa I>
@@ -166,6 +175,8 @@ const std::vector<ConvKernel>& conv_kernels() {
        direct_weight_grad_finish, plane_input_avx512},
       {"ovec_avx512", ovec_applies, ovec_sizes, ovec_transpose_weights, ovec_forward_image, ovec_weight,
        ovec_weight_grad_finish, ovec_input_grad},
+      {"ovec_strided_avx512", ovec_strided_applies, ovec_strided_sizes, ovec_transpose_weights,
+       ovec_forward_image, ovec_weight, ovec_weight_grad_finish, gemm_input_grad},
       plane_entry<Isa::Avx512>("plane_avx512"),
       plane_entry<Isa::Avx2>("plane_avx2"),
       plane_entry<Isa::Generic>("plane"),

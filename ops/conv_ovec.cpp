@@ -29,7 +29,11 @@ int64_t taps(const ConvDims& d) { return d.patch(); }
 
 int64_t ovec_padded_size(const ConvDims& d) { return d.c * padded(d).rows * padded(d).cols; }
 int64_t ovec_weights_size(const ConvDims& d) { return blocks(d) * taps(d) * kLanes; }
-int64_t ovec_scratch_size(const ConvDims& d) { return d.positions() * kLanes; }
+// Forward needs [up to 2 blocks, positions, 16]; weight_grad [o blocks, positions, 16] and one int64
+// per tap.
+int64_t ovec_scratch_size(const ConvDims& d) {
+  return std::max<int64_t>(2, blocks(d)) * d.positions() * kLanes + 2 * taps(d);
+}
 
 void ovec_pad(const ConvDims& d, const float* x, float* xp) { pad_image(d, x, xp); }
 
@@ -53,48 +57,127 @@ XGRAD_AVX512_BEGIN
 
 namespace {
 
-// out [R positions, 16 channels] for R adjacent outputs of one row; src = their first input cell.
-template <int R>
+// GCC 12's own _mm512_undefined_ps (inside the unpack and shuffle intrinsics) trips
+// -Wmaybe-uninitialized; nothing here is read before it is written.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+// dst[c*ds + r] = src[r*ss + c] for r < rows, c < cols (both <= 16): a full 16x16 block in
+// registers (unpacks, then 128-bit lane shuffles), a partial one by scalar moves.
+void transpose_block(const float* src, int64_t ss, float* dst, int64_t ds, int64_t rows, int64_t cols) {
+  if (rows < kLanes || cols < kLanes) {
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t c = 0; c < cols; ++c) dst[c * ds + r] = src[r * ss + c];
+    return;
+  }
+  __m512 r[16], t[16];
+  for (int i = 0; i < 16; ++i) r[i] = _mm512_loadu_ps(src + i * ss);
+  for (int i = 0; i < 16; i += 2) {
+    t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+    t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+  }
+  auto pd = [](__m512 v) { return _mm512_castps_pd(v); };
+  for (int i = 0; i < 16; i += 4) {
+    r[i] = _mm512_castpd_ps(_mm512_unpacklo_pd(pd(t[i]), pd(t[i + 2])));
+    r[i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(pd(t[i]), pd(t[i + 2])));
+    r[i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(pd(t[i + 1]), pd(t[i + 3])));
+    r[i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(pd(t[i + 1]), pd(t[i + 3])));
+  }
+  for (int i = 0; i < 4; ++i) {
+    t[i] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0x88);
+    t[i + 4] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0xdd);
+    t[i + 8] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0x88);
+    t[i + 12] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0xdd);
+  }
+  for (int i = 0; i < 8; ++i) {
+    _mm512_storeu_ps(dst + i * ds, _mm512_shuffle_f32x4(t[i], t[i + 8], 0x88));
+    _mm512_storeu_ps(dst + (i + 8) * ds, _mm512_shuffle_f32x4(t[i], t[i + 8], 0xdd));
+  }
+}
+
+#pragma GCC diagnostic pop
+
+// out[k] [R positions, 16 channels] for R adjacent outputs of one row and OB blocks of 16 output
+// channels (weights wt[k], k < OB); src = the first input cell, output r reads r*sw further on.
+// Each broadcast input value feeds OB FMAs.
+template <int OB, int R>
 void forward_block(const ConvDims& d, const float* src, const float* wt, float* out) {
   const Padded pd = padded(d);
-  __m512 acc[R];
-  for (int r = 0; r < R; ++r) acc[r] = _mm512_setzero_ps();
+  const int64_t wstride = taps(d) * kLanes, ostride = d.positions() * kLanes;
+  __m512 acc[OB][R];
+  for (int k = 0; k < OB; ++k)
+    for (int r = 0; r < R; ++r) acc[k][r] = _mm512_setzero_ps();
   for (int64_t c = 0; c < d.c; ++c)
     for (int64_t p = 0; p < d.kh; ++p) {
       const float* row = src + (c * pd.rows + p * d.dilation[0]) * pd.cols;
       for (int64_t q = 0; q < d.kw; ++q, wt += kLanes) {
-        const __m512 wv = _mm512_loadu_ps(wt);
+        __m512 wv[OB];
+        for (int k = 0; k < OB; ++k) wv[k] = _mm512_loadu_ps(wt + k * wstride);
         const float* s = row + q * d.dilation[1];
-        for (int r = 0; r < R; ++r) acc[r] = _mm512_fmadd_ps(wv, _mm512_set1_ps(s[r]), acc[r]);
+        for (int r = 0; r < R; ++r) {
+          const __m512 xv = _mm512_set1_ps(s[r * d.stride[1]]);
+          for (int k = 0; k < OB; ++k) acc[k][r] = _mm512_fmadd_ps(wv[k], xv, acc[k][r]);
+        }
       }
     }
-  for (int r = 0; r < R; ++r) _mm512_storeu_ps(out + r * kLanes, acc[r]);
+  for (int k = 0; k < OB; ++k)
+    for (int r = 0; r < R; ++r) _mm512_storeu_ps(out + k * ostride + r * kLanes, acc[k][r]);
 }
 
-// acc[tap0 .. tap0+QB) += Σ_i,j xp[row(i) + j + t*dw] * gt[i, j] for taps along one kernel row;
-// two sets of sums (even and odd j) keep enough FMAs in flight.
-template <int QB>
-void weight_taps(const ConvDims& d, const float* row, const float* gt, float* acc) {
-  const Padded pd = padded(d);
-  const int64_t ow = d.g.out_w, dw = d.dilation[1];
-  __m512 a[QB], b[QB];
-  for (int t = 0; t < QB; ++t) a[t] = _mm512_loadu_ps(acc + t * kLanes), b[t] = _mm512_setzero_ps();
+// acc[ob][t] += Σ_i,j xp[off[t] + i*sh*cols + j*sw] * gt[ob][i*ow + j] for OB blocks of 16 output
+// channels and TB taps (any taps: off[] is each tap's first input cell), all in registers: each
+// broadcast input value feeds OB FMAs, each loaded gradient vector TB of them. With one block,
+// two positions per step (two sets of sums) keep enough independent FMAs in flight.
+template <int OB, int TB>
+void weight_block(const ConvDims& d, const float* xp, const int64_t* off, const float* gt, float* acc) {
+  constexpr int J = OB == 1 ? 2 : 1;
+  const int64_t cols = padded(d).cols, ow = d.g.out_w, plane = d.positions() * kLanes, t = taps(d);
+  const int64_t sh = d.stride[0], sw = d.stride[1];
+  __m512 a[J][OB][TB];
+  for (int k = 0; k < OB; ++k)
+    for (int m = 0; m < TB; ++m) {
+      a[0][k][m] = _mm512_loadu_ps(acc + (k * t + m) * kLanes);
+      if constexpr (J == 2) a[1][k][m] = _mm512_setzero_ps();
+    }
+  auto step = [&](auto jj, const float* s, const float* g) {
+    __m512 gv[OB];
+    for (int k = 0; k < OB; ++k) gv[k] = _mm512_loadu_ps(g + k * plane);
+    for (int m = 0; m < TB; ++m) {
+      const __m512 xv = _mm512_set1_ps(s[off[m]]);
+      for (int k = 0; k < OB; ++k) a[jj][k][m] = _mm512_fmadd_ps(xv, gv[k], a[jj][k][m]);
+    }
+  };
   for (int64_t i = 0; i < d.g.out_h; ++i) {
-    const float* s = row + i * pd.cols;
+    const float* s = xp + i * sh * cols;
     const float* g = gt + i * ow * kLanes;
     int64_t j = 0;
-    for (; j + 2 <= ow; j += 2) {
-      const __m512 g0 = _mm512_loadu_ps(g + j * kLanes), g1 = _mm512_loadu_ps(g + (j + 1) * kLanes);
-      for (int t = 0; t < QB; ++t) {
-        a[t] = _mm512_fmadd_ps(_mm512_set1_ps(s[j + t * dw]), g0, a[t]);
-        b[t] = _mm512_fmadd_ps(_mm512_set1_ps(s[j + 1 + t * dw]), g1, b[t]);
-      }
+    for (; j + J <= ow; j += J) {
+      step(std::integral_constant<int, 0>{}, s + j * sw, g + j * kLanes);
+      if constexpr (J == 2)
+        step(std::integral_constant<int, J - 1>{}, s + (j + 1) * sw, g + (j + 1) * kLanes);
     }
-    if (j < ow)
-      for (int t = 0; t < QB; ++t)
-        a[t] = _mm512_fmadd_ps(_mm512_set1_ps(s[j + t * dw]), _mm512_loadu_ps(g + j * kLanes), a[t]);
+    if (j < ow) step(std::integral_constant<int, 0>{}, s + j * sw, g + j * kLanes);
   }
-  for (int t = 0; t < QB; ++t) _mm512_storeu_ps(acc + t * kLanes, _mm512_add_ps(a[t], b[t]));
+  for (int k = 0; k < OB; ++k)
+    for (int m = 0; m < TB; ++m) {
+      if constexpr (J == 2) a[0][k][m] = _mm512_add_ps(a[0][k][m], a[1][k][m]);
+      _mm512_storeu_ps(acc + (k * t + m) * kLanes, a[0][k][m]);
+    }
+}
+
+// Taps per register block for OB output blocks: OB*TB accumulators + OB gradients + 1 broadcast
+// stay within the 32 vector registers.
+template <int OB>
+constexpr int kTapBlock = OB >= 4   ? 6
+                          : OB >= 2 ? 12
+                                    : 8;
+
+template <int OB>
+void weight_blocks(const ConvDims& d, const float* xp, const int64_t* off, const float* gt, float* acc) {
+  const int64_t t = taps(d);
+  for (int64_t t0 = 0; t0 < t; t0 += kTapBlock<OB>)
+    with_count<kTapBlock<OB>>(t - t0, [&](auto tb) {
+      weight_block<OB, decltype(tb)::value>(d, xp, off + t0, gt, acc + t0 * kLanes);
+    });
 }
 
 }  // namespace
@@ -103,111 +186,60 @@ void ovec_forward(const ConvDims& d, const float* xp, const float* wt, const flo
                   float* y) {
   const Padded pd = padded(d);
   const int64_t ow = d.g.out_w, p = d.positions();
-  for (int64_t ob = 0; ob < blocks(d); ++ob) {
+  auto pass = [&](auto ob_count, int64_t ob0) {  // scratch [OB blocks, positions, 16]
+    constexpr int OB = decltype(ob_count)::value;
     for (int64_t i = 0; i < d.g.out_h; ++i)
       for (int64_t j0 = 0; j0 < ow; j0 += 8)
         with_count<8>(ow - j0, [&](auto r) {
-          forward_block<decltype(r)::value>(d, xp + i * pd.cols + j0, wt + ob * taps(d) * kLanes,
-                                            scratch + (i * ow + j0) * kLanes);
+          forward_block<OB, decltype(r)::value>(d, xp + i * d.stride[0] * pd.cols + j0 * d.stride[1],
+                                                wt + ob0 * taps(d) * kLanes,
+                                                scratch + (i * ow + j0) * kLanes);
         });
-    for (int64_t o = ob * kLanes; o < std::min(d.o, (ob + 1) * kLanes); ++o)
-      for (int64_t k = 0; k < p; ++k) y[o * p + k] = scratch[k * kLanes + o % kLanes] + (b ? b[o] : 0.0f);
+  };
+  for (int64_t ob0 = 0; ob0 < blocks(d);) {
+    const int64_t count = std::min<int64_t>(2, blocks(d) - ob0);
+    count == 2 ? pass(std::integral_constant<int, 2>{}, ob0) : pass(std::integral_constant<int, 1>{}, ob0);
+    for (int64_t ob = ob0; ob < ob0 + count; ++ob) {
+      const float* sb = scratch + (ob - ob0) * p * kLanes;
+      const int64_t outs = std::min(kLanes, d.o - ob * kLanes);
+      for (int64_t k0 = 0; k0 < p; k0 += kLanes)  // y [o, positions] = scratch [positions, 16]ᵀ
+        transpose_block(sb + k0 * kLanes, kLanes, y + ob * kLanes * p + k0, p, std::min(kLanes, p - k0),
+                        outs);
+      if (b)
+        for (int64_t o = ob * kLanes; o < ob * kLanes + outs; ++o)
+          for (int64_t k = 0; k < p; ++k) y[o * p + k] += b[o];
+    }
+    ob0 += count;
   }
 }
 
+// scratch: gt [o blocks, positions, 16] (g transposed), then each tap's first cell in xp.
 void ovec_weight_grad(const ConvDims& d, const float* xp, const float* g, float* scratch, float* acc) {
   const Padded pd = padded(d);
-  const int64_t p = d.positions();
-  for (int64_t ob = 0; ob < blocks(d); ++ob) {
-    for (int64_t k = 0; k < p; ++k)  // scratch [positions, 16] = this block's g, transposed
-      for (int64_t l = 0; l < kLanes; ++l) {
-        const int64_t o = ob * kLanes + l;
-        scratch[k * kLanes + l] = o < d.o ? g[o * p + k] : 0.0f;
-      }
-    float* a = acc + ob * taps(d) * kLanes;
-    for (int64_t c = 0; c < d.c; ++c)
-      for (int64_t kp = 0; kp < d.kh; ++kp) {
-        const float* row = xp + (c * pd.rows + kp * d.dilation[0]) * pd.cols;
-        for (int64_t q0 = 0; q0 < d.kw; q0 += 8)
-          with_count<8>(d.kw - q0, [&](auto qb) {
-            weight_taps<decltype(qb)::value>(d, row + q0 * d.dilation[1], scratch,
-                                             a + ((c * d.kh + kp) * d.kw + q0) * kLanes);
-          });
-      }
+  const int64_t p = d.positions(), t = taps(d), nb = blocks(d);
+  float* gt = scratch;
+  for (int64_t ob = 0; ob < nb; ++ob) {
+    const int64_t outs = std::min(kLanes, d.o - ob * kLanes);
+    if (outs < kLanes) std::fill(gt + ob * p * kLanes, gt + (ob + 1) * p * kLanes, 0.0f);
+    for (int64_t k0 = 0; k0 < p; k0 += kLanes)
+      transpose_block(g + ob * kLanes * p + k0, p, gt + (ob * p + k0) * kLanes, kLanes, outs,
+                      std::min(kLanes, p - k0));
   }
-}
-
-namespace {
-
-// The input gradient as a correlation over the flat padded image (rows of `cols` floats):
-// dxp[c][u] = Σ_{o,p,q} w[o,c,p,q] * gw[o][u - off(p,q)], off(p,q) = p*dh*cols + q*dw, where gw
-// holds g[o,i,j] at i*cols + j and zeros elsewhere (columns j >= out_w, and a margin of max off
-// before it), so a shifted vector load never picks up a wrong cell.
-struct InputGradDims {
-  int64_t margin, flat, row;  // zeros before gw, the padded image rounded up to vectors, gw row
-};
-InputGradDims input_grad_dims(const ConvDims& d) {
-  const Padded pd = padded(d);
-  const int64_t margin = (d.kh - 1) * d.dilation[0] * pd.cols + (d.kw - 1) * d.dilation[1];
-  const int64_t flat = (pd.rows * pd.cols + kLanes - 1) / kLanes * kLanes;
-  return {margin, flat, margin + flat};
-}
-
-// dxp[c0 .. c0+CB][u0 .. u0 + 16*UB) for all taps; gw points at the margin's end of row 0.
-template <int CB, int UB>
-void input_grad_block(const ConvDims& d, const float* gw, const float* w, int64_t c0, int64_t u0,
-                      float* dxp) {
-  const InputGradDims gd = input_grad_dims(d);
-  const int64_t cols = padded(d).cols, t = taps(d);
-  __m512 acc[CB][UB];
-  for (int c = 0; c < CB; ++c)
-    for (int u = 0; u < UB; ++u) acc[c][u] = _mm512_setzero_ps();
-  for (int64_t o = 0; o < d.o; ++o)
-    for (int64_t p = 0; p < d.kh; ++p)
-      for (int64_t q = 0; q < d.kw; ++q) {
-        const float* src = gw + o * gd.row + u0 - (p * d.dilation[0] * cols + q * d.dilation[1]);
-        __m512 gv[UB];
-        for (int u = 0; u < UB; ++u) gv[u] = _mm512_loadu_ps(src + u * kLanes);
-        const float* wk = w + o * t + (c0 * d.kh + p) * d.kw + q;
-        for (int c = 0; c < CB; ++c) {
-          const __m512 wv = _mm512_set1_ps(wk[c * d.kh * d.kw]);
-          for (int u = 0; u < UB; ++u) acc[c][u] = _mm512_fmadd_ps(wv, gv[u], acc[c][u]);
-        }
-      }
-  for (int c = 0; c < CB; ++c)
-    for (int u = 0; u < UB; ++u) _mm512_storeu_ps(dxp + (c0 + c) * gd.flat + u0 + u * kLanes, acc[c][u]);
-}
-
-}  // namespace
-
-int64_t ovec_input_grad_scratch_size(const ConvDims& d) {
-  const InputGradDims gd = input_grad_dims(d);
-  return d.o * gd.row + d.c * gd.flat;
-}
-
-void ovec_input_grad(const ConvDims& d, const float* g, const float* w, float* scratch, float* dx) {
-  const InputGradDims gd = input_grad_dims(d);
-  const Padded pd = padded(d);
-  const int64_t ow = d.g.out_w;
-  float *gw = scratch, *dxp = scratch + d.o * gd.row;
-  std::fill(gw, gw + d.o * gd.row, 0.0f);
-  for (int64_t o = 0; o < d.o; ++o)
-    for (int64_t i = 0; i < d.g.out_h; ++i)
-      std::copy(g + (o * d.g.out_h + i) * ow, g + (o * d.g.out_h + i + 1) * ow,
-                gw + o * gd.row + gd.margin + i * pd.cols);
-  // Blocks of up to 6 channels x 3 vectors: 18 accumulators, 3 + 6 loads per 18 FMAs.
-  for (int64_t c0 = 0; c0 < d.c; c0 += 6)
-    for (int64_t u0 = 0; u0 < gd.flat; u0 += 3 * kLanes)
-      with_count<6>(d.c - c0, [&](auto cb) {
-        with_count<3>((gd.flat - u0) / kLanes, [&](auto ub) {
-          input_grad_block<decltype(cb)::value, decltype(ub)::value>(d, gw + gd.margin, w, c0, u0, dxp);
-        });
-      });
-  for (int64_t c = 0; c < d.c; ++c)
-    for (int64_t r = 0; r < d.h; ++r) {
-      const float* src = dxp + c * gd.flat + (r + d.g.pad_top) * pd.cols + d.g.pad_left;
-      std::copy(src, src + d.w, dx + (c * d.h + r) * d.w);
-    }
+  int64_t* off = reinterpret_cast<int64_t*>(scratch + nb * p * kLanes);
+  for (int64_t c = 0, k = 0; c < d.c; ++c)
+    for (int64_t kp = 0; kp < d.kh; ++kp)
+      for (int64_t q = 0; q < d.kw; ++q)
+        off[k++] = (c * pd.rows + kp * d.dilation[0]) * pd.cols + q * d.dilation[1];
+  for (int64_t ob = 0; ob < nb;) {
+    const float* gb = gt + ob * p * kLanes;
+    float* ab = acc + ob * t * kLanes;
+    if (nb - ob >= 4)
+      weight_blocks<4>(d, xp, off, gb, ab), ob += 4;
+    else if (nb - ob >= 2)
+      weight_blocks<2>(d, xp, off, gb, ab), ob += 2;
+    else
+      weight_blocks<1>(d, xp, off, gb, ab), ob += 1;
+  }
 }
 
 XGRAD_AVX512_END

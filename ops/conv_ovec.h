@@ -1,8 +1,9 @@
 #pragma once
-// Direct conv2d vectorised over output channels, for stride 1 and many input channels (LeNet's
+// Direct conv2d vectorised over output channels, for many output channels at any stride (LeNet's
 // conv2: 6 channels in, 16 out, 8x8 outputs). Each vector holds 16 output channels of one output
 // position; an input value is broadcast against the weights of a tap. The per-image im2col GEMMs
-// of such layers are small (16x64x150) and reach only a fraction of sgemm's speed.
+// of such layers are small (16x64x150) and reach only a fraction of sgemm's speed. The input
+// gradient (ops/conv_ovec_dx.cpp) needs stride 1.
 // AVX-512 (compiled with a target attribute; the kernel table calls it only on such CPUs).
 #include <cstdint>
 

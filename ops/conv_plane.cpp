@@ -10,87 +10,108 @@ namespace {
 
 #define XGRAD_INLINE inline __attribute__((always_inline))
 
-// SW: the column stride as a constant for the common 1 and 2 (0: read it from d), so the inner
-// loops are contiguous or even/odd loads the compiler vectorises.
-template <int SW>
-XGRAD_INLINE void forward_body(const ConvDims& d, const float* xp, const float* w, const float* b, float* y) {
+// The padded plane split into its sw column phases, [rows][sw][cph]: padded cell (r, s) sits at
+// (r*sw + s % sw)*cph + s / sw, so the cells a tap reads along an output row (columns j*sw + q*dw)
+// are contiguous and every inner loop below is a plain vector loop, at any stride.
+struct Phased {
+  int64_t rows, sw, cph;
+  int64_t size() const { return rows * sw * cph; }
+  int64_t at(int64_t r, int64_t s) const { return (r * sw + s % sw) * cph + s / sw; }
+};
+Phased phased(const ConvDims& d) {
   const PaddedPlane pp = padded_plane(d);
-  const int64_t oh = d.g.out_h, ow = d.g.out_w, sw = SW ? SW : d.stride[1], dw = d.dilation[1];
-  for (int64_t o = 0; o < d.o; ++o)
-    for (int64_t i = 0; i < oh; ++i) {
-      float* yr = y + (o * oh + i) * ow;
-      std::fill(yr, yr + ow, b ? b[o] : 0.0f);
-      for (int64_t p = 0; p < d.kh; ++p) {
-        const float* row = xp + (i * d.stride[0] + p * d.dilation[0]) * pp.cols;
-        for (int64_t q = 0; q < d.kw; ++q) {
-          const float wv = w[(o * d.kh + p) * d.kw + q], *s = row + q * dw;
-          for (int64_t j = 0; j < ow; ++j) yr[j] += wv * s[j * sw];
-        }
-      }
-    }
+  return {pp.rows, d.stride[1], (pp.cols + d.stride[1] - 1) / d.stride[1]};
 }
-
-// acc[o, tap, j] += g[o, i, j] * xp[row of tap + i, column of tap + j*sw]: no reduction inside
-// the loop, so it vectorises; the sums over j happen once per chunk of images.
-template <int SW>
-XGRAD_INLINE void weight_body(const ConvDims& d, const float* xp, const float* g, float* acc) {
-  const PaddedPlane pp = padded_plane(d);
-  const int64_t oh = d.g.out_h, ow = d.g.out_w, sw = SW ? SW : d.stride[1], taps = d.kh * d.kw;
-  for (int64_t o = 0; o < d.o; ++o)
-    for (int64_t i = 0; i < oh; ++i) {
-      const float* gr = g + (o * oh + i) * ow;
-      for (int64_t p = 0; p < d.kh; ++p) {
-        const float* row = xp + (i * d.stride[0] + p * d.dilation[0]) * pp.cols;
-        for (int64_t q = 0; q < d.kw; ++q) {
-          float* a = acc + (o * taps + p * d.kw + q) * ow;
-          const float* s = row + q * d.dilation[1];
-          for (int64_t j = 0; j < ow; ++j) a[j] += gr[j] * s[j * sw];
-        }
-      }
+// Between an image x [h, w] and its phased padded plane: cell (r, s) of x is padded cell
+// (r + pt, s + pl); to_phased writes the plane (zeros first), else the plane's cells go to x (0 for
+// cells outside it).
+void copy_phased(const ConvDims& d, const Phased& ph, float* plane, float* x, bool to_phased) {
+  const int64_t cols = padded_plane(d).cols, sw = ph.sw;
+  if (to_phased) std::fill(plane, plane + ph.size(), 0.0f);
+  for (int64_t r = 0; r < d.h; ++r) {
+    const int64_t pr = r + d.g.pad_top;
+    float* xr = x + r * d.w;
+    for (int64_t c0 = 0; c0 < std::min(sw, d.w); ++c0) {
+      const int64_t pc0 = c0 + d.g.pad_left, n = (d.w - c0 + sw - 1) / sw;  // columns c0 + k*sw of x
+      const int64_t inside = pr < ph.rows && pc0 < cols ? std::min(n, (cols - pc0 + sw - 1) / sw) : 0;
+      float* pl = plane + (inside ? ph.at(pr, pc0) : 0);
+      if (to_phased)
+        for (int64_t k = 0; k < inside; ++k) pl[k] = xr[c0 + k * sw];
+      else
+        for (int64_t k = 0; k < n; ++k) xr[c0 + k * sw] = k < inside ? pl[k] : 0.0f;
     }
-}
-
-// dxp[row of tap + i, column of tap + j*sw] += w[o, tap] * g[o, i, j], then cropped to dx.
-template <int SW>
-XGRAD_INLINE void input_body(const ConvDims& d, const float* g, const float* w, float* dxp, float* dx) {
-  const PaddedPlane pp = padded_plane(d);
-  const int64_t oh = d.g.out_h, ow = d.g.out_w, sw = SW ? SW : d.stride[1];
-  std::fill(dxp, dxp + pp.size(), 0.0f);
-  for (int64_t o = 0; o < d.o; ++o)
-    for (int64_t i = 0; i < oh; ++i) {
-      const float* gr = g + (o * oh + i) * ow;
-      for (int64_t p = 0; p < d.kh; ++p) {
-        float* row = dxp + (i * d.stride[0] + p * d.dilation[0]) * pp.cols;
-        for (int64_t q = 0; q < d.kw; ++q) {
-          const float wv = w[(o * d.kh + p) * d.kw + q];
-          float* s = row + q * d.dilation[1];
-          for (int64_t j = 0; j < ow; ++j) s[j * sw] += wv * gr[j];
-        }
-      }
-    }
-  crop_image(d, dxp, dx);
-}
-
-// Calls body<1>, body<2> or body<0> for the column stride.
-#define XGRAD_BY_STRIDE(body, ...) \
-  switch (d.stride[1]) {           \
-    case 1:                        \
-      return body<1>(__VA_ARGS__); \
-    case 2:                        \
-      return body<2>(__VA_ARGS__); \
-    default:                       \
-      return body<0>(__VA_ARGS__); \
   }
+}
+
+// The cell that tap (p, q) reads for output (0, 0); output row i reads row_step(d, ph) * i further.
+int64_t tap_start(const ConvDims& d, const Phased& ph, int64_t p, int64_t q) {
+  return ph.at(p * d.dilation[0], q * d.dilation[1]);
+}
+int64_t row_step(const ConvDims& d, const Phased& ph) { return d.stride[0] * ph.sw * ph.cph; }
+
+XGRAD_INLINE void forward_body(const ConvDims& d, const float* xp, const float* w, const float* b,
+                               float* __restrict y) {
+  const Phased ph = phased(d);
+  const int64_t oh = d.g.out_h, ow = d.g.out_w, step = row_step(d, ph);
+  for (int64_t o = 0; o < d.o; ++o) {
+    std::fill(y + o * oh * ow, y + (o + 1) * oh * ow, b ? b[o] : 0.0f);
+    for (int64_t p = 0; p < d.kh; ++p)
+      for (int64_t q = 0; q < d.kw; ++q) {
+        const float wv = w[(o * d.kh + p) * d.kw + q], *s = xp + tap_start(d, ph, p, q);
+        for (int64_t i = 0; i < oh; ++i) {
+          float* __restrict yr = y + (o * oh + i) * ow;
+          for (int64_t j = 0; j < ow; ++j) yr[j] += wv * s[i * step + j];
+        }
+      }
+  }
+}
+
+// acc[o, tap, j] += g[o, i, j] * (the cell tap reads for output (i, j)): no reduction inside the
+// loop, so it vectorises; the sums over j happen once per chunk of images.
+XGRAD_INLINE void weight_body(const ConvDims& d, const float* xp, const float* g, float* __restrict acc) {
+  const Phased ph = phased(d);
+  const int64_t oh = d.g.out_h, ow = d.g.out_w, taps = d.kh * d.kw, step = row_step(d, ph);
+  for (int64_t o = 0; o < d.o; ++o)
+    for (int64_t p = 0; p < d.kh; ++p)
+      for (int64_t q = 0; q < d.kw; ++q) {
+        float* __restrict a = acc + (o * taps + p * d.kw + q) * ow;
+        const float* s = xp + tap_start(d, ph, p, q);
+        for (int64_t i = 0; i < oh; ++i) {
+          const float* gr = g + (o * oh + i) * ow;
+          for (int64_t j = 0; j < ow; ++j) a[j] += gr[j] * s[i * step + j];
+        }
+      }
+}
+
+// dxp (phased) [cells tap reads for output (i, j)] += w[o, tap] * g[o, i, j], then cropped to dx.
+XGRAD_INLINE void input_body(const ConvDims& d, const float* g, const float* w, float* __restrict dxp,
+                             float* dx) {
+  const Phased ph = phased(d);
+  const int64_t oh = d.g.out_h, ow = d.g.out_w, step = row_step(d, ph);
+  std::fill(dxp, dxp + ph.size(), 0.0f);
+  for (int64_t o = 0; o < d.o; ++o)
+    for (int64_t p = 0; p < d.kh; ++p)
+      for (int64_t q = 0; q < d.kw; ++q) {
+        const float wv = w[(o * d.kh + p) * d.kw + q];
+        float* __restrict s = dxp + tap_start(d, ph, p, q);
+        for (int64_t i = 0; i < oh; ++i) {
+          const float* gr = g + (o * oh + i) * ow;
+          for (int64_t j = 0; j < ow; ++j) s[i * step + j] += wv * gr[j];
+        }
+      }
+  copy_phased(d, ph, dxp, dx, false);
+}
 
 // The three entry points of one instruction set; TARGET is its attribute (or nothing).
-#define XGRAD_PLANE_VARIANT(name, TARGET)                                                                   \
-  TARGET void name##_forward(const ConvDims& d, const float* xp, const float* w, const float* b,            \
-                             float* y){XGRAD_BY_STRIDE(                                                     \
-      forward_body, d, xp, w, b, y)} TARGET void name##_weight(const ConvDims& d, const float* xp,          \
-                                                               const float* g, float* acc){XGRAD_BY_STRIDE( \
-      weight_body, d, xp, g, acc)} TARGET void name##_input(const ConvDims& d, const float* g,              \
-                                                            const float* w, float* scratch, float* dx) {    \
-    XGRAD_BY_STRIDE(input_body, d, g, w, scratch, dx)                                                       \
+#define XGRAD_PLANE_VARIANT(name, TARGET)                                                                    \
+  TARGET void name##_forward(const ConvDims& d, const float* xp, const float* w, const float* b, float* y) { \
+    forward_body(d, xp, w, b, y);                                                                            \
+  }                                                                                                          \
+  TARGET void name##_weight(const ConvDims& d, const float* xp, const float* g, float* acc) {                \
+    weight_body(d, xp, g, acc);                                                                              \
+  }                                                                                                          \
+  TARGET void name##_input(const ConvDims& d, const float* g, const float* w, float* scratch, float* dx) {   \
+    input_body(d, g, w, scratch, dx);                                                                        \
   }
 
 XGRAD_PLANE_VARIANT(avx512, XGRAD_TARGET_AVX512)
@@ -107,7 +128,12 @@ const PlaneKernel& plane_kernel(Isa isa) {
 }
 
 int64_t plane_acc_size(const ConvDims& d) { return d.o * d.kh * d.kw * d.g.out_w; }
-int64_t plane_dx_scratch(const ConvDims& d) { return padded_plane(d).size(); }
+int64_t plane_dx_scratch(const ConvDims& d) { return phased(d).size(); }
+int64_t plane_kept_size(const ConvDims& d) { return phased(d).size(); }
+
+void plane_pad(const ConvDims& d, const float* x, float* xp) {
+  copy_phased(d, phased(d), xp, const_cast<float*>(x), true);  // to_phased only reads x
+}
 
 void plane_weight_grad_finish(const ConvDims& d, const float* acc, float* dw) {
   for (int64_t k = 0; k < d.o * d.kh * d.kw; ++k) dw[k] += sum_lanes(acc + k * d.g.out_w, d.g.out_w);

@@ -11,7 +11,7 @@
 namespace xgrad {
 
 struct PlaneKernel {
-  // y [o, oh, ow] from the padded plane xp (pad_image); b may be null.
+  // y [o, oh, ow] from the padded plane xp (plane_pad); b may be null.
   void (*forward)(const ConvDims& d, const float* xp, const float* w, const float* b, float* y);
   // acc [o, kh*kw, ow] += per-column products of one image; finish: dw [o, kh*kw] += Σ of each row.
   void (*weight_grad)(const ConvDims& d, const float* xp, const float* g, float* acc);
@@ -20,6 +20,9 @@ struct PlaneKernel {
 };
 
 const PlaneKernel& plane_kernel(Isa isa);
+// The padded plane of one image x [1, h, w], split into column phases for the stride (conv_plane.cpp).
+int64_t plane_kept_size(const ConvDims& d);
+void plane_pad(const ConvDims& d, const float* x, float* xp);
 int64_t plane_acc_size(const ConvDims& d);
 int64_t plane_dx_scratch(const ConvDims& d);
 void plane_weight_grad_finish(const ConvDims& d, const float* acc, float* dw);

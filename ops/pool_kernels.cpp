@@ -97,9 +97,11 @@ void max_general_forward(const PoolDims& d, int64_t p0, int64_t p1, const float*
 }
 
 // Average over the real cells of each window, one output row at a time: for each tap, a pass
-// over the row (contiguous at stride 1, so it vectorises).
+// over the row (contiguous at stride 1, so it vectorises), or for windows wider than the row of
+// outputs (8x8 windows on 8x8 planes), a sum along each window row.
 void avg_forward(const PoolDims& d, int64_t p0, int64_t p1, const float* x, float* y, int32_t*) {
-  const int64_t oh = d.g.out_h, ow = d.g.out_w, sw = d.win.stride[1];
+  const int64_t oh = d.g.out_h, ow = d.g.out_w, sw = d.win.stride[1], kw = d.win.kernel[1];
+  const bool along_rows = ow >= kw;  // the inner loop runs over the longer of outputs and window columns
   const bool inside = no_padding_reached(d);
   const float inv = 1.0f / float(d.win.kernel[0] * d.win.kernel[1]);
   for (int64_t pl = p0; pl < p1; ++pl)
@@ -116,18 +118,48 @@ void avg_forward(const PoolDims& d, int64_t p0, int64_t p1, const float* x, floa
         continue;
       }
       std::fill(yr, yr + ow, 0.0f);
-      for (int64_t p = 0; p < d.win.kernel[0]; ++p)
-        for (int64_t q = 0; q < d.win.kernel[1]; ++q) {
-          const float* xr = x + (pl * d.h + i * d.win.stride[0] + p) * d.w + q;
-          for (int64_t j = 0; j < ow; ++j) yr[j] += xr[j * sw];
-        }
+      for (int64_t p = 0; p < d.win.kernel[0]; ++p) {
+        const float* xr = x + (pl * d.h + i * d.win.stride[0] + p) * d.w;
+        if (along_rows)
+          for (int64_t q = 0; q < kw; ++q)
+            for (int64_t j = 0; j < ow; ++j) yr[j] += xr[j * sw + q];
+        else
+          for (int64_t j = 0; j < ow; ++j) {
+            float sum = 0;
+            for (int64_t q = 0; q < kw; ++q) sum += xr[j * sw + q];
+            yr[j] += sum;
+          }
+      }
       for (int64_t j = 0; j < ow; ++j) yr[j] *= inv;
     }
 }
 
+// The adjoint of avg_forward; with windows inside the image, one pass per tap over each output row.
 void avg_backward(const PoolDims& d, int64_t p0, int64_t p1, const float* g, const int32_t*, float* dx) {
-  const int64_t oh = d.g.out_h, ow = d.g.out_w;
+  const int64_t oh = d.g.out_h, ow = d.g.out_w, sw = d.win.stride[1], kw = d.win.kernel[1];
+  const bool along_rows = ow >= kw;
   std::fill(dx + p0 * d.h * d.w, dx + p1 * d.h * d.w, 0.0f);
+  const float inv = 1.0f / float(d.win.kernel[0] * d.win.kernel[1]);
+  if (no_padding_reached(d)) {
+    for (int64_t pl = p0; pl < p1; ++pl)
+      for (int64_t i = 0; i < oh; ++i) {
+        const float* gr = g + (pl * oh + i) * ow;
+        for (int64_t p = 0; p < d.win.kernel[0]; ++p) {
+          float* dr = dx + (pl * d.h + i * d.win.stride[0] + p) * d.w;
+          if (along_rows)
+            for (int64_t q = 0; q < kw; ++q) {
+              float* dq = dr + q;
+              for (int64_t j = 0; j < ow; ++j) dq[j * sw] += gr[j] * inv;
+            }
+          else
+            for (int64_t j = 0; j < ow; ++j) {
+              const float share = gr[j] * inv;
+              for (int64_t q = 0; q < kw; ++q) dr[j * sw + q] += share;
+            }
+        }
+      }
+    return;
+  }
   for (int64_t pl = p0; pl < p1; ++pl)
     for (int64_t i = 0; i < oh; ++i)
       for (int64_t j = 0; j < ow; ++j) {

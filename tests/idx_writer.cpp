@@ -2,19 +2,13 @@
 
 #include <zlib.h>
 
-#include <atomic>
-#include <filesystem>
 #include <fstream>
 #include <stdexcept>
-
-#include <unistd.h>
 
 #include "core/rng.h"
 
 namespace xgrad {
 namespace {
-
-namespace fs = std::filesystem;
 
 void put_be32(std::vector<uint8_t>& out, uint32_t v) {
   for (int shift = 24; shift >= 0; shift -= 8) out.push_back(uint8_t(v >> shift));
@@ -48,24 +42,6 @@ void write_split(const std::string& dir, const std::string& prefix, size_t n, Rn
 }
 
 }  // namespace
-
-TempDir::TempDir() {
-  static std::atomic<int> counter{0};
-  const fs::path base = fs::temp_directory_path();
-  for (int attempt = 0; attempt < 100; ++attempt) {
-    const fs::path p = base / ("xgrad-test-" + std::to_string(getpid()) + "-" + std::to_string(counter++));
-    if (fs::create_directory(p)) {
-      path_ = p.string();
-      return;
-    }
-  }
-  throw std::runtime_error("TempDir: cannot create a directory under " + base.string());
-}
-
-TempDir::~TempDir() {
-  std::error_code ec;
-  fs::remove_all(path_, ec);
-}
 
 std::vector<uint8_t> idx_bytes(uint8_t type_code, const std::vector<int64_t>& dims,
                                const std::vector<uint8_t>& payload) {

@@ -6,21 +6,12 @@
 #include <string>
 #include <vector>
 
+#include "tests/temp_dir.h"
+
 namespace xgrad {
 
-// A fresh empty directory under the system temp dir, removed with its contents on destruction.
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-  std::string file(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
+// The tests' one temporary directory (tests/temp_dir.h), also reachable as xgrad::TempDir.
+using test::TempDir;
 
 // Header (00 00 type rank, big-endian uint32 dims) followed by `payload` as given. Dims are written
 // as uint32 without checks, so tests can build bad headers (zero or huge dims).

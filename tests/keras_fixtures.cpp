@@ -3,6 +3,7 @@
 #include <map>
 
 #include "core/hdf5.h"
+#include "graph/keras_config.h"
 #include "models/lenet.h"
 
 namespace xgrad::test {
@@ -28,28 +29,13 @@ json glorot(KerasGen gen) {
   return j;
 }
 
-json zeros(KerasGen gen) {
-  json j = {{"class_name", "Zeros"}, {"config", json::object()}};
-  if (gen >= KerasGen::K2_13) j["module"] = "keras.initializers", j["registered_name"] = nullptr;
-  return j;
-}
-
-// {"class_name", "config"} (+ "module", "registered_name", "build_config" from 2.13 on).
 json layer(KerasGen gen, const std::string& cls, json config, const json& input_shape) {
-  config["trainable"] = true;
-  if (gen >= KerasGen::K2_4) config["dtype"] = gen == KerasGen::K3 ? kPolicy : json("float32");
-  json l = {{"class_name", cls}, {"config", config}};
-  if (gen >= KerasGen::K2_13) {
-    l["module"] = "keras.layers";
-    l["registered_name"] = nullptr;
-    if (!input_shape.is_null()) l["build_config"] = {{"input_shape", input_shape}};
-  }
-  return l;
+  return keras_layer(gen, cls, std::move(config), input_shape);
 }
 
 // What Conv2D and Dense write about their weights: initializers, no regularizers or constraints.
 json weight_fields(KerasGen gen) {
-  return {{"kernel_initializer", glorot(gen)}, {"bias_initializer", zeros(gen)},
+  return {{"kernel_initializer", glorot(gen)}, {"bias_initializer", keras_initializer(gen, "Zeros")},
           {"kernel_regularizer", nullptr},     {"bias_regularizer", nullptr},
           {"activity_regularizer", nullptr},   {"kernel_constraint", nullptr},
           {"bias_constraint", nullptr}};
@@ -89,21 +75,7 @@ json dense(KerasGen gen, const std::string& name, int units, const std::string& 
 json lenet_layers(KerasGen gen) {
   const json image = {nullptr, 28, 28, 1};
   json layers = json::array();
-  if (gen == KerasGen::K3)
-    layers.push_back(layer(
-        gen, "InputLayer",
-        {{"batch_shape", image}, {"dtype", "float32"}, {"sparse", false}, {"name", "input_layer"}}, nullptr));
-  else if (gen >= KerasGen::K2_4)
-    layers.push_back({{"class_name", "InputLayer"},
-                      {"config",
-                       {{"batch_input_shape", image},
-                        {"dtype", "float32"},
-                        {"sparse", false},
-                        {"ragged", false},
-                        {"name", "conv1_input"}}}});
-  json first = conv(gen, "conv1", 6, image);
-  if (gen <= KerasGen::K2_2) first["config"]["batch_input_shape"] = image;  // no InputLayer before 2.4
-  layers.push_back(first);
+  layers.push_back(conv(gen, "conv1", 6, image));
   layers.push_back(pool(gen, "pool1", {nullptr, 24, 24, 6}));
   layers.push_back(conv(gen, "conv2", 16, {nullptr, 12, 12, 6}));
   layers.push_back(pool(gen, "pool2", {nullptr, 8, 8, 16}));
@@ -115,14 +87,10 @@ json lenet_layers(KerasGen gen) {
   return layers;
 }
 
-// Keras variables of one layer, in Keras' order.
-struct KerasVars {
-  std::string layer, class_name;
-  std::vector<std::pair<std::string, Tensor>> vars;  // role -> value in Keras' layout
-};
+}  // namespace
 
 // OIHW -> HWIO by the definition: k[h][w][i][o] = x[o][i][h][w].
-Tensor to_hwio(const Tensor& x) {
+Tensor keras_hwio(const Tensor& x) {
   const auto& s = x.shape();
   Tensor k = make_tensor({int64_t(s[2]), int64_t(s[3]), int64_t(s[1]), int64_t(s[0])});
   for (size_t o = 0; o < s[0]; ++o)
@@ -133,7 +101,7 @@ Tensor to_hwio(const Tensor& x) {
 }
 
 // Dense rows after a Flatten of [C, H, W]: xgrad row (c*H + h)*W + w is Keras row (h*W + w)*C + c.
-Tensor to_hwc_rows(const Tensor& x, size_t C, size_t H, size_t W) {
+Tensor keras_hwc_rows(const Tensor& x, size_t C, size_t H, size_t W) {
   Tensor k = x;
   for (size_t c = 0; c < C; ++c)
     for (size_t h = 0; h < H; ++h)
@@ -142,26 +110,28 @@ Tensor to_hwc_rows(const Tensor& x, size_t C, size_t H, size_t W) {
   return k;
 }
 
+namespace {
+
 std::vector<KerasVars> lenet_vars(const Params& p) {
-  return {{"conv1", "Conv2D", {{"kernel", to_hwio(p.at("conv1.w"))}, {"bias", p.at("conv1.b")}}},
+  return {{"conv1", "Conv2D", {{"kernel", keras_hwio(p.at("conv1.w"))}, {"bias", p.at("conv1.b")}}},
           {"pool1", "MaxPooling2D", {}},
-          {"conv2", "Conv2D", {{"kernel", to_hwio(p.at("conv2.w"))}, {"bias", p.at("conv2.b")}}},
+          {"conv2", "Conv2D", {{"kernel", keras_hwio(p.at("conv2.w"))}, {"bias", p.at("conv2.b")}}},
           {"pool2", "MaxPooling2D", {}},
           {"flatten", "Flatten", {}},
-          {"fc1", "Dense", {{"kernel", to_hwc_rows(p.at("fc1.w"), 16, 4, 4)}, {"bias", p.at("fc1.b")}}},
+          {"fc1", "Dense", {{"kernel", keras_hwc_rows(p.at("fc1.w"), 16, 4, 4)}, {"bias", p.at("fc1.b")}}},
           {"fc2", "Dense", {{"kernel", p.at("fc2.w")}, {"bias", p.at("fc2.b")}}},
           {"fc3", "Dense", {{"kernel", p.at("fc3.w")}, {"bias", p.at("fc3.b")}}}};
 }
 
 // legacy_h5_format.save_weights_to_hdf5_group: layer_names, backend, keras_version; per layer a
 // group with weight_names "<layer>/<role>:0" and a dataset at that path.
-void write_keras2_weights(const hdf5::Group& g, const Params& p) {
+void write_keras2_weights(const hdf5::Group& g, const std::vector<KerasVars>& layers) {
   std::vector<std::string> names;
-  for (const KerasVars& l : lenet_vars(p)) names.push_back(l.layer);
+  for (const KerasVars& l : layers) names.push_back(l.layer);
   g.write_string_list_attr("layer_names", names);
   g.write_string_attr("backend", "tensorflow");
   g.write_string_attr("keras_version", "2.11.0");
-  for (const KerasVars& l : lenet_vars(p)) {
+  for (const KerasVars& l : layers) {
     const hdf5::Group lg = g.create_group(l.layer);
     std::vector<std::string> weight_names;
     for (const auto& [role, value] : l.vars) {
@@ -175,6 +145,11 @@ void write_keras2_weights(const hdf5::Group& g, const Params& p) {
 }  // namespace
 
 void write_keras2_h5(const std::string& path, const json& config, const Params& w, bool with_config) {
+  write_keras2_h5(path, config, lenet_vars(w), with_config);
+}
+
+void write_keras2_h5(const std::string& path, const json& config, const std::vector<KerasVars>& w,
+                     bool with_config) {
   const hdf5::Group root = hdf5::create_file(path);
   if (!with_config) return write_keras2_weights(root, w);
   root.write_string_attr("keras_version", "2.11.0");
@@ -188,14 +163,19 @@ void write_keras2_h5(const std::string& path, const json& config, const Params& 
 // saving_lib.H5IOStore: /layers/<snake_case class>[_n]/vars/<i>; newer Keras also writes a "name"
 // attribute on each vars group, and creates it even for layers without variables.
 void write_keras3_weights(const std::string& path, const Params& w) {
+  write_keras3_weights(path, lenet_vars(w));
+}
+
+void write_keras3_weights(const std::string& path, const std::vector<KerasVars>& w) {
+  static const std::map<std::string, std::string> snake = {
+      {"Conv2D", "conv2d"},         {"Dense", "dense"},
+      {"Flatten", "flatten"},       {"MaxPooling2D", "max_pooling2d"},
+      {"Activation", "activation"}, {"BatchNormalization", "batch_normalization"}};
   const hdf5::Group root = hdf5::create_file(path);
   const hdf5::Group layers = root.create_group("layers");
   std::map<std::string, int> seen;
-  for (const KerasVars& l : lenet_vars(w)) {
-    std::string base = l.class_name == "Conv2D"    ? "conv2d"
-                       : l.class_name == "Dense"   ? "dense"
-                       : l.class_name == "Flatten" ? "flatten"
-                                                   : "max_pooling2d";
+  for (const KerasVars& l : w) {
+    const std::string& base = snake.at(l.class_name);
     const int n = seen[base]++;
     const hdf5::Group vars =
         layers.create_group(n == 0 ? base : base + "_" + std::to_string(n)).create_group("vars");
@@ -205,8 +185,45 @@ void write_keras3_weights(const std::string& path, const Params& w) {
   root.create_group("vars");
 }
 
-json keras_lenet_config(KerasGen gen) {
-  const json layers = lenet_layers(gen);
+json keras_initializer(KerasGen gen, const std::string& cls) {
+  json j = {{"class_name", cls}, {"config", json::object()}};
+  if (gen >= KerasGen::K2_13) j["module"] = "keras.initializers", j["registered_name"] = nullptr;
+  return j;
+}
+
+json keras_layer(KerasGen gen, const std::string& cls, json config, const json& input_shape) {
+  config["trainable"] = true;
+  if (gen >= KerasGen::K2_4) config["dtype"] = gen == KerasGen::K3 ? kPolicy : json("float32");
+  json l = {{"class_name", cls}, {"config", config}};
+  if (gen >= KerasGen::K2_13) {
+    l["module"] = "keras.layers";
+    l["registered_name"] = nullptr;
+    if (!input_shape.is_null()) l["build_config"] = {{"input_shape", input_shape}};
+  }
+  return l;
+}
+
+// The input: Keras 3 an InputLayer with "batch_shape", tf.keras 2.4+ one with "batch_input_shape",
+// older Keras "batch_input_shape" on the first layer.
+json keras_sequential(KerasGen gen, const std::string& name, json layers, const json& input_shape) {
+  const std::string input_name = layers[0]["config"]["name"].get<std::string>() + "_input";
+  if (gen == KerasGen::K3)
+    layers.insert(
+        layers.begin(),
+        layer(
+            gen, "InputLayer",
+            {{"batch_shape", input_shape}, {"dtype", "float32"}, {"sparse", false}, {"name", "input_layer"}},
+            nullptr));
+  else if (gen >= KerasGen::K2_4)
+    layers.insert(layers.begin(), json{{"class_name", "InputLayer"},
+                                       {"config",
+                                        {{"batch_input_shape", input_shape},
+                                         {"dtype", "float32"},
+                                         {"sparse", false},
+                                         {"ragged", false},
+                                         {"name", input_name}}}});
+  else
+    layers[0]["config"]["batch_input_shape"] = input_shape;
   switch (gen) {
     case KerasGen::K2_0:
       return {{"class_name", "Sequential"},
@@ -216,12 +233,12 @@ json keras_lenet_config(KerasGen gen) {
     case KerasGen::K2_2:
     case KerasGen::K2_4:
       return {{"class_name", "Sequential"},
-              {"config", {{"name", "lenet"}, {"layers", layers}}},
+              {"config", {{"name", name}, {"layers", layers}}},
               {"keras_version", gen == KerasGen::K2_2 ? "2.2.4" : "2.11.0"},
               {"backend", "tensorflow"}};
     case KerasGen::K2_13:
     case KerasGen::K3: {
-      json config = {{"name", "lenet"}, {"layers", layers}};
+      json config = {{"name", name}, {"layers", layers}};
       if (gen == KerasGen::K3) config["trainable"] = true, config["dtype"] = kPolicy;
       json loss = "categorical_crossentropy";
       if (gen == KerasGen::K3)
@@ -238,11 +255,19 @@ json keras_lenet_config(KerasGen gen) {
               {"class_name", "Sequential"},
               {"config", config},
               {"registered_name", nullptr},
-              {"build_config", {{"input_shape", {nullptr, 28, 28, 1}}}},
+              {"build_config", {{"input_shape", input_shape}}},
               {"compile_config", {{"optimizer", "sgd"}, {"loss", loss}, {"metrics", {"accuracy"}}}}};
     }
   }
   return {};
+}
+
+KerasImport import_keras_json(const json& config) {
+  return import_keras_model(parse_keras_model(config, "m.json"), nullptr);
+}
+
+json keras_lenet_config(KerasGen gen) {
+  return keras_sequential(gen, "lenet", lenet_layers(gen), {nullptr, 28, 28, 1});
 }
 
 Params keras_lenet_weights(uint64_t seed) {

@@ -88,6 +88,38 @@ TEST_CASE("a process killed (SIGKILL) while writing leaves the old file and no t
   CHECK(dir.entries() == std::vector<std::string>{"ck.json"});
 }
 
+// chmod does not stop root, so as root the save runs in a child process that has dropped to the
+// unprivileged user "nobody" (uid/gid 65534); as any other user it runs in the child as it is.
+TEST_CASE("a save into a directory the user cannot write: error, the old file intact, no temp file") {
+  namespace fs = std::filesystem;
+  TempDir dir;
+  fs::create_directory(dir.path("ro"));
+  const std::string p = dir.write("ro/model.json", "the previous model");
+  fs::permissions(dir.path(""), fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec);
+  fs::permissions(dir.path("ro"), fs::perms::owner_read | fs::perms::owner_exec | fs::perms::group_exec |
+                                      fs::perms::others_exec);
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    if (::geteuid() == 0 && (::setgid(65534) != 0 || ::setuid(65534) != 0)) ::_exit(3);
+    try {
+      write_file_atomic(p, "the new model");
+    } catch (const Error& e) {
+      const std::string want = p + ": cannot create a file in " + dir.path("ro") + ": Permission denied";
+      ::_exit(std::string(e.what()) == want ? 0 : 2);
+    }
+    ::_exit(1);  // the save went through
+  }
+  int status = 0;
+  REQUIRE(::waitpid(child, &status, 0) == child);
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);  // 1: saved anyway, 2: another message, 3: could not drop root
+  CHECK(test::slurp(p) == "the previous model");
+  fs::permissions(dir.path("ro"), fs::perms::owner_all);
+  CHECK(fs::directory_iterator(dir.path("ro"))->path().filename() == "model.json");
+  CHECK(std::distance(fs::directory_iterator(dir.path("ro")), fs::directory_iterator()) == 1);
+}
+
 TEST_CASE("saving through a symbolic link writes the link's target and keeps the link") {
   TempDir dir;
   std::filesystem::create_directory(dir.path("real"));

@@ -53,3 +53,21 @@ TEST_CASE("hdf5: files that are not HDF5" * doctest::skip(!hdf5::available())) {
   CHECK_THROWS_WITH_AS(hdf5::open_image("\x89HDF\r\n\x1a\n and then nothing", "m.keras: model.weights.h5"),
                        "m.keras: model.weights.h5: cannot open as HDF5 (corrupt or truncated?)", Error);
 }
+
+// A dataset header that claims more elements than the file holds is refused before xgrad allocates
+// for them: the dims of a [777] dataset (a v1 object header, no checksum) patched to 2^28.
+TEST_CASE("hdf5: a dataset declaring more data than the file stores" * doctest::skip(!hdf5::available())) {
+  TempDir dir;
+  hdf5::create_file(dir.path("t.h5")).write_dataset("w", make_tensor({777}, 0.5f));
+  std::string bytes = read_text_file(dir.path("t.h5"));
+  const std::string dims("\x09\x03\0\0\0\0\0\0", 8), forged("\0\0\0\x10\0\0\0\0", 8);  // 777, 2^28
+  size_t patched = 0;
+  for (size_t at = bytes.find(dims); at != std::string::npos; at = bytes.find(dims, at + 8), ++patched)
+    bytes.replace(at, 8, forged);
+  REQUIRE(patched >= 1);
+  const hdf5::Group root = hdf5::open_image(bytes, "forged.h5");
+  CHECK_THROWS_WITH_AS(root.dataset("w"),
+                       "forged.h5: /: dataset \"w\": shape [268435456] needs 1073741824 bytes of data, the "
+                       "file stores 3108",
+                       Error);
+}

@@ -19,12 +19,6 @@ using nlohmann::json;
 
 namespace {
 
-const KerasGen kGens[] = {KerasGen::K2_0, KerasGen::K2_2, KerasGen::K2_4, KerasGen::K2_13, KerasGen::K3};
-
-KerasImport import_config(const json& config) {
-  return import_keras_model(parse_keras_model(config, "m.json"), nullptr);
-}
-
 Tensor run(const Model& m, const Feeds& feeds, const std::string& output) {
   Engine engine(m.graph);
   engine.forward(feeds, m.weights, /*training=*/false);
@@ -54,9 +48,9 @@ void check_predicts_like_lenet(const Model& m, const Params& w) {
 
 TEST_CASE("keras: the notebook LeNet in every config generation imports as xgrad's LeNet") {
   const Graph own = lenet("sigmoid");
-  for (KerasGen gen : kGens) {
+  for (KerasGen gen : kKerasGens) {
     CAPTURE(int(gen));
-    KerasImport imp = import_config(keras_lenet_config(gen));
+    KerasImport imp = import_keras_json(keras_lenet_config(gen));
     Graph& g = imp.model.graph;
     // Same params (names, shapes, inits), same op sequence, same outputs and loss.
     REQUIRE(g.params().size() == own.params().size());

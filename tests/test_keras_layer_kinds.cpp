@@ -122,3 +122,61 @@ TEST_CASE("keras: Keras 2 splits long layer_names attributes in chunks" * doctes
   const Model m = import_keras(dir.write("m.json", config.dump()), dir.path("w.h5")).model;
   CHECK(m.weights.at("e.w") == filled({2, 2}, {1, 2, 3, 4}));
 }
+
+TEST_CASE("keras: initializers in every spelling") {
+  auto vs = [](double scale, const std::string& mode, const std::string& dist) {
+    return json{{"class_name", "VarianceScaling"},
+                {"config", {{"scale", scale}, {"mode", mode}, {"distribution", dist}, {"seed", nullptr}}}};
+  };
+  const json keras3_he = {{"module", "keras.initializers"},
+                          {"class_name", "HeNormal"},
+                          {"config", {{"seed", nullptr}}},
+                          {"registered_name", nullptr}};
+  const std::vector<std::pair<json, std::string>> cases = {
+      {{{"class_name", "GlorotUniform"}, {"config", json::object()}}, "glorot_uniform"},
+      {{{"class_name", "GlorotNormal"}, {"config", json::object()}}, "glorot_normal"},
+      {{{"class_name", "HeUniform"}, {"config", json::object()}}, "he_uniform"},
+      {keras3_he, "he_normal"},
+      {{{"class_name", "Zeros"}, {"config", json::object()}}, "zeros"},
+      {{{"class_name", "Ones"}, {"config", json::object()}}, "ones"},
+      {"glorot_normal", "glorot_normal"},
+      {"he_uniform", "he_uniform"},
+      // Keras 2.0-2.3 wrote the named initializers as VarianceScaling.
+      {vs(1.0, "fan_avg", "uniform"), "glorot_uniform"},
+      {vs(1.0, "fan_avg", "normal"), "glorot_normal"},
+      {vs(2.0, "fan_in", "uniform"), "he_uniform"},
+      {vs(2.0, "fan_in", "truncated_normal"), "he_normal"}};
+  for (const auto& [init, type] : cases) {
+    CAPTURE(init.dump());
+    const Graph g = sequential({4}, {keras_layer("Dense", "d", {{"units", 2}, {"kernel_initializer", init}})})
+                        .model.graph;
+    CHECK(g.node(g.id("d.w")).init.type == type);
+  }
+  CHECK_THROWS_WITH_AS(
+      sequential({4}, {keras_layer("Dense", "d",
+                                   {{"units", 2}, {"kernel_initializer", vs(3.0, "fan_out", "uniform")}})}),
+      doctest::Contains(
+          "m.json: layer \"d\" (Dense) at config.layers[1]: kernel_initializer: unsupported initializer"),
+      Error);
+}
+
+TEST_CASE("keras: Conv2D groups, dilation and strides") {
+  const Graph g =
+      sequential(
+          {9, 9, 4},
+          {keras_layer("Conv2D", "c",
+                       {{"filters", 6},
+                        {"kernel_size", {3, 2}},
+                        {"groups", 2},
+                        {"dilation_rate", 2},
+                        {"padding", "valid"}}),
+           keras_layer("Conv2D", "s",
+                       {{"filters", 2}, {"kernel_size", 3}, {"strides", {2, 1}}, {"padding", "same"}})})
+          .model.graph;
+  CHECK(g.node(g.id("c.w")).info.shape == Shape{6, 2, 3, 2});  // [filters, channels / groups, kh, kw]
+  const json attrs = g.node(g.id("c")).op->attrs();
+  CHECK(attrs["groups"] == 2);
+  CHECK(attrs["dilation"] == json::array({2, 2}));
+  CHECK(g.node(g.id("c")).info.shape == Shape{-1, 6, 5, 7});  // 9 - 2·(3 - 1), 9 - 2·(2 - 1)
+  CHECK(g.node(g.id("s")).info.shape == Shape{-1, 2, 3, 7});  // "same": ceil(5 / 2), ceil(7 / 1)
+}

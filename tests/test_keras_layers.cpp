@@ -6,8 +6,8 @@
 #include "graph/engine.h"
 #include "graph/keras_config.h"
 #include "graph/keras_import.h"
-#include "ops/registry.h"
 #include "tests/fixtures.h"
+#include "tests/keras_fixtures.h"
 #include "tests/test_serialize_util.h"
 
 using namespace xgrad;
@@ -15,10 +15,6 @@ using namespace xgrad::test;
 using nlohmann::json;
 
 namespace {
-
-KerasImport import_config(const json& config) {
-  return import_keras_model(parse_keras_model(config, "m.json"), nullptr);
-}
 
 std::vector<std::string> op_types(const Graph& g) {
   std::vector<std::string> ops;
@@ -73,22 +69,12 @@ json residual_model(bool keras3) {
           {"config", {{"name", "res"}, {"layers", layers}, {"input_layers", in}, {"output_layers", out}}}};
 }
 
-// Grouped convolutions (conv2d's "groups") come with the modern-blocks work.
-bool conv_has_groups() {
-  try {
-    registry().make("conv2d", {{"groups", 1}});
-    return true;
-  } catch (const Error&) {
-    return false;
-  }
-}
-
 }  // namespace
 
 TEST_CASE("keras: functional models in the Keras 2 and Keras 3 spellings") {
   for (bool keras3 : {false, true}) {
     CAPTURE(keras3);
-    const Graph g = import_config(residual_model(keras3)).model.graph;
+    const Graph g = import_keras_json(residual_model(keras3)).model.graph;
     CHECK(op_types(g) == std::vector<std::string>{"conv2d", "relu", "conv2d", "relu", "add", "concat",
                                                   "global_avg_pool2d", "matmul", "softmax",
                                                   "softmax_cross_entropy"});
@@ -98,7 +84,7 @@ TEST_CASE("keras: functional models in the Keras 2 and Keras 3 spellings") {
   }
   json odd = residual_model(true);  // call kwargs that are not an object hold no tensors: ignored
   odd["config"]["layers"][3]["inbound_nodes"][0]["kwargs"] = json::array({1});
-  CHECK(import_config(odd).model.graph.find("sum") >= 0);
+  CHECK(import_keras_json(odd).model.graph.find("sum") >= 0);
 }
 
 TEST_CASE("keras: a Dense-only model on [N, 8] features with binary cross-entropy trains") {
@@ -112,7 +98,7 @@ TEST_CASE("keras: a Dense-only model on [N, 8] features with binary cross-entrop
           {{"class_name", "Dense"}, {"config", {{"name", "h"}, {"units", 16}, {"activation", "relu"}}}},
           {{"class_name", "Dense"}, {"config", {{"name", "p"}, {"units", 1}, {"activation", "sigmoid"}}}}}}}},
       {"compile_config", {{"loss", "binary_crossentropy"}}}};
-  KerasImport imp = import_config(config);
+  KerasImport imp = import_keras_json(config);
   const Graph& g = imp.model.graph;
   CHECK(op_types(g) ==
         std::vector<std::string>{"matmul", "relu", "matmul", "sigmoid", "sigmoid_cross_entropy"});
@@ -143,7 +129,7 @@ TEST_CASE("keras: loss choices") {
              {"config",
               {{"name", "d"}, {"units", 3}, {"activation", act}, {"batch_input_shape", {nullptr, 4}}}}}}}}}};
     if (!loss.is_null()) j["compile_config"] = {{"loss", loss}};
-    return import_config(j);
+    return import_keras_json(j);
   };
   SUBCASE("from_logits: the final linear output is the logits") {
     const json loss = {{"class_name", "SparseCategoricalCrossentropy"}, {"config", {{"from_logits", true}}}};
@@ -172,7 +158,7 @@ TEST_CASE("keras: loss choices") {
   }
 }
 
-TEST_CASE("keras: Dropout" * doctest::skip(!registry().has("dropout"))) {
+TEST_CASE("keras: Dropout") {
   const json config = {{"class_name", "Sequential"},
                        {"config",
                         {{"name", "m"},
@@ -183,7 +169,7 @@ TEST_CASE("keras: Dropout" * doctest::skip(!registry().has("dropout"))) {
                             {"config", {{"name", "drop"}, {"rate", 0.25}, {"noise_shape", nullptr}}}},
                            {{"class_name", "Dense"},
                             {"config", {{"name", "p"}, {"units", 2}, {"activation", "softmax"}}}}}}}}};
-  const Graph g = import_config(config).model.graph;
+  const Graph g = import_keras_json(config).model.graph;
   CHECK(op_types(g) ==
         std::vector<std::string>{"matmul", "dropout", "matmul", "softmax", "softmax_cross_entropy"});
   CHECK(g.node(g.id("drop")).op->attrs()["rate"] == 0.25);
@@ -192,7 +178,7 @@ TEST_CASE("keras: Dropout" * doctest::skip(!registry().has("dropout"))) {
 // DepthwiseConv2D (multiplier 2) -> Flatten -> Dense with weights in Keras' layout, against the
 // NHWC loops of Keras' definitions: checks the kernel conversions and the Flatten row order.
 TEST_CASE("keras: depthwise conv, flatten and dense compute what Keras computes" *
-          doctest::skip(!hdf5::available() || !conv_has_groups())) {
+          doctest::skip(!hdf5::available())) {
   const json config = {{"class_name", "Sequential"},
                        {"config",
                         {{"name", "m"},

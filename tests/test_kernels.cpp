@@ -110,11 +110,16 @@ const std::vector<ConvCase>& conv_cases() {
       {{2, 1, 6, 6}, {3, 1, 7, 7}, {{"padding", 3}}},         // one channel: taps reading only padding
       {{2, 1, 9, 9}, {2, 1, 3, 3}, {{"dilation", 2}}},
       {{2, 1, 11, 12}, {4, 1, 3, 3}, {{"stride", 2}, {"padding", 1}}},
-      {{2, 2, 20, 20}, {3, 2, 3, 3}, json::object()},  // long thin weight gradient (gemm_nt)
+      {{2, 2, 20, 20}, {3, 2, 3, 3}, json::object()},  // long thin weight gradient
       {{2, 3, 9, 10}, {20, 3, 3, 2}, {{"dilation", {2, 1}}, {"padding", {1, 2}}}},  // over channels: 2 blocks
-      {{3, 4, 7, 5}, {8, 4, 2, 2}, json::object()},                   // over channels: a block of 4 positions
-      {{1, 2, 5, 19}, {16, 2, 3, 3}, {{"padding", "same"}}},          // over channels: rows of 8 + 8 + 3
-      {{2, 6, 5, 5}, {6, 1, 3, 3}, {{"groups", 6}, {"padding", 1}}},  // depthwise
+      {{3, 4, 7, 5}, {8, 4, 2, 2}, json::object()},           // over channels: a block of 4 positions
+      {{1, 2, 5, 19}, {16, 2, 3, 3}, {{"padding", "same"}}},  // over channels: rows of 8 + 8 + 3
+      {{2, 5, 6, 7}, {70, 5, 3, 3}, {{"padding", "same"}}},   // over channels: 4 + 1 blocks, 45 taps in 6s
+      {{2, 3, 5, 6}, {40, 3, 2, 2}, {{"dilation", 2}}},       // over channels: 2 + 1 blocks, 12 taps
+      {{2, 2, 3, 4}, {9, 2, 3, 3}, {{"padding", {4, 3}}}},    // over channels: outputs wider than the input
+      {{2, 3, 9, 8}, {10, 3, 3, 3}, {{"stride", 2}, {"padding", "same"}}},  // over channels, strided
+      {{2, 2, 9, 11}, {17, 2, 3, 2}, {{"stride", {2, 3}}, {"dilation", {1, 2}}, {"padding", {1, 0}}}},
+      {{2, 6, 5, 5}, {6, 1, 3, 3}, {{"groups", 6}, {"padding", 1}}},                      // depthwise
       {{2, 4, 9, 8}, {8, 1, 3, 3}, {{"groups", 4}, {"stride", 2}, {"padding", "same"}}},  // multiplier 2
       {{3, 6, 6, 7}, {9, 2, 3, 3}, {{"groups", 3}, {"dilation", 2}, {"padding", 2}}},
       {{2, 8, 4, 4}, {12, 4, 1, 1}, {{"groups", 2}}},  // grouped 1x1

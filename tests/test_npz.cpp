@@ -168,3 +168,45 @@ TEST_CASE("npz: bad archives name the file and the entry") {
   CHECK_THROWS_WITH_AS(read_npz(path), doctest::Contains("not a zip archive"), Error);
   std::filesystem::remove(path);
 }
+
+// read_samples converts while it inflates, chunk by chunk: the values equal npy_to_tensor's for
+// every dtype, across chunk boundaries (70,000 elements) and for big-endian data.
+TEST_CASE("npz: samples read straight from the archive equal the arrays read whole") {
+  if (!zip_available()) return;
+  const std::string path = (std::filesystem::temp_directory_path() / "xgrad_test_samples.npz").string();
+  NpyArray f8{'f', 8, {70000}, ""}, i2{'i', 2, {7, 10000}, ""},
+      u1{'u', 1, {3, 2}, std::string("\x01\x02\x03\xff\x00\x07", 6)};
+  for (size_t i = 0; i < 70000; ++i) {
+    const double d = 0.001 * double(i) - 7.5;
+    const auto s = int16_t(int(i) * 37 - 30000);
+    f8.data.append(reinterpret_cast<const char*>(&d), 8);
+    i2.data.append(reinterpret_cast<const char*>(&s), 2);
+  }
+  for (bool deflate : {false, true}) {
+    CAPTURE(deflate);
+    write_zip(path,
+              {{"f8.npy", npy_bytes(f8)},
+               {"i2.npy", npy_bytes(i2)},
+               {"u1.npy", npy_bytes(u1)},
+               {"big.npy", read_text_file(fixture("f8_big.npy"))}},
+              deflate);
+    const NpzReader npz(path);
+    CHECK(npz.names() == std::vector<std::string>{"f8", "i2", "u1", "big"});
+    for (const char* name : {"f8", "i2", "big"}) {
+      CAPTURE(name);
+      const NpySamples s = npz.read_samples(name);
+      CHECK(s.bytes.empty());
+      CHECK(s.header.shape == npz.read(name).shape);
+      CHECK(s.floats == values_of(npz.read(name)));
+    }
+    const NpySamples bytes = npz.read_samples("u1");
+    CHECK(bytes.floats.empty());
+    CHECK(bytes.bytes == std::vector<uint8_t>{1, 2, 3, 255, 0, 7});
+  }
+  std::string zip = zip_bytes({{"f8.npy", npy_bytes(f8)}}, true);
+  zip[zip.size() / 2] ^= 0x55;  // corrupt the deflated data
+  write_file_atomic(path, zip);
+  CHECK_THROWS_WITH_AS(NpzReader(path).read_samples("f8"), doctest::Contains((path + ": f8.npy: ").c_str()),
+                       Error);
+  std::filesystem::remove(path);
+}

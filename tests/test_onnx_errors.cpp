@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include "core/error.h"
+#include "graph/limits.h"
 #include "graph/onnx.h"
 #include "models/lenet.h"
 #include "tests/test_onnx_reference.h"
@@ -136,4 +137,12 @@ TEST_CASE("onnx import errors: wrong shapes and inputs") {
   CHECK(import_error(raw.bytes()) ==
         "bad.onnx: initializer \"w\": tensor \"w\": raw_data has 7 bytes, its dims need 16");
 }
+TEST_CASE("onnx import errors: more nodes than kMaxGraphNodes, refused before any is built") {
+  onnx::ModelProto m;
+  for (size_t i = 0; i <= kMaxGraphNodes; ++i) m.mutable_graph()->add_node()->set_op_type("Relu");
+  CHECK(import_error(m.SerializeAsString()) ==
+        "bad.onnx: graph: " + std::to_string(kMaxGraphNodes + 1) +
+            " inputs, initializers and nodes, more than the limit of " + std::to_string(kMaxGraphNodes));
+}
+
 #endif

@@ -105,15 +105,20 @@ class Graph(nn.Module):
         raise ValueError("bench_torch.py: op %s is not supported" % kind)
 
 
-def timed(fn, repeats):
-    """Median seconds of `repeats` calls after one warm-up call."""
+def timed_both(fn, repeats):
+    """Median wall and process CPU seconds of `repeats` calls after one warm-up call."""
     fn()
-    times = []
+    wall, cpu = [], []
     for _ in range(repeats):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
+        wall.append(time.perf_counter() - t)
+        cpu.append(time.process_time() - c)
+    return statistics.median(wall), statistics.median(cpu)
+
+
+def timed(fn, repeats):
+    return timed_both(fn, repeats)[0]
 
 
 def optimizer(params, o):
@@ -146,8 +151,10 @@ def bench(spec, repeats):
                     net.run({"image": xi}, net.logits_node)
         return b * n / timed(run, repeats)
 
+    train_wall, train_cpu = timed_both(train, repeats)
     return {
-        "train_img_s": steps * batch / timed(train, repeats),
+        "train_img_s": steps * batch / train_wall,
+        "train_cpu_us": 1e6 * train_cpu / (steps * batch),
         "infer_b256_img_s": infer(256, max(2, steps * batch // 256)),
         "latency_b1_us": 1e6 / infer(1, max(8, steps * 4)),
     }

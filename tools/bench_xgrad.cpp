@@ -5,8 +5,10 @@
 
 #include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <filesystem>
 #include <functional>
+#include <tuple>
 
 #include "core/error.h"
 #include "core/parallel.h"
@@ -21,22 +23,34 @@ namespace {
 double now() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
+// CPU seconds of the whole process (all threads): on a loaded machine this leaves out the time
+// spent waiting for a core.
+double cpu_now() {
+  timespec t{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return double(t.tv_sec) + 1e-9 * double(t.tv_nsec);
+}
 
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   return v.empty() ? 0 : v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
 }
 
-// Median seconds of `repeats` calls after one warm-up call.
-double timed(int repeats, const std::function<void()>& f) {
+struct Timing {
+  double wall, cpu;  // medians, seconds
+};
+
+// Median wall and CPU seconds of `repeats` calls after one warm-up call.
+Timing timed(int repeats, const std::function<void()>& f) {
   f();
-  std::vector<double> t;
+  std::vector<double> wall, cpu;
   for (int r = 0; r < repeats; ++r) {
-    const double start = now();
+    const double start = now(), cpu_start = cpu_now();
     f();
-    t.push_back(now() - start);
+    wall.push_back(now() - start);
+    cpu.push_back(cpu_now() - cpu_start);
   }
-  return median(t);
+  return {median(wall), median(cpu)};
 }
 
 // `count` random images in [0, 1) of the model's input shape and labels 0..9, served as batches.
@@ -79,7 +93,8 @@ double train_mflop_per_image(const Graph& g) {
   return total * 1e-6;
 }
 
-double train_rate(const Model& m, const BenchModel& b, int repeats) {
+// Training images/s and process CPU µs per training image.
+std::pair<double, double> train_rate(const Model& m, const BenchModel& b, int repeats) {
   Rng rng(1);
   Params params = init_params(m.graph, rng);
   const SyntheticData data(m.graph, b.batch * b.steps, rng);
@@ -87,12 +102,14 @@ double train_rate(const Model& m, const BenchModel& b, int repeats) {
   cfg.epochs = 1, cfg.batch = b.batch, cfg.optim = b.optim;
   Trainer trainer(m.graph, params, cfg);
   const BatchSource source = data.source();
-  return double(b.batch * b.steps) / timed(repeats, [&] {
-           Progress fresh;
-           fresh.rng = Rng(0).state();
-           trainer.set_progress(fresh);
-           trainer.run(source, nullptr);
-         });
+  const Timing t = timed(repeats, [&] {
+    Progress fresh;
+    fresh.rng = Rng(0).state();
+    trainer.set_progress(fresh);
+    trainer.run(source, nullptr);
+  });
+  const double images = double(b.batch * b.steps);
+  return {images / t.wall, 1e6 * t.cpu / images};
 }
 
 double infer_rate(const Model& m, int64_t batch, int steps, int repeats) {
@@ -102,8 +119,8 @@ double infer_rate(const Model& m, int64_t batch, int steps, int repeats) {
   const Feeds feeds = {{"image", data.images}, {"label", data.labels}};
   Engine e(m.graph);
   return double(steps * batch) / timed(repeats, [&] {
-           for (int s = 0; s < steps; ++s) e.forward(feeds, params, false);
-         });
+                                   for (int s = 0; s < steps; ++s) e.forward(feeds, params, false);
+                                 }).wall;
 }
 
 std::string kernel_of(const Graph& g, const Node& n) {
@@ -183,7 +200,7 @@ ModelFigures bench_model(const BenchModel& b, int repeats) {
   const Model m = load_model(b.path);
   ModelFigures f;
   f.train_mflop_per_image = train_mflop_per_image(m.graph);
-  f.train_img_s = train_rate(m, b, repeats);
+  std::tie(f.train_img_s, f.train_cpu_us) = train_rate(m, b, repeats);
   const int infer_steps = std::max(2, b.steps * int(b.batch) / 256);
   f.infer_img_s = infer_rate(m, 256, infer_steps, repeats);
   f.latency_us = 1e6 / infer_rate(m, 1, std::max(8, b.steps * 4), repeats);
@@ -192,17 +209,18 @@ ModelFigures bench_model(const BenchModel& b, int repeats) {
 }
 
 // OpenBLAS sgemm on 512x512 matrices with the pool's thread count, then back to one thread.
-double sgemm_peak_gflops(int repeats) {
+SgemmPeak sgemm_peak_gflops(int repeats) {
   const int n = 512;
   std::vector<float> a(size_t(n * n), 0.5f), b(size_t(n * n), 0.25f), c(size_t(n * n));
   openblas_set_num_threads(num_threads());
-  const double s = timed(repeats, [&] {
+  const Timing s = timed(repeats, [&] {
     for (int r = 0; r < 4; ++r)
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a.data(), n, b.data(), n, 0.0f,
                   c.data(), n);
   });
   openblas_set_num_threads(1);
-  return 4 * 2.0 * n * n * n / s * 1e-9;
+  const double flop = 4 * 2.0 * n * n * n;
+  return {flop / s.wall * 1e-9, flop / (s.cpu / num_threads()) * 1e-9};
 }
 
 double peak_rss_mb() {

@@ -27,8 +27,9 @@ struct NodeRow {
 
 struct ModelFigures {
   double train_img_s = 0;
-  double infer_img_s = 0;  // batch 256
-  double latency_us = 0;   // batch 1
+  double train_cpu_us = 0;  // process CPU time per training image (all threads)
+  double infer_img_s = 0;   // batch 256
+  double latency_us = 0;    // batch 1
   double train_mflop_per_image = 0;
   std::vector<NodeRow> nodes;  // one training step
 };
@@ -41,7 +42,11 @@ std::vector<BenchModel> bench_models(const std::string& models_dir, const std::v
 
 // Runs on the current thread setting (set_num_threads).
 ModelFigures bench_model(const BenchModel& m, int repeats);
-double sgemm_peak_gflops(int repeats);
+// OpenBLAS sgemm GFLOP/s with the pool's thread count, by wall time and by CPU time per thread.
+struct SgemmPeak {
+  double wall, cpu;
+};
+SgemmPeak sgemm_peak_gflops(int repeats);
 double peak_rss_mb();
 
 }  // namespace xgrad::cli

@@ -12,11 +12,11 @@
 namespace xgrad::cli {
 namespace {
 
-struct ImportOptions {
+struct ImportWeightsOptions {
   std::string model, npz, out, layout = "xgrad";
 };
 
-void run_import(const ImportOptions& o) {
+void run_import(const ImportWeightsOptions& o) {
   const WeightLayout layout = weight_layout_from_name(o.layout);
   const Model m = load_model(o.model);
   const Params weights = import_weights(m.graph, read_npz(o.npz), layout, o.npz);
@@ -28,7 +28,7 @@ void run_import(const ImportOptions& o) {
 }  // namespace
 
 void add_import_weights_command(CLI::App& app) {
-  auto o = std::make_shared<ImportOptions>();
+  auto o = std::make_shared<ImportWeightsOptions>();
   auto* cmd = app.add_subcommand("import-weights", "Replace a model's weights with those of a NumPy .npz");
   cmd->add_option("--model", o->model, "Model file (its graph)")->required();
   cmd->add_option("--npz", o->npz, "NumPy archive with one array per param and state")->required();

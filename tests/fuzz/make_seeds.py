@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Writes the fuzz seed corpora (tests/fuzz/corpus/NAME/): small valid files of every loader,
 named valid-*, and bad ones taken from the loaders' reject tests, named bad-*. Run from anywhere
-as `tests/fuzz/make_seeds.py [path/to/xgrad]` (the program exports the ONNX seeds); the output is
-committed. Seeds stay small (a few KB) so libFuzzer mutates them quickly."""
+as `tests/fuzz/make_seeds.py [path/to/xgrad]` (the program exports the ONNX seeds, and the test
+program next to it writes the Keras seeds from its fixtures); the output is committed. Seeds stay small (a few KB) so libFuzzer mutates them quickly."""
 import base64
 import copy
 import gzip
@@ -183,6 +183,15 @@ def onnx_seeds(xgrad):
     write("onnx", "bad-not-onnx.onnx", json.dumps(SMALL))
 
 
+def keras_seeds(xgrad):
+    """Keras configs, .h5 and .keras files come from the C++ Keras fixtures (written through HDF5 and
+    minizip as Keras writes them): the test that checks them writes them here when asked."""
+    import subprocess
+    tests = os.path.join(os.path.dirname(os.path.abspath(xgrad)), "xgrad_tests")
+    env = dict(os.environ, XGRAD_WRITE_FUZZ_SEEDS=ROOT)
+    subprocess.run([tests, "--test-case=fuzz seeds: the Keras*"], check=True, env=env)
+
+
 def checkpoint_seeds():
     write("checkpoint", "valid-sgd-momentum.json", json.dumps(checkpoint("sgd")))
     write("checkpoint", "valid-adam.json", json.dumps(checkpoint("adam")))
@@ -241,3 +250,4 @@ if __name__ == "__main__":
     npy_seeds()
     if len(sys.argv) > 1:  # tests/fuzz/make_seeds.py build/xgrad
         onnx_seeds(sys.argv[1])
+        keras_seeds(sys.argv[1])

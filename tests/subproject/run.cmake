@@ -1,7 +1,8 @@
 # Configures, builds and runs tests/subproject, a project using xgrad through add_subdirectory, and
 # checks that it got the library only: no CLI11 or doctest looked up, no xgrad program or tests
 # built, no -march=native, and the parent's CMAKE_BUILD_TYPE left as the parent set it (empty).
-# Usage: cmake -DXGRAD_SOURCE_DIR=<checkout> -DWORK_DIR=<scratch dir> -P run.cmake
+# Usage: cmake -DXGRAD_SOURCE_DIR=<checkout> -DWORK_DIR=<scratch dir> [-DUNITY_BUILD=ON] -P run.cmake
+# (UNITY_BUILD: build the parent as a unity build too, as the calling build was: faster, same checks).
 function(run)
   execute_process(COMMAND ${ARGN} WORKING_DIRECTORY ${WORK_DIR} RESULT_VARIABLE rc OUTPUT_VARIABLE out
     ERROR_VARIABLE out)
@@ -13,13 +14,16 @@ endfunction()
 
 file(REMOVE_RECURSE ${WORK_DIR})
 file(MAKE_DIRECTORY ${WORK_DIR})
-set(launcher "")
+set(options "")
+if(UNITY_BUILD)
+  list(APPEND options -DCMAKE_UNITY_BUILD=ON)
+endif()
 find_program(CCACHE ccache)
 if(CCACHE)
-  set(launcher -DCMAKE_CXX_COMPILER_LAUNCHER=${CCACHE})
+  list(APPEND options -DCMAKE_CXX_COMPILER_LAUNCHER=${CCACHE})
 endif()
 run(${CMAKE_COMMAND} -S ${XGRAD_SOURCE_DIR}/tests/subproject -B ${WORK_DIR} -DXGRAD_SOURCE_DIR=${XGRAD_SOURCE_DIR}
-    -DCMAKE_EXPORT_COMPILE_COMMANDS=ON ${launcher})
+    -DCMAKE_EXPORT_COMPILE_COMMANDS=ON ${options})
 
 file(READ ${WORK_DIR}/CMakeCache.txt cache)
 string(REGEX MATCH "\nCMAKE_BUILD_TYPE:[A-Z]*=([^\n]*)" _ "${cache}")
