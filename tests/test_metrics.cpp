@@ -21,7 +21,7 @@ using namespace xgrad;
 namespace {
 
 // A linear model on 4 features with the given head: "mse" (1 output) or "sigmoid" (3 labels).
-Graph tiny(const std::string& head) {
+Graph tiny_net(const std::string& head) {
   GraphBuilder b("tiny-" + head);
   Value x = b.input("image", {-1, 4});
   const int64_t outputs = head == "mse" ? 1 : 3;
@@ -43,7 +43,7 @@ std::pair<Tensor, Tensor> tiny_data(const std::string& head, int64_t n, uint64_t
   return {x, y};
 }
 
-Tensor values(const Shape& shape, std::vector<float> v) {
+Tensor tensor_of(const Shape& shape, std::vector<float> v) {
   Tensor t = make_tensor(shape);
   std::copy(v.begin(), v.end(), t.data());
   return t;
@@ -53,8 +53,8 @@ Tensor values(const Shape& shape, std::vector<float> v) {
 
 TEST_CASE("metrics: chosen from the loss op") {
   CHECK(metric_for(lenet()).kind == MetricKind::Accuracy);
-  CHECK(metric_for(tiny("mse")).kind == MetricKind::MeanSquaredError);
-  const Graph multi = tiny("sigmoid");
+  CHECK(metric_for(tiny_net("mse")).kind == MetricKind::MeanSquaredError);
+  const Graph multi = tiny_net("sigmoid");
   const Metric m = metric_for(multi);
   CHECK(m.kind == MetricKind::BinaryAccuracy);
   CHECK(multi.node(m.predictions).name == "out");
@@ -76,12 +76,13 @@ TEST_CASE("metrics: chosen from the loss op") {
 TEST_CASE("metrics: batch sums by hand") {
   Metric m;
   m.kind = MetricKind::BinaryAccuracy;  // σ(0) = 0.5 counts as positive
-  const Tensor logits = values({2, 2}, {2, -1, 0, -3}), targets = values({2, 2}, {1, 1, 0, 0});
+  const Tensor logits = tensor_of({2, 2}, {2, -1, 0, -3}), targets = tensor_of({2, 2}, {1, 1, 0, 0});
   CHECK(m.batch_sum(logits, targets) == 1.0);  // 1/2 + 1/2
   m.kind = MetricKind::MeanSquaredError;
-  CHECK(m.batch_sum(values({2, 2}, {1, 2, 3, 5}), values({2, 2}, {0, 2, 3, 3})) == 2.5);  // (1+0)/2 + (0+4)/2
+  CHECK(m.batch_sum(tensor_of({2, 2}, {1, 2, 3, 5}), tensor_of({2, 2}, {0, 2, 3, 3})) ==
+        2.5);  // (1+0)/2 + (0+4)/2
   m.kind = MetricKind::Accuracy;
-  CHECK(m.batch_sum(values({3, 2}, {0, 1, 1, 0, 5, 5}), values({3}, {1, 1, 0})) == 2.0);  // ties: first
+  CHECK(m.batch_sum(tensor_of({3, 2}, {0, 1, 1, 0, 5, 5}), tensor_of({3}, {1, 1, 0})) == 2.0);  // ties: first
   CHECK(std::isnan(metric_values(MetricKind::MeanSquaredError, 0.5).accuracy));
   CHECK(metric_values(MetricKind::BinaryAccuracy, 0.5).accuracy == 0.5);
 }
@@ -89,7 +90,7 @@ TEST_CASE("metrics: batch sums by hand") {
 TEST_CASE("metrics: a regression model trains and is measured by mse, and predicts without targets") {
   const auto [x, y] = tiny_data("mse", 256, 1);
   const auto [tx, ty] = tiny_data("mse", 64, 2);
-  Network net(tiny("mse"), 0);
+  Network net(tiny_net("mse"), 0);
   net.compile(sgd(0.3));
   const Evaluation before = net.evaluate(tensor_batches(tx, ty));
   const History h =
@@ -118,7 +119,7 @@ TEST_CASE("metrics: a regression model trains and is measured by mse, and predic
 
 TEST_CASE("metrics: a multi-label model is measured by thresholded accuracy per element") {
   const auto [x, y] = tiny_data("sigmoid", 512, 3);
-  Network net(tiny("sigmoid"), 0);
+  Network net(tiny_net("sigmoid"), 0);
   net.compile(adam(0.05));
   const double chance = net.evaluate(tensor_batches(x, y)).accuracy;
   const History h = net.fit(tensor_batches(x, y), FitOptions().epochs(15).batch(32).verbose(false));
@@ -147,7 +148,7 @@ TEST_CASE("metrics: xgrad train and eval report mse or binary accuracy in the lo
                                   {"y_train", npy_from_tensor(y)},
                                   {"x_test", npy_from_tensor(tx)},
                                   {"y_test", npy_from_tensor(ty)}});
-    save_model(dir.file("m.json"), tiny(head), nullptr, nlohmann::json::object());
+    save_model(dir.file("m.json"), tiny_net(head), nullptr, nlohmann::json::object());
     auto r =
         test::run_xgrad(dir.path(),
                         "train --model m.json --data d.npz --epochs 3 --batch 10 --optimizer adam --lr 0.05 "
