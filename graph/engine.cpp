@@ -126,7 +126,8 @@ void Engine::bind_weight(int id, const Params& weights) {
 }
 
 RunContext Engine::context(int id) const {
-  return {options_.mode, options_.backward, options_.seed, options_.step, uint64_t(id)};
+  return {options_.mode, options_.backward, options_.seed,
+          options_.step, uint64_t(id),      options_.sample_offset};
 }
 
 void Engine::run_op(int id) {

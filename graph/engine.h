@@ -17,6 +17,7 @@ struct ForwardOptions {
   bool backward = false;        // keep what backward needs (in either mode)
   std::vector<int> outputs;     // run only the nodes these need (other inputs need no feed); empty: all
   uint64_t seed = 0, step = 0;  // randomness (dropout masks) is a function of seed, step and node
+  uint64_t sample_offset = 0;   // the batch's first sample in a larger batch split over processes
 
   // Train mode with backward to follow; `step` should count the run's optimizer steps.
   static ForwardOptions training(uint64_t seed = 0, uint64_t step = 0);

@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "graph/json_fields.h"
+#include "graph/step_reducer.h"
 
 namespace xgrad {
 namespace {
@@ -46,6 +47,8 @@ Trainer::Trainer(const Graph& g, Params& params, TrainConfig config)
   progress_.rng = Rng(config_.seed).state();
 }
 
+Trainer::~Trainer() = default;
+
 void Trainer::set_progress(Progress p) {
   if (p.epoch < 0 || p.step < 0) throw Error("progress: negative epoch or step");
   progress_ = std::move(p);
@@ -56,6 +59,7 @@ bool Trainer::run(const BatchSource& train, const BatchSource* test,
                   const std::function<void(const EpochMetrics&)>& on_epoch) {
   if (train.size == 0) throw Error("the training set is empty");
   Progress& pr = progress_;
+  stop_vote_ = false;
   for (; pr.epoch < config_.epochs; ++pr.epoch) {
     const double lr = config_.schedule.lr(config_.optim.lr, pr.epoch, config_.epochs);
     const auto start = std::chrono::steady_clock::now();
@@ -74,20 +78,26 @@ bool Trainer::run(const BatchSource& train, const BatchSource* test,
     while (pr.position < train.size) {
       const size_t count = std::min(size_t(config_.batch), train.size - pr.position);
       const double loss = train_step(train, count, lr);
+      const bool all_stop = reducer_ && reducer_->stop();  // a rank voted in this step's sum
+      if (reducer_ && verify_every_ > 0 && pr.step % verify_every_ == 0) verify_replicas();
       if (on_step) {
         const double seen = double(pr.position);
         const MetricValues running = metric_values(metric_.kind, pr.metric_sum / seen);
         const StepInfo info{pr.epoch,           pr.step,          pr.position, train.size, loss,
                             pr.loss_sum / seen, running.accuracy, lr,          running.mse};
-        if (on_step(info) == StepAction::Stop) return false;
+        if (on_step(info) == StepAction::Stop) {
+          if (!reducer_) return false;
+          stop_vote_ = true;
+        }
       }
+      if (all_stop) return false;
     }
     EpochMetrics m;
     m.epoch = pr.epoch + 1, m.lr = lr;
     m.train_loss = pr.loss_sum / double(train.size);
     const MetricValues train_metric = metric_values(metric_.kind, pr.metric_sum / double(train.size));
     m.train_accuracy = train_metric.accuracy, m.train_mse = train_metric.mse;
-    if (test) {
+    if (test && lead()) {
       const Evaluation e = evaluate(*test);
       m.test_loss = e.loss, m.test_accuracy = e.accuracy, m.test_mse = e.mse;
     }
@@ -109,22 +119,39 @@ bool Trainer::run(const BatchSource& train, const BatchSource* test,
 }
 
 double Trainer::train_step(const BatchSource& train, size_t count, double lr) {
-  Progress& pr = progress_;
-  train.batch(pr.order, pr.position, count, feeds_[config_.image_input], feeds_[config_.label_input]);
-  engine_.forward(feeds_, params_, ForwardOptions::training(config_.seed, uint64_t(pr.step)));
-  const double loss = engine_.value(loss_id_)();
+  if (reducer_) return distributed_step(train, count, lr);
+  const double loss = forward_on(train, progress_.position, count);
   check_finite_loss(loss);
   engine_.backward(loss_id_, param_ids_);
   GradRefs grads;
   for (int id : param_ids_) grads[graph_.node(id).name] = engine_.grad(id);
+  finish_step(grads, lr, count, loss * double(count), metric_in_batch());
+  return loss;
+}
+
+// Forward in training mode on samples order[start .. start+count) of the step's global batch.
+double Trainer::forward_on(const BatchSource& train, size_t start, size_t count) {
+  const Progress& pr = progress_;
+  train.batch(pr.order, start, count, feeds_[config_.image_input], feeds_[config_.label_input]);
+  ForwardOptions options = ForwardOptions::training(config_.seed, uint64_t(pr.step));
+  options.sample_offset = start - pr.position;  // a shard draws the dropout masks of its samples
+  engine_.forward(feeds_, params_, options);
+  return engine_.value(loss_id_)();
+}
+
+void Trainer::finish_step(const GradRefs& grads, double lr, size_t count, double loss_sum,
+                          double metric_sum) {
   check_finite_grads(grads);
   optimizer_.step(params_, grads, lr);
-  engine_.store_states(params_);  // running statistics, updated by the forward pass
-  pr.loss_sum += loss * double(count);
-  pr.metric_sum += metric_in_batch();
+  if (reducer_)  // running statistics, updated by the forward pass
+    reducer_->store_states(params_);
+  else
+    engine_.store_states(params_);
+  Progress& pr = progress_;
+  pr.loss_sum += loss_sum;
+  pr.metric_sum += metric_sum;
   pr.position += count;
   ++pr.step;
-  return loss;
 }
 
 double Trainer::metric_in_batch() const {

@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "core/rng.h"
@@ -105,13 +106,17 @@ int score_output(const Graph& g);
 
 enum class StepAction { Continue, Stop };
 
-struct Checkpoint;  // graph/checkpoint.h
+struct Checkpoint;   // graph/checkpoint.h
+class Communicator;  // graph/distributed.h
+class StepReducer;   // graph/step_reducer.h
+struct ReduceStats;  // graph/step_reducer.h
 
 class Trainer {
  public:
   // `params` must outlive the trainer; it is updated in place. Throws Error when the graph lacks the
   // configured inputs or a scalar "loss" output. The metric comes from the loss (metric_for).
   Trainer(const Graph& g, Params& params, TrainConfig config);
+  ~Trainer();
 
   // Trains until the configured epochs are done (returns true) or `on_step` says stop after a step
   // (returns false; progress() then says where to resume). A NaN/Inf loss or gradient throws Error
@@ -136,8 +141,29 @@ class Trainer {
   const TrainConfig& config() const { return config_; }
   const Metric& metric() const { return metric_; }
 
+  // Data-parallel training (graph/distributed.h, graph/train_distributed.cpp): from now on this
+  // trainer is rank comm.rank() of comm.size(). Every rank makes the same calls with the same graph,
+  // weights, settings and data, and trains on its shard of each global batch (config.batch stays
+  // the global batch size). Only the lead rank evaluates test data. A Stop from on_step on any rank
+  // stops every rank after the next step (the vote travels in that step's sum). Errors found in
+  // the summed values are thrown as CollectiveError. With `verify_every` > 0, every that many
+  // steps the ranks check that they hold bit-identical weights and states (CollectiveError if not).
+  void distribute(Communicator& comm, int64_t verify_every = 0);
+  // Whether this process evaluates, prints and writes files: rank 0, or the only process.
+  bool lead() const;
+  const ReduceStats* reduce_stats() const;  // nullptr unless distributed
+  // What every rank of a distributed run must agree on, as named hashes for check_same_run(): the
+  // model (graph and current weights), the training and test data, the settings and the position
+  // of the run, and the xgrad version.
+  std::vector<std::pair<std::string, uint64_t>> run_identity(const BatchSource& train,
+                                                             const BatchSource* test) const;
+
  private:
   double train_step(const BatchSource& train, size_t count, double lr);
+  double distributed_step(const BatchSource& train, size_t count, double lr);
+  double forward_on(const BatchSource& train, size_t start, size_t count);
+  void finish_step(const GradRefs& grads, double lr, size_t count, double loss_sum, double metric_sum);
+  void verify_replicas() const;
   void check_finite_loss(double loss) const;
   void check_finite_grads(const GradRefs& grads) const;
   std::string where() const;
@@ -156,6 +182,10 @@ class Trainer {
   Tensor images_, labels_;
   Feeds feeds_;
   bool stop_after_epoch_ = false;
+  Communicator* comm_ = nullptr;  // set by distribute()
+  std::unique_ptr<StepReducer> reducer_;
+  int64_t verify_every_ = 0;
+  bool stop_vote_ = false;  // on_step said Stop: ask every rank to stop in the next step's sum
 };
 
 }  // namespace xgrad

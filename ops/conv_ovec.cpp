@@ -12,8 +12,6 @@
 namespace xgrad {
 namespace {
 
-constexpr int64_t kLanes = 16;
-
 struct Padded {
   int64_t rows, cols;
 };

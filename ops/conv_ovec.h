@@ -11,6 +11,9 @@
 
 namespace xgrad {
 
+// Floats per AVX-512 vector: the ovec kernels block output channels by this.
+constexpr int64_t kLanes = 16;
+
 // Floats of one padded image [c, rows, cols] (zero border, so every tap reads inside it).
 int64_t ovec_padded_size(const ConvDims& d);
 void ovec_pad(const ConvDims& d, const float* x, float* xp);

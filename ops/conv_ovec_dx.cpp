@@ -20,8 +20,6 @@
 namespace xgrad {
 namespace {
 
-constexpr int64_t kLanes = 16;
-
 struct GatherDims {
   int64_t width;  // W: the row length of both dx's packed cells and gw
   int64_t vecs;   // vectors of dx cells per channel

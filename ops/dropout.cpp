@@ -5,18 +5,12 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "core/hash.h"
 #include "core/parallel.h"
 #include "ops/registry.h"
 
 namespace xgrad {
 namespace {
-
-// SplitMix64's finalizer: a bijection that mixes every input bit into every output bit.
-uint64_t mix(uint64_t z) {
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
 
 class Dropout final : public ModeDependentOp {
  public:
@@ -41,13 +35,16 @@ class Dropout final : public ModeDependentOp {
     ws.tensors.resize(1);
     ensure_shape(ws.tensors[0], shape_of(out));
     float* mask = ws.tensors[0].data();
-    const uint64_t base = mix(mix(mix(ctx.seed) ^ ctx.step) ^ ctx.node);
+    const uint64_t base = mix64(mix64(mix64(ctx.seed) ^ ctx.step) ^ ctx.node);
+    // Element i of a shard is element first + i of the whole batch.
+    const uint64_t first =
+        out.dimension() && out.shape()[0] > 0 ? ctx.sample_offset * (n / size_t(out.shape()[0])) : 0;
     // An element is kept when its 24-bit uniform u (in [0, 1)) is >= rate.
     const uint64_t threshold = uint64_t(std::ceil(rate_ * double(1 << 24)));
     const float keep = float(1.0 / (1.0 - rate_));
     parallel_for(int64_t(n), [&](int64_t b, int64_t e) {
       for (int64_t i = b; i < e; ++i) {
-        const uint64_t u = mix(base + uint64_t(i) * 0x9E3779B97F4A7C15ull) >> 40;
+        const uint64_t u = mix64(base + (first + uint64_t(i)) * 0x9E3779B97F4A7C15ull) >> 40;
         mask[i] = u >= threshold ? keep : 0.0f;
         y[i] = x[i] * mask[i];
       }

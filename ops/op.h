@@ -48,6 +48,8 @@ struct RunContext {
   uint64_t seed = 0;               // the run's seed
   uint64_t step = 0;               // training steps so far: a fresh dropout mask every step
   uint64_t node = 0;               // the node's id: different masks for different nodes
+  uint64_t sample_offset = 0;      // index of the batch's first sample in the global batch (a
+                                   // data-parallel shard), so a sample's mask is the same either way
 };
 
 // One slot per op input: the state tensor to update for inputs that are state nodes, else nullptr.

@@ -13,7 +13,9 @@
 #include "core/parallel.h"
 #include "graph/checkpoint.h"
 #include "graph/data_fit.h"
+#include "graph/distributed.h"
 #include "graph/serialize.h"
+#include "graph/step_reducer.h"
 #include "models/builtin.h"
 #include "tools/commands.h"
 #include "tools/progress.h"
@@ -29,10 +31,12 @@ struct TrainOptions {
   std::string model = "lenet", data, out = "lenet-trained.json", layout = "nhwc";
   std::string log, plot, checkpoint;
   int64_t checkpoint_every = 1000;
-  bool resume = false;
+  bool resume = false, distributed = false;
   int threads = 0;
   int64_t train_samples = 0, test_samples = 0;
   int64_t interrupt_after = 0;  // tests: raise SIGINT after this many steps
+  int64_t verify_replicas = 0;  // tests: compare the ranks' weights every N steps
+  int64_t kill_rank_at = -1;    // tests: the last rank kills itself at this step
   TrainConfig config;
 };
 
@@ -76,7 +80,12 @@ void add_options(CLI::App& cmd, TrainOptions& o) {
   cmd.add_option("--threads", o.threads, "Threads (default: all cores)");
   cmd.add_option("--train-samples", o.train_samples, "Train on the first N samples only (0: all)");
   cmd.add_option("--test-samples", o.test_samples, "Test on the first N samples only (0: all)");
+  cmd.add_flag("--distributed", o.distributed,
+               "Data-parallel training under mpirun: each rank trains on its shard of every global --batch; "
+               "rank 0 evaluates, prints and writes the files");
   cmd.add_option("--interrupt-after", o.interrupt_after)->group("");  // hidden: tests the Ctrl-C path
+  cmd.add_option("--verify-replicas", o.verify_replicas)->group("");  // hidden: tests of --distributed
+  cmd.add_option("--kill-rank-at", o.kill_rank_at)->group("");        // hidden: tests a rank that dies
 }
 
 void check_options(const TrainOptions& o) {
@@ -121,6 +130,15 @@ void print_epoch(const EpochMetrics& m, int64_t epochs, MetricKind metric) {
   std::fflush(stdout);
 }
 
+void print_reduce_stats(const ReduceStats& r, int ranks) {
+  const double steps = double(std::max<int64_t>(r.steps, 1));
+  std::printf(
+      "%d rank%s: one allreduce of %zu floats (%.2f MB) per step; %.3f s in allreduce over %lld steps "
+      "(%.3f ms per step, waiting for the slowest rank included)\n",
+      ranks, ranks == 1 ? "" : "s", r.floats, double(r.floats) * 4e-6, r.seconds, (long long)r.steps,
+      1e3 * r.seconds / steps);
+}
+
 nlohmann::json training_meta(const TrainOptions& o, const std::string& data_dir, const Progress& p,
                              MetricKind metric) {
   const EpochMetrics& last = p.history.back();
@@ -134,9 +152,11 @@ nlohmann::json training_meta(const TrainOptions& o, const std::string& data_dir,
   return meta;
 }
 
-void run_train(TrainOptions o) {
+void run_train(TrainOptions o, Communicator* comm) {
   check_options(o);
-  const int threads = o.threads > 0 ? o.threads : int(std::max(1u, std::thread::hardware_concurrency()));
+  const int threads = o.threads > 0 ? o.threads
+                      : comm        ? threads_per_rank(*comm)
+                                    : int(std::max(1u, std::thread::hardware_concurrency()));
   set_num_threads(threads);
   Model model = load_model_or_builtin(o.model);
   const std::string data_dir = o.data.empty() ? default_data_dir() : o.data;
@@ -155,28 +175,36 @@ void run_train(TrainOptions o) {
       rethrow_with_context(o.checkpoint, e);
     }
   }
+  if (comm) {
+    trainer.distribute(*comm, o.verify_replicas);
+    check_same_run(*comm, trainer.run_identity(train, &test));
+  }
+  const bool lead = trainer.lead();  // the one process that prints and writes files
   const std::string checkpoint = o.checkpoint.empty() ? stem(o.out) + ".checkpoint.json" : o.checkpoint;
   const std::string plot = !o.plot.empty() ? o.plot : o.log.empty() ? "" : stem(o.log) + ".svg";
-  std::printf(
-      "training %s (%lld params) on %zu samples, testing on %zu; %s lr %g, batch %lld, %lld epochs, "
-      "%d threads\n",
-      o.model.c_str(), (long long)model.graph.param_count(), train.size, test.size,
-      o.config.optim.type.c_str(), o.config.optim.lr, (long long)o.config.batch, (long long)o.config.epochs,
-      threads);
-  ProgressBar bar(std::cout, stdout_is_terminal(), o.config.epochs);
+  if (lead)
+    std::printf(
+        "training %s (%lld params) on %zu samples, testing on %zu; %s lr %g, batch %lld, %lld epochs, "
+        "%d threads%s\n",
+        o.model.c_str(), (long long)model.graph.param_count(), train.size, test.size,
+        o.config.optim.type.c_str(), o.config.optim.lr, (long long)o.config.batch, (long long)o.config.epochs,
+        threads, comm ? (" per rank, " + std::to_string(comm->size()) + " ranks").c_str() : "");
+  ProgressBar bar(std::cout, lead && stdout_is_terminal(), o.config.epochs);
   g_interrupted = 0;
   struct sigaction sa {};
   sa.sa_handler = on_sigint;
   sa.sa_flags = SA_RESETHAND;  // a second Ctrl-C ends the program at once
   sigaction(SIGINT, &sa, nullptr);
   auto on_step = [&](const StepInfo& s) {
-    bar.update(s);
+    if (lead) bar.update(s);
     if (s.step == o.interrupt_after) std::raise(SIGINT);
-    if (!o.checkpoint.empty() && o.checkpoint_every > 0 && s.step % o.checkpoint_every == 0)
+    if (comm && s.step == o.kill_rank_at && comm->rank() == comm->size() - 1) std::raise(SIGKILL);
+    if (lead && !o.checkpoint.empty() && o.checkpoint_every > 0 && s.step % o.checkpoint_every == 0)
       save_checkpoint(o.checkpoint, trainer.checkpoint());
     return g_interrupted ? StepAction::Stop : StepAction::Continue;
   };
   auto on_epoch = [&](const EpochMetrics& m) {
+    if (!lead) return;
     bar.clear();
     print_epoch(m, o.config.epochs, trainer.metric().kind);
     if (!o.checkpoint.empty()) save_checkpoint(o.checkpoint, trainer.checkpoint());
@@ -188,6 +216,7 @@ void run_train(TrainOptions o) {
   const bool finished = trainer.run(train, &test, on_step, on_epoch);
   signal(SIGINT, SIG_DFL);
   if (!finished) {
+    if (!lead) std::exit(130);
     bar.clear();
     save_checkpoint(checkpoint, trainer.checkpoint());
     std::printf(
@@ -198,12 +227,13 @@ void run_train(TrainOptions o) {
     std::fflush(stdout);
     std::exit(130);
   }
+  if (!lead) return;
+  if (comm) print_reduce_stats(*trainer.reduce_stats(), comm->size());
   nlohmann::json meta = model.meta;
   const MetricKind metric = trainer.metric().kind;
   meta.update(training_meta(o, data_dir, trainer.progress(), metric));
-  if (!meta.contains("classes") &&
-      metric == MetricKind::Accuracy)  // what the classes mean: the data set's names
-    meta["classes"] = fashion_mnist_classes();
+  // What the trained classes mean: the data set's names (a classifier's only).
+  if (!meta.contains("classes") && metric == MetricKind::Accuracy) meta["classes"] = fashion_mnist_classes();
   save_model(o.out, model.graph, &params, meta);
   const EpochMetrics& last = trainer.progress().history.back();
   std::printf("test%s (loss %.4f); model written to %s\n",
@@ -219,7 +249,12 @@ void add_train_command(CLI::App& app) {
   add_options(*cmd, *opts);
   cmd->callback([opts, cmd] {
     if (cmd->count("--lr") == 0 && opts->config.optim.type != "sgd") opts->config.optim.lr = 1e-3;
-    run_train(*opts);
+    if (!opts->distributed) return run_train(*opts, nullptr);
+    Communicator& comm = mpi_world();
+    const int status = run_on_rank(
+        comm, [&] { run_train(*opts, &comm); },
+        [](const std::string& message) { std::cerr << "xgrad: error: " << message << "\n"; });
+    if (status != 0) std::exit(status);  // every rank; MPI is finalised at exit
   });
 }
 

@@ -15,12 +15,12 @@ timed() {
   steps+=("$name $((SECONDS - start))s")
 }
 
-unity=-DCMAKE_UNITY_BUILD=ON
-timed "release build" "$root/tools/setup.sh" build "$unity"
-timed "release tests" ctest --test-dir "$root/build" --output-on-failure
+unity=(-DCMAKE_UNITY_BUILD=ON -DCMAKE_UNITY_BUILD_BATCH_SIZE=16)
+timed "release build" "$root/tools/setup.sh" build "${unity[@]}"
+timed "release tests" ctest --test-dir "$root/build" --output-on-failure --parallel 2
 
 echo "xgrad test: AddressSanitizer + UndefinedBehaviorSanitizer build"
-timed "sanitizer build" "$root/tools/setup.sh" build-asan "$unity" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+timed "sanitizer build" "$root/tools/setup.sh" build-asan "${unity[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DXGRAD_SANITIZE=address,undefined "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1 -DNDEBUG"
 timed "sanitizer tests" ctest --test-dir "$root/build-asan" --output-on-failure -LE slow -E format
 summary="$(printf '%s, ' "${steps[@]}")"

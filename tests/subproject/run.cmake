@@ -1,8 +1,8 @@
 # Configures, builds and runs tests/subproject, a project using xgrad through add_subdirectory, and
 # checks that it got the library only: no CLI11 or doctest looked up, no xgrad program or tests
 # built, no -march=native, and the parent's CMAKE_BUILD_TYPE left as the parent set it (empty).
-# Usage: cmake -DXGRAD_SOURCE_DIR=<checkout> -DWORK_DIR=<scratch dir> [-DUNITY_BUILD=ON] -P run.cmake
-# (UNITY_BUILD: build the parent as a unity build too, as the calling build was: faster, same checks).
+# Usage: cmake -DXGRAD_SOURCE_DIR=<checkout> -DWORK_DIR=<scratch dir> [-DUNITY_BUILD=ON [-DUNITY_BATCH=N]]
+#   -P run.cmake   (UNITY_BUILD: build the parent as a unity build too, as the calling build was).
 function(run)
   execute_process(COMMAND ${ARGN} WORKING_DIRECTORY ${WORK_DIR} RESULT_VARIABLE rc OUTPUT_VARIABLE out
     ERROR_VARIABLE out)
@@ -17,6 +17,9 @@ file(MAKE_DIRECTORY ${WORK_DIR})
 set(options "")
 if(UNITY_BUILD)
   list(APPEND options -DCMAKE_UNITY_BUILD=ON)
+  if(UNITY_BATCH)
+    list(APPEND options -DCMAKE_UNITY_BUILD_BATCH_SIZE=${UNITY_BATCH})
+  endif()
 endif()
 find_program(CCACHE ccache)
 if(CCACHE)
