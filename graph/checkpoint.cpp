@@ -24,9 +24,11 @@ json metrics_to_json(const EpochMetrics& m) {
   return {{"epoch", m.epoch},
           {"lr", m.lr},
           {"train_loss", m.train_loss},
-          {"train_accuracy", m.train_accuracy},
+          {"train_accuracy", number_or_null(m.train_accuracy)},
           {"test_loss", number_or_null(m.test_loss)},
           {"test_accuracy", number_or_null(m.test_accuracy)},
+          {"train_mse", number_or_null(m.train_mse)},
+          {"test_mse", number_or_null(m.test_mse)},
           {"seconds", m.seconds}};
 }
 
@@ -36,9 +38,11 @@ EpochMetrics metrics_from_json(const json& j, const std::string& where) {
   m.epoch = f.integer("epoch", 0);
   m.lr = f.number("lr");
   m.train_loss = f.number("train_loss");
-  m.train_accuracy = f.number("train_accuracy");
+  m.train_accuracy = number_or_nan(f, "train_accuracy");
   m.test_loss = number_or_nan(f, "test_loss");
   m.test_accuracy = number_or_nan(f, "test_accuracy");
+  if (f.optional("train_mse")) m.train_mse = number_or_nan(f, "train_mse");  // absent before the mse metric
+  if (f.optional("test_mse")) m.test_mse = number_or_nan(f, "test_mse");
   m.seconds = f.number("seconds");
   f.finish("the metrics of an epoch");
   return m;
@@ -48,10 +52,14 @@ json progress_to_json(const Progress& p) {
   json rng = json::array(), history = json::array();
   for (uint64_t w : p.rng) rng.push_back(std::to_string(w));  // as text: exact in any JSON reader
   for (const auto& m : p.history) history.push_back(metrics_to_json(m));
-  return {{"epoch", p.epoch},     {"position", p.position},
-          {"step", p.step},       {"order_u32le", u32_to_base64(p.order)},
-          {"rng", rng},           {"loss_sum", p.loss_sum},
-          {"correct", p.correct}, {"history", history}};
+  return {{"epoch", p.epoch},
+          {"position", p.position},
+          {"step", p.step},
+          {"order_u32le", u32_to_base64(p.order)},
+          {"rng", rng},
+          {"loss_sum", p.loss_sum},
+          {"metric_sum", p.metric_sum},
+          {"history", history}};
 }
 
 Rng::State rng_from_json(const json& rng, const std::string& where) {
@@ -77,14 +85,15 @@ Progress progress_from_json(const json& j, const std::string& where) {
   p.epoch = f.integer("epoch", 0);
   p.position = size_t(f.integer("position", 0));
   p.step = f.integer("step", 0);
-  p.correct = f.integer("correct", 0);
+  // "correct" (the accuracy's count) is what checkpoints before the other metrics called it.
+  p.metric_sum = f.optional("correct") ? double(f.integer("correct", 0)) : f.number("metric_sum");
   p.loss_sum = f.number("loss_sum");
   p.order = u32_from_base64(f.string("order_u32le"), f.at("order_u32le"));
   p.rng = rng_from_json(f.required("rng"), f.at("rng"));
   const json& history = f.array("history");
   for (size_t i = 0; i < history.size(); ++i)
     p.history.push_back(metrics_from_json(history[i], json_path(f.at("history"), i)));
-  f.finish("epoch, position, step, order_u32le, rng, loss_sum, correct, history");
+  f.finish("epoch, position, step, order_u32le, rng, loss_sum, metric_sum, history");
   if (p.position > p.order.size()) throw Error(f.at("position") + ": past the end of the sample order");
   return p;
 }

@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <cstring>
 
 #include "core/error.h"
+#include "graph/predict.h"
 #include "graph/serialize.h"
 
 namespace xgrad {
@@ -17,11 +17,17 @@ OptimConfig optimizer(const std::string& type, double lr, double weight_decay) {
   return c;
 }
 
-void print_epoch(const EpochMetrics& m, int64_t epochs) {
-  std::printf("epoch %lld/%lld: loss %.4f, accuracy %.4f", (long long)m.epoch, (long long)epochs,
-              m.train_loss, m.train_accuracy);
-  if (!std::isnan(m.test_loss))
-    std::printf(", val_loss %.4f, val_accuracy %.4f", m.test_loss, m.test_accuracy);
+// Keras' line: "epoch 2/5: loss 0.41, accuracy 0.85, val_loss ..." (mse, or the loss alone, for
+// other metrics).
+void print_epoch(const EpochMetrics& m, int64_t epochs, MetricKind metric) {
+  const char* name = metric_name(metric);
+  const bool has_metric = metric != MetricKind::None;
+  std::printf("epoch %lld/%lld: loss %.4f", (long long)m.epoch, (long long)epochs, m.train_loss);
+  if (has_metric) std::printf(", %s %.4f", name, MetricValues{m.train_accuracy, m.train_mse}.of(metric));
+  if (!std::isnan(m.test_loss)) {
+    std::printf(", val_loss %.4f", m.test_loss);
+    if (has_metric) std::printf(", val_%s %.4f", name, MetricValues{m.test_accuracy, m.test_mse}.of(metric));
+  }
   std::printf(" (%.1f s)\n", m.seconds);
   std::fflush(stdout);
 }
@@ -112,7 +118,7 @@ History Network::fit(const BatchSource& train, const FitOptions& o) {
   EarlyStopping early{o.patience(), o.min_delta()};
   auto on_epoch = [&](const EpochMetrics& m) {
     h.epochs.push_back(m);
-    if (o.verbose()) print_epoch(m, o.epochs());
+    if (o.verbose()) print_epoch(m, o.epochs(), trainer.metric().kind);
     const double monitored = o.validation() ? m.test_loss : m.train_loss;
     const bool stop_early = o.patience() > 0 && early.should_stop(monitored);
     h.stopped_early = h.stopped_early || stop_early;
@@ -123,10 +129,11 @@ History Network::fit(const BatchSource& train, const FitOptions& o) {
   const EpochMetrics& last = h.epochs.empty() ? EpochMetrics{} : h.epochs.back();
   last_fit_ = {{"training", trainer.config().to_json()},
                {"epochs_run", h.epochs.size()},
-               {"train_loss", last.train_loss},
-               {"train_accuracy", last.train_accuracy},
+               {"metric", metric_name(trainer.metric().kind)},
                {"xgrad_version", XGRAD_VERSION}};
-  if (o.validation()) last_fit_.update({{"val_loss", last.test_loss}, {"val_accuracy", last.test_accuracy}});
+  last_fit_.update(figures_json("train_", last.train_loss, last.train_accuracy, last.train_mse));
+  if (o.validation())
+    last_fit_.update(figures_json("val_", last.test_loss, last.test_accuracy, last.test_mse));
   return h;
 }
 
@@ -136,30 +143,9 @@ Evaluation Network::evaluate(const BatchSource& data, int64_t batch) const {
 }
 
 Tensor Network::predict(const Tensor& x, int64_t batch) const {
-  if (batch < 1) throw Error("predict: batch must be >= 1, got " + std::to_string(batch));
-  if (x.dimension() == 0) throw Error("predict: expected inputs [N, ...], got a scalar");
-  const int score = score_output(graph_);
-  const size_t n = x.shape()[0], row = n ? x.size() / n : 0;
-  const size_t k = size_t(graph_.node(score).info.shape[1]);
-  Tensor out = make_tensor({int64_t(n), int64_t(k)});
-  Engine engine(graph_);
-  Feeds feeds;
-  for (size_t start = 0; start < n; start += size_t(batch)) {
-    const size_t count = std::min(size_t(batch), n - start);
-    Shape shape = shape_of(x);
-    shape[0] = int64_t(count);
-    ensure_shape(feeds[data_input_], shape);
-    std::memcpy(feeds[data_input_].data(), x.data() + start * row, count * row * sizeof(float));
-    if (!label_input_.empty()) {  // the loss is computed too: class 0 / zero targets as labels
-      Shape label_shape = graph_.node(graph_.id(label_input_)).info.shape;
-      label_shape[0] = int64_t(count);
-      ensure_shape(feeds[label_input_], label_shape);
-      feeds[label_input_].fill(0);
-    }
-    engine.forward(feeds, params_, false);
-    std::memcpy(out.data() + start * k, engine.value(score).data(), count * k * sizeof(float));
-  }
-  return out;
+  PredictOptions options;
+  options.batch = batch, options.input = data_input_;
+  return predict_output(graph_, params_, x, prediction_output(graph_), options);
 }
 
 std::vector<int64_t> Network::predict_classes(const Tensor& x, int64_t batch) const {

@@ -6,8 +6,9 @@
 //   Evaluation e = net.evaluate(test);                     // loss, accuracy, confusion matrix
 //   std::vector<int64_t> classes = net.predict_classes(images);   // no labels needed
 //   net.save("lenet.json");   Network again = Network::load("lenet.json");
-// The graph needs a scalar "loss" output and a "logits" or "probs" output [N, classes]; data goes
-// to the input named "image" (else the first input) and labels to "label" (else the second).
+// The graph needs a scalar "loss" output; what it is measured by besides the loss follows from the
+// loss op (graph/metric.h: accuracy, binary accuracy or mse). Data goes to the input named "image"
+// (else the first input) and labels or targets to "label" (else the second).
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -96,7 +97,9 @@ class Network {
   // Trains in place. A second fit continues from the weights and optimizer state the first left.
   History fit(const BatchSource& train, const FitOptions& options = {});
   Evaluation evaluate(const BatchSource& data, int64_t batch = 256) const;
-  // The score output ("probs", else "logits") for inputs x [N, ...], in batches; no labels needed.
+  // What the model predicts for inputs x [N, ...] (graph/metric.h prediction_output: "probs", else
+  // "logits", else the loss's prediction input, e.g. a regression's output), in batches, in eval
+  // mode, computing only what that output needs: no labels.
   Tensor predict(const Tensor& x, int64_t batch = 256) const;
   // The class with the highest score, per sample.
   std::vector<int64_t> predict_classes(const Tensor& x, int64_t batch = 256) const;

@@ -22,8 +22,8 @@ void softmax_rows(const float* scores, size_t rows, size_t k, float* out) {
 
 }  // namespace
 
-Predictions predict(const Graph& g, const Params& weights, const Tensor& images,
-                    const PredictOptions& options) {
+Tensor predict_output(const Graph& g, const Params& weights, const Tensor& images, int output,
+                      const PredictOptions& options) {
   if (options.batch < 1) throw Error("predict: batch must be >= 1, got " + std::to_string(options.batch));
   const int input = g.find(options.input);
   if (input < 0 || g.node(input).kind != NodeKind::Input)
@@ -33,12 +33,14 @@ Predictions predict(const Graph& g, const Params& weights, const Tensor& images,
   if (sample.empty() || !shape_matches(expected, sample))
     throw Error("images have shape " + to_string(sample) + ", the input \"" + options.input + "\" is " +
                 to_string(expected));
-  const bool has_probs = g.has_output("probs");
-  const int score = has_probs ? g.output("probs") : score_output(g);
-  const size_t n = size_t(sample[0]), k = size_t(g.node(score).info.shape.at(1));
-  const size_t per_sample = n ? images.size() / n : 0;
-  Predictions p;
-  p.probs = make_tensor({int64_t(n), int64_t(k)});
+  Shape out_shape = g.node(output).info.shape;
+  if (out_shape.empty() || out_shape[0] != -1)
+    throw Error("output \"" + g.node(output).name + "\" has shape " + to_string(out_shape) +
+                ", expected one row per sample [N, ...]");
+  const size_t n = size_t(sample[0]), per_sample = n ? images.size() / n : 0;
+  out_shape[0] = int64_t(n);
+  Tensor out = make_tensor(out_shape);
+  const size_t per_row = n ? out.size() / n : 0;
   Engine engine(g);
   Feeds feeds;
   Tensor& batch = feeds[options.input];
@@ -47,13 +49,25 @@ Predictions predict(const Graph& g, const Params& weights, const Tensor& images,
     sample[0] = int64_t(count);
     ensure_shape(batch, sample);
     std::memcpy(batch.data(), images.data() + first * per_sample, count * per_sample * sizeof(float));
-    engine.forward(feeds, weights, ForwardOptions::inference({score}));
-    const float* s = engine.value(score).data();
-    float* out = p.probs.data() + first * k;
-    if (has_probs)
-      std::memcpy(out, s, count * k * sizeof(float));
-    else
-      softmax_rows(s, count, k, out);
+    engine.forward(feeds, weights, ForwardOptions::inference({output}));
+    std::memcpy(out.data() + first * per_row, engine.value(output).data(), count * per_row * sizeof(float));
+  }
+  return out;
+}
+
+Predictions predict(const Graph& g, const Params& weights, const Tensor& images,
+                    const PredictOptions& options) {
+  const bool has_probs = g.has_output("probs");
+  const int score = has_probs ? g.output("probs") : score_output(g);
+  if (g.node(score).info.shape.size() != 2)
+    throw Error("output \"" + g.node(score).name + "\" has shape " + to_string(g.node(score).info.shape) +
+                ", expected [batch, classes]");
+  Predictions p;
+  p.probs = predict_output(g, weights, images, score, options);
+  const size_t n = p.probs.shape()[0], k = p.probs.shape()[1];
+  if (!has_probs) {
+    const Tensor logits = p.probs;
+    softmax_rows(logits.data(), n, k, p.probs.data());
   }
   for (size_t r = 0; r < n; ++r) {
     const float* row = p.probs.data() + r * k;

@@ -22,7 +22,12 @@ struct PredictOptions {
   std::string input = "image";  // the graph input the images are fed to
 };
 
-// `images` is [N, ...] with the input's per-sample shape. Throws Error naming the mismatch.
+// The value of node `output` for each of `images` [N, ...] (the input's per-sample shape), as
+// [N, ...]: batched, eval mode, only the nodes `output` needs. Throws Error naming a mismatch.
+Tensor predict_output(const Graph& g, const Params& weights, const Tensor& images, int output,
+                      const PredictOptions& options = {});
+
+// Class probabilities and classes: predict_output of "probs", or the softmax of "logits".
 Predictions predict(const Graph& g, const Params& weights, const Tensor& images,
                     const PredictOptions& options = {});
 

@@ -56,7 +56,7 @@ void StepReducer::pack(const LocalStep& local) {
     }
   }
   buffer_[metrics_] = float(local.loss_sum);
-  buffer_[metrics_ + 1] = float(local.correct);
+  buffer_[metrics_ + 1] = float(local.metric_sum);
   buffer_[metrics_ + 2] = local.stop ? 1.0f : 0.0f;
 }
 

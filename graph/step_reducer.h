@@ -1,6 +1,6 @@
 #pragma once
 // One training step of a data-parallel run, summed over the ranks with one allreduce of one buffer:
-//   [every param's gradient][every state's new value][has-gradient/updated flags][loss sum, correct, stop]
+//   [every param's gradient][every state's new value][has-gradient/updated flags][loss sum, metric sum, stop]
 // Each rank scales its gradient (of the mean loss over its shard) and its new running statistics
 // by its share of the global batch, count_r / count, so the sum is the gradient of the global
 // batch's mean loss and the statistics are their shard-size-weighted average: batch norm normalises
@@ -20,7 +20,7 @@ struct LocalStep {
   const Engine* engine = nullptr;  // after backward; nullptr when this rank's shard was empty
   double share = 0;                // count_r / count
   double loss_sum = 0;             // mean loss over the shard * count_r
-  int64_t correct = 0;             // correctly classified samples of the shard
+  double metric_sum = 0;           // Metric::batch_sum of the shard (correct samples for accuracy)
   bool stop = false;               // this rank asks every rank to stop after this step
 };
 
@@ -39,7 +39,7 @@ class StepReducer {
   const GradRefs& grads() const { return grads_; }  // null for a param no rank had a gradient for
   void store_states(Params& weights) const;         // the averaged new state values
   double loss_sum() const { return buffer_[metrics_]; }
-  int64_t correct() const { return int64_t(buffer_[metrics_ + 1]); }
+  double metric_sum() const { return buffer_[metrics_ + 1]; }
   bool stop() const { return buffer_[metrics_ + 2] > 0; }
   const ReduceStats& stats() const { return stats_; }
 

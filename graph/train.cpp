@@ -23,21 +23,6 @@ std::string describe(const Node& n) {
          ")";
 }
 
-// Index of the largest of `k` scores (the first on ties, as argmax does).
-size_t argmax(const float* row, size_t k) {
-  size_t best = 0;
-  for (size_t j = 1; j < k; ++j)
-    if (row[j] > row[best]) best = j;
-  return best;
-}
-
-// Sample i's class: its id, or for float targets [N, K] (one-hot or soft) the largest target's index.
-size_t true_class(const Tensor& labels, size_t i) {
-  if (labels.dimension() < 2) return size_t(labels.data()[i]);
-  const size_t k = labels.size() / size_t(labels.shape()[0]);
-  return argmax(labels.data() + i * k, k);
-}
-
 std::string number(double v) {
   if (std::isnan(v)) return "NaN";
   if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
@@ -54,10 +39,10 @@ Trainer::Trainer(const Graph& g, Params& params, TrainConfig config)
   if (!g.node(loss_id_).info.shape.empty())
     throw Error("output \"loss\" has shape " + to_string(g.node(loss_id_).info.shape) +
                 ", expected a scalar");
-  score_id_ = score_output(g);
   for (const std::string& name : {config_.image_input, config_.label_input})
     if (g.find(name) < 0 || g.node(g.id(name)).kind != NodeKind::Input)
       throw Error("graph \"" + g.name() + "\" has no input \"" + name + "\"");
+  metric_ = metric_for(g, config_.label_input);
   param_ids_ = g.params();
   progress_.rng = Rng(config_.seed).state();
 }
@@ -85,7 +70,7 @@ bool Trainer::run(const BatchSource& train, const BatchSource* test,
       rng.set_state(pr.rng);
       rng.shuffle(pr.order);
       pr.rng = rng.state();
-      pr.loss_sum = 0, pr.correct = 0;
+      pr.loss_sum = 0, pr.metric_sum = 0;
     } else if (pr.order.size() != train.size || pr.position > train.size) {
       throw Error("resume: the saved run has " + std::to_string(pr.order.size()) +
                   " samples per epoch, this data has " + std::to_string(train.size));
@@ -97,9 +82,9 @@ bool Trainer::run(const BatchSource& train, const BatchSource* test,
       if (reducer_ && verify_every_ > 0 && pr.step % verify_every_ == 0) verify_replicas();
       if (on_step) {
         const double seen = double(pr.position);
-        const StepInfo info{
-            pr.epoch, pr.step, pr.position, train.size, loss, pr.loss_sum / seen, double(pr.correct) / seen,
-            lr};
+        const MetricValues running = metric_values(metric_.kind, pr.metric_sum / seen);
+        const StepInfo info{pr.epoch,           pr.step,          pr.position, train.size, loss,
+                            pr.loss_sum / seen, running.accuracy, lr,          running.mse};
         if (on_step(info) == StepAction::Stop) {
           if (!reducer_) return false;
           stop_vote_ = true;
@@ -110,10 +95,11 @@ bool Trainer::run(const BatchSource& train, const BatchSource* test,
     EpochMetrics m;
     m.epoch = pr.epoch + 1, m.lr = lr;
     m.train_loss = pr.loss_sum / double(train.size);
-    m.train_accuracy = double(pr.correct) / double(train.size);
+    const MetricValues train_metric = metric_values(metric_.kind, pr.metric_sum / double(train.size));
+    m.train_accuracy = train_metric.accuracy, m.train_mse = train_metric.mse;
     if (test && lead()) {
       const Evaluation e = evaluate(*test);
-      m.test_loss = e.loss, m.test_accuracy = e.accuracy;
+      m.test_loss = e.loss, m.test_accuracy = e.accuracy, m.test_mse = e.mse;
     }
     m.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     pr.history.push_back(m);
@@ -139,7 +125,7 @@ double Trainer::train_step(const BatchSource& train, size_t count, double lr) {
   engine_.backward(loss_id_, param_ids_);
   GradRefs grads;
   for (int id : param_ids_) grads[graph_.node(id).name] = engine_.grad(id);
-  finish_step(grads, lr, count, loss * double(count), correct_in_batch(feeds_[config_.label_input]));
+  finish_step(grads, lr, count, loss * double(count), metric_in_batch());
   return loss;
 }
 
@@ -153,7 +139,8 @@ double Trainer::forward_on(const BatchSource& train, size_t start, size_t count)
   return engine_.value(loss_id_)();
 }
 
-void Trainer::finish_step(const GradRefs& grads, double lr, size_t count, double loss_sum, int64_t correct) {
+void Trainer::finish_step(const GradRefs& grads, double lr, size_t count, double loss_sum,
+                          double metric_sum) {
   check_finite_grads(grads);
   optimizer_.step(params_, grads, lr);
   if (reducer_)  // running statistics, updated by the forward pass
@@ -162,18 +149,14 @@ void Trainer::finish_step(const GradRefs& grads, double lr, size_t count, double
     engine_.store_states(params_);
   Progress& pr = progress_;
   pr.loss_sum += loss_sum;
-  pr.correct += correct;
+  pr.metric_sum += metric_sum;
   pr.position += count;
   ++pr.step;
 }
 
-int64_t Trainer::correct_in_batch(const Tensor& labels) const {
-  const Tensor& scores = engine_.value(score_id_);
-  const size_t k = scores.shape()[1];
-  int64_t correct = 0;
-  for (size_t i = 0; i < size_t(labels.shape()[0]); ++i)
-    correct += argmax(scores.data() + i * k, k) == true_class(labels, i);
-  return correct;
+double Trainer::metric_in_batch() const {
+  if (metric_.kind == MetricKind::None) return 0;
+  return metric_.batch_sum(engine_.value(metric_.predictions), engine_.value(metric_.targets));
 }
 
 std::string Trainer::where() const {
@@ -230,13 +213,16 @@ Evaluation evaluate(const Graph& g, const Params& params, const BatchSource& dat
                     const std::string& image_input, const std::string& label_input) {
   if (data.size == 0) throw Error("the evaluation set is empty");
   if (batch < 1) throw Error("evaluation batch must be >= 1, got " + std::to_string(batch));
-  const int loss_id = g.output("loss"), score_id = score_output(g);
+  const int loss_id = g.output("loss");
+  const Metric metric = metric_for(g, label_input);
   std::vector<uint32_t> order(data.size);
   std::iota(order.begin(), order.end(), 0u);
-  const size_t k = size_t(g.node(score_id).info.shape[1]);
   Evaluation e;
+  e.metric = metric.kind;
+  const bool classes = metric.kind == MetricKind::Accuracy;
+  const size_t k = classes ? size_t(g.node(metric.predictions).info.shape[1]) : 0;
   e.confusion.assign(k, std::vector<int64_t>(k, 0));
-  double loss_sum = 0;
+  double loss_sum = 0, metric_sum = 0;
   Engine engine(g);
   Feeds feeds;
   Tensor& images = feeds[image_input];
@@ -246,17 +232,24 @@ Evaluation evaluate(const Graph& g, const Params& params, const BatchSource& dat
     data.batch(order, start, count, images, labels);
     engine.forward(feeds, params, false);
     loss_sum += double(engine.value(loss_id)()) * double(count);
-    const Tensor& scores = engine.value(score_id);
-    for (size_t i = 0; i < count; ++i) {
-      const size_t truth = true_class(labels, i), predicted = argmax(scores.data() + i * k, k);
-      ++e.confusion.at(truth).at(predicted);
-      e.accuracy += truth == predicted;
-    }
+    if (metric.kind == MetricKind::None) continue;
+    const Tensor& predictions = engine.value(metric.predictions);
+    metric_sum += metric.batch_sum(predictions, engine.value(metric.targets));
+    for (size_t i = 0; classes && i < count; ++i)
+      ++e.confusion.at(true_class(labels, i)).at(row_argmax(predictions.data() + i * k, k));
   }
   e.samples = int64_t(data.size);
   e.loss = loss_sum / double(data.size);
-  e.accuracy /= double(data.size);
+  const MetricValues v = metric_values(metric.kind, metric_sum / double(data.size));
+  e.accuracy = v.accuracy, e.mse = v.mse;
   return e;
+}
+
+nlohmann::json figures_json(const std::string& prefix, double loss, double accuracy, double mse) {
+  nlohmann::json j = nlohmann::json::object();
+  for (const auto& [name, v] : {std::pair{"loss", loss}, {"accuracy", accuracy}, {"mse", mse}})
+    if (std::isfinite(v)) j[prefix + name] = v;
+  return j;
 }
 
 std::vector<double> Evaluation::class_accuracy() const {

@@ -14,6 +14,7 @@
 
 #include "core/rng.h"
 #include "graph/engine.h"
+#include "graph/metric.h"
 #include "graph/optim.h"
 #include "graph/schedule.h"
 
@@ -55,11 +56,18 @@ struct TrainConfig {
   static TrainConfig from_json(const nlohmann::json& j);
 };
 
+// The metric (graph/metric.h) goes to *_accuracy (plain or binary) or *_mse; the other pair is NaN.
 struct EpochMetrics {
+  static constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
   int64_t epoch = 0;  // 1-based in reports
-  double lr = 0, train_loss = 0, train_accuracy = 0, seconds = 0;
-  double test_loss = std::numeric_limits<double>::quiet_NaN(), test_accuracy = test_loss;
+  double lr = 0, train_loss = 0, train_accuracy = kNaN, seconds = 0;
+  double test_loss = kNaN, test_accuracy = kNaN;
+  double train_mse = kNaN, test_mse = kNaN;
 };
+
+// {"<prefix>loss", "<prefix>accuracy" or "<prefix>mse"}, the finite ones only (JSON has no NaN):
+// a run's figures for a model's meta, e.g. figures_json("test_", e.loss, e.accuracy, e.mse).
+nlohmann::json figures_json(const std::string& prefix, double loss, double accuracy, double mse);
 
 // Where a run stands; everything an exact resume needs besides weights and optimizer state.
 struct Progress {
@@ -69,7 +77,7 @@ struct Progress {
   std::vector<uint32_t> order;  // this epoch's sample order (drawn when position is 0)
   Rng::State rng{};             // after drawing `order`
   double loss_sum = 0;          // this epoch: sum of batch loss * batch size
-  int64_t correct = 0;          // this epoch: correctly classified samples
+  double metric_sum = 0;        // this epoch: Metric::batch_sum summed (correct samples for accuracy)
   std::vector<EpochMetrics> history;
 };
 
@@ -77,16 +85,19 @@ struct StepInfo {
   int64_t epoch, step;
   size_t position, samples;  // done in this epoch, of
   double loss, running_loss, running_accuracy, lr;
+  double running_mse = EpochMetrics::kNaN;  // running_accuracy is NaN when the metric is mse
 };
 
 struct Evaluation {
-  double loss = 0, accuracy = 0;
+  MetricKind metric = MetricKind::Accuracy;
+  double loss = 0, accuracy = EpochMetrics::kNaN, mse = accuracy;  // as in EpochMetrics
   int64_t samples = 0;
-  std::vector<std::vector<int64_t>> confusion;  // [true class][predicted class]
+  std::vector<std::vector<int64_t>> confusion;  // [true class][predicted class]; accuracy only
   std::vector<double> class_accuracy() const;   // NaN for a class with no samples
 };
 
-// Loss, accuracy and confusion matrix of `params` on `data`, in inference mode, in order.
+// Loss, the metric that fits the loss (metric_for) and, for accuracy, the confusion matrix of
+// `params` on `data`, in inference mode, in order.
 Evaluation evaluate(const Graph& g, const Params& params, const BatchSource& data, int64_t batch = 256,
                     const std::string& image_input = "image", const std::string& label_input = "label");
 
@@ -103,7 +114,7 @@ struct ReduceStats;  // graph/step_reducer.h
 class Trainer {
  public:
   // `params` must outlive the trainer; it is updated in place. Throws Error when the graph lacks the
-  // configured inputs, a scalar "loss" output, or a "logits"/"probs" output.
+  // configured inputs or a scalar "loss" output. The metric comes from the loss (metric_for).
   Trainer(const Graph& g, Params& params, TrainConfig config);
   ~Trainer();
 
@@ -128,6 +139,7 @@ class Trainer {
   Checkpoint checkpoint() const;  // this run, to save and resume later
   Optimizer& optimizer() { return optimizer_; }
   const TrainConfig& config() const { return config_; }
+  const Metric& metric() const { return metric_; }
 
   // Data-parallel training (graph/distributed.h, graph/train_distributed.cpp): from now on this
   // trainer is rank comm.rank() of comm.size(). Every rank makes the same calls with the same graph,
@@ -150,13 +162,13 @@ class Trainer {
   double train_step(const BatchSource& train, size_t count, double lr);
   double distributed_step(const BatchSource& train, size_t count, double lr);
   double forward_on(const BatchSource& train, size_t start, size_t count);
-  void finish_step(const GradRefs& grads, double lr, size_t count, double loss_sum, int64_t correct);
+  void finish_step(const GradRefs& grads, double lr, size_t count, double loss_sum, double metric_sum);
   void verify_replicas() const;
   void check_finite_loss(double loss) const;
   void check_finite_grads(const GradRefs& grads) const;
   std::string where() const;
   std::string first_bad_value() const;  // "" when every value is finite
-  int64_t correct_in_batch(const Tensor& labels) const;
+  double metric_in_batch() const;
 
   const Graph& graph_;
   Params& params_;
@@ -164,7 +176,8 @@ class Trainer {
   Optimizer optimizer_;
   Engine engine_;
   Progress progress_;
-  int loss_id_, score_id_;
+  int loss_id_;
+  Metric metric_;
   std::vector<int> param_ids_;
   Tensor images_, labels_;
   Feeds feeds_;

@@ -30,13 +30,13 @@ double Trainer::distributed_step(const BatchSource& train, size_t count, double 
     local.engine = &engine_;
     local.share = double(shard.count) / double(count);
     local.loss_sum = loss * double(shard.count);
-    local.correct = correct_in_batch(feeds_[config_.label_input]);
+    local.metric_sum = metric_in_batch();
   }
   reducer_->reduce(local);
   const double loss = reducer_->loss_sum() / double(count);
   try {  // the checks read summed values, the same on every rank
     check_finite_loss(loss);
-    finish_step(reducer_->grads(), lr, count, reducer_->loss_sum(), reducer_->correct());
+    finish_step(reducer_->grads(), lr, count, reducer_->loss_sum(), reducer_->metric_sum());
   } catch (const Error& e) {
     throw CollectiveError(e.what());
   }

@@ -5,13 +5,14 @@
 
 #include "core/error.h"
 #include "models/lenet.h"
+#include "models/mobilenet.h"
 #include "models/resnet.h"
 #include "models/vgg.h"
 
 namespace xgrad {
 
 const std::vector<std::string>& builtin_model_names() {
-  static const std::vector<std::string> names = {"lenet", "lenet-relu", "mlp", "vgg", "resnet"};
+  static const std::vector<std::string> names = {"lenet", "lenet-relu", "mlp", "vgg", "resnet", "mobilenet"};
   return names;
 }
 
@@ -27,6 +28,7 @@ Graph builtin_graph(const std::string& name) {
   if (name == "mlp") return mlp();
   if (name == "vgg") return vgg();
   if (name == "resnet") return resnet();
+  if (name == "mobilenet") return mobilenet();
   throw Error("unknown model \"" + name + "\" (built in: " + builtin_name_list() + ")");
 }
 

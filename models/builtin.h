@@ -8,7 +8,8 @@
 
 namespace xgrad {
 
-// "lenet" (the sigmoid reference), "lenet-relu", "mlp", "vgg", "resnet"; later builders add theirs here.
+// "lenet" (the sigmoid reference), "lenet-relu", "mlp", "vgg", "resnet", "mobilenet"; later builders add
+// theirs here.
 const std::vector<std::string>& builtin_model_names();
 std::string builtin_name_list();  // "lenet, lenet-relu, ..."
 // The builder's graph; throws Error listing the names for an unknown one.

@@ -8,8 +8,9 @@
 
 namespace xgrad {
 
-// widths: filters per block (each block halves the image); hidden: units of the dense layer.
-Graph vgg(const std::vector<int64_t>& widths = {32, 64}, int64_t hidden = 128, double dropout = 0.4,
+// widths: filters per block (each block halves the image); hidden: units of the dense layer. The
+// default widths are narrow ({16, 32}, 219k params) so that 3 seeds x 15 epochs train on 2 cores.
+Graph vgg(const std::vector<int64_t>& widths = {16, 32}, int64_t hidden = 128, double dropout = 0.4,
           int64_t classes = 10);
 
 }  // namespace xgrad

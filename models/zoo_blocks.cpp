@@ -27,4 +27,20 @@ Value residual_block(GraphBuilder& b, const std::string& name, Value x, int64_t 
   return b.relu(b.add(h, shortcut, name + ".add"), name + ".relu");
 }
 
+Value stages(GraphBuilder& b, Value x, const std::vector<int64_t>& widths, int64_t blocks, Block block) {
+  Value h = x;
+  for (size_t s = 0; s < widths.size(); ++s)
+    for (int64_t k = 0; k < blocks; ++k) {
+      const std::string name = "stage" + std::to_string(s + 1) + ".block" + std::to_string(k + 1);
+      h = block(b, name, h, widths[s], s > 0 && k == 0 ? 2 : 1);
+    }
+  return h;
+}
+
+Value separable_block(GraphBuilder& b, const std::string& name, Value x, int64_t filters, int64_t stride) {
+  const int64_t channels = b.shape(x).at(1);
+  Value h = conv_bn(b, name + ".depthwise", x, channels, 3, stride, true, channels);
+  return conv_bn(b, name + ".pointwise", h, filters, 1);
+}
+
 }  // namespace xgrad

@@ -169,3 +169,28 @@ TEST_CASE("format_version 1 checkpoints (\"version\", tensors as \"f32le\") are 
   CHECK_THROWS_WITH_AS(checkpoint_from_json(v1), doctest::Contains("checkpoint: version: 2 is not supported"),
                        Error);
 }
+
+TEST_CASE("checkpoints written before the mse metric (\"correct\", no *_mse figures) are still read") {
+  const xgrad::testing::Synthetic data(40);
+  const Graph g = mlp({4}, "relu", 3);
+  TrainConfig c;
+  c.epochs = 2, c.batch = 8, c.optim = OptimConfig{"adam", 0.01};
+  Rng rng(2);
+  Params p = init_params(g, rng);
+  Trainer t(g, p, c);
+  const auto src = data.source();
+  CHECK_FALSE(t.run(src, nullptr,  // five steps per epoch: stop in the second
+                    [](const StepInfo& s) { return s.step == 7 ? StepAction::Stop : StepAction::Continue; }));
+  const auto now = checkpoint_to_json(t.checkpoint());
+  auto old = now;
+  old["progress"].erase("metric_sum");
+  old["progress"]["correct"] = int64_t(t.progress().metric_sum);
+  for (auto& epoch : old["progress"]["history"]) epoch.erase("train_mse"), epoch.erase("test_mse");
+  REQUIRE(old.dump().find("\"correct\"") != std::string::npos);
+  const Checkpoint back = checkpoint_from_json(old);
+  CHECK(back.progress.metric_sum == t.progress().metric_sum);
+  CHECK(back.progress.metric_sum > 0);
+  CHECK(back.progress.history.at(0).train_accuracy == t.progress().history.at(0).train_accuracy);
+  CHECK(std::isnan(back.progress.history.at(0).train_mse));
+  CHECK(checkpoint_to_json(back) == now);
+}

@@ -239,9 +239,8 @@ TEST_CASE("built-in model names work from any directory; the default is the refe
   CHECK(summary.out.find("fc1") != std::string::npos);
   const Result typo = t.run("train --model lenett --data data");
   CHECK(typo.code != 0);
-  CHECK(typo.err.find(
-            "lenett: no such model file, nor a built-in model (lenet, lenet-relu, mlp, vgg, resnet)") !=
-        std::string::npos);
+  CHECK(typo.err.find("lenett: no such model file, nor a built-in model (lenet, lenet-relu, mlp, vgg, "
+                      "resnet, mobilenet)") != std::string::npos);
 }
 
 TEST_CASE("[slow] kill -9 during training, then --resume: exactly the weights of an uninterrupted run") {

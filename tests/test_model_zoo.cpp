@@ -4,6 +4,7 @@
 
 #include "graph/engine.h"
 #include "graph/serialize.h"
+#include "models/mobilenet.h"
 #include "models/resnet.h"
 #include "models/vgg.h"
 #include "tests/fixtures.h"
@@ -22,11 +23,12 @@ struct ZooModel {
 const ZooModel kZoo[] = {
     {"vgg.json", [] { return vgg(); }},
     {"resnet.json", [] { return resnet(); }},
+    {"mobilenet.json", [] { return mobilenet(); }},
 };
 
 }  // namespace
 
-TEST_CASE("models/vgg.json and resnet.json are exactly what the C++ builders produce") {
+TEST_CASE("models/vgg.json, resnet.json and mobilenet.json are exactly what the C++ builders produce") {
   for (const auto& m : kZoo) {
     INFO(m.file);
     // If this fails after a builder change: build/xgrad export --builtin NAME --out models/NAME.json

@@ -1,5 +1,6 @@
-// `xgrad eval`: a trained model on the Fashion-MNIST test set: loss, accuracy, per-class accuracy
-// with the class names from the model's meta, and the confusion matrix.
+// `xgrad eval`: a trained model on the Fashion-MNIST test set (or --data): loss and the metric
+// that fits the loss (graph/metric.h); for classification also per-class accuracy with the class
+// names from the model's meta, and the confusion matrix.
 #include <cstdio>
 #include <thread>
 
@@ -23,8 +24,12 @@ struct EvalOptions {
 
 void print_evaluation(const Evaluation& e, const std::vector<std::string>& names) {
   const size_t k = e.confusion.size();
-  std::printf("test loss %.4f  accuracy %.4f  (%lld samples)\n\nper class:\n", e.loss, e.accuracy,
-              (long long)e.samples);
+  std::printf("test loss %.4f", e.loss);
+  if (e.metric != MetricKind::None)
+    std::printf("  %s %.4f", metric_name(e.metric), MetricValues{e.accuracy, e.mse}.of(e.metric));
+  std::printf("  (%lld samples)\n", (long long)e.samples);
+  if (k == 0) return;  // per class and confusion: classification (accuracy) only
+  std::printf("\nper class:\n");
   const auto acc = e.class_accuracy();
   for (size_t c = 0; c < k; ++c) std::printf("  %2zu %-12s %.4f\n", c, names[c].c_str(), acc[c]);
   std::printf("\nconfusion matrix (rows: true class, columns: predicted class):\n     ");

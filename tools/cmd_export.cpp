@@ -1,6 +1,6 @@
-// `xgrad export --builtin NAME [--out FILE]` (models/builtin.h: lenet, lenet-relu, mlp, vgg, resnet):
-// the architecture of a C++ model builder as a model file (no weights). The JSON models in models/
-// are made by it.
+// `xgrad export --builtin NAME [--out FILE]` (models/builtin.h: lenet, lenet-relu, mlp, vgg, resnet,
+// mobilenet): the architecture of a C++ model builder as a model file (no weights). The JSON models
+// in models/ are made by it.
 // `xgrad export --model M.json --npz W.npz [--layout xgrad|torch|keras]`: the model's weights as a
 // NumPy archive in another framework's layout (graph/layout.h).
 // `xgrad export --model M.json --onnx M.onnx [--opset 13] [--output logits|probs]`: a trained model

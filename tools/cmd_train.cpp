@@ -44,7 +44,7 @@ void add_options(CLI::App& cmd, TrainOptions& o) {
   TrainConfig& c = o.config;
   c.optim.lr = 0.9;
   cmd.add_option("--model", o.model,
-                 "Built-in model (lenet, lenet-relu, mlp) or model file (graph JSON, weights optional)")
+                 "Built-in model (" + builtin_name_list() + ") or model file (graph JSON, weights optional)")
       ->capture_default_str();
   cmd.add_option("--data", o.data,
                  "IDX directory laid out like Fashion-MNIST, or a .npz with x_train, y_train, x_test, y_test "
@@ -112,10 +112,21 @@ std::string stem(const std::string& path) {
   return dot != std::string::npos && (slash == std::string::npos || dot > slash) ? path.substr(0, dot) : path;
 }
 
-void print_epoch(const EpochMetrics& m, int64_t epochs) {
-  std::printf("epoch %lld/%lld  lr %.4g  train loss %.4f acc %.4f  test loss %.4f acc %.4f  %.1fs\n",
-              (long long)m.epoch, (long long)epochs, m.lr, m.train_loss, m.train_accuracy, m.test_loss,
-              m.test_accuracy, m.seconds);
+// " acc 0.8512" (" mse 0.0132", " binary_accuracy 0.9120", nothing for a loss without a metric);
+// `accuracy` names plain accuracy.
+std::string metric_text(MetricKind metric, double accuracy, double mse, const char* name = "acc") {
+  if (metric == MetricKind::None) return "";
+  char text[64];
+  std::snprintf(text, sizeof text, " %s %.4f", metric == MetricKind::Accuracy ? name : metric_name(metric),
+                MetricValues{accuracy, mse}.of(metric));
+  return text;
+}
+
+void print_epoch(const EpochMetrics& m, int64_t epochs, MetricKind metric) {
+  std::printf("epoch %lld/%lld  lr %.4g  train loss %.4f%s  test loss %.4f%s  %.1fs\n", (long long)m.epoch,
+              (long long)epochs, m.lr, m.train_loss,
+              metric_text(metric, m.train_accuracy, m.train_mse).c_str(), m.test_loss,
+              metric_text(metric, m.test_accuracy, m.test_mse).c_str(), m.seconds);
   std::fflush(stdout);
 }
 
@@ -128,15 +139,17 @@ void print_reduce_stats(const ReduceStats& r, int ranks) {
       1e3 * r.seconds / steps);
 }
 
-nlohmann::json training_meta(const TrainOptions& o, const std::string& data_dir, const Progress& p) {
+nlohmann::json training_meta(const TrainOptions& o, const std::string& data_dir, const Progress& p,
+                             MetricKind metric) {
   const EpochMetrics& last = p.history.back();
   double seconds = 0;
   for (const auto& m : p.history) seconds += m.seconds;
-  return {{"training", o.config.to_json()}, {"data", data_dir},
-          {"train_loss", last.train_loss},  {"train_accuracy", last.train_accuracy},
-          {"test_loss", last.test_loss},    {"test_accuracy", last.test_accuracy},
-          {"train_seconds", seconds},       {"steps", p.step},
-          {"xgrad_version", XGRAD_VERSION}};
+  nlohmann::json meta = {
+      {"training", o.config.to_json()}, {"data", data_dir}, {"metric", metric_name(metric)},
+      {"train_seconds", seconds},       {"steps", p.step},  {"xgrad_version", XGRAD_VERSION}};
+  meta.update(figures_json("train_", last.train_loss, last.train_accuracy, last.train_mse));
+  meta.update(figures_json("test_", last.test_loss, last.test_accuracy, last.test_mse));
+  return meta;
 }
 
 void run_train(TrainOptions o, Communicator* comm) {
@@ -193,10 +206,12 @@ void run_train(TrainOptions o, Communicator* comm) {
   auto on_epoch = [&](const EpochMetrics& m) {
     if (!lead) return;
     bar.clear();
-    print_epoch(m, o.config.epochs);
+    print_epoch(m, o.config.epochs, trainer.metric().kind);
     if (!o.checkpoint.empty()) save_checkpoint(o.checkpoint, trainer.checkpoint());
-    if (!o.log.empty()) write_file_atomic(o.log, csv_curves(trainer.progress().history));
-    if (!plot.empty()) write_file_atomic(plot, svg_curves(trainer.progress().history, model.graph.name()));
+    const auto& history = trainer.progress().history;
+    if (!o.log.empty()) write_file_atomic(o.log, csv_curves(history, trainer.metric().kind));
+    if (!plot.empty())
+      write_file_atomic(plot, svg_curves(history, model.graph.name(), trainer.metric().kind));
   };
   const bool finished = trainer.run(train, &test, on_step, on_epoch);
   signal(SIGINT, SIG_DFL);
@@ -215,12 +230,14 @@ void run_train(TrainOptions o, Communicator* comm) {
   if (!lead) return;
   if (comm) print_reduce_stats(*trainer.reduce_stats(), comm->size());
   nlohmann::json meta = model.meta;
-  meta.update(training_meta(o, data_dir, trainer.progress()));
-  if (!meta.contains("classes"))  // what the trained classes mean: the data set's names
-    meta["classes"] = fashion_mnist_classes();
+  const MetricKind metric = trainer.metric().kind;
+  meta.update(training_meta(o, data_dir, trainer.progress(), metric));
+  // What the trained classes mean: the data set's names (a classifier's only).
+  if (!meta.contains("classes") && metric == MetricKind::Accuracy) meta["classes"] = fashion_mnist_classes();
   save_model(o.out, model.graph, &params, meta);
-  std::printf("test accuracy %.4f (loss %.4f); model written to %s\n",
-              trainer.progress().history.back().test_accuracy, trainer.progress().history.back().test_loss,
+  const EpochMetrics& last = trainer.progress().history.back();
+  std::printf("test%s (loss %.4f); model written to %s\n",
+              metric_text(metric, last.test_accuracy, last.test_mse, "accuracy").c_str(), last.test_loss,
               o.out.c_str());
 }
 

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdio>
 
 namespace xgrad::cli {
@@ -35,9 +36,15 @@ void ProgressBar::update(const StepInfo& s) {
   const double elapsed = std::chrono::duration<double>(now - start_).count();
   const double rate = elapsed > 0 ? double(s.position - start_position_) / elapsed : 0;
   const double eta = rate > 0 ? double(s.samples - s.position) / rate : 0;
-  char stats[160];
-  std::snprintf(stats, sizeof stats, "%zu/%zu  %.0f samples/s  loss %.4f  acc %.4f  ETA %s", s.position,
-                s.samples, rate, s.running_loss, s.running_accuracy, format_seconds(eta).c_str());
+  // The running metric: accuracy, else mse, else none (a loss without a metric).
+  char metric[48] = "";
+  if (!std::isnan(s.running_accuracy))
+    std::snprintf(metric, sizeof metric, "  acc %.4f", s.running_accuracy);
+  else if (!std::isnan(s.running_mse))
+    std::snprintf(metric, sizeof metric, "  mse %.4f", s.running_mse);
+  char stats[192];
+  std::snprintf(stats, sizeof stats, "%zu/%zu  %.0f samples/s  loss %.4f%s  ETA %s", s.position, s.samples,
+                rate, s.running_loss, metric, format_seconds(eta).c_str());
   const std::string head = "epoch " + std::to_string(s.epoch + 1) + "/" + std::to_string(epochs_);
   if (!terminal_) {
     out_ << head << "  " << stats << "\n" << std::flush;

@@ -80,15 +80,18 @@ void range_of(const std::vector<Series>& series, double& lo, double& hi) {
 
 }  // namespace
 
-std::string svg_curves(const std::vector<EpochMetrics>& history, const std::string& title) {
+std::string svg_curves(const std::vector<EpochMetrics>& history, const std::string& title,
+                       MetricKind metric) {
   Series train_loss{"train", "#1f77b4", {}}, test_loss{"test", "#d62728", {}};
-  Series train_acc{"train", "#1f77b4", {}}, test_acc{"test", "#d62728", {}};
+  Series train_metric{"train", "#1f77b4", {}}, test_metric{"test", "#d62728", {}};
   for (const auto& m : history) {
     train_loss.y.push_back(m.train_loss), test_loss.y.push_back(m.test_loss);
-    train_acc.y.push_back(m.train_accuracy), test_acc.y.push_back(m.test_accuracy);
+    train_metric.y.push_back(MetricValues{m.train_accuracy, m.train_mse}.of(metric));
+    test_metric.y.push_back(MetricValues{m.test_accuracy, m.test_mse}.of(metric));
   }
+  const bool has_metric = metric != MetricKind::None;
   std::ostringstream o;
-  const double width = 2 * kPanelW, height = kTop + kPanelH;
+  const double width = (has_metric ? 2 : 1) * kPanelW, height = kTop + kPanelH;
   o << "<svg xmlns='http://www.w3.org/2000/svg' width='" << width << "' height='" << height
     << "' viewBox='0 0 " << width << ' ' << height << "' font-family='sans-serif' font-size='12'>\n";
   o << "<rect width='100%' height='100%' fill='white'/>\n";
@@ -97,20 +100,30 @@ std::string svg_curves(const std::vector<EpochMetrics>& history, const std::stri
   double lo, hi;
   range_of({train_loss, test_loss}, lo, hi);
   panel(o, 0, "loss", {train_loss, test_loss}, std::min(lo, 0.0), hi, history.size());
-  range_of({train_acc, test_acc}, lo, hi);
-  panel(o, kPanelW, "accuracy", {train_acc, test_acc}, std::floor(lo * 10) / 10,
-        std::min(1.0, std::ceil(hi * 10) / 10), history.size());
+  range_of({train_metric, test_metric}, lo, hi);
+  if (metric == MetricKind::MeanSquaredError)
+    panel(o, kPanelW, "mse", {train_metric, test_metric}, std::min(lo, 0.0), hi, history.size());
+  else if (has_metric)
+    panel(o, kPanelW, metric_name(metric), {train_metric, test_metric}, std::floor(lo * 10) / 10,
+          std::min(1.0, std::ceil(hi * 10) / 10), history.size());
   o << "</svg>\n";
   return o.str();
 }
 
-std::string csv_curves(const std::vector<EpochMetrics>& history) {
+std::string csv_curves(const std::vector<EpochMetrics>& history, MetricKind metric) {
+  const bool has_metric = metric != MetricKind::None;
+  const std::string name = metric_name(metric);
   std::ostringstream o;
-  o << "epoch,lr,train_loss,train_accuracy,test_loss,test_accuracy,seconds\n";
+  o << "epoch,lr,train_loss," << (has_metric ? "train_" + name + "," : "") << "test_loss,"
+    << (has_metric ? "test_" + name + "," : "") << "seconds\n";
   auto cell = [](double v) { return std::isfinite(v) ? fmt(v, "%.6g") : std::string(); };
-  for (const auto& m : history)
-    o << m.epoch << ',' << cell(m.lr) << ',' << cell(m.train_loss) << ',' << cell(m.train_accuracy) << ','
-      << cell(m.test_loss) << ',' << cell(m.test_accuracy) << ',' << fmt(m.seconds, "%.2f") << '\n';
+  for (const auto& m : history) {
+    o << m.epoch << ',' << cell(m.lr) << ',' << cell(m.train_loss) << ',';
+    if (has_metric) o << cell(MetricValues{m.train_accuracy, m.train_mse}.of(metric)) << ',';
+    o << cell(m.test_loss) << ',';
+    if (has_metric) o << cell(MetricValues{m.test_accuracy, m.test_mse}.of(metric)) << ',';
+    o << fmt(m.seconds, "%.2f") << '\n';
+  }
   return o.str();
 }
 
