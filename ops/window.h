@@ -22,6 +22,10 @@ struct Geometry {
 
 inline int64_t window_out(int64_t in, int64_t k, int64_t s, int64_t d, const Padding& p, int axis,
                           int64_t& pad_begin) {
+  // Importers (ONNX) can bring geometry the attribute reader never checked: refuse it here, once.
+  if (k < 1 || s < 1 || d < 1)
+    throw Error("window: kernel, stride and dilation must be at least 1 (got " + std::to_string(k) + ", " +
+                std::to_string(s) + ", " + std::to_string(d) + ")");
   const int64_t span = (k - 1) * d + 1;
   if (p.mode == Padding::Mode::Same) {
     const int64_t out = (in + s - 1) / s;
