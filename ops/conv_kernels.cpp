@@ -10,12 +10,16 @@
 #include "ops/conv_direct.h"
 #include "ops/conv_ovec.h"
 #include "ops/conv_plane.h"
+#include "ops/conv_winograd.h"
 #include "ops/im2col.h"
 
 namespace xgrad {
 namespace {
 
 bool unit(const Pair& p) { return p[0] == 1 && p[1] == 1; }
+
+// Winograd wins over the direct kernels from this many input and output channels on (KERNELS.md).
+constexpr int64_t kWinogradMinChannels = 16;
 
 // im2col + sgemm: y = w [O, K] · cols [K, P]; dw += g · colsᵀ; dx = col2im(wᵀ · g). Any conv.
 ConvSizes gemm_sizes(const ConvDims& d) {
@@ -52,7 +56,8 @@ void gemm_transposed(const ConvDims& d, const float* g, const float* w, float* o
   cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, int(k), int(p), int(d.o), 1.0f, w, int(k), g, int(p),
               0.0f, out, int(p));
 }
-void gemm_input_grad(const ConvDims& d, const float* g, const float* w, float* scratch, float* dx) {
+void gemm_input_grad(const ConvDims& d, const float* g, const float* w, const float*, float* scratch,
+                     float* dx) {
   gemm_transposed(d, g, w, scratch);
   col2im(d, scratch, dx);
 }
@@ -71,7 +76,8 @@ void pointwise_weight_grad(const ConvDims& d, const float* x, const float*, cons
                            float* acc) {
   gemm_weight_grad_of(d, x, g, acc);
 }
-void pointwise_input_grad(const ConvDims& d, const float* g, const float* w, float*, float* dx) {
+void pointwise_input_grad(const ConvDims& d, const float* g, const float* w, const float*, float*,
+                          float* dx) {
   gemm_transposed(d, g, w, dx);
 }
 
@@ -90,7 +96,8 @@ void direct_forward_image(const ConvDims& d, const float* x, const float* w, con
 void direct_weight(const ConvDims& d, const float*, const float* kept, const float* g, float*, float* acc) {
   direct_weight_grad(d, kept, g, acc);
 }
-void plane_input_avx512(const ConvDims& d, const float* g, const float* w, float* scratch, float* dx) {
+void plane_input_avx512(const ConvDims& d, const float* g, const float* w, const float*, float* scratch,
+                        float* dx) {
   plane_kernel(Isa::Avx512).input_grad(d, g, w, scratch, dx);
 }
 
@@ -108,6 +115,9 @@ void ovec_forward_image(const ConvDims& d, const float* x, const float* wt, cons
 void ovec_weight(const ConvDims& d, const float*, const float* kept, const float* g, float* scratch,
                  float* acc) {
   ovec_weight_grad(d, kept, g, scratch, acc);
+}
+void ovec_input(const ConvDims& d, const float* g, const float* w, const float*, float* scratch, float* dx) {
+  ovec_input_grad(d, g, w, scratch, dx);
 }
 
 // The same at stride 2 and beyond, where the gather for dx would mostly read zeros: dx goes
@@ -140,7 +150,7 @@ void plane_weight(const ConvDims& d, const float*, const float* kept, const floa
   plane_kernel(I).weight_grad(d, kept, g, acc);
 }
 template <Isa I>
-void plane_input(const ConvDims& d, const float* g, const float* w, float* scratch, float* dx) {
+void plane_input(const ConvDims& d, const float* g, const float* w, const float*, float* scratch, float* dx) {
   plane_kernel(I).input_grad(d, g, w, scratch, dx);
 }
 template <Isa I>
@@ -153,6 +163,27 @@ ConvKernel plane_entry(const char* name) {
           plane_weight<I>,
           plane_weight_grad_finish,
           plane_input<I>};
+}
+
+// 3x3 at stride 1 with enough channels for the 16 sgemm calls per image to run well (ops/conv_winograd).
+bool winograd_entry_applies(const ConvDims& d, Isa) {
+  return winograd_applies(d) && d.c >= kWinogradMinChannels && d.o >= kWinogradMinChannels;
+}
+ConvSizes winograd_sizes(const ConvDims& d) {
+  const int64_t s = winograd_scratch_size(d);
+  return {0, winograd_weights_size(d), s, winograd_weights_size(d), s};
+}
+void winograd_forward_image(const ConvDims& d, const float* x, const float* u, const float* b, float*,
+                            float* scratch, float* y) {
+  winograd_forward(d, x, u, b, scratch, y);
+}
+void winograd_weight(const ConvDims& d, const float* x, const float*, const float* g, float* scratch,
+                     float* acc) {
+  winograd_weight_grad(d, x, g, scratch, acc);
+}
+void winograd_input(const ConvDims& d, const float* g, const float*, const float* u, float* scratch,
+                    float* dx) {
+  winograd_input_grad(d, g, u, scratch, dx);
 }
 
 bool always(const ConvDims&, Isa) { return true; }
@@ -169,12 +200,14 @@ std::string& forced_conv_kernel() {
 
 const std::vector<ConvKernel>& conv_kernels() {
   static const std::vector<ConvKernel> table = {
+      {"winograd_f2x3", winograd_entry_applies, winograd_sizes, winograd_prepare, winograd_forward_image,
+       winograd_weight, winograd_weight_grad_finish, winograd_input},
       {"pointwise_gemm", pointwise_applies, pointwise_sizes, nullptr, pointwise_forward,
        pointwise_weight_grad, add_to, pointwise_input_grad},
       {"direct_c1_avx512", direct_applies, direct_sizes, nullptr, direct_forward_image, direct_weight,
        direct_weight_grad_finish, plane_input_avx512},
       {"ovec_avx512", ovec_applies, ovec_sizes, ovec_transpose_weights, ovec_forward_image, ovec_weight,
-       ovec_weight_grad_finish, ovec_input_grad},
+       ovec_weight_grad_finish, ovec_input},
       {"ovec_strided_avx512", ovec_strided_applies, ovec_strided_sizes, ovec_transpose_weights,
        ovec_forward_image, ovec_weight, ovec_weight_grad_finish, gemm_input_grad},
       plane_entry<Isa::Avx512>("plane_avx512"),
