@@ -165,25 +165,50 @@ ConvKernel plane_entry(const char* name) {
           plane_input<I>};
 }
 
-// 3x3 at stride 1 with enough channels for the 16 sgemm calls per image to run well (ops/conv_winograd).
+// 3x3 at stride 1 with enough channels for the sgemm calls per image to run well (ops/conv_winograd).
+template <int M>
 bool winograd_entry_applies(const ConvDims& d, Isa) {
   return winograd_applies(d) && d.c >= kWinogradMinChannels && d.o >= kWinogradMinChannels;
 }
+template <int M>
 ConvSizes winograd_sizes(const ConvDims& d) {
-  const int64_t s = winograd_scratch_size(d);
-  return {0, winograd_weights_size(d), s, winograd_weights_size(d), s};
+  const WinogradKernel& k = winograd_kernel(M);
+  const int64_t s = k.scratch_size(d), u = k.weights_floats(d);
+  return {0, u, s, u, s};
 }
-void winograd_forward_image(const ConvDims& d, const float* x, const float* u, const float* b, float*,
-                            float* scratch, float* y) {
-  winograd_forward(d, x, u, b, scratch, y);
+template <int M>
+void winograd_prepare(const ConvDims& d, const float* w, float* u) {
+  winograd_kernel(M).prepare(d, w, u);
 }
+template <int M>
+void winograd_forward(const ConvDims& d, const float* x, const float* u, const float* b, float*,
+                      float* scratch, float* y) {
+  winograd_kernel(M).forward(d, x, u, b, scratch, y);
+}
+template <int M>
 void winograd_weight(const ConvDims& d, const float* x, const float*, const float* g, float* scratch,
                      float* acc) {
-  winograd_weight_grad(d, x, g, scratch, acc);
+  winograd_kernel(M).weight_grad(d, x, g, scratch, acc);
 }
+template <int M>
+void winograd_finish(const ConvDims& d, const float* acc, float* dw) {
+  winograd_kernel(M).weight_grad_finish(d, acc, dw);
+}
+template <int M>
 void winograd_input(const ConvDims& d, const float* g, const float*, const float* u, float* scratch,
                     float* dx) {
-  winograd_input_grad(d, g, u, scratch, dx);
+  winograd_kernel(M).input_grad(d, g, u, scratch, dx);
+}
+template <int M>
+ConvKernel winograd_entry(const char* name) {
+  return {name,
+          winograd_entry_applies<M>,
+          winograd_sizes<M>,
+          winograd_prepare<M>,
+          winograd_forward<M>,
+          winograd_weight<M>,
+          winograd_finish<M>,
+          winograd_input<M>};
 }
 
 bool always(const ConvDims&, Isa) { return true; }
@@ -200,8 +225,8 @@ std::string& forced_conv_kernel() {
 
 const std::vector<ConvKernel>& conv_kernels() {
   static const std::vector<ConvKernel> table = {
-      {"winograd_f2x3", winograd_entry_applies, winograd_sizes, winograd_prepare, winograd_forward_image,
-       winograd_weight, winograd_weight_grad_finish, winograd_input},
+      winograd_entry<4>("winograd_f4x3"),
+      winograd_entry<2>("winograd_f2x3"),
       {"pointwise_gemm", pointwise_applies, pointwise_sizes, nullptr, pointwise_forward,
        pointwise_weight_grad, add_to, pointwise_input_grad},
       {"direct_c1_avx512", direct_applies, direct_sizes, nullptr, direct_forward_image, direct_weight,

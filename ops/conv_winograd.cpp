@@ -1,46 +1,77 @@
-// Winograd F(2x2, 3x3); see conv_winograd.h for the math. The 1-D transforms of F(2, 3):
-//   Bᵀ = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1],  G = [1 0 0; ½ ½ ½; ½ -½ ½; 0 0 1],
-//   Aᵀ = [1 1 1 0; 0 1 -1 -1].
-// Tile (ti, tj) reads rows 2ti..2ti+3 and columns 2tj..2tj+3 of the padded region and writes
-// outputs 2ti..2ti+1 x 2tj..2tj+1 (those beyond oh, ow are dropped). Every transform runs over a
-// row of tiles at once (loops over tj), so the compiler vectorises it.
+// Winograd F(m x m, 3x3) for m = 2 and 4; see conv_winograd.h for the math and winograd_maps.h
+// for the transforms. Tile (ti, tj) reads rows m*ti .. m*ti + A - 1 and the same columns of the
+// padded region (A = m + 2) and writes outputs m*ti .. m*ti + m - 1 (those beyond oh, ow are
+// dropped). Every transform runs over a row of tiles at once (lanes tj), so the compiler
+// vectorises it for whatever instruction set the build targets.
 #include "ops/conv_winograd.h"
 
 #include <cblas.h>
 
 #include <algorithm>
+#include <type_traits>
+
+#include "ops/conv_simd.h"
+#include "ops/winograd_maps.h"
 
 namespace xgrad {
 namespace {
 
-constexpr int64_t kCells = 16;  // ξ = i*4 + k, the cells of a 4x4 tile
+using winograd::F2;
+using winograd::F4;
 
 // Tiles of one image and the zero-padded input region they read.
 struct Tiles {
   int64_t th, tw, rows, cols;
-  int64_t count() const { return th * tw; }
 };
+template <class V>
 Tiles tiles_of(const ConvDims& d) {
-  const int64_t th = (d.g.out_h + 1) / 2, tw = (d.g.out_w + 1) / 2;
-  return {th, tw, 2 * th + 2, 2 * tw + 2};
+  const int64_t th = (d.g.out_h + V::kM - 1) / V::kM, tw = (d.g.out_w + V::kM - 1) / V::kM;
+  return {th, tw, V::kM * th + 2, V::kM * tw + 2};
 }
 
-// One worker's scratch: the padded region [C, rows, cols], V or dV [16, C, T], M or dM [16, O, T]
-// and a row of transformed tiles [16, tw].
+// A band of whole tile rows [ti0, ti1): the transforms and the A² sgemm calls run band by band,
+// so V and M of a band stay in cache. Its n = (ti1 - ti0) * tw tiles are the GEMMs' N.
+struct Band {
+  int64_t ti0, ti1, n;
+};
+constexpr int64_t kBandTiles = 128;
+int64_t band_rows(const Tiles& t) { return std::max<int64_t>(1, std::min(t.th, kBandTiles / t.tw)); }
+template <class F>
+void each_band(const Tiles& t, F&& f) {
+  for (int64_t ti0 = 0; ti0 < t.th; ti0 += band_rows(t)) {
+    const int64_t ti1 = std::min(t.th, ti0 + band_rows(t));
+    f(Band{ti0, ti1, (ti1 - ti0) * t.tw});
+  }
+}
+
+// Floats from one cell's [rows, n] block to the next: one cache line more than the block, so the
+// blocks (often 2^k floats apart otherwise) do not compete for the same L1 sets.
+int64_t cell_stride(int64_t rows, int64_t n) { return rows * n + 16; }
+
+// One worker's scratch: the padded region [C, rows, cols], a band's V or dV [A², C, n] and M or
+// dM [A², O, n], and one tile row's half-transformed values [A, A, tw].
 struct Scratch {
   float *region, *v, *m, *rowbuf;
 };
-Scratch split(const ConvDims& d, float* s) {
-  const Tiles t = tiles_of(d);
-  Scratch r{};
-  r.region = s;
-  r.v = r.region + d.c * t.rows * t.cols;
-  r.m = r.v + kCells * d.c * t.count();
-  r.rowbuf = r.m + kCells * d.o * t.count();
-  return r;
+template <class V>
+Scratch layout(const ConvDims& d, float* base, int64_t* size = nullptr) {
+  const Tiles t = tiles_of<V>(d);
+  const int64_t n = band_rows(t) * t.tw, cells = V::kA * V::kA;
+  const int64_t region = d.c * t.rows * t.cols, v = cells * cell_stride(d.c, n),
+                m = cells * cell_stride(d.o, n);
+  if (size) *size = region + v + m + cells * t.tw;
+  if (!base) return {};
+  return {base, base + region, base + region + v, base + region + v + m};
+}
+template <class V>
+int64_t scratch_size(const ConvDims& d) {
+  int64_t size = 0;
+  layout<V>(d, nullptr, &size);
+  return size;
 }
 
-// region [C, rows, cols] = x [C, h, w] shifted by the padding, zeros elsewhere.
+// region [C, rows, cols] = x [C, h, w] shifted by the padding, zeros elsewhere; crop_region is the way
+// back (input cells no tile reads get 0).
 void pad_region(const ConvDims& d, const Tiles& t, const float* x, float* region) {
   std::fill(region, region + d.c * t.rows * t.cols, 0.0f);
   const int64_t r1 = std::min(d.h, t.rows - d.g.pad_top), s1 = std::min(d.w, t.cols - d.g.pad_left);
@@ -50,8 +81,6 @@ void pad_region(const ConvDims& d, const Tiles& t, const float* x, float* region
       std::copy(src, src + s1, region + (c * t.rows + r + d.g.pad_top) * t.cols + d.g.pad_left);
     }
 }
-
-// dx [C, h, w] = the cells of region that are input cells (0 for input cells no tile reads).
 void crop_region(const ConvDims& d, const Tiles& t, const float* region, float* dx) {
   std::fill(dx, dx + d.c * d.h * d.w, 0.0f);
   const int64_t r1 = std::min(d.h, t.rows - d.g.pad_top), s1 = std::min(d.w, t.cols - d.g.pad_left);
@@ -62,111 +91,210 @@ void crop_region(const ConvDims& d, const Tiles& t, const float* region, float* 
     }
 }
 
-// V [16, C, T] = Bᵀ d B for every tile; e [4 rows, 4, tw] holds one tile row's column transforms.
-void input_transform(const ConvDims& d, const Tiles& t, const float* region, float* v, float* e) {
-  const int64_t tw = t.tw, cs = d.c * t.count();
+// Lane j reads NI inputs, input i at a[i*as + j*AJ] (missing ones are 0), applies map, and writes (or
+// with ADD adds) outputs k in [K0, K1) at o[k*os + j*OJ]. n is a constant 16 for whole blocks, so
+// each becomes straight vector code without the run-time checks of a loop of unknown length.
+template <int NI, int AJ, int OJ, int K0, int K1, bool ADD, class Map, class N>
+void map_lanes(const Map& map, const float* __restrict a, int64_t as, float* __restrict o, int64_t os, N n) {
+  for (int64_t j = 0; j < n; ++j) {
+    float in[6] = {}, out[6];
+    for (int i = 0; i < NI; ++i) in[i] = a[i * as + j * AJ];
+    map(in, out);
+    for (int k = K0; k < K1; ++k) {
+      float& dst = o[k * os + j * OJ];
+      dst = ADD ? dst + out[k] : out[k];
+    }
+  }
+}
+template <int NI, int AJ, int OJ, int K0, int K1, bool ADD = false, class Map>
+void map_row(const Map& map, const float* a, int64_t as, float* o, int64_t os, int64_t n) {
+  int64_t j = 0;
+  for (; j + 16 <= n; j += 16)
+    map_lanes<NI, AJ, OJ, K0, K1, ADD>(map, a + j * AJ, as, o + j * OJ, os,
+                                       std::integral_constant<int64_t, 16>{});
+  if (j < n) map_lanes<NI, AJ, OJ, K0, K1, ADD>(map, a + j * AJ, as, o + j * OJ, os, n - j);
+}
+// Calls f(integral_constant r) for the r = ow % m outputs of a last, partial tile (if there is one).
+template <class V, class F>
+void partial_tile(int64_t ow, F&& f) {
+  if (ow % V::kM) with_count<V::kM - 1>(ow % V::kM, f);
+}
+
+// V [A², C, n] = Bᵀ d B for the band's tiles; e [A rows, A, tw] holds one tile row's row maps.
+template <class V>
+void input_transform(const ConvDims& d, const Tiles& t, const Band& b, const float* region, float* v,
+                     float* e) {
+  constexpr int M = V::kM, A = V::kA;
+  const int64_t tw = t.tw, cs = cell_stride(d.c, b.n);
   for (int64_t c = 0; c < d.c; ++c)
-    for (int64_t ti = 0; ti < t.th; ++ti) {
-      for (int64_t r = 0; r < 4; ++r) {
-        const float* row = region + (c * t.rows + 2 * ti + r) * t.cols;
-        float* er = e + r * 4 * tw;
-        for (int64_t j = 0; j < tw; ++j) {
-          const float* x = row + 2 * j;
-          er[j] = x[0] - x[2], er[tw + j] = x[1] + x[2], er[2 * tw + j] = x[2] - x[1],
-          er[3 * tw + j] = x[1] - x[3];
-        }
-      }
-      float* vt = v + c * t.count() + ti * tw;
-      for (int64_t k = 0; k < 4; ++k) {
-        const float *e0 = e + k * tw, *e1 = e0 + 4 * tw, *e2 = e1 + 4 * tw, *e3 = e2 + 4 * tw;
-        float *v0 = vt + k * cs, *v1 = v0 + 4 * cs, *v2 = v1 + 4 * cs, *v3 = v2 + 4 * cs;
-        for (int64_t j = 0; j < tw; ++j)
-          v0[j] = e0[j] - e2[j], v1[j] = e1[j] + e2[j], v2[j] = e2[j] - e1[j], v3[j] = e1[j] - e3[j];
-      }
+    for (int64_t ti = b.ti0; ti < b.ti1; ++ti) {
+      for (int64_t r = 0; r < A; ++r)  // along each row: tile j reads cells m*j .. m*j + A - 1
+        map_row<A, M, 1, 0, A>(V::bt, region + (c * t.rows + M * ti + r) * t.cols, 1, e + r * A * tw, tw, tw);
+      for (int64_t k = 0; k < A; ++k)  // down the columns
+        map_row<A, 1, 1, 0, A>(V::bt, e + k * tw, A * tw, v + k * cs + c * b.n + (ti - b.ti0) * tw, A * cs,
+                               tw);
     }
 }
 
-// y [O, oh, ow] = Aᵀ M A (+ b) for every tile; f [2 rows, 4, tw].
-void output_transform(const ConvDims& d, const Tiles& t, const float* m, const float* b, float* y, float* f) {
-  const int64_t tw = t.tw, cs = d.o * t.count(), oh = d.g.out_h, ow = d.g.out_w;
-  for (int64_t o = 0; o < d.o; ++o)
-    for (int64_t ti = 0; ti < t.th; ++ti) {
-      const float* mt = m + o * t.count() + ti * tw;
-      for (int64_t k = 0; k < 4; ++k) {
-        const float *m0 = mt + k * cs, *m1 = m0 + 4 * cs, *m2 = m1 + 4 * cs, *m3 = m2 + 4 * cs;
-        float *f0 = f + k * tw, *f1 = f0 + 4 * tw;
-        for (int64_t j = 0; j < tw; ++j) f0[j] = m0[j] + m1[j] + m2[j], f1[j] = m1[j] - m2[j] - m3[j];
-      }
-      const float bias = b ? b[o] : 0.0f;
-      for (int64_t a = 0; a < 2 && 2 * ti + a < oh; ++a) {
-        const float *f0 = f + a * 4 * tw, *f1 = f0 + tw, *f2 = f1 + tw, *f3 = f2 + tw;
-        float* yr = y + (o * oh + 2 * ti + a) * ow;
-        for (int64_t j = 0; j < ow / 2; ++j)
-          yr[2 * j] = f0[j] + f1[j] + f2[j] + bias, yr[2 * j + 1] = f1[j] - f2[j] - f3[j] + bias;
-        if (ow % 2) yr[ow - 1] = f0[tw - 1] + f1[tw - 1] + f2[tw - 1] + bias;
+// y [O, oh, ow] = Aᵀ M A (+ bias) for the band's tiles; f [m rows, A, tw].
+template <class V>
+void output_transform(const ConvDims& d, const Tiles& t, const Band& b, const float* m, const float* bias,
+                      float* y, float* f) {
+  constexpr int M = V::kM, A = V::kA;
+  const int64_t tw = t.tw, cs = cell_stride(d.o, b.n), oh = d.g.out_h, ow = d.g.out_w;
+  const auto at = [](const float* in, float* out) { V::at(in, 0.0f, out); };
+  for (int64_t o = 0; o < d.o; ++o) {
+    const float add = bias ? bias[o] : 0.0f;
+    const auto at_bias = [add](const float* in, float* out) { V::at(in, add, out); };
+    for (int64_t ti = b.ti0; ti < b.ti1; ++ti) {
+      for (int64_t k = 0; k < A; ++k)
+        map_row<A, 1, 1, 0, M>(at, m + k * cs + o * b.n + (ti - b.ti0) * tw, A * cs, f + k * tw, A * tw, tw);
+      for (int64_t a = 0; a < M && M * ti + a < oh; ++a) {  // along the row: outputs m*j .. m*j + m - 1
+        const float* fa = f + a * A * tw;
+        float* yr = y + (o * oh + M * ti + a) * ow;
+        map_row<A, 1, M, 0, M>(at_bias, fa, tw, yr, 1, ow / M);
+        partial_tile<V>(ow, [&](auto r) {
+          map_row<A, 1, M, 0, decltype(r)::value>(at_bias, fa + ow / M, tw, yr + ow / M * M, 1, 1);
+        });
       }
     }
+  }
 }
 
-// dM [16, O, T] = A dY Aᵀ for every tile (dY: g's 2x2 block, zeros beyond oh, ow); h [2, 4, tw].
-void grad_transform(const ConvDims& d, const Tiles& t, const float* g, float* dm, float* h) {
-  const int64_t tw = t.tw, cs = d.o * t.count(), oh = d.g.out_h, ow = d.g.out_w;
+// dM [A², O, n] = A dY Aᵀ for the band's tiles (dY: g's m x m block, zeros beyond oh, ow); h [m, A, tw].
+template <class V>
+void grad_transform(const ConvDims& d, const Tiles& t, const Band& b, const float* g, float* dm, float* h) {
+  constexpr int M = V::kM, A = V::kA;
+  const int64_t tw = t.tw, cs = cell_stride(d.o, b.n), oh = d.g.out_h, ow = d.g.out_w;
   for (int64_t o = 0; o < d.o; ++o)
-    for (int64_t ti = 0; ti < t.th; ++ti) {
-      for (int64_t a = 0; a < 2; ++a) {  // along the row: (u0, u1) -> (u0, u0 + u1, u0 - u1, -u1)
-        float *h0 = h + a * 4 * tw, *h1 = h0 + tw, *h2 = h1 + tw, *h3 = h2 + tw;
-        if (2 * ti + a >= oh) {
-          std::fill(h0, h0 + 4 * tw, 0.0f);
+    for (int64_t ti = b.ti0; ti < b.ti1; ++ti) {
+      for (int64_t a = 0; a < M; ++a) {  // along the row
+        float* ha = h + a * A * tw;
+        if (M * ti + a >= oh) {
+          std::fill(ha, ha + A * tw, 0.0f);
           continue;
         }
-        const float* gr = g + (o * oh + 2 * ti + a) * ow;
-        for (int64_t j = 0; j < ow / 2; ++j) {
-          const float u0 = gr[2 * j], u1 = gr[2 * j + 1];
-          h0[j] = u0, h1[j] = u0 + u1, h2[j] = u0 - u1, h3[j] = -u1;
-        }
-        if (ow % 2) h0[tw - 1] = h1[tw - 1] = h2[tw - 1] = gr[ow - 1], h3[tw - 1] = 0.0f;
+        const float* gr = g + (o * oh + M * ti + a) * ow;
+        map_row<M, M, 1, 0, A>(V::ad, gr, 1, ha, tw, ow / M);
+        partial_tile<V>(ow, [&](auto r) {
+          map_row<decltype(r)::value, M, 1, 0, A>(V::ad, gr + ow / M * M, 1, ha + ow / M, tw, 1);
+        });
       }
-      float* mt = dm + o * t.count() + ti * tw;
-      for (int64_t k = 0; k < 4; ++k) {  // down the column, the same map
-        const float *a0 = h + k * tw, *a1 = a0 + 4 * tw;
-        float *m0 = mt + k * cs, *m1 = m0 + 4 * cs, *m2 = m1 + 4 * cs, *m3 = m2 + 4 * cs;
-        for (int64_t j = 0; j < tw; ++j)
-          m0[j] = a0[j], m1[j] = a0[j] + a1[j], m2[j] = a0[j] - a1[j], m3[j] = -a1[j];
-      }
+      for (int64_t k = 0; k < A; ++k)  // down the columns
+        map_row<M, 1, 1, 0, A>(V::ad, h + k * tw, A * tw, dm + k * cs + o * b.n + (ti - b.ti0) * tw, A * cs,
+                               tw);
     }
 }
 
-// region += B dV Bᵀ of every tile, scattered to the cells the tile read; e [4 rows, 4, tw].
-// B maps (v0..v3) to (v0, v1 - v2 + v3, v1 + v2 - v0, -v3).
-void input_adjoint(const ConvDims& d, const Tiles& t, const float* dv, float* region, float* e) {
-  const int64_t tw = t.tw, cs = d.c * t.count();
+// region += B dV Bᵀ of the band's tiles, added to the cells each tile read; e [A rows, A, tw].
+template <class V>
+void input_adjoint(const ConvDims& d, const Tiles& t, const Band& b, const float* dv, float* region,
+                   float* e) {
+  constexpr int M = V::kM, A = V::kA;
+  const int64_t tw = t.tw, cs = cell_stride(d.c, b.n);
   for (int64_t c = 0; c < d.c; ++c)
-    for (int64_t ti = 0; ti < t.th; ++ti) {
-      const float* vt = dv + c * t.count() + ti * tw;
-      for (int64_t k = 0; k < 4; ++k) {
-        const float *v0 = vt + k * cs, *v1 = v0 + 4 * cs, *v2 = v1 + 4 * cs, *v3 = v2 + 4 * cs;
-        float *e0 = e + k * tw, *e1 = e0 + 4 * tw, *e2 = e1 + 4 * tw, *e3 = e2 + 4 * tw;
-        for (int64_t j = 0; j < tw; ++j)
-          e0[j] = v0[j], e1[j] = v1[j] - v2[j] + v3[j], e2[j] = v1[j] + v2[j] - v0[j], e3[j] = -v3[j];
-      }
-      for (int64_t r = 0; r < 4; ++r) {
-        const float *e0 = e + r * 4 * tw, *e1 = e0 + tw, *e2 = e1 + tw, *e3 = e2 + tw;
-        float* row = region + (c * t.rows + 2 * ti + r) * t.cols;
-        // Neighbouring tiles share two columns: add the left halves, then the right halves.
-        for (int64_t j = 0; j < tw; ++j) row[2 * j] += e0[j], row[2 * j + 1] += e1[j] - e2[j] + e3[j];
-        for (int64_t j = 0; j < tw; ++j) row[2 * j + 2] += e1[j] + e2[j] - e0[j], row[2 * j + 3] -= e3[j];
+    for (int64_t ti = b.ti0; ti < b.ti1; ++ti) {
+      for (int64_t k = 0; k < A; ++k)
+        map_row<A, 1, 1, 0, A>(V::b, dv + k * cs + c * b.n + (ti - b.ti0) * tw, A * cs, e + k * tw, A * tw,
+                               tw);
+      for (int64_t r = 0; r < A; ++r) {
+        // Neighbouring tiles share two columns: add the first m of each tile, then the last two.
+        float* row = region + (c * t.rows + M * ti + r) * t.cols;
+        map_row<A, 1, M, 0, M, true>(V::b, e + r * A * tw, tw, row, 1, tw);
+        map_row<A, 1, M, M, A, true>(V::b, e + r * A * tw, tw, row, 1, tw);
       }
     }
 }
 
-// (w0, w1, w2) -> G w = (w0, (w0 + w1 + w2)/2, (w0 - w1 + w2)/2, w2), and its adjoint Gᵀ.
-void g_map(const float* w, int64_t ws, float* u, int64_t us) {
-  u[0] = w[0], u[us] = 0.5f * (w[0] + w[ws] + w[2 * ws]), u[2 * us] = 0.5f * (w[0] - w[ws] + w[2 * ws]);
-  u[3 * us] = w[2 * ws];
+// U [A², O, C] = G w Gᵀ for every (o, c); w [O, C, 3, 3].
+template <class V>
+void prepare(const ConvDims& d, const float* w, float* u) {
+  constexpr int A = V::kA;
+  const int64_t cs = d.o * d.c;
+  for (int64_t oc = 0; oc < cs; ++oc) {
+    float rows[3][A], col[3], out[A];  // G along each kernel row, then down each column
+    for (int p = 0; p < 3; ++p) V::g(w + oc * 9 + p * 3, rows[p]);
+    for (int k = 0; k < A; ++k) {
+      for (int p = 0; p < 3; ++p) col[p] = rows[p][k];
+      V::g(col, out);
+      for (int i = 0; i < A; ++i) u[(i * A + k) * cs + oc] = out[i];
+    }
+  }
 }
-void g_adjoint(const float* u, int64_t us, float* w, int64_t ws) {
-  const float s = 0.5f * (u[us] + u[2 * us]);
-  w[0] = u[0] + s, w[ws] = 0.5f * (u[us] - u[2 * us]), w[2 * ws] = s + u[3 * us];
+
+// dw [O, C, 3, 3] += Gᵀ dU G.
+template <class V>
+void weight_grad_finish(const ConvDims& d, const float* acc, float* dw) {
+  constexpr int A = V::kA;
+  const int64_t cs = d.o * d.c;
+  for (int64_t oc = 0; oc < cs; ++oc) {
+    float rows[A][3], col[A], out[3];
+    for (int i = 0; i < A; ++i) {
+      float cells[A];
+      for (int k = 0; k < A; ++k) cells[k] = acc[(i * A + k) * cs + oc];
+      V::gt(cells, rows[i]);
+    }
+    for (int q = 0; q < 3; ++q) {
+      for (int i = 0; i < A; ++i) col[i] = rows[i][q];
+      V::gt(col, out);
+      for (int p = 0; p < 3; ++p) dw[oc * 9 + p * 3 + q] += out[p];
+    }
+  }
+}
+
+template <class V>
+void forward(const ConvDims& d, const float* x, const float* u, const float* b, float* scratch, float* y) {
+  const Tiles t = tiles_of<V>(d);
+  const Scratch s = layout<V>(d, scratch);
+  const int o = int(d.o), c = int(d.c);
+  pad_region(d, t, x, s.region);
+  each_band(t, [&](const Band& band) {
+    const int n = int(band.n);
+    input_transform<V>(d, t, band, s.region, s.v, s.rowbuf);
+    for (int64_t xi = 0; xi < V::kA * V::kA; ++xi)  // M_ξ [O, n] = U_ξ [O, C] · V_ξ [C, n]
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, o, n, c, 1.0f, u + xi * o * c, c,
+                  s.v + xi * cell_stride(c, n), n, 0.0f, s.m + xi * cell_stride(o, n), n);
+    output_transform<V>(d, t, band, s.m, b, y, s.rowbuf);
+  });
+}
+
+template <class V>
+void weight_grad(const ConvDims& d, const float* x, const float* g, float* scratch, float* acc) {
+  const Tiles t = tiles_of<V>(d);
+  const Scratch s = layout<V>(d, scratch);
+  const int o = int(d.o), c = int(d.c);
+  pad_region(d, t, x, s.region);
+  each_band(t, [&](const Band& band) {
+    const int n = int(band.n);
+    input_transform<V>(d, t, band, s.region, s.v, s.rowbuf);
+    grad_transform<V>(d, t, band, g, s.m, s.rowbuf);
+    for (int64_t xi = 0; xi < V::kA * V::kA; ++xi)  // dU_ξ [O, C] += dM_ξ [O, n] · V_ξ [C, n]ᵀ
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, o, c, n, 1.0f, s.m + xi * cell_stride(o, n), n,
+                  s.v + xi * cell_stride(c, n), n, 1.0f, acc + xi * o * c, c);
+  });
+}
+
+template <class V>
+void input_grad(const ConvDims& d, const float* g, const float* u, float* scratch, float* dx) {
+  const Tiles t = tiles_of<V>(d);
+  const Scratch s = layout<V>(d, scratch);
+  const int o = int(d.o), c = int(d.c);
+  std::fill(s.region, s.region + d.c * t.rows * t.cols, 0.0f);
+  each_band(t, [&](const Band& band) {
+    const int n = int(band.n);
+    grad_transform<V>(d, t, band, g, s.m, s.rowbuf);
+    for (int64_t xi = 0; xi < V::kA * V::kA; ++xi)  // dV_ξ [C, n] = U_ξ [O, C]ᵀ · dM_ξ [O, n]
+      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, c, n, o, 1.0f, u + xi * o * c, c,
+                  s.m + xi * cell_stride(o, n), n, 0.0f, s.v + xi * cell_stride(c, n), n);
+    input_adjoint<V>(d, t, band, s.v, s.region, s.rowbuf);
+  });
+  crop_region(d, t, s.region, dx);
+}
+
+template <class V>
+WinogradKernel kernel_of() {
+  return {V::kM,          scratch_size<V>,       prepare<V>,   forward<V>,
+          weight_grad<V>, weight_grad_finish<V>, input_grad<V>};
 }
 
 }  // namespace
@@ -176,69 +304,9 @@ bool winograd_applies(const ConvDims& d) {
          d.dilation[1] == 1;
 }
 
-int64_t winograd_weights_size(const ConvDims& d) { return kCells * d.o * d.c; }
-
-int64_t winograd_scratch_size(const ConvDims& d) {
-  const Tiles t = tiles_of(d);
-  return d.c * t.rows * t.cols + kCells * (d.c + d.o) * t.count() + kCells * t.tw;
-}
-
-void winograd_prepare(const ConvDims& d, const float* w, float* u) {
-  const int64_t cs = d.o * d.c;
-  for (int64_t oc = 0; oc < cs; ++oc) {
-    float half[3][4];  // G applied along each kernel row p
-    for (int64_t p = 0; p < 3; ++p) g_map(w + oc * 9 + p * 3, 1, &half[p][0], 1);
-    for (int64_t k = 0; k < 4; ++k) g_map(&half[0][k], 4, u + k * cs + oc, 4 * cs);
-  }
-}
-
-void winograd_weight_grad_finish(const ConvDims& d, const float* acc, float* dw) {
-  const int64_t cs = d.o * d.c;
-  for (int64_t oc = 0; oc < cs; ++oc) {
-    float half[4][3];  // Gᵀ along each row i of dU
-    for (int64_t i = 0; i < 4; ++i) g_adjoint(acc + i * 4 * cs + oc, cs, &half[i][0], 1);
-    float part[3][3];
-    for (int64_t q = 0; q < 3; ++q) g_adjoint(&half[0][q], 3, &part[0][q], 3);
-    for (int64_t k = 0; k < 9; ++k) dw[oc * 9 + k] += part[k / 3][k % 3];
-  }
-}
-
-void winograd_forward(const ConvDims& d, const float* x, const float* u, const float* b, float* scratch,
-                      float* y) {
-  const Tiles t = tiles_of(d);
-  const Scratch s = split(d, scratch);
-  const int o = int(d.o), c = int(d.c), n = int(t.count());
-  pad_region(d, t, x, s.region);
-  input_transform(d, t, s.region, s.v, s.rowbuf);
-  for (int64_t xi = 0; xi < kCells; ++xi)  // M_ξ [O, T] = U_ξ [O, C] · V_ξ [C, T]
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, o, n, c, 1.0f, u + xi * o * c, c, s.v + xi * c * n,
-                n, 0.0f, s.m + xi * o * n, n);
-  output_transform(d, t, s.m, b, y, s.rowbuf);
-}
-
-void winograd_weight_grad(const ConvDims& d, const float* x, const float* g, float* scratch, float* acc) {
-  const Tiles t = tiles_of(d);
-  const Scratch s = split(d, scratch);
-  const int o = int(d.o), c = int(d.c), n = int(t.count());
-  pad_region(d, t, x, s.region);
-  input_transform(d, t, s.region, s.v, s.rowbuf);
-  grad_transform(d, t, g, s.m, s.rowbuf);
-  for (int64_t xi = 0; xi < kCells; ++xi)  // dU_ξ [O, C] += dM_ξ [O, T] · V_ξ [C, T]ᵀ
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, o, c, n, 1.0f, s.m + xi * o * n, n, s.v + xi * c * n,
-                n, 1.0f, acc + xi * o * c, c);
-}
-
-void winograd_input_grad(const ConvDims& d, const float* g, const float* u, float* scratch, float* dx) {
-  const Tiles t = tiles_of(d);
-  const Scratch s = split(d, scratch);
-  const int o = int(d.o), c = int(d.c), n = int(t.count());
-  grad_transform(d, t, g, s.m, s.rowbuf);
-  for (int64_t xi = 0; xi < kCells; ++xi)  // dV_ξ [C, T] = U_ξ [O, C]ᵀ · dM_ξ [O, T]
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, c, n, o, 1.0f, u + xi * o * c, c, s.m + xi * o * n,
-                n, 0.0f, s.v + xi * c * n, n);
-  std::fill(s.region, s.region + d.c * t.rows * t.cols, 0.0f);
-  input_adjoint(d, t, s.v, s.region, s.rowbuf);
-  crop_region(d, t, s.region, dx);
+const WinogradKernel& winograd_kernel(int m) {
+  static const WinogradKernel f2 = kernel_of<F2>(), f4 = kernel_of<F4>();
+  return m == 4 ? f4 : f2;
 }
 
 }  // namespace xgrad
