@@ -18,9 +18,6 @@ namespace {
 
 bool unit(const Pair& p) { return p[0] == 1 && p[1] == 1; }
 
-// Winograd wins over the direct kernels from this many input and output channels on (KERNELS.md).
-constexpr int64_t kWinogradMinChannels = 16;
-
 // im2col + sgemm: y = w [O, K] · cols [K, P]; dw += g · colsᵀ; dx = col2im(wᵀ · g). Any conv.
 ConvSizes gemm_sizes(const ConvDims& d) {
   const int64_t cols = d.patch() * d.positions();
@@ -165,52 +162,6 @@ ConvKernel plane_entry(const char* name) {
           plane_input<I>};
 }
 
-// 3x3 at stride 1 with enough channels for the sgemm calls per image to run well (ops/conv_winograd).
-template <int M>
-bool winograd_entry_applies(const ConvDims& d, Isa) {
-  return winograd_applies(d) && d.c >= kWinogradMinChannels && d.o >= kWinogradMinChannels;
-}
-template <int M>
-ConvSizes winograd_sizes(const ConvDims& d) {
-  const WinogradKernel& k = winograd_kernel(M);
-  const int64_t s = k.scratch_size(d), u = k.weights_floats(d);
-  return {0, u, s, u, s};
-}
-template <int M>
-void winograd_prepare(const ConvDims& d, const float* w, float* u) {
-  winograd_kernel(M).prepare(d, w, u);
-}
-template <int M>
-void winograd_forward(const ConvDims& d, const float* x, const float* u, const float* b, float*,
-                      float* scratch, float* y) {
-  winograd_kernel(M).forward(d, x, u, b, scratch, y);
-}
-template <int M>
-void winograd_weight(const ConvDims& d, const float* x, const float*, const float* g, float* scratch,
-                     float* acc) {
-  winograd_kernel(M).weight_grad(d, x, g, scratch, acc);
-}
-template <int M>
-void winograd_finish(const ConvDims& d, const float* acc, float* dw) {
-  winograd_kernel(M).weight_grad_finish(d, acc, dw);
-}
-template <int M>
-void winograd_input(const ConvDims& d, const float* g, const float*, const float* u, float* scratch,
-                    float* dx) {
-  winograd_kernel(M).input_grad(d, g, u, scratch, dx);
-}
-template <int M>
-ConvKernel winograd_entry(const char* name) {
-  return {name,
-          winograd_entry_applies<M>,
-          winograd_sizes<M>,
-          winograd_prepare<M>,
-          winograd_forward<M>,
-          winograd_weight<M>,
-          winograd_finish<M>,
-          winograd_input<M>};
-}
-
 bool always(const ConvDims&, Isa) { return true; }
 
 std::string& forced_conv_kernel() {
@@ -225,8 +176,9 @@ std::string& forced_conv_kernel() {
 
 const std::vector<ConvKernel>& conv_kernels() {
   static const std::vector<ConvKernel> table = {
-      winograd_entry<4>("winograd_f4x3"),
-      winograd_entry<2>("winograd_f2x3"),
+      winograd_conv_kernel("winograd_f4x3_avx512", 4, Isa::Avx512),
+      winograd_conv_kernel("winograd_f2x3_avx512", 2, Isa::Avx512),
+      winograd_conv_kernel("winograd_f2x3", 2, Isa::Generic),
       {"pointwise_gemm", pointwise_applies, pointwise_sizes, nullptr, pointwise_forward,
        pointwise_weight_grad, add_to, pointwise_input_grad},
       {"direct_c1_avx512", direct_applies, direct_sizes, nullptr, direct_forward_image, direct_weight,

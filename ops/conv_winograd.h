@@ -9,6 +9,7 @@
 // Plain C++ and OpenBLAS: no instruction-set specific code.
 #include <cstdint>
 
+#include "ops/conv_kernels.h"
 #include "ops/window.h"
 
 namespace xgrad {
@@ -32,5 +33,10 @@ struct WinogradKernel {
   int64_t weights_floats(const ConvDims& d) const { return (m + 2) * (m + 2) * d.o * d.c; }
 };
 const WinogradKernel& winograd_kernel(int m);
+
+// The kernel-table entries (conv_kernels.cpp lists them, conv_winograd_entry.cpp builds them):
+// forward and input gradient by F(m, 3); the weight gradient by F(m, 3) too at isa Generic, by
+// the ovec kernel at isa Avx512 (faster there, KERNELS.md).
+ConvKernel winograd_conv_kernel(const char* name, int m, Isa isa);
 
 }  // namespace xgrad

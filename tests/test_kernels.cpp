@@ -122,14 +122,14 @@ const std::vector<ConvCase>& conv_cases() {
       {{2, 6, 5, 5}, {6, 1, 3, 3}, {{"groups", 6}, {"padding", 1}}},                      // depthwise
       {{2, 4, 9, 8}, {8, 1, 3, 3}, {{"groups", 4}, {"stride", 2}, {"padding", "same"}}},  // multiplier 2
       {{3, 6, 6, 7}, {9, 2, 3, 3}, {{"groups", 3}, {"dilation", 2}, {"padding", 2}}},
-      {{2, 8, 4, 4}, {12, 4, 1, 1}, {{"groups", 2}}},          // grouped 1x1
-      {{2, 3, 7, 7}, {5, 3, 1, 1}, {{"stride", 2}}},           // 1x1 at stride 2: not a plain GEMM
-      {{2, 4, 5, 5}, {3, 4, 1, 1}, {{"padding", 1}}},          // 1x1 with padding
-      {{3, 16, 8, 8}, {16, 16, 3, 3}, {{"padding", "same"}}},  // Winograd: whole tiles
-      {{2, 17, 8, 7}, {20, 17, 3, 3}, json::object()},         // Winograd: odd outputs, partial tiles
-      {{2, 16, 5, 6}, {18, 16, 3, 3}, {{"padding", {2, 1}}}},  // Winograd: wider padding
-      {{1, 16, 2, 3}, {16, 16, 3, 3}, {{"padding", 3}}},       // Winograd: tiles reading only padding
-      {{2, 32, 6, 6}, {32, 16, 3, 3}, {{"groups", 2}, {"padding", "same"}}},  // Winograd per group
+      {{2, 8, 4, 4}, {12, 4, 1, 1}, {{"groups", 2}}},            // grouped 1x1
+      {{2, 3, 7, 7}, {5, 3, 1, 1}, {{"stride", 2}}},             // 1x1 at stride 2: not a plain GEMM
+      {{2, 4, 5, 5}, {3, 4, 1, 1}, {{"padding", 1}}},            // 1x1 with padding
+      {{2, 32, 8, 8}, {32, 32, 3, 3}, {{"padding", "same"}}},    // Winograd: whole tiles
+      {{2, 33, 19, 18}, {34, 33, 3, 3}, json::object()},         // Winograd: partial tiles, 17x16 outputs
+      {{1, 32, 17, 18}, {40, 32, 3, 3}, {{"padding", {2, 1}}}},  // Winograd: wider padding, 19x18
+      {{1, 32, 2, 3}, {32, 32, 3, 3}, {{"padding", 3}}},         // Winograd: tiles reading only padding
+      {{1, 64, 18, 18}, {64, 32, 3, 3}, {{"groups", 2}, {"padding", "same"}}},  // Winograd per group
   };
   return cases;
 }
