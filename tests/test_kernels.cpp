@@ -192,8 +192,20 @@ TEST_CASE("a forced conv kernel that does not apply is an error, and the choice 
   CHECK(op->kernel_name(in) == "im2col_gemm");
   auto depthwise = registry().make("conv2d", {{"groups", 3}});
   const std::vector<ValueInfo> dw_in = {{{-1, 3, 8, 8}}, {{3, 1, 3, 3}}};
+  // 3x3 stride-1 convs with many channels go through Winograd on every level (KERNELS.md).
+  auto same = registry().make("conv2d", {{"padding", "same"}});
+  const auto vgg = [](int64_t c, int64_t hw) {
+    return std::vector<ValueInfo>{{{-1, c, hw, hw}}, {{c, c, 3, 3}}};
+  };
+  if (detected_isa() >= Isa::Avx512) {
+    CHECK(same->kernel_name(vgg(32, 32)) == "winograd_f4x3_avx512");
+    CHECK(same->kernel_name(vgg(64, 8)) == "winograd_f2x3_avx512");
+    CHECK(same->kernel_name(vgg(16, 32)) == "ovec_avx512");
+  }
   Forced avx2("", Isa::Avx2);
   if (detected_isa() >= Isa::Avx2) CHECK(depthwise->kernel_name(dw_in) == "plane_avx2");
+  CHECK(same->kernel_name(vgg(32, 32)) == "winograd_f2x3");
+  CHECK(same->kernel_name(vgg(16, 32)) == "im2col_gemm");
 }
 
 TEST_CASE(
