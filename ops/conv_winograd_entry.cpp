@@ -8,16 +8,18 @@
 namespace xgrad {
 namespace {
 
-// Below this many input or output channels the A² sgemm calls per band are too small and the
-// direct kernels win.
+// The transforms cost about (C + O) per output position, the multiplies Winograd saves C·O: below
+// 32 input or output channels, or 2^19 channel pairs x output positions per image (32 -> 32 at
+// 16x16, 32 -> 64 at 8x8), the direct kernels won every shape measured.
 constexpr int64_t kMinChannels = 32;
+constexpr int64_t kMinWork = int64_t(1) << 19;
 // F(4, 3) needs this many output columns (4 tiles per row) to fill its lanes; F(2, 3) wins below.
 constexpr int64_t kF4MinWidth = 16;
 
 template <int M, Isa I>
 bool applies(const ConvDims& d, Isa isa) {
   return winograd_applies(d) && isa >= I && d.c >= kMinChannels && d.o >= kMinChannels &&
-         (M == 2 || d.g.out_w >= kF4MinWidth);
+         d.c * d.o * d.positions() >= kMinWork && (M == 2 || d.g.out_w >= kF4MinWidth);
 }
 template <int M, Isa I>
 ConvSizes sizes(const ConvDims& d) {

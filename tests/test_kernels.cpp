@@ -125,11 +125,11 @@ const std::vector<ConvCase>& conv_cases() {
       {{2, 8, 4, 4}, {12, 4, 1, 1}, {{"groups", 2}}},            // grouped 1x1
       {{2, 3, 7, 7}, {5, 3, 1, 1}, {{"stride", 2}}},             // 1x1 at stride 2: not a plain GEMM
       {{2, 4, 5, 5}, {3, 4, 1, 1}, {{"padding", 1}}},            // 1x1 with padding
-      {{2, 32, 8, 8}, {32, 32, 3, 3}, {{"padding", "same"}}},    // Winograd: whole tiles
-      {{2, 33, 19, 18}, {34, 33, 3, 3}, json::object()},         // Winograd: partial tiles, 17x16 outputs
-      {{1, 32, 17, 18}, {40, 32, 3, 3}, {{"padding", {2, 1}}}},  // Winograd: wider padding, 19x18
-      {{1, 32, 2, 3}, {32, 32, 3, 3}, {{"padding", 3}}},         // Winograd: tiles reading only padding
-      {{1, 64, 18, 18}, {64, 32, 3, 3}, {{"groups", 2}, {"padding", "same"}}},  // Winograd per group
+      {{1, 32, 24, 24}, {32, 32, 3, 3}, {{"padding", "same"}}},  // Winograd: whole tiles of 2 and 4
+      {{1, 33, 25, 26}, {34, 33, 3, 3}, json::object()},         // Winograd: partial tiles, 23x24 outputs
+      {{1, 32, 22, 21}, {40, 32, 3, 3}, {{"padding", {2, 1}}}},  // Winograd: wider padding, 24x21
+      {{1, 64, 6, 7}, {64, 64, 3, 3}, {{"padding", 4}}},         // Winograd: tiles reading only padding
+      {{1, 128, 12, 12}, {128, 64, 3, 3}, {{"groups", 2}, {"padding", "same"}}},  // Winograd per group
   };
   return cases;
 }
@@ -199,8 +199,9 @@ TEST_CASE("a forced conv kernel that does not apply is an error, and the choice 
   };
   if (detected_isa() >= Isa::Avx512) {
     CHECK(same->kernel_name(vgg(32, 32)) == "winograd_f4x3_avx512");
-    CHECK(same->kernel_name(vgg(64, 8)) == "winograd_f2x3_avx512");
+    CHECK(same->kernel_name(vgg(128, 8)) == "winograd_f2x3_avx512");
     CHECK(same->kernel_name(vgg(16, 32)) == "ovec_avx512");
+    CHECK(same->kernel_name(vgg(32, 16)) == "ovec_avx512");
   }
   Forced avx2("", Isa::Avx2);
   if (detected_isa() >= Isa::Avx2) CHECK(depthwise->kernel_name(dw_in) == "plane_avx2");
