@@ -9,7 +9,11 @@ struct CliRun {
   std::string out, err;
 };
 
-// `cd dir && xgrad args` with stdout and stderr captured through files in `dir`.
+// `cd dir && (script)` in sh, with $XGRAD naming the built program; stdout and stderr are captured
+// through files in `dir`.
+CliRun run_shell(const std::string& dir, const std::string& script);
+
+// `cd dir && xgrad args`, captured like run_shell.
 CliRun run_xgrad(const std::string& dir, const std::string& args);
 
 }  // namespace xgrad::test

@@ -145,25 +145,37 @@ TEST_CASE("checkpoint JSON: wrong format, version, fields") {
   bad([](auto& j) { j["progress"]["rng"][0] = "99999999999999999999999"; }, "checkpoint.progress.rng[0]");
 }
 
-TEST_CASE("format_version 1 checkpoints (\"version\", tensors as \"f32le\") are still read, exactly") {
+namespace {
+
+// A checkpoint taken `stop_step` steps into an Adam run of a small mlp on 40 synthetic samples (five
+// steps per epoch).
+Checkpoint interrupted_checkpoint(int64_t epochs, int64_t stop_step) {
   const xgrad::testing::Synthetic data(40);
   const Graph g = mlp({4}, "relu", 3);
   TrainConfig c;
-  c.epochs = 1, c.batch = 8, c.optim = OptimConfig{"adam", 0.01};
+  c.epochs = epochs, c.batch = 8, c.optim = OptimConfig{"adam", 0.01};
   Rng rng(2);
   Params p = init_params(g, rng);
   Trainer t(g, p, c);
   const auto src = data.source();
-  CHECK_FALSE(t.run(src, nullptr,
-                    [](const StepInfo& s) { return s.step == 2 ? StepAction::Stop : StepAction::Continue; }));
-  const auto v2 = checkpoint_to_json(t.checkpoint());
+  CHECK_FALSE(t.run(src, nullptr, [&](const StepInfo& s) {
+    return s.step == stop_step ? StepAction::Stop : StepAction::Continue;
+  }));
+  return t.checkpoint();
+}
+
+}  // namespace
+
+TEST_CASE("format_version 1 checkpoints (\"version\", tensors as \"f32le\") are still read, exactly") {
+  const Checkpoint saved = interrupted_checkpoint(1, 2);
+  const auto v2 = checkpoint_to_json(saved);
   auto v1 = v2;
   downgrade_to_v1(v1);
   v1.erase("format_version");
   v1["version"] = 1;
   REQUIRE(v1.dump().find("f32le") != std::string::npos);
   const Checkpoint back = checkpoint_from_json(v1);
-  CHECK(same_bits(back.weights, p));
+  CHECK(same_bits(back.weights, saved.weights));
   CHECK(checkpoint_to_json(back) == v2);
   v1["version"] = 2;
   CHECK_THROWS_WITH_AS(checkpoint_from_json(v1), doctest::Contains("checkpoint: version: 2 is not supported"),
@@ -171,26 +183,17 @@ TEST_CASE("format_version 1 checkpoints (\"version\", tensors as \"f32le\") are 
 }
 
 TEST_CASE("checkpoints written before the mse metric (\"correct\", no *_mse figures) are still read") {
-  const xgrad::testing::Synthetic data(40);
-  const Graph g = mlp({4}, "relu", 3);
-  TrainConfig c;
-  c.epochs = 2, c.batch = 8, c.optim = OptimConfig{"adam", 0.01};
-  Rng rng(2);
-  Params p = init_params(g, rng);
-  Trainer t(g, p, c);
-  const auto src = data.source();
-  CHECK_FALSE(t.run(src, nullptr,  // five steps per epoch: stop in the second
-                    [](const StepInfo& s) { return s.step == 7 ? StepAction::Stop : StepAction::Continue; }));
-  const auto now = checkpoint_to_json(t.checkpoint());
+  const Checkpoint saved = interrupted_checkpoint(2, 7);  // in the second epoch
+  const auto now = checkpoint_to_json(saved);
   auto old = now;
   old["progress"].erase("metric_sum");
-  old["progress"]["correct"] = int64_t(t.progress().metric_sum);
+  old["progress"]["correct"] = int64_t(saved.progress.metric_sum);
   for (auto& epoch : old["progress"]["history"]) epoch.erase("train_mse"), epoch.erase("test_mse");
   REQUIRE(old.dump().find("\"correct\"") != std::string::npos);
   const Checkpoint back = checkpoint_from_json(old);
-  CHECK(back.progress.metric_sum == t.progress().metric_sum);
+  CHECK(back.progress.metric_sum == saved.progress.metric_sum);
   CHECK(back.progress.metric_sum > 0);
-  CHECK(back.progress.history.at(0).train_accuracy == t.progress().history.at(0).train_accuracy);
+  CHECK(back.progress.history.at(0).train_accuracy == saved.progress.history.at(0).train_accuracy);
   CHECK(std::isnan(back.progress.history.at(0).train_mse));
   CHECK(checkpoint_to_json(back) == now);
 }

@@ -2,8 +2,6 @@
 // output, exit status and error messages.
 #include <doctest/doctest.h>
 
-#include <sys/wait.h>
-
 #include <cstdio>
 #include <cstring>
 
@@ -11,6 +9,7 @@
 #include "graph/engine.h"
 #include "graph/serialize.h"
 #include "models/lenet.h"
+#include "tests/cli.h"
 #include "tests/paths.h"
 #include "tests/test_serialize_util.h"
 
@@ -20,25 +19,9 @@ using json = nlohmann::json;
 
 namespace {
 
-struct CliResult {
-  int status = -1;
-  std::string out, err;
-};
+using CliResult = test::CliRun;
 
-CliResult run_cli(const TempDir& dir, const std::string& args) {
-  const std::string err_file = dir.path("stderr.txt");
-  const std::string cmd = "'" + test::cli_path() + "' " + args + " 2>'" + err_file + "'";
-  CliResult r;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  REQUIRE(p);
-  char buf[4096];
-  while (size_t n = std::fread(buf, 1, sizeof buf, p)) r.out.append(buf, n);
-  const int st = ::pclose(p);
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128;
-  r.err = test::slurp(err_file);
-  std::remove(err_file.c_str());
-  return r;
-}
+CliResult run_cli(const TempDir& dir, const std::string& args) { return test::run_xgrad(dir.path(), args); }
 
 // x [N,2] -> z = x w (w [2,1]) -> s = sigmoid(z) -> loss = sum(s); nodes deliberately out of order.
 const char* kTinyModel = R"({"format": "xgrad-model", "format_version": 1, "name": "tiny",

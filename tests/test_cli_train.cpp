@@ -1,7 +1,6 @@
 // `xgrad train`, `eval` and `predict` end to end on a tiny Fashion-like IDX set written by the test:
 // outputs, checkpoint/resume identity through SIGINT, the NaN stop, and bad option values.
 #include <doctest/doctest.h>
-#include <sys/wait.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -14,25 +13,17 @@
 #include "core/dataset.h"
 #include "graph/serialize.h"
 #include "models/lenet.h"
+#include "tests/cli.h"
 #include "tests/idx_writer.h"
 #include "tests/paths.h"
+#include "tests/test_serialize_util.h"
 
 namespace fs = std::filesystem;
 using namespace xgrad;
 
 namespace {
 
-struct Result {
-  int code;
-  std::string out, err;
-};
-
-std::string slurp(const fs::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  std::ostringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
+using Result = test::CliRun;
 
 // A temp dir holding a tiny Fashion-like data set (tests/idx_writer.h) where the commands run.
 class Tiny {
@@ -47,13 +38,7 @@ class Tiny {
 
   Result run(const std::string& args) const { return shell("\"$XGRAD\" " + args); }
   // A shell script run in the temp dir, with $XGRAD naming the program.
-  Result shell(const std::string& script) const {
-    const std::string out = dir_.file("stdout"), err = dir_.file("stderr");
-    const std::string cmd = "cd '" + dir_.path() + "' && XGRAD='" + test::cli_path() + "' && (" + script +
-                            ") >'" + out + "' 2>'" + err + "'";
-    const int status = std::system(cmd.c_str());
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
-  }
+  Result shell(const std::string& script) const { return test::run_shell(dir_.path(), script); }
   // Fast settings for the tiny set; `extra` overrides nothing, it adds.
   Result train(const std::string& extra) const {
     return run(
@@ -82,7 +67,7 @@ TEST_CASE("xgrad train writes the model, its meta, a CSV log and an SVG plot") {
   Tiny t;
   const Result r = t.train("--out m.json --log curve.csv");
   INFO(r.out, r.err);
-  REQUIRE(r.code == 0);
+  REQUIRE(r.status == 0);
   CHECK(r.out.find("epoch 1/2") != std::string::npos);
   CHECK(r.out.find("epoch 2/2") != std::string::npos);
   CHECK(r.out.find("test accuracy") != std::string::npos);
@@ -92,17 +77,17 @@ TEST_CASE("xgrad train writes the model, its meta, a CSV log and an SVG plot") {
   CHECK(m.meta.at("training").at("epochs") == 2);
   const double acc = m.meta.at("test_accuracy").get<double>();
   CHECK(acc > 0.8);  // the tiny set's bars are easy; chance is 0.1
-  const std::string csv = slurp(t.file("curve.csv"));
+  const std::string csv = test::slurp(t.file("curve.csv"));
   CHECK(csv.rfind("epoch,lr,train_loss,train_accuracy,test_loss,test_accuracy,seconds\n1,0.01,", 0) == 0);
   CHECK(std::count(csv.begin(), csv.end(), '\n') == 3);
-  const std::string svg = slurp(t.file("curve.svg"));
+  const std::string svg = test::slurp(t.file("curve.svg"));
   CHECK(svg.rfind("<svg", 0) == 0);
   CHECK(svg.find("polyline") != std::string::npos);
   CHECK(svg.find("accuracy") != std::string::npos);
 
   const Result e = t.run("eval --model m.json --data data");
   INFO(e.err);
-  REQUIRE(e.code == 0);
+  REQUIRE(e.status == 0);
   CHECK(e.out.find("on 40 test samples") != std::string::npos);
   CHECK(e.out.find("Ankle boot") != std::string::npos);
   CHECK(e.out.find("confusion matrix") != std::string::npos);
@@ -112,7 +97,7 @@ TEST_CASE("xgrad train writes the model, its meta, a CSV log and an SVG plot") {
 
   const Result p = t.run("predict --model m.json --images data/t10k-images-idx3-ubyte.gz --index 2:5");
   INFO(p.err);
-  REQUIRE(p.code == 0);
+  REQUIRE(p.status == 0);
   CHECK(std::count(p.out.begin(), p.out.end(), '\n') == 4);  // header + 3 images
   CHECK(p.out.find("\n2 ") != std::string::npos);
   CHECK(p.out.find("\n4 ") != std::string::npos);
@@ -123,33 +108,33 @@ TEST_CASE("xgrad train writes the model, its meta, a CSV log and an SVG plot") {
   write_bytes(t.file("seven.pgm"), std::vector<uint8_t>(pgm.begin(), pgm.end()));
   const Result q = t.run("predict --model m.json --images seven.pgm");
   INFO(q.err);
-  REQUIRE(q.code == 0);
+  REQUIRE(q.status == 0);
   REQUIRE(std::count(q.out.begin(), q.out.end(), '\n') == 2);
   const Result same = t.run("predict --model m.json --images data/t10k-images-idx3-ubyte.gz --index 7");
-  REQUIRE(same.code == 0);
+  REQUIRE(same.status == 0);
   // The PGM holds test image 7: the same class, name and probability, only the index differs.
   CHECK(q.out.substr(q.out.find('\n') + 2) == same.out.substr(same.out.find('\n') + 2));
 }
 
 TEST_CASE("Ctrl-C writes a checkpoint and exits 130; resuming ends with the weights of an unbroken run") {
   Tiny t;
-  REQUIRE(t.train("--out whole.json").code == 0);
+  REQUIRE(t.train("--out whole.json").status == 0);
   for (int stop : {5, 12, 24}) {  // mid epoch 1, epoch 2, the very last step
     const std::string ck = "ck" + std::to_string(stop) + ".json";
     const Result r =
         t.train("--out part.json --checkpoint " + ck + " --interrupt-after " + std::to_string(stop));
     INFO(r.out, r.err);
-    CHECK(r.code == 130);
+    CHECK(r.status == 130);
     CHECK(r.out.find("interrupted at") != std::string::npos);
     const Result resumed = t.train("--out part.json --checkpoint " + ck + " --resume");
     INFO(resumed.out, resumed.err);
-    REQUIRE(resumed.code == 0);
+    REQUIRE(resumed.status == 0);
     CHECK(same_weights(t.file("whole.json"), t.file("part.json")));
   }
   const Result other = t.run(
       "train --model lenet.json --data data --epochs 2 --batch 10 --optimizer adam --lr 0.02 --out x.json "
       "--checkpoint ck5.json --resume");
-  CHECK(other.code != 0);
+  CHECK(other.status != 0);
   INFO(other.err);
   CHECK(other.err.find("optimizer.lr = 0.01, this run asks for 0.02; resume with the same settings") !=
         std::string::npos);
@@ -180,7 +165,7 @@ TEST_CASE("a NaN loss stops xgrad train with the step and node, a non-zero exit 
       "train --model lenet.json --data data --epochs 2 "
       "--batch 10 --lr 1e6 --threads 1 --out nan.json");
   INFO(r.out, r.err);
-  CHECK(r.code == 1);
+  CHECK(r.status == 1);
   CHECK(r.err.find("xgrad: error: training stopped: the ") != std::string::npos);
   CHECK(r.err.find("epoch 1, step ") != std::string::npos);
   CHECK_FALSE(std::filesystem::exists(t.file("nan.json")));
@@ -219,7 +204,7 @@ TEST_CASE("bad option values of train, eval and predict get a clear message") {
   for (const auto& [args, message] : cases) {
     const Result r = t.run(args);
     INFO(args, " -> ", r.err);
-    CHECK(r.code != 0);
+    CHECK(r.status != 0);
     CHECK(r.err.find("xgrad: error: ") != std::string::npos);
     CHECK(r.err.find(message) != std::string::npos);
   }
@@ -234,11 +219,10 @@ TEST_CASE("[slow] LeNet-relu with Adam learns the real Fashion-MNIST: 1 epoch on
   }
   TempDir d;
   save_model(d.file("relu.json"), lenet("relu"), nullptr, nlohmann::json::object());
-  const std::string cmd = "'" + test::cli_path() + "' train --model '" + d.file("relu.json") +
-                          "' --optimizer adam --lr 0.001 --batch 32 --epochs 1 --train-samples 12000 "
-                          "--test-samples 2000 --out '" +
-                          d.file("out.json") + "' >/dev/null";
-  REQUIRE(std::system(cmd.c_str()) == 0);
+  REQUIRE(test::run_xgrad(d.path(),
+                          "train --model relu.json --optimizer adam --lr 0.001 --batch 32 --epochs 1 "
+                          "--train-samples 12000 --test-samples 2000 --out out.json")
+              .status == 0);
   const double acc = load_model(d.file("out.json")).meta.at("test_accuracy").get<double>();
   MESSAGE("test accuracy after 1 epoch on 12000 samples: " << acc);
   CHECK(acc > 0.70);
@@ -248,20 +232,20 @@ TEST_CASE("built-in model names work from any directory; the default is the refe
   Tiny t;  // runs in a temp dir, away from the checkout's models/
   const Result r = t.run("train --data data --epochs 1 --batch 10 --threads 1 --out d.json");
   INFO(r.out, r.err);
-  REQUIRE(r.code == 0);
+  REQUIRE(r.status == 0);
   CHECK(r.out.find("training lenet (") != std::string::npos);
   CHECK(load_model(t.file("d.json")).graph.name() == "lenet");
   const Result relu =
       t.run("train --model lenet-relu --data data --epochs 1 --batch 10 --threads 1 --out r.json");
   INFO(relu.err);
-  REQUIRE(relu.code == 0);
+  REQUIRE(relu.status == 0);
   const Model trained_relu = load_model(t.file("r.json"));
   CHECK(trained_relu.graph.node(trained_relu.graph.id("act1")).op->type() == "relu");
   const Result summary = t.run("summary --model mlp");
-  CHECK(summary.code == 0);
+  CHECK(summary.status == 0);
   CHECK(summary.out.find("fc1") != std::string::npos);
   const Result typo = t.run("train --model lenett --data data");
-  CHECK(typo.code != 0);
+  CHECK(typo.status != 0);
   CHECK(typo.err.find("lenett: no such model file, nor a built-in model (lenet, lenet-relu, mlp, vgg, "
                       "resnet, mobilenet)") != std::string::npos);
 }
@@ -271,7 +255,7 @@ TEST_CASE("[slow] kill -9 during training, then --resume: exactly the weights of
   const std::string train =
       "\"$XGRAD\" train --model lenet.json --data data --epochs 10 --batch 10 --optimizer adam "
       "--lr 0.01 --threads 1 --checkpoint-every 1";
-  REQUIRE(t.shell(train + " --out whole.json --checkpoint whole-ck.json").code == 0);
+  REQUIRE(t.shell(train + " --out whole.json --checkpoint whole-ck.json").status == 0);
   // SIGKILL as soon as the first checkpoint is there: no handler runs, whatever was being written
   // stays as it is (often the next checkpoint).
   const Result killed = t.shell(train +
@@ -285,6 +269,6 @@ TEST_CASE("[slow] kill -9 during training, then --resume: exactly the weights of
     CHECK(e.path().filename().string().find(".tmp") == std::string::npos);  // no temp file left
   const Result resumed = t.shell(train + " --checkpoint ck.json --out part.json --resume");
   INFO(resumed.out, resumed.err);
-  REQUIRE(resumed.code == 0);
+  REQUIRE(resumed.status == 0);
   CHECK(same_weights(t.file("whole.json"), t.file("part.json")));
 }

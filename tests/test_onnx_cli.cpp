@@ -3,13 +3,12 @@
 #ifdef XGRAD_WITH_ONNX
 #include <doctest/doctest.h>
 
-#include <sys/wait.h>
-
 #include <cstdio>
 
 #include "graph/onnx.h"
 #include "graph/serialize.h"
 #include "models/lenet.h"
+#include "tests/cli.h"
 #include "tests/paths.h"
 #include "tests/test_serialize_util.h"
 
@@ -18,19 +17,9 @@ using test::TempDir;
 
 namespace {
 
-struct CliResult {
-  int status = -1;
-  std::string err;
-};
+using CliResult = test::CliRun;
 
-CliResult xgrad_cli(const TempDir& dir, const std::string& args) {
-  const std::string err_file = dir.path("stderr.txt");
-  const std::string cmd = "'" + test::cli_path() + "' " + args + " >/dev/null 2>'" + err_file + "'";
-  const int st = std::system(cmd.c_str());
-  CliResult r{WIFEXITED(st) ? WEXITSTATUS(st) : 128, test::slurp(err_file)};
-  std::remove(err_file.c_str());
-  return r;
-}
+CliResult xgrad_cli(const TempDir& dir, const std::string& args) { return test::run_xgrad(dir.path(), args); }
 
 }  // namespace
 

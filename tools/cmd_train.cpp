@@ -164,11 +164,66 @@ nlohmann::json training_meta(const TrainOptions& o, const std::string& data_dir,
   return meta;
 }
 
+int thread_count(const TrainOptions& o, Communicator* comm) {
+  if (o.threads > 0) return o.threads;
+  return comm ? threads_per_rank(*comm) : int(std::max(1u, std::thread::hardware_concurrency()));
+}
+
+void resume_from(Trainer& trainer, const std::string& checkpoint) {
+  const Checkpoint saved = load_checkpoint(checkpoint);
+  try {
+    trainer.resume(saved);
+  } catch (const std::exception& e) {
+    rethrow_with_context(checkpoint, e);
+  }
+}
+
+void print_start(const TrainOptions& o, const Graph& graph, size_t train_size, size_t test_size, int threads,
+                 Communicator* comm) {
+  const std::string ranks = comm ? " per rank, " + std::to_string(comm->size()) + " ranks" : "";
+  std::printf(
+      "training %s (%lld params) on %zu samples, testing on %zu; %s lr %g, batch %lld, %lld epochs, "
+      "%d threads%s\n",
+      o.model.c_str(), (long long)graph.param_count(), train_size, test_size, o.config.optim.type.c_str(),
+      o.config.optim.lr, (long long)o.config.batch, (long long)o.config.epochs, threads, ranks.c_str());
+}
+
+void catch_sigint() {
+  g_interrupted = 0;
+  struct sigaction sa {};
+  sa.sa_handler = on_sigint;
+  sa.sa_flags = SA_RESETHAND;  // a second Ctrl-C ends the program at once
+  sigaction(SIGINT, &sa, nullptr);
+}
+
+[[noreturn]] void exit_interrupted(const Trainer& trainer, const std::string& checkpoint) {
+  save_checkpoint(checkpoint, trainer.checkpoint());
+  std::printf(
+      "interrupted at epoch %lld, step %lld: checkpoint written to %s; continue with the same command "
+      "and --checkpoint %s --resume\n",
+      (long long)trainer.progress().epoch + 1, (long long)trainer.progress().step, checkpoint.c_str(),
+      checkpoint.c_str());
+  std::fflush(stdout);
+  std::exit(130);
+}
+
+void save_trained(const TrainOptions& o, const Model& model, const Params& params, const Trainer& trainer,
+                  const std::string& data_dir) {
+  nlohmann::json meta = model.meta;
+  const MetricKind metric = trainer.metric().kind;
+  meta.update(training_meta(o, data_dir, trainer.progress(), metric));
+  // What the trained classes mean: the data set's names (a classifier's only).
+  if (!meta.contains("classes") && metric == MetricKind::Accuracy) meta["classes"] = fashion_mnist_classes();
+  save_model(o.out, model.graph, &params, meta);
+  const EpochMetrics& last = trainer.progress().history.back();
+  std::printf("test%s (loss %.4f); model written to %s\n",
+              metric_text(metric, last.test_accuracy, last.test_mse, "accuracy").c_str(), last.test_loss,
+              o.out.c_str());
+}
+
 void run_train(TrainOptions o, Communicator* comm) {
   check_options(o);
-  const int threads = o.threads > 0 ? o.threads
-                      : comm        ? threads_per_rank(*comm)
-                                    : int(std::max(1u, std::thread::hardware_concurrency()));
+  const int threads = thread_count(o, comm);
   set_num_threads(threads);
   Model model = load_model_or_builtin(o.model);
   const std::string data_dir = o.data.empty() ? default_data_dir() : o.data;
@@ -179,14 +234,7 @@ void run_train(TrainOptions o, Communicator* comm) {
   const BatchSource test = limited(batches_of(data.test), o.test_samples);
   Params params = complete_weights(model.graph, model.weights, o.config.seed);
   Trainer trainer(model.graph, params, o.config);
-  if (o.resume) {
-    const Checkpoint saved = load_checkpoint(o.checkpoint);
-    try {
-      trainer.resume(saved);
-    } catch (const std::exception& e) {
-      rethrow_with_context(o.checkpoint, e);
-    }
-  }
+  if (o.resume) resume_from(trainer, o.checkpoint);
   if (comm) {
     trainer.distribute(*comm, o.verify_replicas);
     check_same_run(*comm, trainer.run_identity(train, &test));
@@ -194,19 +242,8 @@ void run_train(TrainOptions o, Communicator* comm) {
   const bool lead = trainer.lead();  // the one process that prints and writes files
   const std::string checkpoint = o.checkpoint.empty() ? stem(o.out) + ".checkpoint.json" : o.checkpoint;
   const std::string plot = !o.plot.empty() ? o.plot : o.log.empty() ? "" : stem(o.log) + ".svg";
-  if (lead)
-    std::printf(
-        "training %s (%lld params) on %zu samples, testing on %zu; %s lr %g, batch %lld, %lld epochs, "
-        "%d threads%s\n",
-        o.model.c_str(), (long long)model.graph.param_count(), train.size, test.size,
-        o.config.optim.type.c_str(), o.config.optim.lr, (long long)o.config.batch, (long long)o.config.epochs,
-        threads, comm ? (" per rank, " + std::to_string(comm->size()) + " ranks").c_str() : "");
+  if (lead) print_start(o, model.graph, train.size, test.size, threads, comm);
   ProgressBar bar(std::cout, lead && stdout_is_terminal(), o.config.epochs);
-  g_interrupted = 0;
-  struct sigaction sa {};
-  sa.sa_handler = on_sigint;
-  sa.sa_flags = SA_RESETHAND;  // a second Ctrl-C ends the program at once
-  sigaction(SIGINT, &sa, nullptr);
   auto on_step = [&](const StepInfo& s) {
     if (lead) bar.update(s);
     if (s.step == o.interrupt_after) std::raise(SIGINT);
@@ -225,32 +262,15 @@ void run_train(TrainOptions o, Communicator* comm) {
     if (!plot.empty())
       write_file_atomic(plot, svg_curves(history, model.graph.name(), trainer.metric().kind));
   };
+  catch_sigint();
   const bool finished = trainer.run(train, &test, on_step, on_epoch);
   signal(SIGINT, SIG_DFL);
-  if (!finished) {
-    if (!lead) std::exit(130);
-    bar.clear();
-    save_checkpoint(checkpoint, trainer.checkpoint());
-    std::printf(
-        "interrupted at epoch %lld, step %lld: checkpoint written to %s; continue with the same command "
-        "and --checkpoint %s --resume\n",
-        (long long)trainer.progress().epoch + 1, (long long)trainer.progress().step, checkpoint.c_str(),
-        checkpoint.c_str());
-    std::fflush(stdout);
-    std::exit(130);
-  }
+  if (!finished && !lead) std::exit(130);
+  bar.clear();
+  if (!finished) exit_interrupted(trainer, checkpoint);
   if (!lead) return;
   if (comm) print_reduce_stats(*trainer.reduce_stats(), comm->size());
-  nlohmann::json meta = model.meta;
-  const MetricKind metric = trainer.metric().kind;
-  meta.update(training_meta(o, data_dir, trainer.progress(), metric));
-  // What the trained classes mean: the data set's names (a classifier's only).
-  if (!meta.contains("classes") && metric == MetricKind::Accuracy) meta["classes"] = fashion_mnist_classes();
-  save_model(o.out, model.graph, &params, meta);
-  const EpochMetrics& last = trainer.progress().history.back();
-  std::printf("test%s (loss %.4f); model written to %s\n",
-              metric_text(metric, last.test_accuracy, last.test_mse, "accuracy").c_str(), last.test_loss,
-              o.out.c_str());
+  save_trained(o, model, params, trainer, data_dir);
 }
 
 }  // namespace
