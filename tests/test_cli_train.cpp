@@ -142,20 +142,21 @@ TEST_CASE("Ctrl-C writes a checkpoint and exits 130; resuming ends with the weig
 
 TEST_CASE("--augment: recorded in the meta, changes the weights, and a Ctrl-C resume stays exact") {
   Tiny t;
-  REQUIRE(t.train("--out plain.json").code == 0);
+  REQUIRE(t.train("--out plain.json").status == 0);
   const Result whole = t.train("--out whole.json --augment flip,shift=2");
   INFO(whole.out, whole.err);
-  REQUIRE(whole.code == 0);
+  REQUIRE(whole.status == 0);
   CHECK(load_model(t.file("whole.json")).meta.at("training").at("augment") == "flip,shift=2");
   CHECK(load_model(t.file("plain.json")).meta.at("training").at("augment") == "none");
   CHECK_FALSE(same_weights(t.file("plain.json"), t.file("whole.json")));
-  REQUIRE(t.train("--out part.json --augment flip,shift=2 --checkpoint ck.json --interrupt-after 15").code ==
-          130);
+  REQUIRE(
+      t.train("--out part.json --augment flip,shift=2 --checkpoint ck.json --interrupt-after 15").status ==
+      130);
   const Result other = t.train("--out part.json --augment flip --checkpoint ck.json --resume");
   CHECK(other.err.find("augment = \"flip,shift=2\", this run asks for \"flip\"") != std::string::npos);
   const Result resumed = t.train("--out part.json --augment flip,shift=2 --checkpoint ck.json --resume");
   INFO(resumed.err);
-  REQUIRE(resumed.code == 0);
+  REQUIRE(resumed.status == 0);
   CHECK(same_weights(t.file("whole.json"), t.file("part.json")));
 }
 
