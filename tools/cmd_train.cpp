@@ -82,7 +82,8 @@ void add_options(CLI::App& cmd, TrainOptions& o) {
          "Augment the training images each epoch: flip (left-right, p = 1/2), shift=N (up to N pixels each "
          "way, zero-filled), both (flip,shift=2) or none")
       ->default_str("none");
-  cmd.add_option("--seed", c.seed, "Seed of weight init and sample order")->capture_default_str();
+  cmd.add_option("--seed", c.seed, "Seed of weight init, sample order, dropout masks and augmentation")
+      ->capture_default_str();
   cmd.add_option("--log", o.log, "Write per-epoch metrics as CSV (and an SVG plot beside it)");
   cmd.add_option("--plot", o.plot, "Write the loss/accuracy curves as SVG (default: --log's name with .svg)");
   cmd.add_option("--checkpoint", o.checkpoint, "Checkpoint file, written every epoch and every N steps");
