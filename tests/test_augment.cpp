@@ -11,8 +11,11 @@
 #include "core/error.h"
 #include "graph/builder.h"
 #include "graph/checkpoint.h"
+#include "graph/network.h"
+#include "graph/serialize.h"
 #include "graph/train.h"
 #include "models/lenet.h"
+#include "tests/temp_dir.h"
 #include "tests/train_fixtures.h"
 
 using namespace xgrad;
@@ -229,4 +232,21 @@ TEST_CASE("a trainer refuses augmentation of inputs that are not images, or shif
   c.augment = augmentation(false, 28);
   CHECK_THROWS_WITH_AS(Trainer(net, q, c),
                        "augmentation shift 28 is not below the image size 28x28 of input \"image\"", Error);
+}
+
+TEST_CASE("Network::fit takes the augmentation through FitOptions and saves it in the meta") {
+  const testing::Synthetic data(48);
+  auto fit = [&](const Augmentation& a, const std::string& path) {
+    Network net(lenet("relu"), 1);
+    net.compile(adam(0.01));
+    net.fit(data.source(), FitOptions().epochs(1).batch(16).augment(a).verbose(false));
+    net.save(path);
+    return load_model(path);
+  };
+  test::TempDir dir;
+  const Model plain = fit(Augmentation{}, dir.file("plain.json"));
+  const Model flipped = fit(parse_augmentation("flip,shift=1"), dir.file("flipped.json"));
+  CHECK(plain.meta.at("training").at("augment") == "none");
+  CHECK(flipped.meta.at("training").at("augment") == "flip,shift=1");
+  CHECK_FALSE(same_param_bits(plain.weights, flipped.weights));
 }
