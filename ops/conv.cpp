@@ -113,6 +113,13 @@ class Conv2d final : public Op {
     j.dx_scratch = j.dx ? sized(ws.tensors[kCols], {j.chunks, j.s.dx_scratch}) : nullptr;
     j.pw = gx[1] ? sized(ws.tensors[kPartialW], {j.chunks, d.o * j.gd.patch()}) : nullptr;
     j.pb = gx.size() == 3 && gx[2] ? sized(ws.tensors[kPartialB], {j.chunks, d.o}) : nullptr;
+    j.wp = j.w;
+    if (j.dx && j.k->prepare) {
+      float* prepared = sized(ws.tensors[kPrepared], {d.groups, j.s.prepared});
+      for (int64_t g = 0; g < d.groups; ++g)
+        j.k->prepare(j.gd, j.w + g * j.gs.w, prepared + g * j.s.prepared);
+      j.wp = prepared;
+    }
     parallel_for(j.chunks, [&](int64_t c0, int64_t c1) {
       for (int64_t c = c0; c < c1; ++c) backward_chunk(j, c);
     });
@@ -135,7 +142,7 @@ class Conv2d final : public Op {
     const ConvKernel* k = nullptr;
     ConvSizes s;
     int64_t chunks = 0;
-    const float *kept = nullptr, *x = nullptr, *w = nullptr, *g = nullptr;
+    const float *kept = nullptr, *x = nullptr, *w = nullptr, *wp = nullptr, *g = nullptr;
     float *acc = nullptr, *scratch = nullptr, *dx = nullptr, *dx_scratch = nullptr, *pw = nullptr,
           *pb = nullptr;
   };
@@ -158,8 +165,8 @@ class Conv2d final : public Op {
           j.k->weight_grad(gd, xn + g * gs.x, kn + g * j.s.kept, gn + g * gs.y, j.scratch + c * j.s.scratch,
                            acc + g * j.s.acc);
         if (j.dx)
-          j.k->input_grad(gd, gn + g * gs.y, j.w + g * gs.w, j.dx_scratch + c * j.s.dx_scratch,
-                          j.dx + n * groups * gs.x + g * gs.x);
+          j.k->input_grad(gd, gn + g * gs.y, j.w + g * gs.w, j.wp + g * (j.k->prepare ? j.s.prepared : gs.w),
+                          j.dx_scratch + c * j.s.dx_scratch, j.dx + n * groups * gs.x + g * gs.x);
       }
       if (pb)
         for (int64_t o = 0; o < d.o; ++o) pb[o] += sum_lanes(gn + o * p, p);

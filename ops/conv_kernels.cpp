@@ -10,6 +10,7 @@
 #include "ops/conv_direct.h"
 #include "ops/conv_ovec.h"
 #include "ops/conv_plane.h"
+#include "ops/conv_winograd.h"
 #include "ops/im2col.h"
 
 namespace xgrad {
@@ -52,7 +53,8 @@ void gemm_transposed(const ConvDims& d, const float* g, const float* w, float* o
   cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, int(k), int(p), int(d.o), 1.0f, w, int(k), g, int(p),
               0.0f, out, int(p));
 }
-void gemm_input_grad(const ConvDims& d, const float* g, const float* w, float* scratch, float* dx) {
+void gemm_input_grad(const ConvDims& d, const float* g, const float* w, const float*, float* scratch,
+                     float* dx) {
   gemm_transposed(d, g, w, scratch);
   col2im(d, scratch, dx);
 }
@@ -71,7 +73,8 @@ void pointwise_weight_grad(const ConvDims& d, const float* x, const float*, cons
                            float* acc) {
   gemm_weight_grad_of(d, x, g, acc);
 }
-void pointwise_input_grad(const ConvDims& d, const float* g, const float* w, float*, float* dx) {
+void pointwise_input_grad(const ConvDims& d, const float* g, const float* w, const float*, float*,
+                          float* dx) {
   gemm_transposed(d, g, w, dx);
 }
 
@@ -90,7 +93,8 @@ void direct_forward_image(const ConvDims& d, const float* x, const float* w, con
 void direct_weight(const ConvDims& d, const float*, const float* kept, const float* g, float*, float* acc) {
   direct_weight_grad(d, kept, g, acc);
 }
-void plane_input_avx512(const ConvDims& d, const float* g, const float* w, float* scratch, float* dx) {
+void plane_input_avx512(const ConvDims& d, const float* g, const float* w, const float*, float* scratch,
+                        float* dx) {
   plane_kernel(Isa::Avx512).input_grad(d, g, w, scratch, dx);
 }
 
@@ -108,6 +112,9 @@ void ovec_forward_image(const ConvDims& d, const float* x, const float* wt, cons
 void ovec_weight(const ConvDims& d, const float*, const float* kept, const float* g, float* scratch,
                  float* acc) {
   ovec_weight_grad(d, kept, g, scratch, acc);
+}
+void ovec_input(const ConvDims& d, const float* g, const float* w, const float*, float* scratch, float* dx) {
+  ovec_input_grad(d, g, w, scratch, dx);
 }
 
 // The same at stride 2 and beyond, where the gather for dx would mostly read zeros: dx goes
@@ -140,7 +147,7 @@ void plane_weight(const ConvDims& d, const float*, const float* kept, const floa
   plane_kernel(I).weight_grad(d, kept, g, acc);
 }
 template <Isa I>
-void plane_input(const ConvDims& d, const float* g, const float* w, float* scratch, float* dx) {
+void plane_input(const ConvDims& d, const float* g, const float* w, const float*, float* scratch, float* dx) {
   plane_kernel(I).input_grad(d, g, w, scratch, dx);
 }
 template <Isa I>
@@ -169,12 +176,15 @@ std::string& forced_conv_kernel() {
 
 const std::vector<ConvKernel>& conv_kernels() {
   static const std::vector<ConvKernel> table = {
+      winograd_conv_kernel("winograd_f4x3_avx512", 4, Isa::Avx512),
+      winograd_conv_kernel("winograd_f2x3_avx512", 2, Isa::Avx512),
+      winograd_conv_kernel("winograd_f2x3", 2, Isa::Generic),
       {"pointwise_gemm", pointwise_applies, pointwise_sizes, nullptr, pointwise_forward,
        pointwise_weight_grad, add_to, pointwise_input_grad},
       {"direct_c1_avx512", direct_applies, direct_sizes, nullptr, direct_forward_image, direct_weight,
        direct_weight_grad_finish, plane_input_avx512},
       {"ovec_avx512", ovec_applies, ovec_sizes, ovec_transpose_weights, ovec_forward_image, ovec_weight,
-       ovec_weight_grad_finish, ovec_input_grad},
+       ovec_weight_grad_finish, ovec_input},
       {"ovec_strided_avx512", ovec_strided_applies, ovec_strided_sizes, ovec_transpose_weights,
        ovec_forward_image, ovec_weight, ovec_weight_grad_finish, gemm_input_grad},
       plane_entry<Isa::Avx512>("plane_avx512"),

@@ -34,8 +34,10 @@ struct ConvKernel {
                       float* acc);
   // dw [o, c*kh*kw] += the weight gradient that acc holds.
   void (*weight_grad_finish)(const ConvDims& d, const float* acc, float* dw);
-  // dx [c, h, w] of one image from g [o, oh, ow] and the weights w (as given, not prepared).
-  void (*input_grad)(const ConvDims& d, const float* g, const float* w, float* scratch, float* dx);
+  // dx [c, h, w] of one image from g [o, oh, ow], the weights w as given and as prepared (wp = w
+  // when prepare is null).
+  void (*input_grad)(const ConvDims& d, const float* g, const float* w, const float* wp, float* scratch,
+                     float* dx);
 };
 
 const std::vector<ConvKernel>& conv_kernels();

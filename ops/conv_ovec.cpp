@@ -59,6 +59,10 @@ namespace {
 // -Wmaybe-uninitialized; nothing here is read before it is written.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+// A named function, not a lambda: a lambda's call operator is outside the target pragma, and GCC
+// then refuses its __m512 arguments in a build without -march=native (-Wpsabi).
+__m512d as_pd(__m512 v) { return _mm512_castps_pd(v); }
+
 // dst[c*ds + r] = src[r*ss + c] for r < rows, c < cols (both <= 16): a full 16x16 block in
 // registers (unpacks, then 128-bit lane shuffles), a partial one by scalar moves.
 void transpose_block(const float* src, int64_t ss, float* dst, int64_t ds, int64_t rows, int64_t cols) {
@@ -73,12 +77,11 @@ void transpose_block(const float* src, int64_t ss, float* dst, int64_t ds, int64
     t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
     t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
   }
-  auto pd = [](__m512 v) { return _mm512_castps_pd(v); };
   for (int i = 0; i < 16; i += 4) {
-    r[i] = _mm512_castpd_ps(_mm512_unpacklo_pd(pd(t[i]), pd(t[i + 2])));
-    r[i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(pd(t[i]), pd(t[i + 2])));
-    r[i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(pd(t[i + 1]), pd(t[i + 3])));
-    r[i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(pd(t[i + 1]), pd(t[i + 3])));
+    r[i] = _mm512_castpd_ps(_mm512_unpacklo_pd(as_pd(t[i]), as_pd(t[i + 2])));
+    r[i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(as_pd(t[i]), as_pd(t[i + 2])));
+    r[i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(as_pd(t[i + 1]), as_pd(t[i + 3])));
+    r[i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(as_pd(t[i + 1]), as_pd(t[i + 3])));
   }
   for (int i = 0; i < 4; ++i) {
     t[i] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0x88);

@@ -122,9 +122,14 @@ const std::vector<ConvCase>& conv_cases() {
       {{2, 6, 5, 5}, {6, 1, 3, 3}, {{"groups", 6}, {"padding", 1}}},                      // depthwise
       {{2, 4, 9, 8}, {8, 1, 3, 3}, {{"groups", 4}, {"stride", 2}, {"padding", "same"}}},  // multiplier 2
       {{3, 6, 6, 7}, {9, 2, 3, 3}, {{"groups", 3}, {"dilation", 2}, {"padding", 2}}},
-      {{2, 8, 4, 4}, {12, 4, 1, 1}, {{"groups", 2}}},  // grouped 1x1
-      {{2, 3, 7, 7}, {5, 3, 1, 1}, {{"stride", 2}}},   // 1x1 at stride 2: not a plain GEMM
-      {{2, 4, 5, 5}, {3, 4, 1, 1}, {{"padding", 1}}},  // 1x1 with padding
+      {{2, 8, 4, 4}, {12, 4, 1, 1}, {{"groups", 2}}},            // grouped 1x1
+      {{2, 3, 7, 7}, {5, 3, 1, 1}, {{"stride", 2}}},             // 1x1 at stride 2: not a plain GEMM
+      {{2, 4, 5, 5}, {3, 4, 1, 1}, {{"padding", 1}}},            // 1x1 with padding
+      {{1, 32, 24, 24}, {32, 32, 3, 3}, {{"padding", "same"}}},  // Winograd: whole tiles of 2 and 4
+      {{1, 33, 25, 26}, {34, 33, 3, 3}, json::object()},         // Winograd: partial tiles, 23x24 outputs
+      {{1, 32, 22, 21}, {40, 32, 3, 3}, {{"padding", {2, 1}}}},  // Winograd: wider padding, 24x21
+      {{1, 64, 6, 7}, {64, 64, 3, 3}, {{"padding", 4}}},         // Winograd: tiles reading only padding
+      {{1, 128, 12, 12}, {128, 64, 3, 3}, {{"groups", 2}, {"padding", "same"}}},  // Winograd per group
   };
   return cases;
 }
@@ -187,8 +192,21 @@ TEST_CASE("a forced conv kernel that does not apply is an error, and the choice 
   CHECK(op->kernel_name(in) == "im2col_gemm");
   auto depthwise = registry().make("conv2d", {{"groups", 3}});
   const std::vector<ValueInfo> dw_in = {{{-1, 3, 8, 8}}, {{3, 1, 3, 3}}};
+  // 3x3 stride-1 convs with many channels go through Winograd on every level (KERNELS.md).
+  auto same = registry().make("conv2d", {{"padding", "same"}});
+  const auto vgg = [](int64_t c, int64_t hw) {
+    return std::vector<ValueInfo>{{{-1, c, hw, hw}}, {{c, c, 3, 3}}};
+  };
+  if (detected_isa() >= Isa::Avx512) {
+    CHECK(same->kernel_name(vgg(32, 32)) == "winograd_f4x3_avx512");
+    CHECK(same->kernel_name(vgg(128, 8)) == "winograd_f2x3_avx512");
+    CHECK(same->kernel_name(vgg(16, 32)) == "ovec_avx512");
+    CHECK(same->kernel_name(vgg(32, 16)) == "ovec_avx512");
+  }
   Forced avx2("", Isa::Avx2);
   if (detected_isa() >= Isa::Avx2) CHECK(depthwise->kernel_name(dw_in) == "plane_avx2");
+  CHECK(same->kernel_name(vgg(32, 32)) == "winograd_f2x3");
+  CHECK(same->kernel_name(vgg(16, 32)) == "im2col_gemm");
 }
 
 TEST_CASE(

@@ -1,0 +1,312 @@
+// Winograd F(m x m, 3x3) for m = 2 and 4; see conv_winograd.h for the math and winograd_maps.h
+// for the transforms. Tile (ti, tj) reads rows m*ti .. m*ti + A - 1 and the same columns of the
+// padded region (A = m + 2) and writes outputs m*ti .. m*ti + m - 1 (those beyond oh, ow are
+// dropped). Every transform runs over a row of tiles at once (lanes tj), so the compiler
+// vectorises it for whatever instruction set the build targets.
+#include "ops/conv_winograd.h"
+
+#include <cblas.h>
+
+#include <algorithm>
+#include <type_traits>
+
+#include "ops/conv_simd.h"
+#include "ops/winograd_maps.h"
+
+namespace xgrad {
+namespace {
+
+using winograd::F2;
+using winograd::F4;
+
+// Tiles of one image and the zero-padded input region they read.
+struct Tiles {
+  int64_t th, tw, rows, cols;
+};
+template <class V>
+Tiles tiles_of(const ConvDims& d) {
+  const int64_t th = (d.g.out_h + V::kM - 1) / V::kM, tw = (d.g.out_w + V::kM - 1) / V::kM;
+  return {th, tw, V::kM * th + 2, V::kM * tw + 2};
+}
+
+// A band of whole tile rows [ti0, ti1): the transforms and the A² sgemm calls run band by band,
+// so V and M of a band stay in cache. Its n = (ti1 - ti0) * tw tiles are the GEMMs' N.
+struct Band {
+  int64_t ti0, ti1, n;
+};
+constexpr int64_t kBandTiles = 128;
+int64_t band_rows(const Tiles& t) { return std::max<int64_t>(1, std::min(t.th, kBandTiles / t.tw)); }
+template <class F>
+void each_band(const Tiles& t, F&& f) {
+  for (int64_t ti0 = 0; ti0 < t.th; ti0 += band_rows(t)) {
+    const int64_t ti1 = std::min(t.th, ti0 + band_rows(t));
+    f(Band{ti0, ti1, (ti1 - ti0) * t.tw});
+  }
+}
+
+// Floats from one cell's [rows, n] block to the next: one cache line more than the block, so the
+// blocks (often 2^k floats apart otherwise) do not compete for the same L1 sets.
+int64_t cell_stride(int64_t rows, int64_t n) { return rows * n + 16; }
+
+// One worker's scratch: the padded region [C, rows, cols], a band's V or dV [A², C, n] and M or
+// dM [A², O, n], and one tile row's half-transformed values [A, A, tw].
+struct Scratch {
+  float *region, *v, *m, *rowbuf;
+};
+template <class V>
+Scratch layout(const ConvDims& d, float* base, int64_t* size = nullptr) {
+  const Tiles t = tiles_of<V>(d);
+  const int64_t n = band_rows(t) * t.tw, cells = V::kA * V::kA;
+  const int64_t region = d.c * t.rows * t.cols, v = cells * cell_stride(d.c, n),
+                m = cells * cell_stride(d.o, n);
+  if (size) *size = region + v + m + cells * t.tw;
+  if (!base) return {};
+  return {base, base + region, base + region + v, base + region + v + m};
+}
+template <class V>
+int64_t scratch_size(const ConvDims& d) {
+  int64_t size = 0;
+  layout<V>(d, nullptr, &size);
+  return size;
+}
+
+// region [C, rows, cols] = x [C, h, w] shifted by the padding, zeros elsewhere; crop_region is the way
+// back (input cells no tile reads get 0).
+void pad_region(const ConvDims& d, const Tiles& t, const float* x, float* region) {
+  std::fill(region, region + d.c * t.rows * t.cols, 0.0f);
+  const int64_t r1 = std::min(d.h, t.rows - d.g.pad_top), s1 = std::min(d.w, t.cols - d.g.pad_left);
+  for (int64_t c = 0; c < d.c && s1 > 0; ++c)
+    for (int64_t r = 0; r < r1; ++r) {
+      const float* src = x + (c * d.h + r) * d.w;
+      std::copy(src, src + s1, region + (c * t.rows + r + d.g.pad_top) * t.cols + d.g.pad_left);
+    }
+}
+void crop_region(const ConvDims& d, const Tiles& t, const float* region, float* dx) {
+  std::fill(dx, dx + d.c * d.h * d.w, 0.0f);
+  const int64_t r1 = std::min(d.h, t.rows - d.g.pad_top), s1 = std::min(d.w, t.cols - d.g.pad_left);
+  for (int64_t c = 0; c < d.c && s1 > 0; ++c)
+    for (int64_t r = 0; r < r1; ++r) {
+      const float* src = region + (c * t.rows + r + d.g.pad_top) * t.cols + d.g.pad_left;
+      std::copy(src, src + s1, dx + (c * d.h + r) * d.w);
+    }
+}
+
+// Lane j reads NI inputs, input i at a[i*as + j*AJ] (missing ones are 0), applies map, and writes (or
+// with ADD adds) outputs k in [K0, K1) at o[k*os + j*OJ]. n is a constant 16 for whole blocks, so
+// each becomes straight vector code without the run-time checks of a loop of unknown length.
+template <int NI, int AJ, int OJ, int K0, int K1, bool ADD, class Map, class N>
+void map_lanes(const Map& map, const float* __restrict a, int64_t as, float* __restrict o, int64_t os, N n) {
+  for (int64_t j = 0; j < n; ++j) {
+    float in[6] = {}, out[6];
+    for (int i = 0; i < NI; ++i) in[i] = a[i * as + j * AJ];
+    map(in, out);
+    for (int k = K0; k < K1; ++k) {
+      float& dst = o[k * os + j * OJ];
+      dst = ADD ? dst + out[k] : out[k];
+    }
+  }
+}
+template <int NI, int AJ, int OJ, int K0, int K1, bool ADD = false, class Map>
+void map_row(const Map& map, const float* a, int64_t as, float* o, int64_t os, int64_t n) {
+  int64_t j = 0;
+  for (; j + 16 <= n; j += 16)
+    map_lanes<NI, AJ, OJ, K0, K1, ADD>(map, a + j * AJ, as, o + j * OJ, os,
+                                       std::integral_constant<int64_t, 16>{});
+  if (j < n) map_lanes<NI, AJ, OJ, K0, K1, ADD>(map, a + j * AJ, as, o + j * OJ, os, n - j);
+}
+// Calls f(integral_constant r) for the r = ow % m outputs of a last, partial tile (if there is one).
+template <class V, class F>
+void partial_tile(int64_t ow, F&& f) {
+  if (ow % V::kM) with_count<V::kM - 1>(ow % V::kM, f);
+}
+
+// V [A², C, n] = Bᵀ d B for the band's tiles; e [A rows, A, tw] holds one tile row's row maps.
+template <class V>
+void input_transform(const ConvDims& d, const Tiles& t, const Band& b, const float* region, float* v,
+                     float* e) {
+  constexpr int M = V::kM, A = V::kA;
+  const int64_t tw = t.tw, cs = cell_stride(d.c, b.n);
+  for (int64_t c = 0; c < d.c; ++c)
+    for (int64_t ti = b.ti0; ti < b.ti1; ++ti) {
+      for (int64_t r = 0; r < A; ++r)  // along each row: tile j reads cells m*j .. m*j + A - 1
+        map_row<A, M, 1, 0, A>(V::bt, region + (c * t.rows + M * ti + r) * t.cols, 1, e + r * A * tw, tw, tw);
+      for (int64_t k = 0; k < A; ++k)  // down the columns
+        map_row<A, 1, 1, 0, A>(V::bt, e + k * tw, A * tw, v + k * cs + c * b.n + (ti - b.ti0) * tw, A * cs,
+                               tw);
+    }
+}
+
+// y [O, oh, ow] = Aᵀ M A (+ bias) for the band's tiles; f [m rows, A, tw].
+template <class V>
+void output_transform(const ConvDims& d, const Tiles& t, const Band& b, const float* m, const float* bias,
+                      float* y, float* f) {
+  constexpr int M = V::kM, A = V::kA;
+  const int64_t tw = t.tw, cs = cell_stride(d.o, b.n), oh = d.g.out_h, ow = d.g.out_w;
+  const auto at = [](const float* in, float* out) { V::at(in, 0.0f, out); };
+  for (int64_t o = 0; o < d.o; ++o) {
+    const float add = bias ? bias[o] : 0.0f;
+    const auto at_bias = [add](const float* in, float* out) { V::at(in, add, out); };
+    for (int64_t ti = b.ti0; ti < b.ti1; ++ti) {
+      for (int64_t k = 0; k < A; ++k)
+        map_row<A, 1, 1, 0, M>(at, m + k * cs + o * b.n + (ti - b.ti0) * tw, A * cs, f + k * tw, A * tw, tw);
+      for (int64_t a = 0; a < M && M * ti + a < oh; ++a) {  // along the row: outputs m*j .. m*j + m - 1
+        const float* fa = f + a * A * tw;
+        float* yr = y + (o * oh + M * ti + a) * ow;
+        map_row<A, 1, M, 0, M>(at_bias, fa, tw, yr, 1, ow / M);
+        partial_tile<V>(ow, [&](auto r) {
+          map_row<A, 1, M, 0, decltype(r)::value>(at_bias, fa + ow / M, tw, yr + ow / M * M, 1, 1);
+        });
+      }
+    }
+  }
+}
+
+// dM [A², O, n] = A dY Aᵀ for the band's tiles (dY: g's m x m block, zeros beyond oh, ow); h [m, A, tw].
+template <class V>
+void grad_transform(const ConvDims& d, const Tiles& t, const Band& b, const float* g, float* dm, float* h) {
+  constexpr int M = V::kM, A = V::kA;
+  const int64_t tw = t.tw, cs = cell_stride(d.o, b.n), oh = d.g.out_h, ow = d.g.out_w;
+  for (int64_t o = 0; o < d.o; ++o)
+    for (int64_t ti = b.ti0; ti < b.ti1; ++ti) {
+      for (int64_t a = 0; a < M; ++a) {  // along the row
+        float* ha = h + a * A * tw;
+        if (M * ti + a >= oh) {
+          std::fill(ha, ha + A * tw, 0.0f);
+          continue;
+        }
+        const float* gr = g + (o * oh + M * ti + a) * ow;
+        map_row<M, M, 1, 0, A>(V::ad, gr, 1, ha, tw, ow / M);
+        partial_tile<V>(ow, [&](auto r) {
+          map_row<decltype(r)::value, M, 1, 0, A>(V::ad, gr + ow / M * M, 1, ha + ow / M, tw, 1);
+        });
+      }
+      for (int64_t k = 0; k < A; ++k)  // down the columns
+        map_row<M, 1, 1, 0, A>(V::ad, h + k * tw, A * tw, dm + k * cs + o * b.n + (ti - b.ti0) * tw, A * cs,
+                               tw);
+    }
+}
+
+// region += B dV Bᵀ of the band's tiles, added to the cells each tile read; e [A rows, A, tw].
+template <class V>
+void input_adjoint(const ConvDims& d, const Tiles& t, const Band& b, const float* dv, float* region,
+                   float* e) {
+  constexpr int M = V::kM, A = V::kA;
+  const int64_t tw = t.tw, cs = cell_stride(d.c, b.n);
+  for (int64_t c = 0; c < d.c; ++c)
+    for (int64_t ti = b.ti0; ti < b.ti1; ++ti) {
+      for (int64_t k = 0; k < A; ++k)
+        map_row<A, 1, 1, 0, A>(V::b, dv + k * cs + c * b.n + (ti - b.ti0) * tw, A * cs, e + k * tw, A * tw,
+                               tw);
+      for (int64_t r = 0; r < A; ++r) {
+        // Neighbouring tiles share two columns: add the first m of each tile, then the last two.
+        float* row = region + (c * t.rows + M * ti + r) * t.cols;
+        map_row<A, 1, M, 0, M, true>(V::b, e + r * A * tw, tw, row, 1, tw);
+        map_row<A, 1, M, M, A, true>(V::b, e + r * A * tw, tw, row, 1, tw);
+      }
+    }
+}
+
+// U [A², O, C] = G w Gᵀ for every (o, c); w [O, C, 3, 3].
+template <class V>
+void prepare(const ConvDims& d, const float* w, float* u) {
+  constexpr int A = V::kA;
+  const int64_t cs = d.o * d.c;
+  for (int64_t oc = 0; oc < cs; ++oc) {
+    float rows[3][A], col[3], out[A];  // G along each kernel row, then down each column
+    for (int p = 0; p < 3; ++p) V::g(w + oc * 9 + p * 3, rows[p]);
+    for (int k = 0; k < A; ++k) {
+      for (int p = 0; p < 3; ++p) col[p] = rows[p][k];
+      V::g(col, out);
+      for (int i = 0; i < A; ++i) u[(i * A + k) * cs + oc] = out[i];
+    }
+  }
+}
+
+// dw [O, C, 3, 3] += Gᵀ dU G.
+template <class V>
+void weight_grad_finish(const ConvDims& d, const float* acc, float* dw) {
+  constexpr int A = V::kA;
+  const int64_t cs = d.o * d.c;
+  for (int64_t oc = 0; oc < cs; ++oc) {
+    float rows[A][3], col[A], out[3];
+    for (int i = 0; i < A; ++i) {
+      float cells[A];
+      for (int k = 0; k < A; ++k) cells[k] = acc[(i * A + k) * cs + oc];
+      V::gt(cells, rows[i]);
+    }
+    for (int q = 0; q < 3; ++q) {
+      for (int i = 0; i < A; ++i) col[i] = rows[i][q];
+      V::gt(col, out);
+      for (int p = 0; p < 3; ++p) dw[oc * 9 + p * 3 + q] += out[p];
+    }
+  }
+}
+
+template <class V>
+void forward(const ConvDims& d, const float* x, const float* u, const float* b, float* scratch, float* y) {
+  const Tiles t = tiles_of<V>(d);
+  const Scratch s = layout<V>(d, scratch);
+  const int o = int(d.o), c = int(d.c);
+  pad_region(d, t, x, s.region);
+  each_band(t, [&](const Band& band) {
+    const int n = int(band.n);
+    input_transform<V>(d, t, band, s.region, s.v, s.rowbuf);
+    for (int64_t xi = 0; xi < V::kA * V::kA; ++xi)  // M_ξ [O, n] = U_ξ [O, C] · V_ξ [C, n]
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, o, n, c, 1.0f, u + xi * o * c, c,
+                  s.v + xi * cell_stride(c, n), n, 0.0f, s.m + xi * cell_stride(o, n), n);
+    output_transform<V>(d, t, band, s.m, b, y, s.rowbuf);
+  });
+}
+
+template <class V>
+void weight_grad(const ConvDims& d, const float* x, const float* g, float* scratch, float* acc) {
+  const Tiles t = tiles_of<V>(d);
+  const Scratch s = layout<V>(d, scratch);
+  const int o = int(d.o), c = int(d.c);
+  pad_region(d, t, x, s.region);
+  each_band(t, [&](const Band& band) {
+    const int n = int(band.n);
+    input_transform<V>(d, t, band, s.region, s.v, s.rowbuf);
+    grad_transform<V>(d, t, band, g, s.m, s.rowbuf);
+    for (int64_t xi = 0; xi < V::kA * V::kA; ++xi)  // dU_ξ [O, C] += dM_ξ [O, n] · V_ξ [C, n]ᵀ
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, o, c, n, 1.0f, s.m + xi * cell_stride(o, n), n,
+                  s.v + xi * cell_stride(c, n), n, 1.0f, acc + xi * o * c, c);
+  });
+}
+
+template <class V>
+void input_grad(const ConvDims& d, const float* g, const float* u, float* scratch, float* dx) {
+  const Tiles t = tiles_of<V>(d);
+  const Scratch s = layout<V>(d, scratch);
+  const int o = int(d.o), c = int(d.c);
+  std::fill(s.region, s.region + d.c * t.rows * t.cols, 0.0f);
+  each_band(t, [&](const Band& band) {
+    const int n = int(band.n);
+    grad_transform<V>(d, t, band, g, s.m, s.rowbuf);
+    for (int64_t xi = 0; xi < V::kA * V::kA; ++xi)  // dV_ξ [C, n] = U_ξ [O, C]ᵀ · dM_ξ [O, n]
+      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, c, n, o, 1.0f, u + xi * o * c, c,
+                  s.m + xi * cell_stride(o, n), n, 0.0f, s.v + xi * cell_stride(c, n), n);
+    input_adjoint<V>(d, t, band, s.v, s.region, s.rowbuf);
+  });
+  crop_region(d, t, s.region, dx);
+}
+
+template <class V>
+WinogradKernel kernel_of() {
+  return {V::kM,          scratch_size<V>,       prepare<V>,   forward<V>,
+          weight_grad<V>, weight_grad_finish<V>, input_grad<V>};
+}
+
+}  // namespace
+
+bool winograd_applies(const ConvDims& d) {
+  return d.kh == 3 && d.kw == 3 && d.stride[0] == 1 && d.stride[1] == 1 && d.dilation[0] == 1 &&
+         d.dilation[1] == 1;
+}
+
+const WinogradKernel& winograd_kernel(int m) {
+  static const WinogradKernel f2 = kernel_of<F2>(), f4 = kernel_of<F4>();
+  return m == 4 ? f4 : f2;
+}
+
+}  // namespace xgrad

@@ -1,0 +1,42 @@
+#pragma once
+// Winograd F(m x m, 3x3), m = 2 or 4, for 3x3 convs at stride 1 without dilation (VGG-style
+// layers): each m x m block of outputs of a channel pair comes from (m+2)² products of an input
+// tile and the transformed weights instead of 9m² multiplies: 2.25x fewer MACs for m = 2, 4x for m = 4.
+//   Y = Aᵀ [ Σ_c (G w Gᵀ) ⊙ (Bᵀ d B) ] A    (Lavin & Gray 2015)
+// The sum over channels is one sgemm per tile cell: M_ξ [O, T] = U_ξ [O, C] · V_ξ [C, T] over the
+// T tiles of a band of an image. Backward is the adjoint of the same linear map:
+//   dM = A dY Aᵀ;  dU_ξ += dM_ξ · V_ξᵀ, dw = Gᵀ dU G;  dV_ξ = U_ξᵀ · dM_ξ, dx += B dV Bᵀ.
+// Plain C++ and OpenBLAS: no instruction-set specific code.
+#include <cstdint>
+
+#include "ops/conv_kernels.h"
+#include "ops/window.h"
+
+namespace xgrad {
+
+bool winograd_applies(const ConvDims& d);
+
+// One variant's entry points; the weights are prepared as U [(m+2)², O, C], the weight-gradient
+// sums dU have the same layout.
+struct WinogradKernel {
+  int m;
+  int64_t (*scratch_size)(const ConvDims& d);  // floats of one worker's scratch
+  void (*prepare)(const ConvDims& d, const float* w, float* u);
+  // y [O, oh, ow] of one image x [C, h, w]; b may be null.
+  void (*forward)(const ConvDims& d, const float* x, const float* u, const float* b, float* scratch,
+                  float* y);
+  // acc (dU) += what one image x and its output gradient g add; finish: dw += Gᵀ dU G.
+  void (*weight_grad)(const ConvDims& d, const float* x, const float* g, float* scratch, float* acc);
+  void (*weight_grad_finish)(const ConvDims& d, const float* acc, float* dw);
+  // dx [C, h, w] of one image from g [O, oh, ow].
+  void (*input_grad)(const ConvDims& d, const float* g, const float* u, float* scratch, float* dx);
+  int64_t weights_floats(const ConvDims& d) const { return (m + 2) * (m + 2) * d.o * d.c; }
+};
+const WinogradKernel& winograd_kernel(int m);
+
+// The kernel-table entries (conv_kernels.cpp lists them, conv_winograd_entry.cpp builds them):
+// forward and input gradient by F(m, 3); the weight gradient by F(m, 3) too at isa Generic, by
+// the ovec kernel at isa Avx512 (faster there, KERNELS.md).
+ConvKernel winograd_conv_kernel(const char* name, int m, Isa isa);
+
+}  // namespace xgrad
