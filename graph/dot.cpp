@@ -10,7 +10,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <set>
 
 #include "core/error.h"
 #include "core/json_io.h"
@@ -47,7 +46,11 @@ bool is_weight(const Node& n) { return n.kind != NodeKind::Input && n.kind != No
 std::string graph_to_dot(const Graph& g) {
   std::string out =
       "digraph \"" + escaped(g.name()) + "\" {\n  rankdir=TB;\n  node [fontname=\"Helvetica\"];\n";
-  std::set<int> counted;
+  const std::vector<int> reader = first_readers(g);
+  std::vector<int64_t> weights(size_t(g.size()), 0);  // params and states, by the node that first reads them
+  for (int id = 0; id < g.size(); ++id)
+    if (is_weight(g.node(id)) && reader[size_t(id)] != -1)
+      weights[size_t(reader[size_t(id)])] += numel(g.node(id).info.shape);
   for (int id = 0; id < g.size(); ++id) {
     const Node& n = g.node(id);
     if (is_weight(n)) continue;
@@ -56,11 +59,8 @@ std::string graph_to_dot(const Graph& g) {
       label += std::string("input ") + dtype_name(n.info.dtype) + "\n" + shape_text(n.info.shape);
       shape = "ellipse";
     } else {
-      int64_t weights = 0;
-      for (int in : n.inputs)
-        if (is_weight(g.node(in)) && counted.insert(in).second) weights += numel(g.node(in).info.shape);
       label += std::string(n.op->type()) + "\n" + shape_text(n.info.shape);
-      if (weights) label += "\n" + std::to_string(weights) + " params";
+      if (weights[size_t(id)]) label += "\n" + std::to_string(weights[size_t(id)]) + " params";
     }
     out += "  n" + std::to_string(id) + " [shape=" + shape + ", label=\"" + escaped(label) + "\"];\n";
     for (int in : n.inputs)

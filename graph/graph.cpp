@@ -140,4 +140,12 @@ int64_t Graph::param_count() const {
   return n;
 }
 
+std::vector<int> first_readers(const Graph& g) {
+  std::vector<int> reader(size_t(g.size()), -1);
+  for (int id = 0; id < g.size(); ++id)
+    for (int in : g.node(id).inputs)
+      if (reader[size_t(in)] == -1) reader[size_t(in)] = id;
+  return reader;
+}
+
 }  // namespace xgrad

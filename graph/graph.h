@@ -66,4 +66,8 @@ class Graph {
 
 const char* kind_name(NodeKind k);
 
+// For each node id, the first node (in graph order) that reads it, or -1 when nothing does. Summaries
+// and diagrams show each param's size at its first reader, so shared weights count once.
+std::vector<int> first_readers(const Graph& g);
+
 }  // namespace xgrad

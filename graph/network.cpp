@@ -104,7 +104,7 @@ void Network::compile(OptimConfig optimizer, Schedule schedule) {
 
 TrainConfig Network::train_config(const FitOptions& o) const {
   TrainConfig c;
-  c.epochs = o.epochs(), c.batch = o.batch(), c.seed = o.seed();
+  c.epochs = o.epochs(), c.batch = o.batch(), c.seed = o.seed(), c.augment = o.augment();
   c.optim = optimizer_, c.schedule = schedule_;
   c.image_input = data_input_, c.label_input = label_input_;
   return c;

@@ -39,6 +39,8 @@ class FitOptions {
   FitOptions epochs(int64_t n) const { return detail::with(*this, &FitOptions::epochs_, n); }
   FitOptions batch(int64_t n) const { return detail::with(*this, &FitOptions::batch_, n); }
   FitOptions seed(uint64_t s) const { return detail::with(*this, &FitOptions::seed_, s); }  // sample order
+  // Train-time image augmentation (core/augment.h), e.g. parse_augmentation("flip,shift=2").
+  FitOptions augment(Augmentation a) const { return detail::with(*this, &FitOptions::augment_, a); }
   // Evaluated after every epoch (EpochMetrics::test_loss / test_accuracy).
   FitOptions validation(BatchSource data) const {
     return detail::with(*this, &FitOptions::validation_, std::optional<BatchSource>(std::move(data)));
@@ -63,6 +65,7 @@ class FitOptions {
   int64_t epochs() const { return epochs_; }
   int64_t batch() const { return batch_; }
   uint64_t seed() const { return seed_; }
+  const Augmentation& augment() const { return augment_; }
   const std::optional<BatchSource>& validation() const { return validation_; }
   int64_t patience() const { return patience_; }  // 0: no early stopping
   double min_delta() const { return min_delta_; }
@@ -73,6 +76,7 @@ class FitOptions {
  private:
   int64_t epochs_ = 1, batch_ = 32;
   uint64_t seed_ = 0;
+  Augmentation augment_;
   std::optional<BatchSource> validation_;
   int64_t patience_ = 0;
   double min_delta_ = 0;

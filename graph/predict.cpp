@@ -4,10 +4,27 @@
 #include <cstring>
 
 #include "core/error.h"
+#include "graph/metric.h"
 #include "graph/train.h"
 
 namespace xgrad {
 namespace {
+
+std::string loss_op(const Graph& g) {
+  if (!g.has_output("loss")) return "";
+  const Node& loss = g.node(g.output("loss"));
+  return loss.kind == NodeKind::Op ? std::string(loss.op->type()) : "";
+}
+
+// As graph/metric.h measures it: by the loss op, else by a "probs"/"logits" output [N, K].
+bool is_classifier(const Graph& g) {
+  const std::string loss = loss_op(g);
+  if (loss == "softmax_cross_entropy") return true;
+  if (loss == "sigmoid_cross_entropy" || loss == "mse") return false;
+  for (const char* role : {"probs", "logits"})
+    if (g.has_output(role)) return g.node(g.output(role)).info.shape.size() == 2;
+  return false;
+}
 
 // Row-wise softmax of [rows, k] scores into `out`, in double (max subtracted first).
 void softmax_rows(const float* scores, size_t rows, size_t k, float* out) {
@@ -74,6 +91,23 @@ Predictions predict(const Graph& g, const Params& weights, const Tensor& images,
     p.classes.push_back(int64_t(std::max_element(row, row + k) - row));
   }
   return p;
+}
+
+ModelPredictions predict_model(const Graph& g, const Params& weights, const Tensor& images,
+                               const PredictOptions& options) {
+  ModelPredictions m;
+  m.classifier = is_classifier(g);
+  if (m.classifier) {
+    m.classes = predict(g, weights, images, options);
+    return m;
+  }
+  const int output = prediction_output(g);
+  m.output = g.node(output).name;
+  m.values = predict_output(g, weights, images, output, options);
+  m.probabilities = loss_op(g) == "sigmoid_cross_entropy";
+  if (m.probabilities)
+    for (float& v : m.values) v = float(1.0 / (1.0 + std::exp(-double(v))));
+  return m;
 }
 
 std::vector<std::string> class_names(const nlohmann::json& meta, size_t k) {

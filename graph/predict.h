@@ -31,6 +31,20 @@ Tensor predict_output(const Graph& g, const Params& weights, const Tensor& image
 Predictions predict(const Graph& g, const Params& weights, const Tensor& images,
                     const PredictOptions& options = {});
 
+// What a model predicts, as the model says: a classifier (its loss is softmax_cross_entropy, or it
+// has no loss and a "probs"/"logits" output [N, K]) gives class probabilities and classes; a
+// sigmoid_cross_entropy model the probability σ(logit) of each element; any other model (a
+// regression's mse) the values of its prediction output (graph/metric.h prediction_output).
+struct ModelPredictions {
+  bool classifier = false;
+  Predictions classes;         // classifier only
+  std::string output;          // otherwise: the node whose values `values` holds
+  Tensor values;               // otherwise: [N, ...]
+  bool probabilities = false;  // values are σ of the output (sigmoid_cross_entropy)
+};
+ModelPredictions predict_model(const Graph& g, const Params& weights, const Tensor& images,
+                               const PredictOptions& options = {});
+
 // Names of `k` classes: meta["classes"] when it is a list of k strings, else "class 0", "class 1", ...
 std::vector<std::string> class_names(const nlohmann::json& meta, size_t k);
 

@@ -29,6 +29,17 @@ std::string number(double v) {
   return std::to_string(v);
 }
 
+// Fails early, naming the input, when the graph's images cannot take the augmentation.
+void check_augmentable(const Graph& g, const std::string& image_input, const Augmentation& a) {
+  const Shape& s = g.node(g.id(image_input)).info.shape;
+  if (s.size() != 4)
+    throw Error("augmentation " + a.to_string() + " needs images [N, C, H, W]; input \"" + image_input +
+                "\" takes " + to_string(s));
+  if ((s[2] > 0 && a.shift >= s[2]) || (s[3] > 0 && a.shift >= s[3]))
+    throw Error("augmentation shift " + std::to_string(a.shift) + " is not below the image size " +
+                std::to_string(s[2]) + "x" + std::to_string(s[3]) + " of input \"" + image_input + "\"");
+}
+
 }  // namespace
 
 Trainer::Trainer(const Graph& g, Params& params, TrainConfig config)
@@ -42,6 +53,7 @@ Trainer::Trainer(const Graph& g, Params& params, TrainConfig config)
   for (const std::string& name : {config_.image_input, config_.label_input})
     if (g.find(name) < 0 || g.node(g.id(name)).kind != NodeKind::Input)
       throw Error("graph \"" + g.name() + "\" has no input \"" + name + "\"");
+  if (config_.augment.enabled()) check_augmentable(g, config_.image_input, config_.augment);
   metric_ = metric_for(g, config_.label_input);
   param_ids_ = g.params();
   progress_.rng = Rng(config_.seed).state();
@@ -132,7 +144,9 @@ double Trainer::train_step(const BatchSource& train, size_t count, double lr) {
 // Forward in training mode on samples order[start .. start+count) of the step's global batch.
 double Trainer::forward_on(const BatchSource& train, size_t start, size_t count) {
   const Progress& pr = progress_;
-  train.batch(pr.order, start, count, feeds_[config_.image_input], feeds_[config_.label_input]);
+  Tensor& images = feeds_[config_.image_input];
+  train.batch(pr.order, start, count, images, feeds_[config_.label_input]);
+  augment_images(config_.augment, config_.seed, uint64_t(pr.epoch), pr.order.data() + start, images);
   ForwardOptions options = ForwardOptions::training(config_.seed, uint64_t(pr.step));
   options.sample_offset = start - pr.position;  // a shard draws the dropout masks of its samples
   engine_.forward(feeds_, params_, options);
@@ -267,6 +281,7 @@ void TrainConfig::validate() const {
   if (batch < 1) throw Error("batch size must be >= 1, got " + std::to_string(batch));
   optim.validate();
   schedule.validate();
+  augment.validate();
 }
 
 nlohmann::json TrainConfig::to_json() const {
@@ -274,7 +289,8 @@ nlohmann::json TrainConfig::to_json() const {
           {"batch", batch},
           {"seed", seed},
           {"optimizer", optim.to_json()},
-          {"schedule", schedule.to_json()}};
+          {"schedule", schedule.to_json()},
+          {"augment", augment.to_string()}};
 }
 
 TrainConfig TrainConfig::from_json(const nlohmann::json& j) {
@@ -285,7 +301,15 @@ TrainConfig TrainConfig::from_json(const nlohmann::json& j) {
   c.seed = f.unsigned_integer("seed");
   c.optim = OptimConfig::from_json(f.required("optimizer"));
   c.schedule = Schedule::from_json(f.required("schedule"));
-  f.finish("epochs, batch, seed, optimizer, schedule");
+  if (f.optional("augment")) {  // absent before augmentation existed: none
+    const std::string spec = f.string("augment");
+    try {
+      c.augment = parse_augmentation(spec);
+    } catch (const Error& e) {
+      throw Error(f.at("augment") + ": " + e.what());
+    }
+  }
+  f.finish("epochs, batch, seed, optimizer, schedule, augment");
   c.validate();
   return c;
 }

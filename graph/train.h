@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/augment.h"
 #include "core/rng.h"
 #include "graph/engine.h"
 #include "graph/metric.h"
@@ -49,6 +50,7 @@ struct TrainConfig {
   uint64_t seed = 0;  // sample order (weights are initialized by the caller)
   OptimConfig optim;
   Schedule schedule;
+  Augmentation augment;  // of the training images only (core/augment.h); off by default
   std::string image_input = "image", label_input = "label";
 
   void validate() const;  // throws Error naming the bad setting

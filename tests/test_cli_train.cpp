@@ -140,6 +140,26 @@ TEST_CASE("Ctrl-C writes a checkpoint and exits 130; resuming ends with the weig
         std::string::npos);
 }
 
+TEST_CASE("--augment: recorded in the meta, changes the weights, and a Ctrl-C resume stays exact") {
+  Tiny t;
+  REQUIRE(t.train("--out plain.json").status == 0);
+  const Result whole = t.train("--out whole.json --augment flip,shift=2");
+  INFO(whole.out, whole.err);
+  REQUIRE(whole.status == 0);
+  CHECK(load_model(t.file("whole.json")).meta.at("training").at("augment") == "flip,shift=2");
+  CHECK(load_model(t.file("plain.json")).meta.at("training").at("augment") == "none");
+  CHECK_FALSE(same_weights(t.file("plain.json"), t.file("whole.json")));
+  REQUIRE(
+      t.train("--out part.json --augment flip,shift=2 --checkpoint ck.json --interrupt-after 15").status ==
+      130);
+  const Result other = t.train("--out part.json --augment flip --checkpoint ck.json --resume");
+  CHECK(other.err.find("augment = \"flip,shift=2\", this run asks for \"flip\"") != std::string::npos);
+  const Result resumed = t.train("--out part.json --augment flip,shift=2 --checkpoint ck.json --resume");
+  INFO(resumed.err);
+  REQUIRE(resumed.status == 0);
+  CHECK(same_weights(t.file("whole.json"), t.file("part.json")));
+}
+
 TEST_CASE("a NaN loss stops xgrad train with the step and node, a non-zero exit and no model") {
   Tiny t;
   const Result r = t.run(
@@ -170,6 +190,10 @@ TEST_CASE("bad option values of train, eval and predict get a clear message") {
       {TRAIN "--threads -2", "--threads must be >= 0, got -2"},
       {TRAIN "--train-samples -1", "--train-samples must be >= 0, got -1"},
       {TRAIN "--out ''", "--out must name a file"},
+      {TRAIN "--augment rotate", "--augment: augmentation \"rotate\" is unknown (valid: flip, shift=N, none"},
+      {TRAIN "--augment shift=-2", "--augment: augmentation \"shift=-2\": the shift must be a whole number"},
+      {TRAIN "--augment shift=28",
+       "augmentation shift 28 is not below the image size 28x28 of input \"image\""},
       {TRAIN "--checkpoint none.json --resume", "none.json"},
       {"train --model missing.json --data data", "missing.json"},
       {"train --model lenet.json --data nowhere", "nowhere"},

@@ -147,6 +147,22 @@ TEST_CASE("2 ranks train like one process, bit-identical on every rank and from 
   }
 }
 
+TEST_CASE("with --augment, each rank augments its shard as one process would: 2 ranks train like one") {
+  if (!mpirun_usable()) return;
+  MpiJob job;
+  const std::string augment = "--augment flip,shift=2 ";
+  const JobRun plain = job.shell(job.train("dropout.json", "--out plain.json"));
+  const JobRun one = job.shell(job.train("dropout.json", augment + "--out one.json"));
+  const JobRun two =
+      job.mpirun(2, job.train("dropout.json", augment + "--distributed --verify-replicas 1 --out two.json"));
+  INFO(one.out, two.out);
+  REQUIRE(plain.status == 0);
+  REQUIRE(one.status == 0);
+  REQUIRE(two.status == 0);
+  CHECK(max_relative_difference(job.file("plain.json"), job.file("one.json")) > 1e-3);  // augmentation is on
+  CHECK(max_relative_difference(job.file("one.json"), job.file("two.json")) < kRankTolerance);
+}
+
 TEST_CASE("a distributed run resumes exactly, and with another number of ranks [slow]") {
   if (!mpirun_usable()) return;
   MpiJob job;

@@ -40,6 +40,21 @@ TEST_CASE("dot: ops with shapes and parameter counts, weights folded, outputs ma
         "}\n");
 }
 
+TEST_CASE("dot: a shared weight counts once, at its first reader, even when read twice there") {
+  GraphBuilder b("shared");
+  Value x = b.input("x", {-1, 4});
+  Value w = b.param("w", {4, 4}, Init{});
+  Value h = b.matmul(b.mul(w, w, "square"), w, "twice");  // reads w three times
+  b.output("out", b.matmul(x, h, "again"));
+  const Graph g = b.finish();
+  const std::string dot = graph_to_dot(g);
+  CHECK(dot.find("square\\nmul\\n[4, 4]\\n16 params\"") != std::string::npos);
+  CHECK(dot.find("twice\\nmatmul\\n[4, 4]\"") != std::string::npos);
+  CHECK(dot.find("again\\nmatmul\\n[N, 4]\"") != std::string::npos);
+  CHECK(first_readers(g).at(size_t(w.id)) == g.id("square"));
+  CHECK(first_readers(g).at(size_t(g.id("again"))) == -1);
+}
+
 TEST_CASE("dot: SVG through Graphviz, or an error saying it is missing") {
   const std::string dot = graph_to_dot(tiny());
   if (std::system("dot -V >/dev/null 2>&1") == 0) {

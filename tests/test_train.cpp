@@ -13,6 +13,7 @@
 #include "tests/train_fixtures.h"
 
 using namespace xgrad;
+using xgrad::testing::same_param_bits;
 using xgrad::testing::Synthetic;
 
 namespace {
@@ -22,13 +23,6 @@ TrainConfig config(const char* optimizer, double lr, int64_t epochs = 3, int64_t
   c.epochs = epochs, c.batch = batch, c.seed = 7;
   c.optim.type = optimizer, c.optim.lr = lr;
   return c;
-}
-
-bool same_bits(const Params& a, const Params& b) {
-  for (const auto& [name, t] : a)
-    if (t.size() != b.at(name).size() || std::memcmp(t.data(), b.at(name).data(), t.size() * 4) != 0)
-      return false;
-  return a.size() == b.size();
 }
 
 }  // namespace
@@ -72,7 +66,7 @@ TEST_CASE("a run stopped after any step and resumed ends with the same bits as o
     r.optimizer().load_state(nlohmann::json::parse(b.optimizer().state_to_json().dump()), resumed);
     r.set_progress(b.progress());
     REQUIRE(r.run(data.source(), nullptr));
-    CHECK(same_bits(resumed, whole));
+    CHECK(same_param_bits(resumed, whole));
     REQUIRE(r.progress().history.size() == 2);
     CHECK(r.progress().history[1].train_loss == a.progress().history[1].train_loss);
   }
@@ -93,8 +87,8 @@ TEST_CASE("determinism: same seed and settings give identical weights, with 1 or
   };
   const Params first = train(1), again = train(1), two = train(2);
   set_num_threads(threads_before);
-  CHECK(same_bits(first, again));
-  CHECK(same_bits(first, two));
+  CHECK(same_param_bits(first, again));
+  CHECK(same_param_bits(first, two));
 }
 
 TEST_CASE("Trainer::resume refuses a checkpoint of another graph or other settings, and changes nothing") {
@@ -112,7 +106,7 @@ TEST_CASE("Trainer::resume refuses a checkpoint of another graph or other settin
   Trainer other(g, q, config("sgd", 0.2, 2, 8));
   CHECK_THROWS_WITH_AS(other.resume(saved),
                        doctest::Contains("made with optimizer.lr = 0.1, this run asks for 0.2"), Error);
-  CHECK(same_bits(q, q_before));
+  CHECK(same_param_bits(q, q_before));
   CHECK(other.progress().step == 0);
   Trainer shorter(g, q, config("sgd", 0.1, 1, 8));
   Checkpoint later = saved;
@@ -123,7 +117,7 @@ TEST_CASE("Trainer::resume refuses a checkpoint of another graph or other settin
   CHECK_THROWS_WITH_AS(shorter.resume(renamed), doctest::Contains("checkpoint of model \"lenet\""), Error);
   Trainer same(g, q, config("sgd", 0.1, 2, 8));
   same.resume(saved);
-  CHECK(same_bits(q, p));
+  CHECK(same_param_bits(q, p));
   CHECK(same.progress().step == 3);
 }
 
@@ -146,7 +140,7 @@ TEST_CASE("a non-finite loss stops training at once, naming epoch, step and node
   CHECK(message.find("epoch 1, step ") != std::string::npos);
   CHECK(message.find("first node with a non-finite ") != std::string::npos);
   CHECK(message.find("try a lower --lr") != std::string::npos);
-  CHECK(same_bits(p, before));  // the failing step changed nothing
+  CHECK(same_param_bits(p, before));  // the failing step changed nothing
 }
 
 TEST_CASE("a NaN in the data is traced to the input node") {

@@ -7,6 +7,15 @@
 
 namespace xgrad::testing {
 
+// The same params with the same bits (NaN included), none missing or extra.
+inline bool same_param_bits(const Params& a, const Params& b) {
+  for (const auto& [name, t] : a)
+    if (!b.count(name) || t.size() != b.at(name).size() ||
+        std::memcmp(t.data(), b.at(name).data(), t.size() * sizeof(float)) != 0)
+      return false;
+  return a.size() == b.size();
+}
+
 struct Synthetic {
   size_t n;
   Tensor images;  // [n, 1, 28, 28]

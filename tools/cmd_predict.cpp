@@ -1,5 +1,6 @@
-// `xgrad predict`: classes of images from an IDX file (raw or .gz, `--index 0:10`) or a binary PGM
-// (P5) image, with the class name and its probability.
+// `xgrad predict`: what a model predicts for images from an IDX file (raw or .gz, `--index 0:10`),
+// a binary PGM (P5) image or a data set's test split: a classifier's class, name and probability,
+// any other model's output values (graph/predict.h predict_model decides which).
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -110,6 +111,28 @@ Images read_test_data(const std::string& path, const std::string& layout, const 
   return {order.size(), 0, 0, std::vector<float>(samples.begin(), samples.end()), data.test.sample_shape()};
 }
 
+void print_classes(const Predictions& p, const std::vector<std::string>& names, size_t start) {
+  const size_t k = names.size();
+  std::printf("%-7s %-5s %-12s %s\n", "index", "class", "name", "probability");
+  for (size_t i = 0; i < p.classes.size(); ++i) {
+    const size_t best = size_t(p.classes[i]);
+    std::printf("%-7zu %-5zu %-12s %.4f\n", start + i, best, names[best].c_str(),
+                p.probs.data()[i * k + best]);
+  }
+}
+
+// One line per sample: its index, then the values of its row of the output (all its elements).
+void print_values(const ModelPredictions& p, size_t start) {
+  const size_t n = p.values.shape()[0], per_row = n ? p.values.size() / n : 0;
+  std::printf("%-7s %s%s\n", "index", p.output.c_str(),
+              p.probabilities ? " (probability of each element)" : "");
+  for (size_t i = 0; i < n; ++i) {
+    std::printf("%-7zu", start + i);
+    for (size_t j = 0; j < per_row; ++j) std::printf(" %.6g", double(p.values.data()[i * per_row + j]));
+    std::printf("\n");
+  }
+}
+
 struct PredictCommand {
   std::string model = "lenet-trained.json", images, index, data, layout = "nhwc";
 };
@@ -130,21 +153,19 @@ void run_predict(const PredictCommand& o) {
   shape.insert(shape.end(), im.sample.begin(), im.sample.end());
   Tensor images = make_tensor(shape);
   std::memcpy(images.data(), im.pixels.data() + start * pixels, images.size() * sizeof(float));
-  const Predictions p = predict(g, model.weights, images);
-  const size_t k = size_t(p.probs.shape()[1]);
-  const std::vector<std::string> names = class_names(model.meta, k);
-  std::printf("%-7s %-5s %-12s %s\n", "index", "class", "name", "probability");
-  for (size_t i = 0; i < p.classes.size(); ++i) {
-    const size_t best = size_t(p.classes[i]);
-    std::printf("%-7zu %-5zu %-12s %.4f\n", start + i, best, names[best].c_str(),
-                p.probs.data()[i * k + best]);
-  }
+  const ModelPredictions p = predict_model(g, model.weights, images);
+  if (p.classifier)
+    print_classes(p.classes, class_names(model.meta, size_t(p.classes.probs.shape()[1])), start);
+  else
+    print_values(p, start);
 }
 
 }  // namespace
 
 void add_predict_command(CLI::App& app) {
-  auto* cmd = app.add_subcommand("predict", "Classify images from an IDX file or a 28x28 PGM image");
+  auto* cmd = app.add_subcommand(
+      "predict",
+      "What a model predicts for images (IDX, PGM or --data): classes, or a regression's output values");
   auto o = std::make_shared<PredictCommand>();
   cmd->add_option("--model", o->model, "Trained model file")->capture_default_str();
   auto* images = cmd->add_option("--images", o->images, "IDX images (raw or .gz) or a binary PGM (P5) image");

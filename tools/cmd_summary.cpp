@@ -3,7 +3,6 @@
 // total; with --kernels, the kernel each conv/pool node runs on this CPU after its op name.
 #include <iostream>
 #include <memory>
-#include <set>
 
 #include "graph/serialize.h"
 #include "models/builtin.h"
@@ -42,20 +41,20 @@ std::string op_text(const Graph& g, const Node& n, bool kernels) {
 }
 
 std::vector<Row> summary_rows(const Graph& g, bool kernels) {
+  const std::vector<int> reader = first_readers(g);
+  std::vector<int64_t> params(size_t(g.size()), 0);  // by the node that first reads them
+  for (int id : g.params())
+    if (reader[size_t(id)] != -1) params[size_t(reader[size_t(id)])] += numel(g.node(id).info.shape);
   std::vector<Row> rows;
-  std::set<int> counted;
-  for (const Node& n : g.nodes()) {
+  for (int id = 0; id < g.size(); ++id) {
+    const Node& n = g.node(id);
     if (n.kind == NodeKind::Param || n.kind == NodeKind::State) continue;
-    int64_t params = 0;
-    for (int in : n.inputs)
-      if (g.node(in).kind == NodeKind::Param && counted.insert(in).second)
-        params += numel(g.node(in).info.shape);
     const std::string op =
         n.kind == NodeKind::Input ? std::string("input ") + dtype_name(n.info.dtype) : op_text(g, n, kernels);
-    rows.push_back({n.name, op, shape_text(n.info.shape), with_commas(params)});
+    rows.push_back({n.name, op, shape_text(n.info.shape), with_commas(params[size_t(id)])});
   }
   for (int id : g.params())  // params no node reads
-    if (!counted.count(id))
+    if (reader[size_t(id)] == -1)
       rows.push_back({g.node(id).name, "param (unused)", shape_text(g.node(id).info.shape),
                       with_commas(numel(g.node(id).info.shape))});
   return rows;

@@ -70,7 +70,20 @@ void add_options(CLI::App& cmd, TrainOptions& o) {
   cmd.add_option("--gamma", c.schedule.gamma, "step schedule: decay factor")->capture_default_str();
   cmd.add_option("--min-lr", c.schedule.min_lr, "cosine schedule: final learning rate")
       ->capture_default_str();
-  cmd.add_option("--seed", c.seed, "Seed of weight init and sample order")->capture_default_str();
+  cmd.add_option_function<std::string>(
+         "--augment",
+         [&c](const std::string& spec) {
+           try {
+             c.augment = parse_augmentation(spec);
+           } catch (const Error& e) {
+             throw Error(std::string("--augment: ") + e.what());
+           }
+         },
+         "Augment the training images each epoch: flip (left-right, p = 1/2), shift=N (up to N pixels each "
+         "way, zero-filled), both (flip,shift=2) or none")
+      ->default_str("none");
+  cmd.add_option("--seed", c.seed, "Seed of weight init, sample order, dropout masks and augmentation")
+      ->capture_default_str();
   cmd.add_option("--log", o.log, "Write per-epoch metrics as CSV (and an SVG plot beside it)");
   cmd.add_option("--plot", o.plot, "Write the loss/accuracy curves as SVG (default: --log's name with .svg)");
   cmd.add_option("--checkpoint", o.checkpoint, "Checkpoint file, written every epoch and every N steps");

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Sets up, builds and runs every test: the Release build (all tests, slow ones included), then an
-# AddressSanitizer + UBSan build (all but the slow tests), and prints how long each step took.
-# Both are unity builds (CMake joins a few sources into one, so the heavy xtensor and JSON headers are
-# parsed once per batch): about half the compile time of a file-by-file build. The sanitizer build is
-# optimised lightly (-O1, line tables only): it compiles in about half the time of -O2 -g and still
-# reports every finding with file and line.
+# Sets up, builds and runs every test (unit, slow, subproject, package, format) in one build
+# instrumented with AddressSanitizer + UBSan, and prints how long each step took.
+#   tools/test.sh            the sanitizer build in build-asan/ (the README's test command)
+#   tools/test.sh --release  the same tests on a plain Release build in build/ (CI runs both)
+# One build, not two: compiling everything twice was most of this command's time. The sanitizer
+# build is optimised lightly (-O1, line tables only), which compiles in about half the time of
+# -O2 -g and still reports every finding with file and line. Both are unity builds (CMake joins a
+# few sources into one, so the heavy xtensor and JSON headers are parsed once per batch).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 steps=()
@@ -15,13 +17,21 @@ timed() {
   steps+=("$name $((SECONDS - start))s")
 }
 
-unity=(-DCMAKE_UNITY_BUILD=ON -DCMAKE_UNITY_BUILD_BATCH_SIZE=16)
-timed "release build" "$root/tools/setup.sh" build "${unity[@]}"
-timed "release tests" ctest --test-dir "$root/build" --output-on-failure --parallel 2
-
-echo "xgrad test: AddressSanitizer + UndefinedBehaviorSanitizer build"
-timed "sanitizer build" "$root/tools/setup.sh" build-asan "${unity[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DXGRAD_SANITIZE=address,undefined "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1 -DNDEBUG"
-timed "sanitizer tests" ctest --test-dir "$root/build-asan" --output-on-failure -LE slow -E format
+config=(-DCMAKE_UNITY_BUILD=ON -DCMAKE_UNITY_BUILD_BATCH_SIZE=16)
+case "${1:-}" in
+  --release) build=build ;;
+  "")
+    build=build-asan
+    echo "xgrad test: AddressSanitizer + UndefinedBehaviorSanitizer build"
+    config+=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DXGRAD_SANITIZE=address,undefined
+      "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1 -DNDEBUG")
+    ;;
+  *)
+    echo "usage: tools/test.sh [--release]" >&2
+    exit 2
+    ;;
+esac
+timed "build" "$root/tools/setup.sh" "$build" "${config[@]}"
+timed "tests" ctest --test-dir "$root/$build" --output-on-failure --parallel 2
 summary="$(printf '%s, ' "${steps[@]}")"
 echo "xgrad test: done in ${SECONDS}s (${summary%, })"

@@ -1,0 +1,116 @@
+// What a model predicts (graph/predict.h predict_model): a classifier's classes, a regression's
+// output values, a multi-label model's probabilities; and `xgrad predict` printing each.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <sstream>
+
+#include "core/dataset.h"
+#include "graph/builder.h"
+#include "graph/init.h"
+#include "graph/predict.h"
+#include "graph/serialize.h"
+#include "models/lenet.h"
+#include "tests/cli.h"
+#include "tests/idx_writer.h"
+
+using namespace xgrad;
+
+namespace {
+
+// 28×28 images -> flatten -> dense to `outputs` values, trained by mse or sigmoid cross-entropy.
+Graph image_head_net(const std::string& loss, int64_t outputs) {
+  GraphBuilder b("image-" + loss);
+  Value x = b.input("image", {-1, 1, 28, 28});
+  Value y = b.input("label", {-1, outputs});
+  Value out = layers::dense(b, "out", b.flatten(x), outputs);
+  b.output("loss", loss == "mse" ? b.mse(out, y, "loss") : b.sigmoid_cross_entropy(out, y, "loss"));
+  return b.finish();
+}
+
+Tensor ramp_images(int64_t n) {
+  Tensor t = make_tensor({n, 1, 28, 28});
+  for (size_t i = 0; i < t.size(); ++i) t.data()[i] = float(i % 97) / 97.0f;
+  return t;
+}
+
+// out = flatten(x)·w + b for image i, output j, in double.
+double dense_by_hand(const Params& p, const Tensor& x, int64_t i, int64_t j) {
+  const Tensor &w = p.at("out.w"), &b = p.at("out.b");
+  const int64_t k = int64_t(w.shape()[1]);
+  double sum = b(j);
+  for (int64_t f = 0; f < 784; ++f) sum += double(x.data()[i * 784 + f]) * double(w.data()[f * k + j]);
+  return sum;
+}
+
+}  // namespace
+
+TEST_CASE("predict_model: a regression model gives its output values, no classes") {
+  const Graph g = image_head_net("mse", 2);
+  Rng rng(4);
+  const Params p = init_params(g, rng);
+  const Tensor x = ramp_images(5);
+  const ModelPredictions m = predict_model(g, p, x, PredictOptions{2, "image"});  // batches of 2
+  CHECK_FALSE(m.classifier);
+  CHECK_FALSE(m.probabilities);
+  CHECK(m.output == "out");
+  REQUIRE(shape_of(m.values) == Shape{5, 2});
+  for (int64_t i = 0; i < 5; ++i)
+    for (int64_t j = 0; j < 2; ++j)
+      CHECK(m.values(i, j) == doctest::Approx(dense_by_hand(p, x, i, j)).epsilon(1e-5));
+}
+
+TEST_CASE("predict_model: a multi-label model gives σ of each logit; a classifier its classes") {
+  const Graph g = image_head_net("sigmoid", 3);
+  Rng rng(5);
+  const Params p = init_params(g, rng);
+  const Tensor x = ramp_images(4);
+  const ModelPredictions m = predict_model(g, p, x);
+  CHECK_FALSE(m.classifier);
+  CHECK(m.probabilities);
+  REQUIRE(shape_of(m.values) == Shape{4, 3});
+  for (int64_t i = 0; i < 4; ++i)
+    for (int64_t j = 0; j < 3; ++j)
+      CHECK(m.values(i, j) == doctest::Approx(1 / (1 + std::exp(-dense_by_hand(p, x, i, j)))).epsilon(1e-5));
+
+  const Graph net = lenet("relu");
+  const Params q = init_params(net, rng);
+  const ModelPredictions c = predict_model(net, q, x);
+  CHECK(c.classifier);
+  CHECK(c.values.size() == 1);  // a default tensor: no values for a classifier
+  const Predictions direct = predict(net, q, x);
+  CHECK(c.classes.classes == direct.classes);
+  CHECK(c.classes.probs == direct.probs);
+}
+
+TEST_CASE("xgrad predict prints a regression model's output values, one line per image") {
+  TempDir dir;
+  write_fashion_like_dir(dir.path(), 10, 6, 1);
+  const Graph g = image_head_net("mse", 2);
+  Rng rng(6);
+  const Params p = init_params(g, rng);
+  save_model(dir.file("reg.json"), g, &p, nlohmann::json::object());
+  const test::CliRun r =
+      test::run_xgrad(dir.path(), "predict --model reg.json --images t10k-images-idx3-ubyte.gz --index 1:4");
+  INFO(r.out, r.err);
+  REQUIRE(r.status == 0);
+  const Dataset test = load_fashion_mnist(dir.path()).test;
+  Tensor x = make_tensor({3, 1, 28, 28});
+  for (int64_t i = 0; i < 3; ++i)
+    for (int64_t f = 0; f < 784; ++f) x.data()[i * 784 + f] = float(test.image(size_t(i + 1))[f]) / 255.0f;
+  std::istringstream lines(r.out);
+  std::string header;
+  std::getline(lines, header);
+  CHECK(header == "index   out");
+  for (int64_t i = 0; i < 3; ++i) {
+    long long index = -1;
+    double v0 = 0, v1 = 0;
+    REQUIRE(bool(lines >> index >> v0 >> v1));
+    CHECK(index == i + 1);
+    CHECK(v0 == doctest::Approx(dense_by_hand(p, x, i, 0)).epsilon(1e-4));  // printed with 6 digits
+    CHECK(v1 == doctest::Approx(dense_by_hand(p, x, i, 1)).epsilon(1e-4));
+  }
+  std::string rest;
+  CHECK_FALSE(bool(lines >> rest));  // one line per image, nothing more
+  CHECK(r.out.find("probability") == std::string::npos);
+}
