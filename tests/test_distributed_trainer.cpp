@@ -38,7 +38,7 @@ class LoneWorld final : public Communicator {
 };
 
 // Dense, batch norm, dropout, dense: params, states and masks all take part.
-Graph small_bn_net() {
+Graph distributed_bn_net() {
   GraphBuilder b("small");
   Value h = layers::dense(b, "fc1", b.input("image", {-1, 6}), 5);
   h = b.dropout(b.relu(layers::batch_norm(b, "bn", h)), 0.3);
@@ -78,7 +78,7 @@ bool same_weight_bits(const Params& a, const Params& b) {
 }  // namespace
 
 TEST_CASE("a distributed trainer in a world of one trains bit for bit like a plain one") {
-  const Graph g = small_bn_net();
+  const Graph g = distributed_bn_net();
   const BatchSource data = sine_samples(23);  // 4 steps of 5 and one of 3 per epoch
   Rng rng(1);
   const Params start = init_params(g, rng);
@@ -102,7 +102,7 @@ TEST_CASE("a distributed trainer in a world of one trains bit for bit like a pla
 }
 
 TEST_CASE("a rank whose shard is empty takes the step with the others") {
-  const Graph g = small_bn_net();
+  const Graph g = distributed_bn_net();
   Rng rng(1);
   Params weights = init_params(g, rng);
   LoneWorld world(1, 2);
@@ -114,7 +114,7 @@ TEST_CASE("a rank whose shard is empty takes the step with the others") {
 }
 
 TEST_CASE("verify_every stops a run whose ranks hold different weights") {
-  const Graph g = small_bn_net();
+  const Graph g = distributed_bn_net();
   Rng rng(1);
   Params weights = init_params(g, rng);
   LoneWorld world(0, 2, 12345);  // rank 1 reports other weights
