@@ -64,13 +64,6 @@ TEST_CASE("tensor codec, exact form: wrong byte count, bad shape, missing fields
 
 namespace {
 
-bool same_bits(const Params& a, const Params& b) {
-  for (const auto& [name, t] : a)
-    if (t.size() != b.at(name).size() || std::memcmp(t.data(), b.at(name).data(), t.size() * 4) != 0)
-      return false;
-  return a.size() == b.size();
-}
-
 // The same document as format_version 1 wrote it: "version" and tensors as {"shape", "f32le"}.
 void downgrade_to_v1(nlohmann::json& j) {
   if (j.is_object() && j.contains("data_b64")) {
@@ -113,7 +106,7 @@ TEST_CASE("stop, write a checkpoint as JSON text, read it back, resume: the same
   r.optimizer().load_state(back.optimizer, back.weights);
   r.set_progress(back.progress);
   REQUIRE(r.run(src, &test_src));
-  CHECK(same_bits(back.weights, whole));
+  CHECK(xgrad::testing::same_param_bits(back.weights, whole));
   CHECK(r.progress().history.back().test_loss == a.progress().history.back().test_loss);
 }
 
@@ -175,7 +168,7 @@ TEST_CASE("format_version 1 checkpoints (\"version\", tensors as \"f32le\") are 
   v1["version"] = 1;
   REQUIRE(v1.dump().find("f32le") != std::string::npos);
   const Checkpoint back = checkpoint_from_json(v1);
-  CHECK(same_bits(back.weights, saved.weights));
+  CHECK(xgrad::testing::same_param_bits(back.weights, saved.weights));
   CHECK(checkpoint_to_json(back) == v2);
   v1["version"] = 2;
   CHECK_THROWS_WITH_AS(checkpoint_from_json(v1), doctest::Contains("checkpoint: version: 2 is not supported"),
