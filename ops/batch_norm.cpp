@@ -4,17 +4,21 @@
 // statistics (the state inputs mean, var): mean ← (1 − m)·mean + m·μ, var ← (1 − m)·var + m·σ²·M/(M − 1)
 // with M = N·H·W values per channel. Evaluation normalizes with the running statistics. Each
 // channel is independent, so the thread pool splits over channels and results do not depend on it.
+#include <algorithm>
 #include <cmath>
 
 #include "core/error.h"
 #include "core/parallel.h"
 #include "ops/registry.h"
+#include "ops/vmath.h"
 
 namespace xgrad {
 namespace {
 
 enum { kX, kGamma, kBeta, kMean, kVar };
-enum { kBatchMean, kBatchVar };  // workspace tensors of a training forward, [C] each
+// Workspace tensors of a training forward, [C] each: the batch mean as the nearest float μf and the
+// rest μ − μf (so values far from zero keep their precision), and the biased batch variance.
+enum { kBatchMean, kBatchMeanRest, kBatchVar };
 
 // x viewed as [n, c, s]: s is the product of the dims after the channel (1 for [N, C]).
 struct Dims {
@@ -33,6 +37,17 @@ Dims dims_of(const Tensor& x) {
 template <class F>
 void for_channel(const Dims& d, size_t c, F&& f) {
   for (size_t i = 0; i < d.n; ++i) f(i, (i * d.c + c) * d.s);
+}
+
+// Σ over channel c of f(k), k the flat index: each sample's row in float vector lanes
+// (sum_lanes_of), the rows in double, so long channels keep their precision and the loops vectorise.
+template <class F>
+double channel_sum(const Dims& d, size_t c, F&& f) {
+  double total = 0;
+  for_channel(d, c, [&](size_t, size_t at) {
+    total += sum_lanes_of(int64_t(d.s), [&](int64_t k) { return f(at + size_t(k)); });
+  });
+  return total;
 }
 
 template <class F>
@@ -74,20 +89,16 @@ class BatchNorm final : public ModeDependentOp {
 
   void run_forward(const RunContext& ctx, const Inputs& in, Tensor& out, Workspace& ws) const override {
     const Dims d = dims_of(*in[kX]);
-    const float* mean = in[kMean]->data();
-    const float* var = in[kVar]->data();
-    if (ctx.mode == Mode::Train) {
-      batch_statistics(*in[kX], ws);
-      mean = ws.tensors[kBatchMean].data();
-      var = ws.tensors[kBatchVar].data();
-    }
+    if (ctx.mode == Mode::Train) batch_statistics(*in[kX], ws);
+    const Stats st = stats(ctx, in, ws);
     const float *x = in[kX]->data(), *gamma = in[kGamma]->data(), *beta = in[kBeta]->data();
     float* y = out.data();
     over_channels(d, [&](size_t c) {
-      const float scale = float(gamma[c] / std::sqrt(double(var[c]) + epsilon_)),
-                  shift = beta[c] - mean[c] * scale;
+      // y = (x − μ)·scale + β = (x − μf)·scale + (β − rest·scale)
+      const double scale = gamma[c] / std::sqrt(double(st.var[c]) + epsilon_);
+      const float mu = st.mean[c], sf = float(scale), shift = float(beta[c] - st.rest(c) * scale);
       for_channel(d, c, [&](size_t, size_t at) {
-        for (size_t k = at; k < at + d.s; ++k) y[k] = x[k] * scale + shift;
+        for (size_t k = at; k < at + d.s; ++k) y[k] = (x[k] - mu) * sf + shift;
       });
     });
   }
@@ -97,21 +108,18 @@ class BatchNorm final : public ModeDependentOp {
     for (int k = 0; k < 5; ++k)
       if (gx[size_t(k)]) ensure_shape(*gx[size_t(k)], shape_of(*in[size_t(k)]));
     const bool train = ctx.mode == Mode::Train;
-    if (train && ws.tensors.size() != 2) throw Error("backward needs a training forward first");
-    const float* mean = train ? ws.tensors[kBatchMean].data() : in[kMean]->data();
-    const float* var = train ? ws.tensors[kBatchVar].data() : in[kVar]->data();
+    if (train && ws.tensors.size() != 3) throw Error("backward needs a training forward first");
+    const Stats st = stats(ctx, in, ws);
     const Dims d = dims_of(*in[kX]);
     const double m = double(d.per_channel());
     const float *x = in[kX]->data(), *gamma = in[kGamma]->data(), *g = gy.data();
     over_channels(d, [&](size_t c) {
-      const double inv_std = 1.0 / std::sqrt(double(var[c]) + epsilon_);
-      double sum_g = 0, sum_g_xhat = 0;  // Σ dy and Σ dy·x̂ over the channel
-      for_channel(d, c, [&](size_t, size_t at) {
-        for (size_t k = at; k < at + d.s; ++k) {
-          sum_g += g[k];
-          sum_g_xhat += double(g[k]) * (double(x[k]) - mean[c]) * inv_std;
-        }
-      });
+      const double inv_std = 1.0 / std::sqrt(double(st.var[c]) + epsilon_), rest = st.rest(c);
+      const float mu = st.mean[c];
+      // Σ dy and Σ dy·x̂ over the channel, x̂ = (x − μf − rest)·inv_std
+      const double sum_g = channel_sum(d, c, [&](size_t k) { return g[k]; });
+      const double sum_g_xhat =
+          (channel_sum(d, c, [&](size_t k) { return g[k] * (x[k] - mu); }) - rest * sum_g) * inv_std;
       if (gx[kGamma]) gx[kGamma]->data()[c] = float(sum_g_xhat);
       if (gx[kBeta]) gx[kBeta]->data()[c] = float(sum_g);
       // Eval: μ and σ² are inputs. Train: they are functions of x, so dx gains their terms instead.
@@ -120,10 +128,12 @@ class BatchNorm final : public ModeDependentOp {
         gx[kVar]->data()[c] = train ? 0.0f : float(-0.5 * gamma[c] * inv_std * inv_std * sum_g_xhat);
       if (!gx[kX]) return;
       float* dx = gx[kX]->data();
+      // dx = a·(dy − Σdy/M − x̂·Σ(dy·x̂)/M) = a·dy + q·(x − μf) + r, its coefficients in double
       const double a = gamma[c] * inv_std, b = train ? sum_g / m : 0.0, e = train ? sum_g_xhat / m : 0.0;
+      const double q = -a * inv_std * e;
+      const float af = float(a), qf = float(q), r = float(-a * b - q * rest);
       for_channel(d, c, [&](size_t, size_t at) {
-        for (size_t k = at; k < at + d.s; ++k)
-          dx[k] = float(a * (g[k] - b - (double(x[k]) - mean[c]) * inv_std * e));
+        for (size_t k = at; k < at + d.s; ++k) dx[k] = af * g[k] + qf * (x[k] - mu) + r;
       });
     });
   }
@@ -142,26 +152,36 @@ class BatchNorm final : public ModeDependentOp {
   }
 
  private:
-  // Per channel: mean and biased variance (two passes, in double) into the workspace.
+  // The statistics a pass normalizes with: the batch's in training, the running ones otherwise.
+  struct Stats {
+    const float *mean, *mean_rest, *var;
+    double rest(size_t c) const { return mean_rest ? mean_rest[c] : 0.0; }
+  };
+  static Stats stats(const RunContext& ctx, const Inputs& in, const Workspace& ws) {
+    if (ctx.mode != Mode::Train) return {in[kMean]->data(), nullptr, in[kVar]->data()};
+    return {ws.tensors[kBatchMean].data(), ws.tensors[kBatchMeanRest].data(), ws.tensors[kBatchVar].data()};
+  }
+
+  // Per channel: mean and biased variance (two passes) into the workspace.
   void batch_statistics(const Tensor& xt, Workspace& ws) const {
     const Dims d = dims_of(xt);
     if (d.per_channel() < 2)
       throw Error("training mode needs more than one value per channel, x is " + to_string(shape_of(xt)));
-    ws.tensors.resize(2);
-    ensure_shape(ws.tensors[kBatchMean], {int64_t(d.c)});
-    ensure_shape(ws.tensors[kBatchVar], {int64_t(d.c)});
+    ws.tensors.resize(3);
+    for (Tensor& t : ws.tensors) ensure_shape(t, {int64_t(d.c)});
     const float* x = xt.data();
     over_channels(d, [&](size_t c) {
-      double sum = 0, sq = 0;
-      for_channel(d, c, [&](size_t, size_t at) {
-        for (size_t k = at; k < at + d.s; ++k) sum += x[k];
-      });
-      const double mu = sum / double(d.per_channel());
-      for_channel(d, c, [&](size_t, size_t at) {
-        for (size_t k = at; k < at + d.s; ++k) sq += (x[k] - mu) * (x[k] - mu);
-      });
-      ws.tensors[kBatchMean].data()[c] = float(mu);
-      ws.tensors[kBatchVar].data()[c] = float(sq / double(d.per_channel()));
+      // Summed about the channel's first value: x − x0 is small and exact where the values sit
+      // far from zero, so the float lanes keep the mean's precision.
+      const float x0 = x[c * d.s];
+      const double mu = x0 + channel_sum(d, c, [&](size_t k) { return x[k] - x0; }) / double(d.per_channel());
+      const float muf = float(mu);
+      // Σ (x − μ)² about the float μ, corrected to the exact μ: Σ(x − μf)² − M·(μ − μf)²
+      const double sq = channel_sum(d, c, [&](size_t k) { return (x[k] - muf) * (x[k] - muf); }) -
+                        double(d.per_channel()) * (mu - muf) * (mu - muf);
+      ws.tensors[kBatchMean].data()[c] = muf;
+      ws.tensors[kBatchMeanRest].data()[c] = float(mu - muf);
+      ws.tensors[kBatchVar].data()[c] = float(std::max(0.0, sq) / double(d.per_channel()));
     });
   }
 

@@ -28,17 +28,21 @@ inline float exp_approx(float x) {
   return er * scale;
 }
 
-// Σ v[0..n) with 16 interleaved partial sums: one vector register instead of a serial chain of
-// float adds (which the compiler may not reorder), in a fixed order.
-inline float sum_lanes(const float* v, int64_t n) {
+// Σ f(i) over [0, n) with 16 interleaved partial sums: one vector register instead of a serial
+// chain of float adds (which the compiler may not reorder), in a fixed order.
+template <class F>
+inline float sum_lanes_of(int64_t n, F&& f) {
   float lanes[16] = {};
   int64_t i = 0;
   for (; i + 16 <= n; i += 16)
-    for (int l = 0; l < 16; ++l) lanes[l] += v[i + l];
+    for (int l = 0; l < 16; ++l) lanes[l] += f(i + l);
   float s = 0;
   for (int l = 0; l < 16; ++l) s += lanes[l];
-  for (; i < n; ++i) s += v[i];
+  for (; i < n; ++i) s += f(i);
   return s;
+}
+inline float sum_lanes(const float* v, int64_t n) {
+  return sum_lanes_of(n, [v](int64_t i) { return v[i]; });
 }
 
 // 1 / (1 + e^-x): e^-x saturates instead of overflowing; exactly 0 below -88 (a denormal before).
