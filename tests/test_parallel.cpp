@@ -16,7 +16,10 @@
 
 #include "core/error.h"
 #include "core/parallel.h"
+#include "graph/builder.h"
+#include "graph/serialize.h"
 #include "tests/paths.h"
+#include "tests/temp_dir.h"
 
 using namespace xgrad;
 
@@ -138,4 +141,33 @@ TEST_CASE("xgrad bench rejects bad thread counts, repeats and model names with a
   CHECK(out.find("--repeats") != std::string::npos);
   CHECK(run_cli("bench --no-torch --models lenet,nosuch", out) != 0);
   CHECK(out.find("--models: no model named \"nosuch\"") != std::string::npos);
+}
+
+// A user's own model file: other input names, float targets, no conv at all.
+TEST_CASE("xgrad bench measures a model file of the user's and refuses one it cannot feed") {
+  test::TempDir dir;
+  GraphBuilder b("regression");
+  Value x = b.input("features", {-1, 6});
+  Value t = b.input("target", {-1, 2});
+  Value y = layers::dense(b, "fc", b.tanh(layers::dense(b, "hidden", x, 8)), 2);
+  b.output("logits", y);
+  b.output("loss", b.mse(y, t));
+  const std::string path = dir.path("regression.json");
+  save_model(path, b.finish(), nullptr, nlohmann::json::object());
+  std::string out;
+  REQUIRE(run_cli("bench --no-torch --threads 1 --repeats 1 --steps 4 --models " + path, out) == 0);
+  CHECK(out.find("regression (batch 64, sgd") != std::string::npos);
+  CHECK(out.find("hidden       matmul") != std::string::npos);  // the per-node table
+
+  GraphBuilder b3("three-inputs");
+  Value a = b3.input("a", {-1, 2});
+  Value c = b3.input("c", {-1, 2});
+  Value target = b3.input("target", {-1, 2});
+  b3.output("loss", b3.mse(b3.add(a, c), target));
+  const std::string bad = dir.path("three.json");
+  save_model(bad, b3.finish(), nullptr, nlohmann::json::object());
+  CHECK(run_cli("bench --no-torch --threads 1 --repeats 1 --models " + bad, out) != 0);
+  CHECK(out.find("needs one data input, one label input") != std::string::npos);
+  CHECK(run_cli("bench --no-torch --models " + dir.path("missing.json"), out) != 0);
+  CHECK(out.find("no model named") != std::string::npos);
 }

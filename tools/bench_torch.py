@@ -4,7 +4,8 @@ as PyTorch modules, and measures training (torch.optim, the same optimizer setti
 batch 256 and latency at batch 1 on synthetic data. Prints one JSON object: {model name: figures}.
 
 Run as `xgrad bench` does: OPENBLAS_NUM_THREADS=1 python3 tools/bench_torch.py --threads 2 --spec S.json
-where S.json lists {"name", "path", "batch", "steps", "optim"} per model.
+where S.json lists {"name", "path", "batch", "steps", "optim", "data_input", "label_input", "classes"}
+per model. A model it cannot run (an op it does not know) gets {"error": why} instead of figures.
 Dev/bench only: xgrad never needs PyTorch at run time."""
 import argparse
 import json
@@ -38,8 +39,8 @@ class Graph(nn.Module):
         self.names = {}
         for i, p in enumerate(g["params"]):
             t = torch.empty(p["shape"])
-            if p["init"] == "zeros":
-                nn.init.zeros_(t)
+            if p["init"] in ("zeros", "ones"):
+                nn.init.constant_(t, 1.0 if p["init"] == "ones" else 0.0)
             elif len(p["shape"]) == 2:  # dense [in, out]: torch's fans are (out, in)
                 nn.init.xavier_uniform_(t.T)
             else:
@@ -47,20 +48,25 @@ class Graph(nn.Module):
             key = "p%d" % i
             self.params[key] = nn.Parameter(t)
             self.names[p["name"]] = key
+        self.states = {}  # batch norm running statistics: buffers, not parameters
+        for s in g.get("states", []):
+            init = torch.ones if s["init"] == "ones" else torch.zeros
+            self.states[s["name"]] = init(s["shape"])
         self.loss_node = g["outputs"]["loss"]
-        self.logits_node = g["outputs"].get("logits")
+        self.logits_node = g["outputs"].get("logits", self.loss_node)
 
     def run(self, feeds, want):
         v = dict(feeds)
         for n in self.nodes:
-            ins = [self.params[self.names[i]] if i in self.names else v[i] for i in n["inputs"]]
-            v[n["name"]] = self.op(n["op"], n.get("attrs", {}), ins)
+            ins = [self.params[self.names[i]] if i in self.names else self.states.get(i, v.get(i))
+                   for i in n["inputs"]]
+            v[n["name"]] = self.op(n["op"], n.get("attrs", {}), ins, self.training)
             if n["name"] == want:
                 return v[want]
         return v[want]
 
     @staticmethod
-    def op(kind, a, x):
+    def op(kind, a, x, training):
         if kind == "conv2d":
             kh, kw = x[1].shape[2], x[1].shape[3]
             s, d = pair(a.get("stride", 1)), pair(a.get("dilation", 1))
@@ -94,15 +100,38 @@ class Graph(nn.Module):
             return torch.flatten(x[0], 1)
         if kind in ("relu", "tanh", "sigmoid"):
             return getattr(torch, kind)(x[0])
+        if kind in ("leaky_relu", "elu"):
+            return getattr(F, kind)(x[0], a.get("alpha", 0.01 if kind == "leaky_relu" else 1.0))
+        if kind == "gelu":
+            return F.gelu(x[0], approximate=a.get("approximate", "none"))
+        if kind in ("silu", "softplus"):
+            return getattr(F, kind)(x[0])
+        if kind == "batch_norm":
+            return F.batch_norm(x[0], x[3], x[4], x[1], x[2], training, a.get("momentum", 0.1),
+                                a.get("epsilon", 1e-5))
+        if kind == "dropout":
+            return F.dropout(x[0], a["rate"], training)
+        if kind == "global_avg_pool2d":
+            return x[0].mean((2, 3))
+        if kind == "global_max_pool2d":
+            return x[0].amax((2, 3))
+        if kind == "concat":
+            return torch.cat(x, a.get("axis", 1))
+        if kind == "reshape":
+            return x[0].reshape(x[0].shape[0], *a["shape"])
         if kind == "softmax":
             return torch.softmax(x[0], a.get("axis", -1))
-        if kind == "add":
-            return x[0] + x[1]
-        if kind == "mul":
-            return x[0] * x[1]
+        if kind == "log_softmax":
+            return torch.log_softmax(x[0], a.get("axis", -1))
+        if kind in ("add", "sub", "mul", "div"):
+            return getattr(torch, kind)(x[0], x[1])
         if kind == "softmax_cross_entropy":
             return F.cross_entropy(x[0], x[1].long())
-        raise ValueError("bench_torch.py: op %s is not supported" % kind)
+        if kind == "sigmoid_cross_entropy":
+            return F.binary_cross_entropy_with_logits(x[0], x[1].float())
+        if kind == "mse":
+            return F.mse_loss(x[0], x[1])
+        raise ValueError("op %s is not supported by bench_torch.py" % kind)
 
 
 def timed_both(fn, repeats):
@@ -127,28 +156,38 @@ def optimizer(params, o):
     return torch.optim.Adam(params, lr=o["lr"])
 
 
+def labels(spec, shape, *lead):
+    """Class ids below spec["classes"], or floats in [0, 1) of the label input's shape."""
+    if spec["classes"]:
+        return torch.randint(0, spec["classes"], lead)
+    return torch.rand(*lead, *shape)
+
+
 def bench(spec, repeats):
     model = json.load(open(spec["path"]))
     net = Graph(model)
-    shape = model["graph"]["inputs"][0]["shape"][1:]
+    shapes = {i["name"]: i["shape"][1:] for i in model["graph"]["inputs"]}
+    data, label = spec["data_input"], spec["label_input"]
     batch, steps = spec["batch"], spec["steps"]
     opt = optimizer(net.parameters(), spec["optim"])
-    x = torch.rand(steps, batch, *shape)
-    y = torch.randint(0, 10, (steps, batch))
+    x = torch.rand(steps, batch, *shapes[data])
+    y = labels(spec, shapes[label], steps, batch)
 
     def train():
+        net.train()
         for s in range(steps):
             opt.zero_grad()
-            net.run({"image": x[s], "label": y[s]}, net.loss_node).backward()
+            net.run({data: x[s], label: y[s]}, net.loss_node).backward()
             opt.step()
 
     def infer(b, n):
-        xi = torch.rand(b, *shape)
+        feeds = {data: torch.rand(b, *shapes[data]), label: labels(spec, shapes[label], b)}
 
         def run():
+            net.eval()
             with torch.no_grad():
                 for _ in range(n):
-                    net.run({"image": xi}, net.logits_node)
+                    net.run(feeds, net.logits_node)
         return b * n / timed(run, repeats)
 
     train_wall, train_cpu = timed_both(train, repeats)
@@ -170,7 +209,10 @@ def main():
     torch.manual_seed(0)
     out = {"threads": args.threads, "torch": torch.__version__}
     for spec in json.load(open(args.spec)):
-        out[spec["name"]] = bench(spec, args.repeats)
+        try:
+            out[spec["name"]] = bench(spec, args.repeats)
+        except (ValueError, KeyError, RuntimeError) as e:  # a model this interpreter cannot run
+            out[spec["name"]] = {"error": str(e)}
     print(json.dumps(out))
 
 

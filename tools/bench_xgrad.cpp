@@ -53,27 +53,30 @@ Timing timed(int repeats, const std::function<void()>& f) {
   return {median(wall), median(cpu)};
 }
 
-// `count` random images in [0, 1) of the model's input shape and labels 0..9, served as batches.
+// `count` random samples: data in [0, 1) of the data input's shape; labels as the model's label
+// input takes them (class ids below `classes`, or floats in [0, 1) of its shape).
 struct SyntheticData {
   Tensor images, labels;
-  SyntheticData(const Graph& g, int64_t count, Rng& rng) {
-    Shape s = g.node(g.id("image")).info.shape;
-    s[0] = count;
-    images = make_tensor(s), labels = make_tensor({count});
+  SyntheticData(const Graph& g, const BenchModel& b, int64_t count, Rng& rng) {
+    Shape s = g.node(g.id(b.data_input)).info.shape, ls = g.node(g.id(b.label_input)).info.shape;
+    s[0] = count, ls[0] = count;
+    images = make_tensor(s), labels = make_tensor(ls);
     for (float& v : images) v = rng.uniform01();
-    for (float& v : labels) v = float(rng.below(10));
+    for (float& v : labels) v = b.classes > 0 ? float(rng.below(uint64_t(b.classes))) : rng.uniform01();
   }
+  Feeds feeds(const BenchModel& b) const { return {{b.data_input, images}, {b.label_input, labels}}; }
   BatchSource source() const {
-    const int64_t per = int64_t(images.size() / labels.size());
-    return {labels.size(), [this, per](const std::vector<uint32_t>& order, size_t start, size_t count,
-                                       Tensor& x, Tensor& y) {
-              Shape s = shape_of(images);
-              s[0] = int64_t(count);
-              ensure_shape(x, s), ensure_shape(y, {int64_t(count)});
-              for (size_t i = 0; i < count; ++i) {
-                const uint32_t k = order[start + i];
+    const int64_t count = int64_t(shape_of(images)[0]), per = int64_t(images.size()) / count,
+                  label_per = int64_t(labels.size()) / count;
+    return {size_t(count), [this, per, label_per](const std::vector<uint32_t>& order, size_t start, size_t n,
+                                                  Tensor& x, Tensor& y) {
+              Shape s = shape_of(images), ls = shape_of(labels);
+              s[0] = int64_t(n), ls[0] = int64_t(n);
+              ensure_shape(x, s), ensure_shape(y, ls);
+              for (size_t i = 0; i < n; ++i) {
+                const int64_t k = order[start + i];
                 std::copy_n(images.data() + k * per, per, x.data() + int64_t(i) * per);
-                y.data()[i] = labels.data()[k];
+                std::copy_n(labels.data() + k * label_per, label_per, y.data() + int64_t(i) * label_per);
               }
             }};
   }
@@ -97,9 +100,10 @@ double train_mflop_per_image(const Graph& g) {
 std::pair<double, double> train_rate(const Model& m, const BenchModel& b, int repeats) {
   Rng rng(1);
   Params params = init_params(m.graph, rng);
-  const SyntheticData data(m.graph, b.batch * b.steps, rng);
+  const SyntheticData data(m.graph, b, b.batch * b.steps, rng);
   TrainConfig cfg;
   cfg.epochs = 1, cfg.batch = b.batch, cfg.optim = b.optim;
+  cfg.image_input = b.data_input, cfg.label_input = b.label_input;
   Trainer trainer(m.graph, params, cfg);
   const BatchSource source = data.source();
   const Timing t = timed(repeats, [&] {
@@ -112,11 +116,11 @@ std::pair<double, double> train_rate(const Model& m, const BenchModel& b, int re
   return {images / t.wall, 1e6 * t.cpu / images};
 }
 
-double infer_rate(const Model& m, int64_t batch, int steps, int repeats) {
+double infer_rate(const Model& m, const BenchModel& b, int64_t batch, int steps, int repeats) {
   Rng rng(0);
   const Params params = init_params(m.graph, rng);
-  const SyntheticData data(m.graph, batch, rng);
-  const Feeds feeds = {{"image", data.images}, {"label", data.labels}};
+  const SyntheticData data(m.graph, b, batch, rng);
+  const Feeds feeds = data.feeds(b);
   Engine e(m.graph);
   return double(steps * batch) / timed(repeats, [&] {
                                    for (int s = 0; s < steps; ++s) e.forward(feeds, params, false);
@@ -130,11 +134,11 @@ std::string kernel_of(const Graph& g, const Node& n) {
 }
 
 // Median per-node times over several training steps of the model's batch.
-std::vector<NodeRow> node_times(const Model& m, int64_t batch, int steps) {
+std::vector<NodeRow> node_times(const Model& m, const BenchModel& b, int steps) {
   Rng rng(0);
   const Params params = init_params(m.graph, rng);
-  const SyntheticData data(m.graph, batch, rng);
-  const Feeds feeds = {{"image", data.images}, {"label", data.labels}};
+  const SyntheticData data(m.graph, b, b.batch, rng);
+  const Feeds feeds = data.feeds(b);
   const Graph& g = m.graph;
   Engine e(g);
   e.set_profiling(true);
@@ -157,6 +161,28 @@ std::vector<NodeRow> node_times(const Model& m, int64_t batch, int steps) {
   return rows;
 }
 
+// The model's data and label inputs: the int32 input is the label, else the loss's second input.
+void find_inputs(const Graph& g, BenchModel& b) {
+  std::vector<int> inputs;
+  for (int id = 0; id < g.size(); ++id)
+    if (g.node(id).kind == NodeKind::Input) inputs.push_back(id);
+  if (inputs.size() != 2 || !g.has_output("loss"))
+    throw Error("bench: model \"" + b.path +
+                "\" needs one data input, one label input and a \"loss\" output");
+  const Node& loss = g.node(g.output("loss"));
+  const auto is_label = [&](int id) {
+    const bool int_label = g.node(id).info.dtype == DType::Int32;
+    const bool other_int = g.node(id == inputs[0] ? inputs[1] : inputs[0]).info.dtype == DType::Int32;
+    return int_label || (!other_int && loss.inputs.size() > 1 && loss.inputs[1] == id);
+  };
+  const int label = is_label(inputs[0]) ? inputs[0] : is_label(inputs[1]) ? inputs[1] : -1;
+  if (label < 0) throw Error("bench: model \"" + b.path + "\": no input is the loss's label");
+  const int data = label == inputs[0] ? inputs[1] : inputs[0];
+  b.data_input = g.node(data).name, b.label_input = g.node(label).name;
+  const Shape& logits = g.node(loss.inputs[0]).info.shape;
+  b.classes = g.node(label).info.dtype == DType::Int32 && logits.size() == 2 ? logits[1] : 0;
+}
+
 BenchModel model_entry(const std::string& name, const std::string& path, int64_t batch,
                        const std::string& opt, double lr, double momentum) {
   BenchModel b;
@@ -165,10 +191,28 @@ BenchModel model_entry(const std::string& name, const std::string& path, int64_t
   return b;
 }
 
+// A name given to --models that is not a default model: a built-in model file (models/<name>.json),
+// else a model file of the user's.
+BenchModel named_entry(const std::string& dir, const std::string& name) {
+  const std::string builtin = dir + "/" + name + ".json";
+  const std::string path = std::filesystem::exists(builtin) ? builtin : name;
+  if (!std::filesystem::is_regular_file(path))
+    throw Error("--models: no model named \"" + name + "\" (lenet, lenet-relu, a file in " + dir + "/zoo, " +
+                "a model in " + dir + " or a model file)");
+  return model_entry(std::filesystem::path(path).stem().string(), path, 64, "sgd", 0.01, 0.9);
+}
+
 }  // namespace
 
 nlohmann::json BenchModel::to_json() const {
-  return {{"name", name}, {"path", path}, {"batch", batch}, {"steps", steps}, {"optim", optim.to_json()}};
+  return {{"name", name},
+          {"path", path},
+          {"batch", batch},
+          {"steps", steps},
+          {"optim", optim.to_json()},
+          {"data_input", data_input},
+          {"label_input", label_input},
+          {"classes", classes}};
 }
 
 std::vector<BenchModel> bench_models(const std::string& dir, const std::vector<std::string>& only,
@@ -182,17 +226,18 @@ std::vector<BenchModel> bench_models(const std::string& dir, const std::vector<s
   for (const auto& path : zoo)
     all.push_back(model_entry(std::filesystem::path(path).stem().string(), path, 64, "sgd", 0.01, 0.9));
   std::vector<BenchModel> out;
-  for (BenchModel& b : all) {
-    if (!only.empty() && std::find(only.begin(), only.end(), b.name) == only.end()) continue;
-    // About 2 GFLOP of training per timed run (LeNet: max_steps * 3 steps).
-    const double mflop_step = train_mflop_per_image(load_model(b.path).graph) * double(b.batch);
-    b.steps = int(std::clamp(2000.0 / mflop_step, 4.0, double(max_steps) * 3));
-    out.push_back(b);
+  if (only.empty()) out = all;
+  for (const auto& name : only) {
+    auto it = std::find_if(all.begin(), all.end(), [&](const BenchModel& b) { return b.name == name; });
+    out.push_back(it != all.end() ? *it : named_entry(dir, name));
   }
-  for (const auto& name : only)
-    if (std::none_of(out.begin(), out.end(), [&](const BenchModel& b) { return b.name == name; }))
-      throw Error("--models: no model named \"" + name + "\" (lenet, lenet-relu or a file in " + dir +
-                  "/zoo)");
+  for (BenchModel& b : out) {
+    const Graph g = load_model(b.path).graph;
+    find_inputs(g, b);
+    // About 2 GFLOP of training per timed run (LeNet: max_steps * 3 steps).
+    const double mflop_step = std::max(1e-3, train_mflop_per_image(g)) * double(b.batch);
+    b.steps = int(std::clamp(2000.0 / mflop_step, 4.0, double(max_steps) * 3));
+  }
   return out;
 }
 
@@ -202,9 +247,9 @@ ModelFigures bench_model(const BenchModel& b, int repeats) {
   f.train_mflop_per_image = train_mflop_per_image(m.graph);
   std::tie(f.train_img_s, f.train_cpu_us) = train_rate(m, b, repeats);
   const int infer_steps = std::max(2, b.steps * int(b.batch) / 256);
-  f.infer_img_s = infer_rate(m, 256, infer_steps, repeats);
-  f.latency_us = 1e6 / infer_rate(m, 1, std::max(8, b.steps * 4), repeats);
-  f.nodes = node_times(m, b.batch, std::max(5, b.steps / 2));
+  f.infer_img_s = infer_rate(m, b, 256, infer_steps, repeats);
+  f.latency_us = 1e6 / infer_rate(m, b, 1, std::max(8, b.steps * 4), repeats);
+  f.nodes = node_times(m, b, std::max(5, b.steps / 2));
   return f;
 }
 

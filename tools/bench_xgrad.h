@@ -17,6 +17,8 @@ struct BenchModel {
   int64_t batch = 64;
   int steps = 20;  // training steps per timed run
   OptimConfig optim;
+  std::string data_input, label_input;  // the graph's two inputs
+  int64_t classes = 0;                  // label ids below this; 0: float labels
   nlohmann::json to_json() const;
 };
 
@@ -35,7 +37,9 @@ struct ModelFigures {
 };
 
 // The benchmark's models: LeNet (SGD, batch 32), lenet-relu (Adam, batch 64), then every
-// models/zoo/*.json (SGD with momentum, batch 64), found under `models_dir`; `only` (names) filters.
+// models/zoo/*.json (SGD with momentum, batch 64), found under `models_dir`. `only` picks models
+// by name instead, in its order: those, a built-in model (`models_dir`/<name>.json: resnet, ...) or
+// any model file with one data input, one label input and a "loss" output (SGD with momentum, batch 64).
 // Steps per timed run shrink for heavy models so that each run is about the same work.
 std::vector<BenchModel> bench_models(const std::string& models_dir, const std::vector<std::string>& only,
                                      int max_steps);

@@ -1,8 +1,9 @@
-// `xgrad bench`: every benchmark model (LeNet, lenet-relu, models/zoo/*.json) trained through the
-// library's Trainer on synthetic data, inference at batch 256 and latency at batch 1, with 1 and 2
-// threads; per-node kernel and time; GFLOP/s against OpenBLAS's sgemm peak; and the same figures
-// from PyTorch (tools/bench_torch.py interprets the same model files, in the same invocation) as
-// ratios. A measurement, never a pass/fail test: on a shared machine read the ratios and the load.
+// `xgrad bench`: every benchmark model (LeNet, lenet-relu, models/zoo/*.json, or the models and
+// files named by --models) trained through the library's Trainer on synthetic data, inference at
+// batch 256 and latency at batch 1, with 1 and 2 threads; per-node kernel and time; GFLOP/s against
+// OpenBLAS's sgemm peak; and the same figures from PyTorch (tools/bench_torch.py interprets the same model
+// files, in the same invocation) as ratios. A measurement, never a pass/fail test: on a shared machine read
+// the ratios and the load.
 #include <unistd.h>
 
 #include <cstdio>
@@ -71,6 +72,12 @@ std::optional<json> run_torch(const BenchOptions& o, const std::vector<BenchMode
     std::cerr << "xgrad bench: PyTorch script gave no figures: " << cmd << "\n";
     return std::nullopt;
   }
+}
+
+// Why PyTorch has no figures for this model (an op bench_torch.py does not interpret), or "".
+std::string torch_error(const std::optional<json>& t, const std::string& model) {
+  if (!t || !t->contains(model) || !(*t)[model].contains("error")) return "";
+  return (*t)[model]["error"].get<std::string>();
 }
 
 double torch_figure(const std::optional<json>& t, const std::string& model, const char* key) {
@@ -171,6 +178,8 @@ void run_bench(BenchOptions o) {
                torch_figure(torch, m.name, "infer_b256_img_s"), torch_figure(torch, m.name, "latency_b1_us"),
                torch_figure(torch, m.name, "train_cpu_us")};
       print_model(m, r, peak, t, o.nodes);
+      if (const std::string why = torch_error(torch, m.name); !why.empty())
+        std::printf("    (no PyTorch figures: %s)\n", why.c_str());
       results[t].push_back(r);
     }
   }
@@ -188,7 +197,10 @@ void add_bench_command(CLI::App& app) {
   cmd->add_option("--threads", opts->threads, "Thread counts to measure")
       ->delimiter(',')
       ->capture_default_str();
-  cmd->add_option("--models", opts->models, "Models to measure (default: lenet, lenet-relu and the zoo)")
+  cmd->add_option(
+         "--models", opts->models,
+         "Models to measure: names (lenet, lenet-relu, the zoo's, the built-in resnet, mobilenet, vgg) "
+         "or model files (default: lenet, lenet-relu and the zoo)")
       ->delimiter(',');
   cmd->add_option("--repeats", opts->repeats, "Timed runs per figure (the median is shown)")
       ->check(CLI::Range(1, 1000))
