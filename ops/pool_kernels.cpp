@@ -17,6 +17,17 @@ bool no_padding_reached(const PoolDims& d) {
          (d.g.out_w - 1) * d.win.stride[1] + d.win.kernel[1] <= d.w;
 }
 
+// dst[j] += src[j * step] for j < n: steps 1 and 2 as literals, so those loops vectorise.
+void add_every(const float* src, int64_t step, int64_t n, float* __restrict dst) {
+  if (step == 1) {
+    for (int64_t j = 0; j < n; ++j) dst[j] += src[j];
+  } else if (step == 2) {
+    for (int64_t j = 0; j < n; ++j) dst[j] += src[2 * j];
+  } else {
+    for (int64_t j = 0; j < n; ++j) dst[j] += src[j * step];
+  }
+}
+
 // One output row of a 2x2 window, branch-free (comparisons as 0/1 arithmetic) so that it
 // vectorises and random data costs no mispredicted branches. SW: column stride, 0 = runtime.
 template <int SW>
@@ -120,9 +131,10 @@ void avg_forward(const PoolDims& d, int64_t p0, int64_t p1, const float* x, floa
       std::fill(yr, yr + ow, 0.0f);
       for (int64_t p = 0; p < d.win.kernel[0]; ++p) {
         const float* xr = x + (pl * d.h + i * d.win.stride[0] + p) * d.w;
-        if (along_rows)
-          for (int64_t q = 0; q < kw; ++q)
-            for (int64_t j = 0; j < ow; ++j) yr[j] += xr[j * sw + q];
+        if (kw == 2 && sw == 2)  // the common 2x2/2: pairs of cells, which the compiler vectorises
+          for (int64_t j = 0; j < ow; ++j) yr[j] += xr[2 * j] + xr[2 * j + 1];
+        else if (along_rows)
+          for (int64_t q = 0; q < kw; ++q) add_every(xr + q, sw, ow, yr);
         else
           for (int64_t j = 0; j < ow; ++j) {
             float sum = 0;
@@ -146,7 +158,13 @@ void avg_backward(const PoolDims& d, int64_t p0, int64_t p1, const float* g, con
         const float* gr = g + (pl * oh + i) * ow;
         for (int64_t p = 0; p < d.win.kernel[0]; ++p) {
           float* dr = dx + (pl * d.h + i * d.win.stride[0] + p) * d.w;
-          if (along_rows)
+          if (kw == 2 && sw == 2)
+            for (int64_t j = 0; j < ow; ++j) {
+              const float share = gr[j] * inv;
+              dr[2 * j] += share;
+              dr[2 * j + 1] += share;
+            }
+          else if (along_rows)
             for (int64_t q = 0; q < kw; ++q) {
               float* dq = dr + q;
               for (int64_t j = 0; j < ow; ++j) dq[j * sw] += gr[j] * inv;
