@@ -82,8 +82,18 @@ void pointwise_input_grad(const ConvDims& d, const float* g, const float* w, con
 bool direct_applies(const ConvDims& d, Isa isa) {
   return isa == Isa::Avx512 && d.c == 1 && unit(d.stride) && unit(d.dilation);
 }
+// dx of a conv with one input and one output channel is the conv of g with the flipped kernel,
+// padded by kernel − 1 − padding, with x's size as its output (the adjoint at stride 1).
+ConvDims transposed_dims(const ConvDims& d) {
+  ConvDims t = d;
+  t.h = d.g.out_h, t.w = d.g.out_w;
+  t.g = {d.h, d.w, d.kh - 1 - d.g.pad_top, d.kw - 1 - d.g.pad_left};
+  return t;
+}
 ConvSizes direct_sizes(const ConvDims& d) {
-  return {padded_dims(d).size(), 0, 0, direct_acc_size(d), plane_dx_scratch(d)};
+  const int64_t dx_scratch =
+      std::max(plane_dx_scratch(d), d.kh * d.kw + padded_dims(transposed_dims(d)).size());
+  return {padded_dims(d).size(), 0, 0, direct_acc_size(d), dx_scratch};
 }
 void direct_forward_image(const ConvDims& d, const float* x, const float* w, const float* b, float* kept,
                           float*, float* y) {
@@ -96,6 +106,16 @@ void direct_weight(const ConvDims& d, const float*, const float* kept, const flo
 void plane_input_avx512(const ConvDims& d, const float* g, const float* w, const float*, float* scratch,
                         float* dx) {
   plane_kernel(Isa::Avx512).input_grad(d, g, w, scratch, dx);
+}
+// Depthwise convs (one output channel) by the direct forward kernel; more outputs by the plane's.
+void direct_input(const ConvDims& d, const float* g, const float* w, const float* wp, float* scratch,
+                  float* dx) {
+  if (d.o != 1) return plane_input_avx512(d, g, w, wp, scratch, dx);
+  const int64_t taps = d.kh * d.kw;
+  for (int64_t k = 0; k < taps; ++k) scratch[k] = w[taps - 1 - k];
+  const ConvDims t = transposed_dims(d);
+  direct_pad(t, g, scratch + taps);
+  direct_forward(t, scratch + taps, scratch, nullptr, dx);
 }
 
 // Many output channels at stride 1, AVX-512 (ops/conv_ovec).
@@ -182,7 +202,7 @@ const std::vector<ConvKernel>& conv_kernels() {
       {"pointwise_gemm", pointwise_applies, pointwise_sizes, nullptr, pointwise_forward,
        pointwise_weight_grad, add_to, pointwise_input_grad},
       {"direct_c1_avx512", direct_applies, direct_sizes, nullptr, direct_forward_image, direct_weight,
-       direct_weight_grad_finish, plane_input_avx512},
+       direct_weight_grad_finish, direct_input},
       {"ovec_avx512", ovec_applies, ovec_sizes, ovec_transpose_weights, ovec_forward_image, ovec_weight,
        ovec_weight_grad_finish, ovec_input},
       {"ovec_strided_avx512", ovec_strided_applies, ovec_strided_sizes, ovec_transpose_weights,

@@ -122,6 +122,10 @@ const std::vector<ConvCase>& conv_cases() {
       {{2, 6, 5, 5}, {6, 1, 3, 3}, {{"groups", 6}, {"padding", 1}}},         // depthwise
       {{2, 3, 19, 18}, {3, 1, 3, 3}, {{"groups", 3}, {"padding", "same"}}},  // depthwise: rows of 8 + 8 + 3
       {{1, 2, 21, 17}, {4, 1, 5, 5}, {{"groups", 2}}},                       // 2 per group: rows of 4, + 1
+      {{1, 2, 6, 7},
+       {2, 1, 3, 3},
+       {{"groups", 2}, {"padding", 3}}},               // depthwise dx: padding beyond the kernel
+      {{1, 2, 9, 20}, {2, 1, 2, 4}, {{"groups", 2}}},  // depthwise dx: even kernel, valid
       {{2, 4, 9, 8}, {8, 1, 3, 3}, {{"groups", 4}, {"stride", 2}, {"padding", "same"}}},  // multiplier 2
       {{3, 6, 6, 7}, {9, 2, 3, 3}, {{"groups", 3}, {"dilation", 2}, {"padding", 2}}},
       {{2, 8, 4, 4}, {12, 4, 1, 1}, {{"groups", 2}}},            // grouped 1x1
