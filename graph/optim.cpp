@@ -91,24 +91,36 @@ void Optimizer::step(Params& params, const GradRefs& grads, double lr) {
   }
 }
 
+// Each case is its own branch-free loop, so each vectorises (these passes read every weight and
+// gradient of the model once per step).
 void Optimizer::sgd(Tensor& p, const Tensor& g, Slot& s, float lr) const {
   const float wd = float(config_.weight_decay), mu = float(config_.momentum);
   const bool first = s.steps == 1;
   if (mu != 0 && first) s.m = make_tensor(shape_of(p));
-  float* pp = p.data();
-  float* buf = mu != 0 ? s.m.data() : nullptr;
-  const float* gp = g.data();
-  if (!buf && wd == 0) {  // plain SGD: a branch-free loop the compiler vectorises
-    for (size_t i = 0, n = p.size(); i < n; ++i) pp[i] -= lr * gp[i];
+  float* __restrict pp = p.data();
+  const float* __restrict gp = g.data();
+  const size_t n = p.size();
+  if (mu == 0) {
+    if (wd == 0)
+      for (size_t i = 0; i < n; ++i) pp[i] -= lr * gp[i];
+    else
+      for (size_t i = 0; i < n; ++i) pp[i] -= lr * (gp[i] + wd * pp[i]);
     return;
   }
-  for (size_t i = 0, n = p.size(); i < n; ++i) {
-    float d = wd != 0 ? gp[i] + wd * pp[i] : gp[i];
-    if (buf) {
-      buf[i] = first ? d : mu * buf[i] + d;
-      d = config_.nesterov ? d + mu * buf[i] : buf[i];
+  float* __restrict buf = s.m.data();
+  const float keep = first ? 0.0f : mu;  // the first step sets the buffer (zeros) to d
+  if (config_.nesterov) {
+    for (size_t i = 0; i < n; ++i) {
+      const float d = gp[i] + wd * pp[i];
+      buf[i] = keep * buf[i] + d;
+      pp[i] -= lr * (d + mu * buf[i]);
     }
-    pp[i] -= lr * d;
+  } else {
+    for (size_t i = 0; i < n; ++i) {
+      const float d = gp[i] + wd * pp[i];
+      buf[i] = keep * buf[i] + d;
+      pp[i] -= lr * buf[i];
+    }
   }
 }
 
@@ -120,16 +132,14 @@ void Optimizer::adam(Tensor& p, const Tensor& g, Slot& s, float lr) const {
   const double t = double(s.steps);
   const float step_size = float(double(lr) / (1 - std::pow(config_.beta1, t)));
   const float c2_sqrt = float(std::sqrt(1 - std::pow(config_.beta2, t)));
-  float *pp = p.data(), *m = s.m.data(), *v = s.v.data();
-  const float* gp = g.data();
-  for (size_t i = 0, n = p.size(); i < n; ++i) {
-    float d = gp[i];
-    if (wd != 0) {
-      if (decoupled)
-        pp[i] *= 1 - lr * wd;
-      else
-        d += wd * pp[i];
-    }
+  float* __restrict pp = p.data(), * __restrict m = s.m.data(), * __restrict v = s.v.data();
+  const float* __restrict gp = g.data();
+  const size_t n = p.size();
+  if (decoupled && wd != 0)  // AdamW: the weights decay before the step
+    for (size_t i = 0; i < n; ++i) pp[i] *= 1 - lr * wd;
+  const float l2 = decoupled ? 0.0f : wd;  // Adam: weight decay as an L2 term of the gradient
+  for (size_t i = 0; i < n; ++i) {
+    const float d = gp[i] + l2 * pp[i];
     m[i] = b1 * m[i] + (1 - b1) * d;
     v[i] = b2 * v[i] + (1 - b2) * d * d;
     pp[i] -= step_size * m[i] / (std::sqrt(v[i]) / c2_sqrt + eps);
