@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "core/error.h"
+#include "ops/pool_windows.h"
 
 namespace xgrad {
 namespace {
@@ -77,34 +78,21 @@ void max_backward(const PoolDims& d, int64_t p0, int64_t p1, const float* g, con
   for (int64_t o = p0 * plane_out; o < p1 * plane_out; ++o) dx[argmax[o]] += g[o];
 }
 
-// Rows [r0, r1) and columns [s0, s1) of the image that window (i, j) covers.
-struct Cells {
-  int64_t r0, r1, s0, s1;
-  int64_t count() const { return (r1 - r0) * (s1 - s0); }
-};
-Cells cells(const PoolDims& d, int64_t i, int64_t j) {
-  const int64_t r = i * d.win.stride[0] - d.g.pad_top, s = j * d.win.stride[1] - d.g.pad_left;
-  return {std::max<int64_t>(r, 0), std::min(r + d.win.kernel[0], d.h), std::max<int64_t>(s, 0),
-          std::min(s + d.win.kernel[1], d.w)};
-}
-
+// Windows padding clips cell by cell; those inside the image's columns (rows clipped) by a scan.
 void max_general_forward(const PoolDims& d, int64_t p0, int64_t p1, const float* x, float* y,
                          int32_t* argmax) {
+  const int64_t kh = d.win.kernel[0], oh = d.g.out_h, ow = d.g.out_w;
+  const InsideColumns in = inside_columns(d);
   for (int64_t pl = p0; pl < p1; ++pl)
-    for (int64_t i = 0; i < d.g.out_h; ++i)
-      for (int64_t j = 0; j < d.g.out_w; ++j) {
-        const Cells c = cells(d, i, j);
-        float best = -std::numeric_limits<float>::infinity();
-        int64_t best_at = -1;
-        for (int64_t r = c.r0; r < c.r1; ++r)
-          for (int64_t s = c.s0; s < c.s1; ++s) {
-            const int64_t at = (pl * d.h + r) * d.w + s;
-            if (best_at < 0 || x[at] > best) best = x[at], best_at = at;
-          }
-        const int64_t o = (pl * d.g.out_h + i) * d.g.out_w + j;
-        y[o] = best;
-        argmax[o] = int32_t(best_at);
-      }
+    for (int64_t i = 0; i < oh; ++i) {
+      const int64_t r = i * d.win.stride[0] - d.g.pad_top, r0 = std::max<int64_t>(r, 0),
+                    r1 = std::min(r + kh, d.h);
+      for (int64_t j = 0; j < ow; ++j)
+        if (r0 >= r1 || j < in.j0 || j >= in.j1)
+          max_clipped(d, pl, i, j, x, y, argmax);
+        else
+          max_scan(d, pl, i, j, r0, r1, x, y, argmax);
+    }
 }
 
 // Average over the real cells of each window, one output row at a time: for each tap, a pass
@@ -234,6 +222,11 @@ bool max_2x2s2_applies(const PoolDims& d, bool is_max, Isa isa) {
   return is_max && isa == Isa::Avx512 && d.win.kernel == Pair{2, 2} && d.win.stride == Pair{2, 2} &&
          no_padding_reached(d);
 }
+// Vectors pay from 7 windows a row inside the image (3x3/2 on 15x15; the scan wins on 13x13).
+bool max_avx512_applies(const PoolDims& d, bool is_max, Isa isa) {
+  const InsideColumns in = inside_columns(d);
+  return is_max && isa == Isa::Avx512 && (d.win.stride[1] == 1 || d.win.stride[1] == 2) && in.j1 - in.j0 >= 7;
+}
 bool max_nopad_applies(const PoolDims& d, bool is_max, Isa) { return is_max && no_padding_reached(d); }
 bool max_applies(const PoolDims&, bool is_max, Isa) { return is_max; }
 bool avg_applies(const PoolDims&, bool is_max, Isa) { return !is_max; }
@@ -251,6 +244,7 @@ std::string& forced_pool_kernel() {
 const std::vector<PoolKernel>& pool_kernels() {
   static const std::vector<PoolKernel> table = {
       {"max_2x2s2_avx512", max_2x2s2_applies, max_2x2s2_forward, max_backward},
+      {"max_avx512", max_avx512_applies, max_windows_avx512, max_backward},
       {"max_inside", max_nopad_applies, max_nopad_forward, max_backward},
       {"max_general", max_applies, max_general_forward, max_backward},
       {"avg", avg_applies, avg_forward, avg_backward},

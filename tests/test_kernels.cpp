@@ -220,6 +220,7 @@ TEST_CASE(
   struct PoolCase {
     Shape x;
     json attrs;
+    bool ties = false;  // values 0, 1, 2 only: the first largest cell must win everywhere
   };
   const std::vector<PoolCase> cases = {
       {{3, 6, 24, 24}, {{"kernel", 2}}},  // LeNet pool1
@@ -231,14 +232,22 @@ TEST_CASE(
       {{1, 2, 5, 6}, {{"kernel", 3}, {"stride", 2}, {"padding", "same"}}},
       {{2, 3, 16, 16}, {{"kernel", 3}, {"stride", 2}, {"padding", 1}}},
       {{2, 1, 3, 3}, {{"kernel", 2}, {"stride", 1}, {"padding", 1}}},
-      {{1, 2, 37, 37}, {{"kernel", 2}}},  // rows of 16 + 2 windows
+      {{1, 2, 37, 37}, {{"kernel", 2}}},                                      // rows of 16 + 2 windows
+      {{2, 2, 48, 48}, {{"kernel", 3}, {"stride", 2}, {"padding", 1}}},       // ResNet's stem pool
+      {{1, 2, 40, 37}, {{"kernel", 3}, {"stride", 1}, {"padding", "same"}}},  // padded, stride 1
+      {{1, 2, 11, 21}, {{"kernel", 3}, {"stride", 3}, {"padding", 2}}},       // padded, stride 3
+      {{2, 2, 48, 48}, {{"kernel", 3}, {"stride", 2}, {"padding", 1}}, true},
+      {{1, 2, 17, 19}, {{"kernel", 3}, {"stride", 2}}, true},
+      {{1, 2, 17, 19}, {{"kernel", 2}}, true},
   };
   Rng rng(11);
   std::set<std::string> ran;
   for (const auto& c : cases)
     for (const bool is_max : {true, false}) {
       auto op = registry().make(is_max ? "max_pool2d" : "avg_pool2d", c.attrs);
-      const std::vector<Tensor> in = {random(c.x, rng)};
+      std::vector<Tensor> in = {random(c.x, rng)};
+      if (c.ties)
+        for (float& v : in[0]) v = std::floor(1.5f * (v + 1));
       Window win;
       win.kernel = AttrReader(c.attrs).required_pair("kernel", 1);
       win.stride = AttrReader(c.attrs).pair("stride", win.kernel, 1);
