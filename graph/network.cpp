@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "core/error.h"
+#include "graph/data_fit.h"
 #include "graph/predict.h"
 #include "graph/serialize.h"
 
@@ -84,14 +85,8 @@ void Network::save(const std::string& path) const {
 }
 
 void Network::find_inputs() {
-  std::vector<std::string> names;
-  for (int id : graph_.inputs()) names.push_back(graph_.node(id).name);
-  auto has = [&](const std::string& n) { return std::find(names.begin(), names.end(), n) != names.end(); };
-  if (names.empty()) throw Error("graph \"" + graph_.name() + "\" has no input to feed data to");
-  data_input_ = has("image") ? "image" : names[0];
-  label_input_ = has("label") ? "label" : "";
-  for (size_t i = 0; label_input_.empty() && i < names.size(); ++i)
-    if (names[i] != data_input_) label_input_ = names[i];
+  const DataInputs io = data_inputs(graph_);
+  data_input_ = io.data, label_input_ = io.label;
 }
 
 void Network::compile(OptimConfig optimizer, Schedule schedule) {

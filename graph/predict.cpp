@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "core/error.h"
+#include "graph/data_fit.h"
 #include "graph/metric.h"
 #include "graph/train.h"
 
@@ -42,13 +43,14 @@ void softmax_rows(const float* scores, size_t rows, size_t k, float* out) {
 Tensor predict_output(const Graph& g, const Params& weights, const Tensor& images, int output,
                       const PredictOptions& options) {
   if (options.batch < 1) throw Error("predict: batch must be >= 1, got " + std::to_string(options.batch));
-  const int input = g.find(options.input);
+  const std::string name = options.input.empty() ? data_inputs(g).data : options.input;
+  const int input = g.find(name);
   if (input < 0 || g.node(input).kind != NodeKind::Input)
-    throw Error("graph \"" + g.name() + "\" has no input \"" + options.input + "\"");
+    throw Error("graph \"" + g.name() + "\" has no input \"" + name + "\"");
   const Shape& expected = g.node(input).info.shape;
   Shape sample = shape_of(images);
   if (sample.empty() || !shape_matches(expected, sample))
-    throw Error("images have shape " + to_string(sample) + ", the input \"" + options.input + "\" is " +
+    throw Error("images have shape " + to_string(sample) + ", the input \"" + name + "\" is " +
                 to_string(expected));
   Shape out_shape = g.node(output).info.shape;
   if (out_shape.empty() || out_shape[0] != -1)
@@ -60,7 +62,7 @@ Tensor predict_output(const Graph& g, const Params& weights, const Tensor& image
   const size_t per_row = n ? out.size() / n : 0;
   Engine engine(g);
   Feeds feeds;
-  Tensor& batch = feeds[options.input];
+  Tensor& batch = feeds[name];
   for (size_t first = 0; first < n; first += size_t(options.batch)) {
     const size_t count = std::min(size_t(options.batch), n - first);
     sample[0] = int64_t(count);

@@ -19,7 +19,7 @@ struct Predictions {
 
 struct PredictOptions {
   int64_t batch = 256;
-  std::string input = "image";  // the graph input the images are fed to
+  std::string input;  // the graph input the images are fed to; empty: its data input (graph/data_fit.h)
 };
 
 // The value of node `output` for each of `images` [N, ...] (the input's per-sample shape), as

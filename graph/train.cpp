@@ -5,6 +5,7 @@
 #include <numeric>
 
 #include "core/error.h"
+#include "graph/data_fit.h"
 #include "graph/json_fields.h"
 #include "graph/step_reducer.h"
 #include "ops/vmath.h"
@@ -51,6 +52,7 @@ Trainer::Trainer(const Graph& g, Params& params, TrainConfig config)
   if (!g.node(loss_id_).info.shape.empty())
     throw Error("output \"loss\" has shape " + to_string(g.node(loss_id_).info.shape) +
                 ", expected a scalar");
+  fill_data_inputs(g, config_.image_input, config_.label_input);
   for (const std::string& name : {config_.image_input, config_.label_input})
     if (g.find(name) < 0 || g.node(g.id(name)).kind != NodeKind::Input)
       throw Error("graph \"" + g.name() + "\" has no input \"" + name + "\"");
@@ -225,7 +227,8 @@ int score_output(const Graph& g) {
 }
 
 Evaluation evaluate(const Graph& g, const Params& params, const BatchSource& data, int64_t batch,
-                    const std::string& image_input, const std::string& label_input) {
+                    std::string image_input, std::string label_input) {
+  fill_data_inputs(g, image_input, label_input);
   if (data.size == 0) throw Error("the evaluation set is empty");
   if (batch < 1) throw Error("evaluation batch must be >= 1, got " + std::to_string(batch));
   const int loss_id = g.output("loss");

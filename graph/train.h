@@ -51,7 +51,8 @@ struct TrainConfig {
   OptimConfig optim;
   Schedule schedule;
   Augmentation augment;  // of the training images only (core/augment.h); off by default
-  std::string image_input = "image", label_input = "label";
+  // The inputs the data and the labels go to; empty: the graph's own (data_inputs, graph/data_fit.h).
+  std::string image_input, label_input;
 
   void validate() const;  // throws Error naming the bad setting
   nlohmann::json to_json() const;
@@ -101,7 +102,7 @@ struct Evaluation {
 // Loss, the metric that fits the loss (metric_for) and, for accuracy, the confusion matrix of
 // `params` on `data`, in inference mode, in order.
 Evaluation evaluate(const Graph& g, const Params& params, const BatchSource& data, int64_t batch = 256,
-                    const std::string& image_input = "image", const std::string& label_input = "label");
+                    std::string image_input = "", std::string label_input = "");
 
 // The output accuracy is measured on: "logits" if the graph has it, else "probs"; checked [batch, classes].
 int score_output(const Graph& g);

@@ -11,6 +11,8 @@
 #include <string>
 
 #include "core/dataset.h"
+#include "graph/builder.h"
+#include "graph/data_fit.h"
 #include "graph/serialize.h"
 #include "models/lenet.h"
 #include "tests/cli.h"
@@ -114,6 +116,55 @@ TEST_CASE("xgrad train writes the model, its meta, a CSV log and an SVG plot") {
   REQUIRE(same.status == 0);
   // The PGM holds test image 7: the same class, name and probability, only the index differs.
   CHECK(q.out.substr(q.out.find('\n') + 2) == same.out.substr(same.out.find('\n') + 2));
+}
+
+TEST_CASE("data_inputs: image and label by name, else the int32 input or the loss's target is the label") {
+  GraphBuilder named("named");
+  named.input("label", {-1}, DType::Int32);
+  Value image = named.input("image", {-1, 4});
+  named.output("loss", named.sum(image));
+  CHECK(data_inputs(named.finish()).data == "image");
+
+  GraphBuilder ids("ids-first");
+  Value id = ids.input("class_id", {-1}, DType::Int32);  // declared before the data
+  Value px = ids.input("pixels", {-1, 4});
+  ids.output("loss", ids.softmax_cross_entropy(layers::dense(ids, "fc", px, 3), id));
+  const DataInputs a = data_inputs(ids.finish());
+  CHECK(a.data == "pixels");
+  CHECK(a.label == "class_id");
+
+  GraphBuilder reg("regression");
+  Value target = reg.input("target", {-1, 2});  // float, declared first: the loss says it is the label
+  Value features = reg.input("features", {-1, 4});
+  reg.output("loss", reg.mse(layers::dense(reg, "fc", features, 2), target));
+  const DataInputs r = data_inputs(reg.finish());
+  CHECK(r.data == "features");
+  CHECK(r.label == "target");
+
+  GraphBuilder one("one-input");
+  one.output("y", one.relu(one.input("x", {-1, 2})));
+  CHECK(data_inputs(one.finish()).label.empty());
+}
+
+TEST_CASE("a model whose inputs have their own names (labels first) trains, evaluates and predicts") {
+  Tiny t;
+  GraphBuilder b("named-inputs");
+  Value y = b.input("class_id", {-1}, DType::Int32);
+  Value x = b.input("pixels", {-1, 1, 28, 28});
+  Value logits = layers::dense(b, "fc", b.flatten(x), 10);
+  b.output("logits", logits);
+  b.output("loss", b.softmax_cross_entropy(logits, y));
+  save_model(t.file("named.json"), b.finish(), nullptr, nlohmann::json::object());
+  Result r = t.run("train --model named.json --data data --epochs 1 --batch 10 --threads 1 --out n.json");
+  INFO(r.out, r.err);
+  REQUIRE(r.status == 0);
+  CHECK(r.out.find("test accuracy") != std::string::npos);
+  r = t.run("eval --model n.json --data data");
+  REQUIRE(r.status == 0);
+  CHECK(r.out.find("on 40 test samples") != std::string::npos);
+  r = t.run("predict --model n.json --images data/t10k-images-idx3-ubyte.gz --index 0:2");
+  REQUIRE(r.status == 0);
+  CHECK(std::count(r.out.begin(), r.out.end(), '\n') == 3);  // header + 2 images
 }
 
 TEST_CASE("Ctrl-C writes a checkpoint and exits 130; resuming ends with the weights of an unbroken run") {

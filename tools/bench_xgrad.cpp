@@ -12,6 +12,7 @@
 
 #include "core/error.h"
 #include "core/parallel.h"
+#include "graph/data_fit.h"
 #include "graph/engine.h"
 #include "graph/params.h"
 #include "graph/serialize.h"
@@ -161,26 +162,15 @@ std::vector<NodeRow> node_times(const Model& m, const BenchModel& b, int steps) 
   return rows;
 }
 
-// The model's data and label inputs: the int32 input is the label, else the loss's second input.
+// The model's data and label inputs (the library's rule), and the label's class count.
 void find_inputs(const Graph& g, BenchModel& b) {
-  std::vector<int> inputs;
-  for (int id = 0; id < g.size(); ++id)
-    if (g.node(id).kind == NodeKind::Input) inputs.push_back(id);
-  if (inputs.size() != 2 || !g.has_output("loss"))
+  const DataInputs io = data_inputs(g);
+  if (io.label.empty() || g.inputs().size() != 2 || !g.has_output("loss"))
     throw Error("bench: model \"" + b.path +
                 "\" needs one data input, one label input and a \"loss\" output");
-  const Node& loss = g.node(g.output("loss"));
-  const auto is_label = [&](int id) {
-    const bool int_label = g.node(id).info.dtype == DType::Int32;
-    const bool other_int = g.node(id == inputs[0] ? inputs[1] : inputs[0]).info.dtype == DType::Int32;
-    return int_label || (!other_int && loss.inputs.size() > 1 && loss.inputs[1] == id);
-  };
-  const int label = is_label(inputs[0]) ? inputs[0] : is_label(inputs[1]) ? inputs[1] : -1;
-  if (label < 0) throw Error("bench: model \"" + b.path + "\": no input is the loss's label");
-  const int data = label == inputs[0] ? inputs[1] : inputs[0];
-  b.data_input = g.node(data).name, b.label_input = g.node(label).name;
-  const Shape& logits = g.node(loss.inputs[0]).info.shape;
-  b.classes = g.node(label).info.dtype == DType::Int32 && logits.size() == 2 ? logits[1] : 0;
+  b.data_input = io.data, b.label_input = io.label;
+  const Shape& logits = g.node(g.node(g.output("loss")).inputs[0]).info.shape;
+  b.classes = g.node(g.id(io.label)).info.dtype == DType::Int32 && logits.size() == 2 ? logits[1] : 0;
 }
 
 BenchModel model_entry(const std::string& name, const std::string& path, int64_t batch,

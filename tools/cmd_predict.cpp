@@ -141,12 +141,13 @@ void run_predict(const PredictCommand& o) {
   const Model model = load_model(o.model);
   const Graph& g = model.graph;
   check_params(g, model.weights);
-  const Shape& in = g.node(g.id("image")).info.shape;
+  const std::string input = data_inputs(g).data;
+  const Shape& in = g.node(g.id(input)).info.shape;
   if (o.images.empty() == o.data.empty()) throw Error("predict: give --images FILE or --data PATH");
   const Images im = o.data.empty() ? read_images(o.images) : read_test_data(o.data, o.layout, g);
   if (o.data.empty() && (in.size() != 4 || in[1] != 1 || in[2] != im.rows || in[3] != im.cols))
     throw Error(o.images + ": images are " + std::to_string(im.rows) + "x" + std::to_string(im.cols) +
-                ", the model's input \"image\" is " + to_string(in));
+                ", the model's input \"" + input + "\" is " + to_string(in));
   const auto [start, end] = parse_index(o.index, im.count);
   const size_t pixels = size_t(numel(im.sample));
   Shape shape{int64_t(end - start)};
