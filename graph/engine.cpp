@@ -57,6 +57,15 @@ void Engine::forward(const Feeds& feeds, const Params& weights, bool training) {
   forward(feeds, weights, training ? ForwardOptions::training() : ForwardOptions::inference());
 }
 
+void Engine::forward(Feeds&& feeds, const Params& weights, bool training) {
+  forward(std::move(feeds), weights, training ? ForwardOptions::training() : ForwardOptions::inference());
+}
+
+void Engine::forward(Feeds&& feeds, const Params& weights, const ForwardOptions& options) {
+  kept_feeds_ = std::move(feeds);
+  forward(static_cast<const Feeds&>(kept_feeds_), weights, options);
+}
+
 // Nodes some wanted output depends on (every node when none is named).
 std::vector<char> Engine::needed_nodes(const std::vector<int>& outputs) const {
   std::vector<char> needed(size_t(graph_.size()), outputs.empty());

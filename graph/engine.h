@@ -34,6 +34,10 @@ class Engine {
   // go to updated_states(). `training` is ForwardOptions::training(), else inference().
   void forward(const Feeds& feeds, const Params& weights, bool training = false);
   void forward(const Feeds& feeds, const Params& weights, const ForwardOptions& options);
+  // Feeds given as a temporary (`forward({{"x", t}}, ...)`) are moved into the engine, not
+  // copied, so a backward after it still reads them.
+  void forward(Feeds&& feeds, const Params& weights, bool training = false);
+  void forward(Feeds&& feeds, const Params& weights, const ForwardOptions& options);
 
   // Gradient of scalar node `loss` w.r.t. `targets` (default: every param and float input). States
   // get no gradient. Gradients of intermediate nodes on the way are available too.
@@ -75,6 +79,7 @@ class Engine {
   RunContext context(int id) const;
 
   const Graph& graph_;
+  Feeds kept_feeds_;                   // the last feeds given as a temporary
   std::vector<Tensor> owned_;          // op node outputs
   std::vector<const Tensor*> values_;  // every computed node's value: op outputs, feeds, weights
   std::vector<Workspace> workspaces_;

@@ -32,6 +32,22 @@ TEST_CASE("fan-out: d/dx sum(x*x + x) = 2x + 1") {
   CHECK((*gx)(2) == doctest::Approx(2));
 }
 
+// x*x's backward reads x: from a temporary map that the engine must keep (ASan saw it freed before).
+TEST_CASE("feeds given as a temporary stay readable for backward") {
+  GraphBuilder b("temporary");
+  Value x = b.input("x", {3});
+  b.output("loss", b.sum(b.mul(x, x), "loss"));
+  Graph g = b.finish();
+  Engine e(g);
+  e.forward({{"x", vec({1, -2, 0.5})}}, {}, true);
+  Tensor noise = vec({7, 7, 7});  // reuses the freed memory if the map was not kept
+  e.backward(g.output("loss"));
+  CHECK(e.value("x")(1) == -2);
+  CHECK((*e.grad("x"))(1) == doctest::Approx(-4));
+  CHECK((*e.grad("x"))(2) == doctest::Approx(1));
+  CHECK(noise(0) == 7);
+}
+
 TEST_CASE("diamond: two paths from one node are summed") {
   // a = sigmoid(x); loss = sum(tanh(a) + relu(a)); d/da = (1 - tanh(a)^2) + 1 since a > 0
   GraphBuilder b("diamond");
