@@ -191,12 +191,15 @@ TEST_CASE("Ctrl-C writes a checkpoint and exits 130; resuming ends with the weig
         std::string::npos);
 }
 
-TEST_CASE("--augment: recorded in the meta, changes the weights, and a Ctrl-C resume stays exact") {
+TEST_CASE("--augment: in the start line and the meta, changes the weights, and a Ctrl-C resume stays exact") {
   Tiny t;
-  REQUIRE(t.train("--out plain.json").status == 0);
+  const Result plain = t.train("--out plain.json");
+  REQUIRE(plain.status == 0);
+  CHECK(plain.out.find("augmentation") == std::string::npos);
   const Result whole = t.train("--out whole.json --augment flip,shift=2");
   INFO(whole.out, whole.err);
   REQUIRE(whole.status == 0);
+  CHECK(whole.out.find("2 epochs, augmentation flip,shift=2, 1 threads") != std::string::npos);
   CHECK(load_model(t.file("whole.json")).meta.at("training").at("augment") == "flip,shift=2");
   CHECK(load_model(t.file("plain.json")).meta.at("training").at("augment") == "none");
   CHECK_FALSE(same_weights(t.file("plain.json"), t.file("whole.json")));

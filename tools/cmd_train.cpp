@@ -182,11 +182,14 @@ void resume_from(Trainer& trainer, const std::string& checkpoint) {
 void print_start(const TrainOptions& o, const Graph& graph, size_t train_size, size_t test_size, int threads,
                  Communicator* comm) {
   const std::string ranks = comm ? " per rank, " + std::to_string(comm->size()) + " ranks" : "";
+  const std::string augment =
+      o.config.augment.enabled() ? ", augmentation " + o.config.augment.to_string() : std::string();
   std::printf(
-      "training %s (%lld params) on %zu samples, testing on %zu; %s lr %g, batch %lld, %lld epochs, "
+      "training %s (%lld params) on %zu samples, testing on %zu; %s lr %g, batch %lld, %lld epochs%s, "
       "%d threads%s\n",
       o.model.c_str(), (long long)graph.param_count(), train_size, test_size, o.config.optim.type.c_str(),
-      o.config.optim.lr, (long long)o.config.batch, (long long)o.config.epochs, threads, ranks.c_str());
+      o.config.optim.lr, (long long)o.config.batch, (long long)o.config.epochs, augment.c_str(), threads,
+      ranks.c_str());
 }
 
 void catch_sigint() {
