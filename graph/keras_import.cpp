@@ -91,8 +91,12 @@ KerasImport import_keras_here(const std::string& path, const std::string& weight
 }  // namespace
 
 // libhdf5 reads out of bounds on some corrupt files (tests/fuzz/regressions/keras_h5/libhdf5-*):
-// the whole import runs first in a child process, so such a file ends in an Error, not a crash.
+// an import that reads HDF5 runs first in a child process, so such a file ends in an Error, not a
+// crash. A JSON config is read by xgrad's own code alone: no child.
 KerasImport import_keras(const std::string& path, const std::string& weights_path) {
+  const std::string bytes = read_text_file(path, kMaxModelBytes);
+  if (weights_path.empty() && !hdf5::has_signature(bytes) && !is_zip(bytes))
+    return import_keras_here(path, "");
   const std::string crash = run_in_child([&] { import_keras_here(path, weights_path); });
   if (!crash.empty())
     throw Error((weights_path.empty() ? path : path + " or " + weights_path) +
