@@ -63,8 +63,9 @@ KerasImport import_keras_model(const KerasModel& config, const hdf5::Group* weig
 
 namespace {
 
-KerasImport import_keras_here(const std::string& path, const std::string& weights_path) {
-  const std::string bytes = read_text_file(path, kMaxModelBytes);
+// `bytes`: the file at `path`, read once by import_keras.
+KerasImport import_keras_here(const std::string& path, const std::string& bytes,
+                              const std::string& weights_path) {
   std::optional<hdf5::Group> weights;
   KerasModel config;
   std::string kind = "keras-json";
@@ -96,12 +97,12 @@ KerasImport import_keras_here(const std::string& path, const std::string& weight
 KerasImport import_keras(const std::string& path, const std::string& weights_path) {
   const std::string bytes = read_text_file(path, kMaxModelBytes);
   if (weights_path.empty() && !hdf5::has_signature(bytes) && !is_zip(bytes))
-    return import_keras_here(path, "");
-  const std::string crash = run_in_child([&] { import_keras_here(path, weights_path); });
+    return import_keras_here(path, bytes, "");
+  const std::string crash = run_in_child([&] { import_keras_here(path, bytes, weights_path); });
   if (!crash.empty())
     throw Error((weights_path.empty() ? path : path + " or " + weights_path) +
                 ": the HDF5 library failed reading it (" + crash + "): the file is corrupt");
-  return import_keras_here(path, weights_path);
+  return import_keras_here(path, bytes, weights_path);
 }
 
 }  // namespace xgrad
