@@ -78,21 +78,33 @@ void pointwise_input_grad(const ConvDims& d, const float* g, const float* w, con
   gemm_transposed(d, g, w, dx);
 }
 
-// One input channel, stride 1, no dilation, AVX-512 (ops/conv_direct).
+// Stride 1, no dilation, AVX-512 (ops/conv_direct): one input channel, or few output channels.
 bool direct_applies(const ConvDims& d, Isa isa) {
   return isa == Isa::Avx512 && d.c == 1 && unit(d.stride) && unit(d.dilation);
 }
-// dx of a conv with one input and one output channel is the conv of g with the flipped kernel,
-// padded by kernel − 1 − padding, with x's size as its output (the adjoint at stride 1).
+// At stride 1, dx is the conv of g (o channels) with the kernel flipped and its channel axes
+// swapped, padded by kernel − 1 − padding, with x's size as its output (the adjoint).
 ConvDims transposed_dims(const ConvDims& d) {
   ConvDims t = d;
+  t.c = d.o, t.o = d.c;
   t.h = d.g.out_h, t.w = d.g.out_w;
   t.g = {d.h, d.w, d.kh - 1 - d.g.pad_top, d.kw - 1 - d.g.pad_left};
   return t;
 }
+// wt [c, o, kh, kw] = w [o, c, kh, kw] flipped in both spatial axes.
+void transposed_weights(const ConvDims& d, const float* w, float* wt) {
+  const int64_t taps = d.kh * d.kw;
+  for (int64_t o = 0; o < d.o; ++o)
+    for (int64_t c = 0; c < d.c; ++c)
+      for (int64_t k = 0; k < taps; ++k)
+        wt[(c * d.o + o) * taps + k] = w[(o * d.c + c) * taps + taps - 1 - k];
+}
+int64_t transposed_scratch(const ConvDims& d) {
+  const ConvDims t = transposed_dims(d);
+  return d.o * d.patch() + t.c * padded_dims(t).size();
+}
 ConvSizes direct_sizes(const ConvDims& d) {
-  const int64_t dx_scratch =
-      std::max(plane_dx_scratch(d), d.kh * d.kw + padded_dims(transposed_dims(d)).size());
+  const int64_t dx_scratch = d.o > 1 ? plane_dx_scratch(d) : transposed_scratch(d);
   return {padded_dims(d).size(), 0, 0, direct_acc_size(d), dx_scratch};
 }
 void direct_forward_image(const ConvDims& d, const float* x, const float* w, const float* b, float* kept,
@@ -107,15 +119,53 @@ void plane_input_avx512(const ConvDims& d, const float* g, const float* w, const
                         float* dx) {
   plane_kernel(Isa::Avx512).input_grad(d, g, w, scratch, dx);
 }
-// Depthwise convs (one output channel) by the direct forward kernel; more outputs by the plane's.
+// dx by the direct forward kernel run on the padded g with the transposed kernel.
+void direct_transposed_input(const ConvDims& d, const float* g, const float* w, float* scratch, float* dx) {
+  transposed_weights(d, w, scratch);
+  const ConvDims t = transposed_dims(d);
+  float* gp = scratch + d.o * d.patch();
+  direct_pad(t, g, gp);
+  direct_forward(t, gp, scratch, nullptr, dx);
+}
+// Depthwise convs (one output channel) by the transposed direct kernel; more outputs by the
+// plane kernel's dx.
 void direct_input(const ConvDims& d, const float* g, const float* w, const float* wp, float* scratch,
                   float* dx) {
   if (d.o != 1) return plane_input_avx512(d, g, w, wp, scratch, dx);
-  const int64_t taps = d.kh * d.kw;
-  for (int64_t k = 0; k < taps; ++k) scratch[k] = w[taps - 1 - k];
-  const ConvDims t = transposed_dims(d);
-  direct_pad(t, g, scratch + taps);
-  direct_forward(t, scratch + taps, scratch, nullptr, dx);
+  direct_transposed_input(d, g, w, scratch, dx);
+}
+
+// Many input channels: the direct kernel puts 16 output columns in a vector where ovec puts 16
+// output channels, so it wins where rows fill the lanes better than the channels do. Each part
+// is chosen on its own, by the measurements in KERNELS.md: forward wherever the entry applies
+// (rows fill at least 3/4 of the lanes, or as many as the channels do); the weight gradient below
+// 16 output channels (else ovec's, on the same padded image); dx where x's rows fill 7/8 of the
+// lanes and there are 8 or more input channels (else ovec's gather).
+double lanes_filled(int64_t n) { return double(n) / double(16 * ((n + 15) / 16)); }
+bool direct_channels_applies(const ConvDims& d, Isa isa) {
+  return isa == Isa::Avx512 && d.c > 1 && unit(d.stride) && unit(d.dilation) &&
+         lanes_filled(d.g.out_w) >= std::min(0.75, lanes_filled(d.o));
+}
+bool direct_weight_wins(const ConvDims& d) { return d.o < 16; }
+bool direct_dx_wins(const ConvDims& d) { return lanes_filled(d.w) >= 0.85 && d.c >= 8; }
+ConvSizes direct_channels_sizes(const ConvDims& d) {
+  const bool direct_w = direct_weight_wins(d);
+  return {d.c * padded_dims(d).size(), 0, direct_w ? 0 : ovec_scratch_size(d),
+          direct_w ? direct_acc_size(d) : ovec_weights_size(d),
+          direct_dx_wins(d) ? transposed_scratch(d) : ovec_input_grad_scratch_size(d)};
+}
+void direct_channels_weight(const ConvDims& d, const float*, const float* kept, const float* g,
+                            float* scratch, float* acc) {
+  if (direct_weight_wins(d)) return direct_weight_grad(d, kept, g, acc);
+  const PaddedDims pd = padded_dims(d);
+  ovec_weight_grad_in(d, kept, pd.rows, pd.cols, g, scratch, acc);
+}
+void direct_channels_weight_finish(const ConvDims& d, const float* acc, float* dw) {
+  direct_weight_wins(d) ? direct_weight_grad_finish(d, acc, dw) : ovec_weight_grad_finish(d, acc, dw);
+}
+void direct_channels_input(const ConvDims& d, const float* g, const float* w, const float*, float* scratch,
+                           float* dx) {
+  direct_dx_wins(d) ? direct_transposed_input(d, g, w, scratch, dx) : ovec_input_grad(d, g, w, scratch, dx);
 }
 
 // Many output channels at stride 1, AVX-512 (ops/conv_ovec).
@@ -203,6 +253,8 @@ const std::vector<ConvKernel>& conv_kernels() {
        pointwise_weight_grad, add_to, pointwise_input_grad},
       {"direct_c1_avx512", direct_applies, direct_sizes, nullptr, direct_forward_image, direct_weight,
        direct_weight_grad_finish, direct_input},
+      {"direct_avx512", direct_channels_applies, direct_channels_sizes, nullptr, direct_forward_image,
+       direct_channels_weight, direct_channels_weight_finish, direct_channels_input},
       {"ovec_avx512", ovec_applies, ovec_sizes, ovec_transpose_weights, ovec_forward_image, ovec_weight,
        ovec_weight_grad_finish, ovec_input},
       {"ovec_strided_avx512", ovec_strided_applies, ovec_strided_sizes, ovec_transpose_weights,

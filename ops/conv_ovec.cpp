@@ -129,9 +129,10 @@ void forward_block(const ConvDims& d, const float* src, const float* wt, float* 
 // broadcast input value feeds OB FMAs, each loaded gradient vector TB of them. With one block,
 // two positions per step (two sets of sums) keep enough independent FMAs in flight.
 template <int OB, int TB>
-void ovec_weight_block(const ConvDims& d, const float* xp, const int64_t* off, const float* gt, float* acc) {
+void ovec_weight_block(const ConvDims& d, const float* xp, int64_t cols, const int64_t* off, const float* gt,
+                       float* acc) {
   constexpr int J = OB == 1 ? 2 : 1;
-  const int64_t cols = padded(d).cols, ow = d.g.out_w, plane = d.positions() * kLanes, t = taps(d);
+  const int64_t ow = d.g.out_w, plane = d.positions() * kLanes, t = taps(d);
   const int64_t sh = d.stride[0], sw = d.stride[1];
   __m512 a[J][OB][TB];
   for (int k = 0; k < OB; ++k)
@@ -173,11 +174,12 @@ constexpr int kTapBlock = OB >= 4   ? 6
                                     : 8;
 
 template <int OB>
-void weight_blocks(const ConvDims& d, const float* xp, const int64_t* off, const float* gt, float* acc) {
+void weight_blocks(const ConvDims& d, const float* xp, int64_t cols, const int64_t* off, const float* gt,
+                   float* acc) {
   const int64_t t = taps(d);
   for (int64_t t0 = 0; t0 < t; t0 += kTapBlock<OB>)
     with_count<kTapBlock<OB>>(t - t0, [&](auto tb) {
-      ovec_weight_block<OB, decltype(tb)::value>(d, xp, off + t0, gt, acc + t0 * kLanes);
+      ovec_weight_block<OB, decltype(tb)::value>(d, xp, cols, off + t0, gt, acc + t0 * kLanes);
     });
 }
 
@@ -214,9 +216,14 @@ void ovec_forward(const ConvDims& d, const float* xp, const float* wt, const flo
   }
 }
 
-// scratch: gt [o blocks, positions, 16] (g transposed), then each tap's first cell in xp.
 void ovec_weight_grad(const ConvDims& d, const float* xp, const float* g, float* scratch, float* acc) {
   const Padded pd = padded(d);
+  ovec_weight_grad_in(d, xp, pd.rows, pd.cols, g, scratch, acc);
+}
+
+// scratch: gt [o blocks, positions, 16] (g transposed), then each tap's first cell in xp.
+void ovec_weight_grad_in(const ConvDims& d, const float* xp, int64_t rows, int64_t cols, const float* g,
+                         float* scratch, float* acc) {
   const int64_t p = d.positions(), t = taps(d), nb = blocks(d);
   float* gt = scratch;
   for (int64_t ob = 0; ob < nb; ++ob) {
@@ -230,16 +237,16 @@ void ovec_weight_grad(const ConvDims& d, const float* xp, const float* g, float*
   for (int64_t c = 0, k = 0; c < d.c; ++c)
     for (int64_t kp = 0; kp < d.kh; ++kp)
       for (int64_t q = 0; q < d.kw; ++q)
-        off[k++] = (c * pd.rows + kp * d.dilation[0]) * pd.cols + q * d.dilation[1];
+        off[k++] = (c * rows + kp * d.dilation[0]) * cols + q * d.dilation[1];
   for (int64_t ob = 0; ob < nb;) {
     const float* gb = gt + ob * p * kLanes;
     float* ab = acc + ob * t * kLanes;
     if (nb - ob >= 4)
-      weight_blocks<4>(d, xp, off, gb, ab), ob += 4;
+      weight_blocks<4>(d, xp, cols, off, gb, ab), ob += 4;
     else if (nb - ob >= 2)
-      weight_blocks<2>(d, xp, off, gb, ab), ob += 2;
+      weight_blocks<2>(d, xp, cols, off, gb, ab), ob += 2;
     else
-      weight_blocks<1>(d, xp, off, gb, ab), ob += 1;
+      weight_blocks<1>(d, xp, cols, off, gb, ab), ob += 1;
   }
 }
 

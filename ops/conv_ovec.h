@@ -30,6 +30,9 @@ void ovec_forward(const ConvDims& d, const float* xp, const float* wt, const flo
 // acc [o blocks, taps, 16] += Σ_positions xp[tap + position] * g[o, position] for one image;
 // ovec_weight_grad_finish adds it to dw [o, taps].
 void ovec_weight_grad(const ConvDims& d, const float* xp, const float* g, float* scratch, float* acc);
+// The same on a padded image of another layout [c, rows, cols] (stride 1: the direct kernels').
+void ovec_weight_grad_in(const ConvDims& d, const float* xp, int64_t rows, int64_t cols, const float* g,
+                         float* scratch, float* acc);
 void ovec_weight_grad_finish(const ConvDims& d, const float* acc, float* dw);
 
 // dx [c, h, w] of one image from its output gradient g [o, out_h, out_w], without im2col.

@@ -136,6 +136,10 @@ const std::vector<ConvCase>& conv_cases() {
       {{1, 32, 22, 21}, {40, 32, 3, 3}, {{"padding", {2, 1}}}},  // Winograd: wider padding, 24x21
       {{1, 64, 6, 7}, {64, 64, 3, 3}, {{"padding", 4}}},         // Winograd: tiles reading only padding
       {{1, 128, 12, 12}, {128, 64, 3, 3}, {{"groups", 2}, {"padding", "same"}}},  // Winograd per group
+      {{2, 8, 14, 14}, {12, 8, 3, 3}, {{"padding", "same"}}},  // direct: its own dw and dx, 8 + 4 outputs
+      {{2, 9, 16, 16}, {20, 9, 3, 3}, {{"padding", 4}}},  // direct: ovec's dw, dx padding beyond the kernel
+      {{1, 16, 30, 31}, {16, 16, 4, 2}, {{"padding", "same"}}},  // direct: even kernel, uneven "same"
+      {{2, 3, 12, 12}, {24, 3, 5, 5}, {{"padding", 2}}},         // direct forward, ovec's dw and dx
   };
   return cases;
 }
@@ -206,8 +210,10 @@ TEST_CASE("a forced conv kernel that does not apply is an error, and the choice 
   if (detected_isa() >= Isa::Avx512) {
     CHECK(same->kernel_name(vgg(32, 32)) == "winograd_f4x3_avx512");
     CHECK(same->kernel_name(vgg(128, 8)) == "winograd_f2x3_avx512");
-    CHECK(same->kernel_name(vgg(16, 32)) == "ovec_avx512");
-    CHECK(same->kernel_name(vgg(32, 16)) == "ovec_avx512");
+    CHECK(same->kernel_name(vgg(16, 32)) == "direct_avx512");  // rows of 32 and 16 fill the lanes
+    CHECK(same->kernel_name(vgg(32, 16)) == "direct_avx512");
+    CHECK(same->kernel_name(vgg(32, 18)) == "ovec_avx512");  // rows of 18 fill 18 of 32 lanes
+    CHECK(same->kernel_name(vgg(64, 6)) == "ovec_avx512");
   }
   Forced avx2("", Isa::Avx2);
   if (detected_isa() >= Isa::Avx2) CHECK(depthwise->kernel_name(dw_in) == "plane_avx2");
