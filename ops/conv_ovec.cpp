@@ -99,20 +99,22 @@ void transpose_block(const float* src, int64_t ss, float* dst, int64_t ds, int64
 
 // out[k] [R positions, 16 channels] for R adjacent outputs of one row and OB blocks of 16 output
 // channels (weights wt[k], k < OB); src = the first input cell, output r reads r*sw further on.
-// Each broadcast input value feeds OB FMAs.
+// Each broadcast input value feeds OB FMAs. Kernel rows outside `rows` read only padding: skipped
+// (a 5x5 "same" conv on 7x7 reads padding with 6 of its 35 row taps).
 template <int OB, int R>
-void forward_block(const ConvDims& d, const float* src, const float* wt, float* out) {
+void forward_block(const ConvDims& d, const float* src, const float* wt, KernelRows rows, float* out) {
   const Padded pd = padded(d);
   const int64_t wstride = taps(d) * kLanes, ostride = d.positions() * kLanes;
   __m512 acc[OB][R];
   for (int k = 0; k < OB; ++k)
     for (int r = 0; r < R; ++r) acc[k][r] = _mm512_setzero_ps();
   for (int64_t c = 0; c < d.c; ++c)
-    for (int64_t p = 0; p < d.kh; ++p) {
+    for (int64_t p = rows.begin; p < rows.end; ++p) {
       const float* row = src + (c * pd.rows + p * d.dilation[0]) * pd.cols;
-      for (int64_t q = 0; q < d.kw; ++q, wt += kLanes) {
+      const float* wq = wt + (c * d.kh + p) * d.kw * kLanes;
+      for (int64_t q = 0; q < d.kw; ++q, wq += kLanes) {
         __m512 wv[OB];
-        for (int k = 0; k < OB; ++k) wv[k] = _mm512_loadu_ps(wt + k * wstride);
+        for (int k = 0; k < OB; ++k) wv[k] = _mm512_loadu_ps(wq + k * wstride);
         const float* s = row + q * d.dilation[1];
         for (int r = 0; r < R; ++r) {
           const __m512 xv = _mm512_set1_ps(s[r * d.stride[1]]);
@@ -191,13 +193,15 @@ void ovec_forward(const ConvDims& d, const float* xp, const float* wt, const flo
   const int64_t ow = d.g.out_w, p = d.positions();
   auto pass = [&](auto ob_count, int64_t ob0) {  // scratch [OB blocks, positions, 16]
     constexpr int OB = decltype(ob_count)::value;
-    for (int64_t i = 0; i < d.g.out_h; ++i)
+    for (int64_t i = 0; i < d.g.out_h; ++i) {
+      const KernelRows rows = kernel_rows_inside(d, i);
       for (int64_t j0 = 0; j0 < ow; j0 += 8)
         with_count<8>(ow - j0, [&](auto r) {
           forward_block<OB, decltype(r)::value>(d, xp + i * d.stride[0] * pd.cols + j0 * d.stride[1],
-                                                wt + ob0 * taps(d) * kLanes,
+                                                wt + ob0 * taps(d) * kLanes, rows,
                                                 scratch + (i * ow + j0) * kLanes);
         });
+    }
   };
   for (int64_t ob0 = 0; ob0 < blocks(d);) {
     const int64_t count = std::min<int64_t>(2, blocks(d) - ob0);

@@ -1,6 +1,7 @@
 #pragma once
 // Geometry of a sliding 2-D window (conv and pool): output size and the padding before each
 // spatial dim, with Keras' "valid"/"same" (same pads the extra cell after, like TensorFlow).
+#include <algorithm>
 #include <cstdint>
 #include <string>
 
@@ -67,6 +68,17 @@ inline ConvDims conv_dims(const Shape& x, const Shape& w, Window win, int64_t gr
 }
 inline ConvDims conv_dims(const Tensor& x, const Tensor& w, const Window& win, int64_t groups = 1) {
   return conv_dims(shape_of(x), shape_of(w), win, groups);
+}
+
+// Kernel rows [begin, end) of output row i that read image rows (the others read only padding).
+struct KernelRows {
+  int64_t begin, end;
+};
+inline KernelRows kernel_rows_inside(const ConvDims& d, int64_t i) {
+  const int64_t top = i * d.stride[0] - d.g.pad_top, dh = d.dilation[0];  // image row of kernel row 0
+  const int64_t begin = top >= 0 ? 0 : (-top + dh - 1) / dh;
+  const int64_t end = d.h - top <= 0 ? 0 : std::min(d.kh, (d.h - top + dh - 1) / dh);
+  return {std::min(begin, end), end};
 }
 
 // One group of a grouped conv as a conv of its own (what the kernels see).
