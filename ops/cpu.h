@@ -16,10 +16,15 @@
       "clang attribute push(__attribute__((target(\"avx512f,avx512vl,avx512bw,avx512dq,avx2,fma\"))), \
           apply_to = function)")
 #define XGRAD_AVX512_END _Pragma("clang attribute pop")
+#define XGRAD_AVX2_BEGIN \
+  _Pragma("clang attribute push(__attribute__((target(\"avx2,fma\"))), apply_to = function)")
+#define XGRAD_AVX2_END _Pragma("clang attribute pop")
 #else
 #define XGRAD_AVX512_BEGIN \
   _Pragma("GCC push_options") _Pragma("GCC target(\"avx512f,avx512vl,avx512bw,avx512dq,avx2,fma\")")
 #define XGRAD_AVX512_END _Pragma("GCC pop_options")
+#define XGRAD_AVX2_BEGIN _Pragma("GCC push_options") _Pragma("GCC target(\"avx2,fma\")")
+#define XGRAD_AVX2_END _Pragma("GCC pop_options")
 #endif
 
 namespace xgrad {

@@ -216,7 +216,11 @@ TEST_CASE("a forced conv kernel that does not apply is an error, and the choice 
     CHECK(same->kernel_name(vgg(64, 6)) == "ovec_avx512");
   }
   Forced avx2("", Isa::Avx2);
-  if (detected_isa() >= Isa::Avx2) CHECK(depthwise->kernel_name(dw_in) == "plane_avx2");
+  auto strided_depthwise = registry().make("conv2d", {{"groups", 3}, {"stride", 2}});
+  if (detected_isa() >= Isa::Avx2) {
+    CHECK(depthwise->kernel_name(dw_in) == "direct_c1_avx2");
+    CHECK(strided_depthwise->kernel_name(dw_in) == "plane_avx2");
+  }
   CHECK(same->kernel_name(vgg(32, 32)) == "winograd_f2x3");
   CHECK(same->kernel_name(vgg(16, 32)) == "im2col_gemm");
 }
