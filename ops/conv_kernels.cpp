@@ -158,7 +158,10 @@ ConvKernel direct_entry(const char* name) {
 // (rows fill at least 3/4 of the lanes, or as many as the channels do); the weight gradient below
 // 16 output channels (else ovec's, on the same padded image); dx where x's rows fill 7/8 of the
 // lanes and there are 8 or more input channels (else ovec's gather).
-double lanes_filled(int64_t n) { return double(n) / double(16 * ((n + 15) / 16)); }
+// The share of the lanes that n values fill in vectors of `lanes`.
+double lanes_filled(int64_t n, int64_t lanes = 16) {
+  return double(n) / double(lanes * ((n + lanes - 1) / lanes));
+}
 bool direct_channels_applies(const ConvDims& d, Isa isa) {
   return isa == Isa::Avx512 && d.c > 1 && unit(d.stride) && unit(d.dilation) &&
          lanes_filled(d.g.out_w) >= std::min(0.75, lanes_filled(d.o));
@@ -184,6 +187,31 @@ void direct_channels_input(const ConvDims& d, const float* g, const float* w, co
                            float* dx) {
   direct_dx_wins(d) ? direct_transposed_input<Isa::Avx512>(d, g, w, w, scratch, dx)
                     : ovec_input_grad(d, g, w, scratch, dx);
+}
+
+// The same at the AVX2 level (8 lanes, 16 registers), against im2col + sgemm: forward by the
+// direct kernel where output rows fill 3/4 of the lanes; dx by the transposed direct kernel from 8
+// input channels; the weight gradient by im2col + sgemm, which measured 1.2–5x faster than the
+// direct blocks there (KERNELS.md). 3x3 layers with many channels keep Winograd (earlier in the table).
+bool direct_avx2_applies(const ConvDims& d, Isa isa) {
+  return isa >= Isa::Avx2 && d.c > 1 && unit(d.stride) && unit(d.dilation) &&
+         lanes_filled(d.g.out_w, 8) >= 0.75;
+}
+bool direct_avx2_dx_wins(const ConvDims& d) { return d.c >= 8; }
+ConvSizes direct_avx2_sizes(const ConvDims& d) {
+  const int64_t cols = d.patch() * d.positions();
+  return {d.c * padded_dims(d).size(), 0, cols, d.o * d.patch(),
+          direct_avx2_dx_wins(d) ? transposed_scratch(d) : cols};
+}
+void direct_avx2_weight(const ConvDims& d, const float* x, const float*, const float* g, float* scratch,
+                        float* acc) {
+  im2col(d, x, scratch);
+  gemm_weight_grad_of(d, scratch, g, acc);
+}
+void direct_avx2_input(const ConvDims& d, const float* g, const float* w, const float* wp, float* scratch,
+                       float* dx) {
+  direct_avx2_dx_wins(d) ? direct_transposed_input<Isa::Avx2>(d, g, w, wp, scratch, dx)
+                         : gemm_input_grad(d, g, w, wp, scratch, dx);
 }
 
 // Many output channels at stride 1, AVX-512 (ops/conv_ovec).
@@ -279,6 +307,8 @@ const std::vector<ConvKernel>& conv_kernels() {
        ovec_forward_image, ovec_weight, ovec_weight_grad_finish, gemm_input_grad},
       plane_entry<Isa::Avx512>("plane_avx512"),
       direct_entry<Isa::Avx2>("direct_c1_avx2"),
+      {"direct_avx2", direct_avx2_applies, direct_avx2_sizes, nullptr, direct_forward_image<Isa::Avx2>,
+       direct_avx2_weight, add_to, direct_avx2_input},
       plane_entry<Isa::Avx2>("plane_avx2"),
       plane_entry<Isa::Generic>("plane"),
       {"im2col_gemm", always, gemm_sizes, nullptr, gemm_forward, gemm_weight_grad, add_to, gemm_input_grad},
