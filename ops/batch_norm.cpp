@@ -89,11 +89,14 @@ class BatchNorm final : public ModeDependentOp {
 
   void run_forward(const RunContext& ctx, const Inputs& in, Tensor& out, Workspace& ws) const override {
     const Dims d = dims_of(*in[kX]);
-    if (ctx.mode == Mode::Train) batch_statistics(*in[kX], ws);
+    const bool train = ctx.mode == Mode::Train;
+    if (train) size_statistics(*in[kX], ws);
     const Stats st = stats(ctx, in, ws);
     const float *x = in[kX]->data(), *gamma = in[kGamma]->data(), *beta = in[kBeta]->data();
     float* y = out.data();
     over_channels(d, [&](size_t c) {
+      // The statistics and the output of one channel together, so x is still in cache.
+      if (train) channel_statistics(d, x, c, ws);
       // y = (x − μ)·scale + β = (x − μf)·scale + (β − rest·scale)
       const double scale = gamma[c] / std::sqrt(double(st.var[c]) + epsilon_);
       const float mu = st.mean[c], sf = float(scale), shift = float(beta[c] - st.rest(c) * scale);
@@ -162,27 +165,28 @@ class BatchNorm final : public ModeDependentOp {
     return {ws.tensors[kBatchMean].data(), ws.tensors[kBatchMeanRest].data(), ws.tensors[kBatchVar].data()};
   }
 
-  // Per channel: mean and biased variance (two passes) into the workspace.
-  void batch_statistics(const Tensor& xt, Workspace& ws) const {
+  // The workspace of the batch statistics, [C] each.
+  static void size_statistics(const Tensor& xt, Workspace& ws) {
     const Dims d = dims_of(xt);
     if (d.per_channel() < 2)
       throw Error("training mode needs more than one value per channel, x is " + to_string(shape_of(xt)));
     ws.tensors.resize(3);
     for (Tensor& t : ws.tensors) ensure_shape(t, {int64_t(d.c)});
-    const float* x = xt.data();
-    over_channels(d, [&](size_t c) {
-      // Summed about the channel's first value: x − x0 is small and exact where the values sit
-      // far from zero, so the float lanes keep the mean's precision.
-      const float x0 = x[c * d.s];
-      const double mu = x0 + channel_sum(d, c, [&](size_t k) { return x[k] - x0; }) / double(d.per_channel());
-      const float muf = float(mu);
-      // Σ (x − μ)² about the float μ, corrected to the exact μ: Σ(x − μf)² − M·(μ − μf)²
-      const double sq = channel_sum(d, c, [&](size_t k) { return (x[k] - muf) * (x[k] - muf); }) -
-                        double(d.per_channel()) * (mu - muf) * (mu - muf);
-      ws.tensors[kBatchMean].data()[c] = muf;
-      ws.tensors[kBatchMeanRest].data()[c] = float(mu - muf);
-      ws.tensors[kBatchVar].data()[c] = float(std::max(0.0, sq) / double(d.per_channel()));
-    });
+  }
+
+  // Channel c's mean and biased variance (two passes) into the workspace.
+  static void channel_statistics(const Dims& d, const float* x, size_t c, Workspace& ws) {
+    // Summed about the channel's first value: x − x0 is small and exact where the values sit
+    // far from zero, so the float lanes keep the mean's precision.
+    const float x0 = x[c * d.s];
+    const double mu = x0 + channel_sum(d, c, [&](size_t k) { return x[k] - x0; }) / double(d.per_channel());
+    const float muf = float(mu);
+    // Σ (x − μ)² about the float μ, corrected to the exact μ: Σ(x − μf)² − M·(μ − μf)²
+    const double sq = channel_sum(d, c, [&](size_t k) { return (x[k] - muf) * (x[k] - muf); }) -
+                      double(d.per_channel()) * (mu - muf) * (mu - muf);
+    ws.tensors[kBatchMean].data()[c] = muf;
+    ws.tensors[kBatchMeanRest].data()[c] = float(mu - muf);
+    ws.tensors[kBatchVar].data()[c] = float(std::max(0.0, sq) / double(d.per_channel()));
   }
 
   double epsilon_, momentum_;
