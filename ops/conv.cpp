@@ -61,23 +61,25 @@ class Conv2d final : public Op {
   }
 
   std::string kernel_name(const std::vector<ValueInfo>& in) const override {
-    return choose_conv_kernel(group_dims(conv_dims(in[0].shape, in[1].shape, win_, groups_))).name;
+    return choose_conv_kernel(conv_dims(in[0].shape, in[1].shape, win_, groups_)).name;
   }
 
   // Training keeps every image's buffer for backward; inference one per parallel chunk.
   void forward(const Inputs& in, Tensor& out, Workspace& ws, bool training) const override {
-    const ConvDims d = conv_dims(*in[0], *in[1], win_, groups_), gd = group_dims(d);
-    const ConvKernel& k = choose_conv_kernel(gd);
-    const ConvSizes s = k.sizes(gd);
-    const GroupStrides gs(gd);
+    const ConvDims d = conv_dims(*in[0], *in[1], win_, groups_);
+    const ConvKernel& k = choose_conv_kernel(d);
+    const ConvDims kd = kernel_dims(k, d);
+    const int64_t calls = kernel_calls(k, d);
+    const ConvSizes s = k.sizes(kd);
+    const GroupStrides gs(kd);
     ws.tensors.resize(kSlots);
     const int64_t chunks = std::min<int64_t>(d.n, 4 * num_threads());  // the pool's grains
-    float* kept = sized(ws.tensors[training ? kKept : kCols], {training ? d.n : chunks, d.groups * s.kept});
+    float* kept = sized(ws.tensors[training ? kKept : kCols], {training ? d.n : chunks, calls * s.kept});
     const float *x = in[0]->data(), *w = in[1]->data(), *b = in.size() == 3 ? in[2]->data() : nullptr;
     const float* wp = w;
     if (k.prepare) {
-      float* prepared = sized(ws.tensors[kPrepared], {d.groups, s.prepared});
-      for (int64_t g = 0; g < d.groups; ++g) k.prepare(gd, w + g * gs.w, prepared + g * s.prepared);
+      float* prepared = sized(ws.tensors[kPrepared], {calls, s.prepared});
+      for (int64_t g = 0; g < calls; ++g) k.prepare(kd, w + g * gs.w, prepared + g * s.prepared);
       wp = prepared;
     }
     const int64_t wp_stride = k.prepare ? s.prepared : gs.w;
@@ -86,11 +88,11 @@ class Conv2d final : public Op {
     parallel_for(chunks, [&](int64_t c0, int64_t c1) {
       for (int64_t c = c0; c < c1; ++c)
         for (int64_t n = c * d.n / chunks; n < (c + 1) * d.n / chunks; ++n) {
-          float* kn = kept + (training ? n : c) * d.groups * s.kept;
-          const float* xn = x + n * d.groups * gs.x;
-          float* yn = y + n * d.groups * gs.y;
-          for (int64_t g = 0; g < d.groups; ++g)
-            k.forward(gd, xn + g * gs.x, wp + g * wp_stride, b ? b + g * gs.o : nullptr, kn + g * s.kept,
+          float* kn = kept + (training ? n : c) * calls * s.kept;
+          const float* xn = x + n * calls * gs.x;
+          float* yn = y + n * calls * gs.y;
+          for (int64_t g = 0; g < calls; ++g)
+            k.forward(kd, xn + g * gs.x, wp + g * wp_stride, b ? b + g * gs.o : nullptr, kn + g * s.kept,
                       scratch + c * s.scratch, yn + g * gs.y);
         }
     });
@@ -98,32 +100,31 @@ class Conv2d final : public Op {
 
   void backward(const Inputs& in, const Tensor&, const Tensor& gy, Workspace& ws,
                 const Grads& gx) const override {
-    BackwardJob j{conv_dims(*in[0], *in[1], win_, groups_)};
-    const ConvDims& d = j.d;
-    j.k = &choose_conv_kernel(j.gd);
-    j.s = j.k->sizes(j.gd);
+    const ConvDims d = conv_dims(*in[0], *in[1], win_, groups_);
+    const ConvKernel& k = choose_conv_kernel(d);
+    BackwardJob j{d, k};
+    j.s = k.sizes(j.kd);
     j.chunks = reduce_chunks(d.n);
-    if (ws.tensors.size() != kSlots || shape_of(ws.tensors[kKept]) != Shape{d.n, d.groups * j.s.kept})
+    if (ws.tensors.size() != kSlots || shape_of(ws.tensors[kKept]) != Shape{d.n, j.calls * j.s.kept})
       throw Error("backward needs a training forward of the same batch first");
     j.kept = ws.tensors[kKept].data();
     j.x = in[0]->data(), j.w = in[1]->data(), j.g = gy.data();
-    j.acc = sized(ws.tensors[kAcc], {j.chunks, d.groups * j.s.acc});
+    j.acc = sized(ws.tensors[kAcc], {j.chunks, j.calls * j.s.acc});
     j.scratch = sized(ws.tensors[kScratch], {j.chunks, j.s.scratch});
     j.dx = gx[0] ? sized(*gx[0], shape_of(*in[0])) : nullptr;
     j.dx_scratch = j.dx ? sized(ws.tensors[kCols], {j.chunks, j.s.dx_scratch}) : nullptr;
-    j.pw = gx[1] ? sized(ws.tensors[kPartialW], {j.chunks, d.o * j.gd.patch()}) : nullptr;
+    j.pw = gx[1] ? sized(ws.tensors[kPartialW], {j.chunks, d.o * j.kd.patch()}) : nullptr;
     j.pb = gx.size() == 3 && gx[2] ? sized(ws.tensors[kPartialB], {j.chunks, d.o}) : nullptr;
     j.wp = j.w;
-    if (j.dx && j.k->prepare) {
-      float* prepared = sized(ws.tensors[kPrepared], {d.groups, j.s.prepared});
-      for (int64_t g = 0; g < d.groups; ++g)
-        j.k->prepare(j.gd, j.w + g * j.gs.w, prepared + g * j.s.prepared);
+    if (j.dx && k.prepare) {
+      float* prepared = sized(ws.tensors[kPrepared], {j.calls, j.s.prepared});
+      for (int64_t g = 0; g < j.calls; ++g) k.prepare(j.kd, j.w + g * j.gs.w, prepared + g * j.s.prepared);
       j.wp = prepared;
     }
     parallel_for(j.chunks, [&](int64_t c0, int64_t c1) {
       for (int64_t c = c0; c < c1; ++c) backward_chunk(j, c);
     });
-    if (j.pw) reduce(j.pw, j.chunks, d.o * j.gd.patch(), sized(*gx[1], shape_of(*in[1])));
+    if (j.pw) reduce(j.pw, j.chunks, d.o * j.kd.patch(), sized(*gx[1], shape_of(*in[1])));
     if (j.pb) reduce(j.pb, j.chunks, d.o, sized(*gx[2], shape_of(*in[2])));
   }
 
@@ -136,10 +137,12 @@ class Conv2d final : public Op {
  private:
   // Everything a chunk of the batch needs in backward; null outputs are not wanted.
   struct BackwardJob {
-    explicit BackwardJob(const ConvDims& dims) : d(dims), gd(group_dims(dims)), gs(gd) {}
-    ConvDims d, gd;
+    BackwardJob(const ConvDims& dims, const ConvKernel& kernel)
+        : d(dims), kd(kernel_dims(kernel, dims)), gs(kd), k(&kernel), calls(kernel_calls(kernel, dims)) {}
+    ConvDims d, kd;  // the conv's dims and those of one kernel call
     GroupStrides gs;
-    const ConvKernel* k = nullptr;
+    const ConvKernel* k;
+    int64_t calls;  // kernel calls per image
     ConvSizes s;
     int64_t chunks = 0;
     const float *kept = nullptr, *x = nullptr, *w = nullptr, *wp = nullptr, *g = nullptr;
@@ -149,30 +152,29 @@ class Conv2d final : public Op {
 
   // The partial weight and bias gradients of chunk c, and dx of its images.
   static void backward_chunk(const BackwardJob& j, int64_t c) {
-    const ConvDims &d = j.d, &gd = j.gd;
+    const ConvDims &d = j.d, &kd = j.kd;
     const GroupStrides& gs = j.gs;
-    const int64_t p = d.positions(), groups = d.groups;
-    float *pw = j.pw ? j.pw + c * d.o * gd.patch() : nullptr, *pb = j.pb ? j.pb + c * d.o : nullptr;
-    float* acc = j.acc + c * groups * j.s.acc;
-    if (pw) std::fill(pw, pw + d.o * gd.patch(), 0.0f);
+    const int64_t p = d.positions(), calls = j.calls;
+    float *pw = j.pw ? j.pw + c * d.o * kd.patch() : nullptr, *pb = j.pb ? j.pb + c * d.o : nullptr;
+    float* acc = j.acc + c * calls * j.s.acc;
+    if (pw) std::fill(pw, pw + d.o * kd.patch(), 0.0f);
     if (pb) std::fill(pb, pb + d.o, 0.0f);
-    std::fill(acc, acc + groups * j.s.acc, 0.0f);
+    std::fill(acc, acc + calls * j.s.acc, 0.0f);
     for (int64_t n = c * d.n / j.chunks; n < (c + 1) * d.n / j.chunks; ++n) {
-      const float *gn = j.g + n * d.o * p, *xn = j.x + n * groups * gs.x,
-                  *kn = j.kept + n * groups * j.s.kept;
-      for (int64_t g = 0; g < groups; ++g) {
+      const float *gn = j.g + n * d.o * p, *xn = j.x + n * calls * gs.x, *kn = j.kept + n * calls * j.s.kept;
+      for (int64_t g = 0; g < calls; ++g) {
         if (pw)
-          j.k->weight_grad(gd, xn + g * gs.x, kn + g * j.s.kept, gn + g * gs.y, j.scratch + c * j.s.scratch,
+          j.k->weight_grad(kd, xn + g * gs.x, kn + g * j.s.kept, gn + g * gs.y, j.scratch + c * j.s.scratch,
                            acc + g * j.s.acc);
         if (j.dx)
-          j.k->input_grad(gd, gn + g * gs.y, j.w + g * gs.w, j.wp + g * (j.k->prepare ? j.s.prepared : gs.w),
-                          j.dx_scratch + c * j.s.dx_scratch, j.dx + n * groups * gs.x + g * gs.x);
+          j.k->input_grad(kd, gn + g * gs.y, j.w + g * gs.w, j.wp + g * (j.k->prepare ? j.s.prepared : gs.w),
+                          j.dx_scratch + c * j.s.dx_scratch, j.dx + n * calls * gs.x + g * gs.x);
       }
       if (pb)
         for (int64_t o = 0; o < d.o; ++o) pb[o] += sum_lanes(gn + o * p, p);
     }
     if (pw)
-      for (int64_t g = 0; g < groups; ++g) j.k->weight_grad_finish(gd, acc + g * j.s.acc, pw + g * gs.w);
+      for (int64_t g = 0; g < calls; ++g) j.k->weight_grad_finish(kd, acc + g * j.s.acc, pw + g * gs.w);
   }
 
   // out = Σ_c parts[c], in chunk order.

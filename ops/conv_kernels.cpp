@@ -7,6 +7,7 @@
 #include <cstdlib>
 
 #include "core/error.h"
+#include "ops/conv_depthwise.h"
 #include "ops/conv_direct.h"
 #include "ops/conv_ovec.h"
 #include "ops/conv_plane.h"
@@ -214,6 +215,27 @@ void direct_avx2_input(const ConvDims& d, const float* g, const float* w, const 
                          : gemm_input_grad(d, g, w, wp, scratch, dx);
 }
 
+// Depthwise convs with 16 channels per vector, all groups of an image in one call
+// (ops/conv_depthwise), AVX-512, any kernel, stride, dilation and padding; from 16 channels. At
+// stride 1 the per-plane direct kernel measured faster where output rows fill 3/4 of its lanes
+// (KERNELS.md), so this one takes strides, dilations and narrow planes.
+bool depthwise_applies(const ConvDims& d, Isa isa) {
+  return isa == Isa::Avx512 && d.groups == d.c && d.o == d.c && d.c >= 16 &&
+         (!unit(d.stride) || !unit(d.dilation) || lanes_filled(d.g.out_w) < 0.75);
+}
+ConvSizes depthwise_sizes(const ConvDims& d) {
+  return {depthwise_kept_size(d), depthwise_weights_size(d), depthwise_scratch_size(d),
+          depthwise_weights_size(d), depthwise_dx_scratch_size(d)};
+}
+void depthwise_weight(const ConvDims& d, const float*, const float* kept, const float* g, float* scratch,
+                      float* acc) {
+  depthwise_weight_grad(d, kept, g, scratch, acc);
+}
+void depthwise_input(const ConvDims& d, const float* g, const float*, const float* wt, float* scratch,
+                     float* dx) {
+  depthwise_input_grad(d, g, wt, scratch, dx);
+}
+
 // Many output channels at stride 1, AVX-512 (ops/conv_ovec).
 bool ovec_applies(const ConvDims& d, Isa isa) { return isa == Isa::Avx512 && unit(d.stride) && d.o >= 8; }
 ConvSizes ovec_sizes(const ConvDims& d) {
@@ -292,6 +314,8 @@ std::string& forced_conv_kernel() {
 
 const std::vector<ConvKernel>& conv_kernels() {
   static const std::vector<ConvKernel> table = {
+      {"depthwise_avx512", depthwise_applies, depthwise_sizes, depthwise_prepare, depthwise_forward,
+       depthwise_weight, depthwise_weight_grad_finish, depthwise_input, true},
       winograd_conv_kernel("winograd_f4x3_avx512", 4, Isa::Avx512),
       winograd_conv_kernel("winograd_f2x3_avx512", 2, Isa::Avx512),
       winograd_conv_kernel("winograd_f2x3", 2, Isa::Generic),
@@ -320,7 +344,7 @@ const ConvKernel& choose_conv_kernel(const ConvDims& d) {
   const Isa isa = cpu_isa();
   for (const ConvKernel& k : conv_kernels()) {
     if (!forced_conv_kernel().empty() && forced_conv_kernel() != k.name) continue;
-    if (k.applies(d, isa)) return k;
+    if (k.applies(kernel_dims(k, d), isa)) return k;
     if (!forced_conv_kernel().empty())
       throw Error("conv kernel \"" + forced_conv_kernel() + "\" does not apply to this conv on " +
                   isa_name(isa));

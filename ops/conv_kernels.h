@@ -1,6 +1,8 @@
 #pragma once
-// The conv2d kernel table. Each kernel computes one group of one image (dims from group_dims());
-// conv.cpp splits the batch, loops over groups, sizes the buffers and sums the weight gradients.
+// The conv2d kernel table. Each kernel computes one group of one image (dims from group_dims()),
+// or, if all_groups, every group of one image at once (the conv's own dims: depthwise kernels that
+// put channels in the vector lanes); conv.cpp splits the batch, loops over groups, sizes the
+// buffers and sums the weight gradients.
 // choose_conv_kernel() takes the first entry that applies to the dims on this CPU, in table order
 // (fastest first, im2col + sgemm last: it applies to everything). Forcing a kernel by name
 // (force_conv_kernel, XGRAD_CONV_KERNEL) is how the tests run every kernel that applies.
@@ -38,10 +40,17 @@ struct ConvKernel {
   // when prepare is null).
   void (*input_grad)(const ConvDims& d, const float* g, const float* w, const float* wp, float* scratch,
                      float* dx);
+  bool all_groups = false;  // called once per image with the conv's dims, not once per group
 };
 
+// The dims kernel k works on for a conv of dims d, and how many calls an image takes.
+inline ConvDims kernel_dims(const ConvKernel& k, const ConvDims& d) {
+  return k.all_groups ? d : group_dims(d);
+}
+inline int64_t kernel_calls(const ConvKernel& k, const ConvDims& d) { return k.all_groups ? 1 : d.groups; }
+
 const std::vector<ConvKernel>& conv_kernels();
-// The kernel for dims d (one group's) on cpu_isa(): the forced one, else the first that applies.
+// The kernel for a conv of dims d on cpu_isa(): the forced one, else the first that applies.
 // Throws Error when the forced kernel does not apply.
 const ConvKernel& choose_conv_kernel(const ConvDims& d);
 // "" = choose automatically. Initially XGRAD_CONV_KERNEL from the environment. Not thread-safe.

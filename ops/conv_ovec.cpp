@@ -53,26 +53,24 @@ void ovec_weight_grad_finish(const ConvDims& d, const float* acc, float* dw) {
 
 XGRAD_AVX512_BEGIN
 
-namespace {
-
 // GCC 12's own _mm512_undefined_ps (inside the unpack and shuffle intrinsics) trips
-// -Wmaybe-uninitialized; nothing here is read before it is written.
+// -Wmaybe-uninitialized and -Wuninitialized; nothing here is read before it is written.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 // A named function, not a lambda: a lambda's call operator is outside the target pragma, and GCC
 // then refuses its __m512 arguments in a build without -march=native (-Wpsabi).
-__m512d as_pd(__m512 v) { return _mm512_castps_pd(v); }
+static __m512d as_pd(__m512 v) { return _mm512_castps_pd(v); }
 
-// dst[c*ds + r] = src[r*ss + c] for r < rows, c < cols (both <= 16): a full 16x16 block in
-// registers (unpacks, then 128-bit lane shuffles), a partial one by scalar moves.
+// In registers: unpacks, then 128-bit lane shuffles. A partial block reads its rows with masks
+// (missing rows are zeros) and writes only its cells.
 void transpose_block(const float* src, int64_t ss, float* dst, int64_t ds, int64_t rows, int64_t cols) {
-  if (rows < kLanes || cols < kLanes) {
-    for (int64_t r = 0; r < rows; ++r)
-      for (int64_t c = 0; c < cols; ++c) dst[c * ds + r] = src[r * ss + c];
-    return;
-  }
+  const bool whole = rows == kLanes && cols == kLanes;
+  const __mmask16 read = __mmask16((1u << cols) - 1), write = __mmask16((1u << rows) - 1);
   __m512 r[16], t[16];
-  for (int i = 0; i < 16; ++i) r[i] = _mm512_loadu_ps(src + i * ss);
+  for (int i = 0; i < 16; ++i)
+    r[i] = whole ? _mm512_loadu_ps(src + i * ss)
+                 : (i < rows ? _mm512_maskz_loadu_ps(read, src + i * ss) : _mm512_setzero_ps());
   for (int i = 0; i < 16; i += 2) {
     t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
     t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
@@ -90,12 +88,19 @@ void transpose_block(const float* src, int64_t ss, float* dst, int64_t ds, int64
     t[i + 12] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0xdd);
   }
   for (int i = 0; i < 8; ++i) {
-    _mm512_storeu_ps(dst + i * ds, _mm512_shuffle_f32x4(t[i], t[i + 8], 0x88));
-    _mm512_storeu_ps(dst + (i + 8) * ds, _mm512_shuffle_f32x4(t[i], t[i + 8], 0xdd));
+    r[i] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0x88);  // output row i
+    r[i + 8] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0xdd);
+  }
+  if (whole) {
+    for (int i = 0; i < 16; ++i) _mm512_storeu_ps(dst + i * ds, r[i]);
+  } else {
+    for (int i = 0; i < cols; ++i) _mm512_mask_storeu_ps(dst + i * ds, write, r[i]);
   }
 }
 
 #pragma GCC diagnostic pop
+
+namespace {
 
 // out[k] [R positions, 16 channels] for R adjacent outputs of one row and OB blocks of 16 output
 // channels (weights wt[k], k < OB); src = the first input cell, output r reads r*sw further on.

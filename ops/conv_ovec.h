@@ -14,6 +14,10 @@ namespace xgrad {
 // Floats per AVX-512 vector: the ovec kernels block output channels by this.
 constexpr int64_t kLanes = 16;
 
+// dst[c*ds + r] = src[r*ss + c] for r < rows, c < cols (both <= 16): [positions, 16 channels] <->
+// [channels, positions] blocks of the kernels that put channels in the vector lanes.
+void transpose_block(const float* src, int64_t ss, float* dst, int64_t ds, int64_t rows, int64_t cols);
+
 // Floats of one padded image [c, rows, cols] (zero border, so every tap reads inside it).
 int64_t ovec_padded_size(const ConvDims& d);
 void ovec_pad(const ConvDims& d, const float* x, float* xp);

@@ -140,6 +140,10 @@ const std::vector<ConvCase>& conv_cases() {
       {{2, 9, 16, 16}, {20, 9, 3, 3}, {{"padding", 4}}},  // direct: ovec's dw, dx padding beyond the kernel
       {{1, 16, 30, 31}, {16, 16, 4, 2}, {{"padding", "same"}}},  // direct: even kernel, uneven "same"
       {{2, 3, 12, 12}, {24, 3, 5, 5}, {{"padding", 2}}},         // direct forward, ovec's dw and dx
+      {{2, 16, 9, 8}, {16, 1, 3, 3}, {{"groups", 16}, {"padding", "same"}}},  // depthwise over channel lanes
+      {{2, 20, 11, 12}, {20, 1, 3, 3}, {{"groups", 20}, {"stride", 2}, {"padding", 1}}},  // + a block of 4
+      {{1, 32, 7, 7}, {32, 1, 5, 5}, {{"groups", 32}, {"dilation", 2}, {"padding", 4}}},
+      {{2, 17, 11, 9}, {17, 1, 4, 2}, {{"groups", 17}, {"stride", {2, 1}}}},  // a row no output reads
   };
   return cases;
 }
@@ -156,10 +160,10 @@ TEST_CASE("every conv2d kernel that applies matches the direct loops, on AVX-512
     const Tensor g = random(y_shape, rng);
     const ConvExpected want = conv_reference(c, in, g);
     const int64_t groups = c.x[1] / c.w[1];
-    const ConvDims gd = group_dims(conv_dims(c.x, c.w, window_of(c.attrs), groups));
+    const ConvDims d = conv_dims(c.x, c.w, window_of(c.attrs), groups);
     for (const Isa isa : {Isa::Avx512, Isa::Avx2, Isa::Generic})
       for (const ConvKernel& k : conv_kernels()) {
-        if (isa > detected_isa() || !k.applies(gd, isa)) continue;
+        if (isa > detected_isa() || !k.applies(kernel_dims(k, d), isa)) continue;
         INFO("x " << to_string(c.x) << ", w " << to_string(c.w) << ", attrs " << c.attrs.dump() << ", kernel "
                   << k.name << ", " << isa_name(isa));
         Forced forced(k.name, isa);

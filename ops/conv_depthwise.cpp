@@ -1,0 +1,182 @@
+#include "ops/conv_depthwise.h"
+
+#include <immintrin.h>
+
+#include <algorithm>
+
+#include "ops/conv_ovec.h"
+#include "ops/conv_simd.h"
+#include "ops/cpu.h"
+#include "ops/im2col.h"
+
+namespace xgrad {
+namespace {
+
+int64_t blocks(const ConvDims& d) { return (d.c + kLanes - 1) / kLanes; }
+int64_t taps(const ConvDims& d) { return d.kh * d.kw; }
+// Channels of block cb that exist.
+int64_t channels_in(const ConvDims& d, int64_t cb) { return std::min(kLanes, d.c - cb * kLanes); }
+
+// Offset in a channel-last padded plane [rows, cols, 16] of tap t's cell for output (0, 0).
+int64_t tap_offset(const ConvDims& d, int64_t cols, int64_t t) {
+  return ((t / d.kw) * d.dilation[0] * cols + (t % d.kw) * d.dilation[1]) * kLanes;
+}
+
+}  // namespace
+
+int64_t depthwise_kept_size(const ConvDims& d) { return blocks(d) * padded_plane(d).size() * kLanes; }
+int64_t depthwise_weights_size(const ConvDims& d) { return blocks(d) * taps(d) * kLanes; }
+int64_t depthwise_scratch_size(const ConvDims& d) { return d.positions() * kLanes; }
+int64_t depthwise_dx_scratch_size(const ConvDims& d) {
+  return (d.positions() + padded_plane(d).size()) * kLanes;
+}
+
+void depthwise_prepare(const ConvDims& d, const float* w, float* wt) {
+  for (int64_t cb = 0; cb < blocks(d); ++cb)
+    for (int64_t t = 0; t < taps(d); ++t)
+      for (int64_t l = 0; l < kLanes; ++l) {
+        const int64_t c = cb * kLanes + l;
+        wt[(cb * taps(d) + t) * kLanes + l] = c < d.c ? w[c * taps(d) + t] : 0.0f;
+      }
+}
+
+void depthwise_weight_grad_finish(const ConvDims& d, const float* acc, float* dw) {
+  for (int64_t c = 0; c < d.c; ++c)
+    for (int64_t t = 0; t < taps(d); ++t)
+      dw[c * taps(d) + t] += acc[((c / kLanes) * taps(d) + t) * kLanes + c % kLanes];
+}
+
+XGRAD_AVX512_BEGIN
+
+namespace {
+
+// xt [rows, cols, 16] of block cb = its channels of x [c, h, w], shifted by the padding; the
+// cells no output reads are left out, the padding is zero.
+void to_channel_last(const ConvDims& d, const float* x, int64_t cb, float* xt) {
+  const PaddedPlane pp = padded_plane(d);
+  std::fill(xt, xt + pp.size() * kLanes, 0.0f);
+  const int64_t rows = std::min(d.h, pp.rows - d.g.pad_top), cols = std::min(d.w, pp.cols - d.g.pad_left);
+  const float* src = x + cb * kLanes * d.h * d.w;
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t j0 = 0; j0 < cols; j0 += kLanes)
+      transpose_block(src + r * d.w + j0, d.h * d.w,
+                      xt + ((r + d.g.pad_top) * pp.cols + d.g.pad_left + j0) * kLanes, kLanes,
+                      channels_in(d, cb), std::min(kLanes, cols - j0));
+}
+
+// out [c, positions] of block cb = blk [positions, 16].
+void from_positions(const ConvDims& d, const float* blk, int64_t cb, float* out) {
+  const int64_t p = d.positions();
+  for (int64_t k0 = 0; k0 < p; k0 += kLanes)
+    transpose_block(blk + k0 * kLanes, kLanes, out + cb * kLanes * p + k0, p, std::min(kLanes, p - k0),
+                    channels_in(d, cb));
+}
+
+// blk [positions, 16] = block cb of g [c, positions] (zeros in the lanes of missing channels).
+void to_positions(const ConvDims& d, const float* g, int64_t cb, float* blk) {
+  const int64_t p = d.positions(), n = channels_in(d, cb);
+  if (n < kLanes) std::fill(blk, blk + p * kLanes, 0.0f);
+  for (int64_t k0 = 0; k0 < p; k0 += kLanes)
+    transpose_block(g + cb * kLanes * p + k0, p, blk + k0 * kLanes, kLanes, n, std::min(kLanes, p - k0));
+}
+
+// yt [R outputs of row i from column j, 16] of one block: R independent FMA chains per tap.
+template <int R>
+void forward_outputs(const ConvDims& d, const float* xt, int64_t cols, const float* wt, const float* bias,
+                     int64_t i, int64_t j, float* yt) {
+  __m512 acc[R];
+  for (int r = 0; r < R; ++r) acc[r] = _mm512_loadu_ps(bias);
+  const float* first = xt + (i * d.stride[0] * cols + j * d.stride[1]) * kLanes;
+  for (int64_t t = 0; t < taps(d); ++t) {
+    const __m512 wv = _mm512_loadu_ps(wt + t * kLanes);
+    const float* x = first + tap_offset(d, cols, t);
+    for (int r = 0; r < R; ++r)
+      acc[r] = _mm512_fmadd_ps(wv, _mm512_loadu_ps(x + r * d.stride[1] * kLanes), acc[r]);
+  }
+  for (int r = 0; r < R; ++r) _mm512_storeu_ps(yt + r * kLanes, acc[r]);
+}
+
+// acc[t] += Σ_positions gt[position] · xt[position's cell + tap t] for TB taps from t0.
+template <int TB>
+void weight_taps(const ConvDims& d, const float* xt, int64_t cols, const float* gt, int64_t t0, float* acc) {
+  __m512 a[TB];
+  int64_t off[TB];
+  for (int t = 0; t < TB; ++t)
+    a[t] = _mm512_loadu_ps(acc + (t0 + t) * kLanes), off[t] = tap_offset(d, cols, t0 + t);
+  for (int64_t i = 0; i < d.g.out_h; ++i)
+    for (int64_t j = 0; j < d.g.out_w; ++j) {
+      const __m512 gv = _mm512_loadu_ps(gt + (i * d.g.out_w + j) * kLanes);
+      const float* x = xt + (i * d.stride[0] * cols + j * d.stride[1]) * kLanes;
+      for (int t = 0; t < TB; ++t) a[t] = _mm512_fmadd_ps(gv, _mm512_loadu_ps(x + off[t]), a[t]);
+    }
+  for (int t = 0; t < TB; ++t) _mm512_storeu_ps(acc + (t0 + t) * kLanes, a[t]);
+}
+
+}  // namespace
+
+void depthwise_forward(const ConvDims& d, const float* x, const float* wt, const float* b, float* kept,
+                       float* scratch, float* y) {
+  const PaddedPlane pp = padded_plane(d);
+  for (int64_t cb = 0; cb < blocks(d); ++cb) {
+    float* xt = kept + cb * pp.size() * kLanes;
+    to_channel_last(d, x, cb, xt);
+    float bias[kLanes] = {};
+    for (int64_t l = 0; b && l < channels_in(d, cb); ++l) bias[l] = b[cb * kLanes + l];
+    const float* w = wt + cb * taps(d) * kLanes;
+    for (int64_t i = 0; i < d.g.out_h; ++i)
+      for (int64_t j = 0; j < d.g.out_w; j += 8)
+        with_count<8>(d.g.out_w - j, [&](auto r) {
+          forward_outputs<decltype(r)::value>(d, xt, pp.cols, w, bias, i, j,
+                                              scratch + (i * d.g.out_w + j) * kLanes);
+        });
+    from_positions(d, scratch, cb, y);
+  }
+}
+
+void depthwise_weight_grad(const ConvDims& d, const float* kept, const float* g, float* scratch, float* acc) {
+  const PaddedPlane pp = padded_plane(d);
+  for (int64_t cb = 0; cb < blocks(d); ++cb) {
+    to_positions(d, g, cb, scratch);
+    for (int64_t t0 = 0; t0 < taps(d); t0 += 12)
+      with_count<12>(taps(d) - t0, [&](auto tb) {
+        weight_taps<decltype(tb)::value>(d, kept + cb * pp.size() * kLanes, pp.cols, scratch, t0,
+                                         acc + cb * taps(d) * kLanes);
+      });
+  }
+}
+
+// dx by scattering each output's gradient to the cells its taps read, in a channel-last padded
+// plane, then back to [c, h, w] without the padding (cells no output reads get 0).
+void depthwise_input_grad(const ConvDims& d, const float* g, const float* wt, float* scratch, float* dx) {
+  const PaddedPlane pp = padded_plane(d);
+  float *gt = scratch, *dxt = scratch + d.positions() * kLanes;
+  const int64_t rows = std::min(d.h, pp.rows - d.g.pad_top), cols = std::min(d.w, pp.cols - d.g.pad_left);
+  for (int64_t cb = 0; cb < blocks(d); ++cb) {
+    to_positions(d, g, cb, gt);
+    std::fill(dxt, dxt + pp.size() * kLanes, 0.0f);
+    const float* w = wt + cb * taps(d) * kLanes;
+    for (int64_t t = 0; t < taps(d); ++t) {
+      const __m512 wv = _mm512_loadu_ps(w + t * kLanes);
+      const int64_t off = tap_offset(d, pp.cols, t);
+      for (int64_t i = 0; i < d.g.out_h; ++i) {
+        float* row = dxt + i * d.stride[0] * pp.cols * kLanes + off;
+        const float* gr = gt + i * d.g.out_w * kLanes;
+        for (int64_t j = 0; j < d.g.out_w; ++j) {
+          float* cell = row + j * d.stride[1] * kLanes;
+          _mm512_storeu_ps(cell,
+                           _mm512_fmadd_ps(wv, _mm512_loadu_ps(gr + j * kLanes), _mm512_loadu_ps(cell)));
+        }
+      }
+    }
+    float* out = dx + cb * kLanes * d.h * d.w;
+    if (rows < d.h || cols < d.w) std::fill(out, out + channels_in(d, cb) * d.h * d.w, 0.0f);
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t j0 = 0; j0 < cols; j0 += kLanes)
+        transpose_block(dxt + ((r + d.g.pad_top) * pp.cols + d.g.pad_left + j0) * kLanes, kLanes,
+                        out + r * d.w + j0, d.h * d.w, std::min(kLanes, cols - j0), channels_in(d, cb));
+  }
+}
+
+XGRAD_AVX512_END
+
+}  // namespace xgrad
