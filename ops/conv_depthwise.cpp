@@ -12,8 +12,8 @@
 namespace xgrad {
 namespace {
 
-int64_t blocks(const ConvDims& d) { return (d.c + kLanes - 1) / kLanes; }
-int64_t taps(const ConvDims& d) { return d.kh * d.kw; }
+int64_t channel_blocks(const ConvDims& d) { return (d.c + kLanes - 1) / kLanes; }
+int64_t kernel_taps(const ConvDims& d) { return d.kh * d.kw; }
 // Channels of block cb that exist.
 int64_t channels_in(const ConvDims& d, int64_t cb) { return std::min(kLanes, d.c - cb * kLanes); }
 
@@ -24,26 +24,26 @@ int64_t tap_offset(const ConvDims& d, int64_t cols, int64_t t) {
 
 }  // namespace
 
-int64_t depthwise_kept_size(const ConvDims& d) { return blocks(d) * padded_plane(d).size() * kLanes; }
-int64_t depthwise_weights_size(const ConvDims& d) { return blocks(d) * taps(d) * kLanes; }
+int64_t depthwise_kept_size(const ConvDims& d) { return channel_blocks(d) * padded_plane(d).size() * kLanes; }
+int64_t depthwise_weights_size(const ConvDims& d) { return channel_blocks(d) * kernel_taps(d) * kLanes; }
 int64_t depthwise_scratch_size(const ConvDims& d) { return d.positions() * kLanes; }
 int64_t depthwise_dx_scratch_size(const ConvDims& d) {
   return (d.positions() + padded_plane(d).size()) * kLanes;
 }
 
 void depthwise_prepare(const ConvDims& d, const float* w, float* wt) {
-  for (int64_t cb = 0; cb < blocks(d); ++cb)
-    for (int64_t t = 0; t < taps(d); ++t)
+  for (int64_t cb = 0; cb < channel_blocks(d); ++cb)
+    for (int64_t t = 0; t < kernel_taps(d); ++t)
       for (int64_t l = 0; l < kLanes; ++l) {
         const int64_t c = cb * kLanes + l;
-        wt[(cb * taps(d) + t) * kLanes + l] = c < d.c ? w[c * taps(d) + t] : 0.0f;
+        wt[(cb * kernel_taps(d) + t) * kLanes + l] = c < d.c ? w[c * kernel_taps(d) + t] : 0.0f;
       }
 }
 
 void depthwise_weight_grad_finish(const ConvDims& d, const float* acc, float* dw) {
   for (int64_t c = 0; c < d.c; ++c)
-    for (int64_t t = 0; t < taps(d); ++t)
-      dw[c * taps(d) + t] += acc[((c / kLanes) * taps(d) + t) * kLanes + c % kLanes];
+    for (int64_t t = 0; t < kernel_taps(d); ++t)
+      dw[c * kernel_taps(d) + t] += acc[((c / kLanes) * kernel_taps(d) + t) * kLanes + c % kLanes];
 }
 
 XGRAD_AVX512_BEGIN
@@ -87,7 +87,7 @@ void forward_outputs(const ConvDims& d, const float* xt, int64_t cols, const flo
   __m512 acc[R];
   for (int r = 0; r < R; ++r) acc[r] = _mm512_loadu_ps(bias);
   const float* first = xt + (i * d.stride[0] * cols + j * d.stride[1]) * kLanes;
-  for (int64_t t = 0; t < taps(d); ++t) {
+  for (int64_t t = 0; t < kernel_taps(d); ++t) {
     const __m512 wv = _mm512_loadu_ps(wt + t * kLanes);
     const float* x = first + tap_offset(d, cols, t);
     for (int r = 0; r < R; ++r)
@@ -117,12 +117,12 @@ void weight_taps(const ConvDims& d, const float* xt, int64_t cols, const float* 
 void depthwise_forward(const ConvDims& d, const float* x, const float* wt, const float* b, float* kept,
                        float* scratch, float* y) {
   const PaddedPlane pp = padded_plane(d);
-  for (int64_t cb = 0; cb < blocks(d); ++cb) {
+  for (int64_t cb = 0; cb < channel_blocks(d); ++cb) {
     float* xt = kept + cb * pp.size() * kLanes;
     to_channel_last(d, x, cb, xt);
     float bias[kLanes] = {};
     for (int64_t l = 0; b && l < channels_in(d, cb); ++l) bias[l] = b[cb * kLanes + l];
-    const float* w = wt + cb * taps(d) * kLanes;
+    const float* w = wt + cb * kernel_taps(d) * kLanes;
     for (int64_t i = 0; i < d.g.out_h; ++i)
       for (int64_t j = 0; j < d.g.out_w; j += 8)
         with_count<8>(d.g.out_w - j, [&](auto r) {
@@ -135,12 +135,12 @@ void depthwise_forward(const ConvDims& d, const float* x, const float* wt, const
 
 void depthwise_weight_grad(const ConvDims& d, const float* kept, const float* g, float* scratch, float* acc) {
   const PaddedPlane pp = padded_plane(d);
-  for (int64_t cb = 0; cb < blocks(d); ++cb) {
+  for (int64_t cb = 0; cb < channel_blocks(d); ++cb) {
     to_positions(d, g, cb, scratch);
-    for (int64_t t0 = 0; t0 < taps(d); t0 += 12)
-      with_count<12>(taps(d) - t0, [&](auto tb) {
+    for (int64_t t0 = 0; t0 < kernel_taps(d); t0 += 12)
+      with_count<12>(kernel_taps(d) - t0, [&](auto tb) {
         weight_taps<decltype(tb)::value>(d, kept + cb * pp.size() * kLanes, pp.cols, scratch, t0,
-                                         acc + cb * taps(d) * kLanes);
+                                         acc + cb * kernel_taps(d) * kLanes);
       });
   }
 }
@@ -151,11 +151,11 @@ void depthwise_input_grad(const ConvDims& d, const float* g, const float* wt, fl
   const PaddedPlane pp = padded_plane(d);
   float *gt = scratch, *dxt = scratch + d.positions() * kLanes;
   const int64_t rows = std::min(d.h, pp.rows - d.g.pad_top), cols = std::min(d.w, pp.cols - d.g.pad_left);
-  for (int64_t cb = 0; cb < blocks(d); ++cb) {
+  for (int64_t cb = 0; cb < channel_blocks(d); ++cb) {
     to_positions(d, g, cb, gt);
     std::fill(dxt, dxt + pp.size() * kLanes, 0.0f);
-    const float* w = wt + cb * taps(d) * kLanes;
-    for (int64_t t = 0; t < taps(d); ++t) {
+    const float* w = wt + cb * kernel_taps(d) * kLanes;
+    for (int64_t t = 0; t < kernel_taps(d); ++t) {
       const __m512 wv = _mm512_loadu_ps(w + t * kLanes);
       const int64_t off = tap_offset(d, pp.cols, t);
       for (int64_t i = 0; i < d.g.out_h; ++i) {
