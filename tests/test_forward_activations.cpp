@@ -5,11 +5,13 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "ops/cpu.h"
 #include "tests/fixtures.h"
 #include "tests/op_run.h"
 
 using namespace xgrad;
 using test::check_values;
+using test::OpRun;
 using test::run_op;
 using test::run_op_full;
 using test::vec;
@@ -97,4 +99,28 @@ TEST_CASE("the new losses reject what they cannot compute, in the user's terms")
                        "expected float32 targets", Error);
   CHECK_THROWS_WITH_AS(run_op("sigmoid_cross_entropy", json::object(), {vec({0, 0}), vec({0.5f, 1.5f})}),
                        doctest::Contains("target 1.500000 at element 1 is outside [0, 1]"), Error);
+}
+
+TEST_CASE("the activations give the same values and gradients at every instruction-set level") {
+  // Unary ops run loops compiled for AVX-512, AVX2 and the build's target (ops/unary.h); each
+  // value is computed by the same operations in each, so they agree bit for bit.
+  Tensor x = make_tensor({1037});  // not a whole number of vectors
+  for (size_t i = 0; i < x.size(); ++i) x.data()[i] = -12.0f + 24.0f * float(i) / float(x.size());
+  const std::vector<std::pair<std::string, json>> ops = {
+      {"sigmoid", json::object()},         {"relu", json::object()}, {"tanh", json::object()},
+      {"leaky_relu", json::object()},      {"elu", json::object()},  {"gelu", json::object()},
+      {"gelu", {{"approximate", "tanh"}}}, {"silu", json::object()}, {"softplus", json::object()}};
+  for (const auto& [type, attrs] : ops) {
+    INFO(type << " " << attrs.dump());
+    set_isa_limit(Isa::Avx512);
+    const OpRun want = run_op_full(type, attrs, {x});
+    for (const Isa isa : {Isa::Avx2, Isa::Generic}) {
+      if (isa > detected_isa()) continue;
+      set_isa_limit(isa);
+      const OpRun got = run_op_full(type, attrs, {x});
+      CHECK(got.out == want.out);
+      CHECK(got.grads[0] == want.grads[0]);
+    }
+    set_isa_limit(Isa::Avx512);
+  }
 }
