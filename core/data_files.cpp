@@ -145,12 +145,16 @@ Dataset idx_pair(const std::string& images_path, const std::string& labels_path,
 }
 
 // The four Fashion-MNIST files of `dir`; classes 0: the largest label + 1.
-TrainTestData load_idx_dir(const std::string& dir, int64_t classes, ImageLayout layout) {
+void require_idx_dir(const std::string& dir) {
   std::error_code ec;
   if (!fs::is_directory(dir, ec))
     throw Error(dir +
                 ": no such directory, expected the Fashion-MNIST IDX files (install Debian's "
                 "dataset-fashion-mnist or set XGRAD_DATA)");
+}
+
+TrainTestData load_idx_dir(const std::string& dir, int64_t classes, ImageLayout layout) {
+  require_idx_dir(dir);
   TrainTestData m;
   m.train = idx_pair(find_file(dir, "train-images-idx3-ubyte"), find_file(dir, "train-labels-idx1-ubyte"),
                      classes, layout);
@@ -188,6 +192,22 @@ TrainTestData load_data(const std::string& path_in, ImageLayout layout) {
   std::error_code ec;
   if (!fs::is_directory(path, ec) && fs::exists(path, ec)) return load_npz_data(path, layout);
   return load_idx_dir(path, 0, layout);
+}
+
+Dataset load_test_data(const std::string& path_in, ImageLayout layout) {
+  const std::string path = path_in.empty() ? default_data_dir() : path_in;
+  std::error_code ec;
+  if (!fs::is_directory(path, ec) && fs::exists(path, ec)) {
+    const NpzReader npz(path);
+    Dataset test = npz_samples(npz, "x_test", layout, path);
+    if (!npz.contains("y_test"))
+      throw Error(path + ": no array \"y_test\", expected x_test and y_test as in keras.datasets");
+    set_npz_labels(test, npz.read("y_test"), path + ": y_test");
+    return test;
+  }
+  require_idx_dir(path);
+  const std::string images = find_file(path, "t10k-images-idx3-ubyte");
+  return idx_pair(images, find_file(path, "t10k-labels-idx1-ubyte"), 0, layout);
 }
 
 }  // namespace xgrad

@@ -89,6 +89,9 @@ ImageLayout image_layout_from_name(const std::string& name);
 // class ids [N] or [N, 1], or float targets [N] or [N, K]. "" means default_data_dir(). Errors name
 // the file and the array.
 TrainTestData load_data(const std::string& path = "", ImageLayout layout = ImageLayout::NHWC);
+// The test set alone, from the same places (the t10k files, or x_test and y_test): what evaluation
+// needs, without reading the training set.
+Dataset load_test_data(const std::string& path = "", ImageLayout layout = ImageLayout::NHWC);
 
 // "T-shirt/top", "Trouser", ..., "Ankle boot", indexed by label.
 const std::array<std::string, 10>& fashion_mnist_classes();

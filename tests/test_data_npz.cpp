@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <filesystem>
 
 #include "core/error.h"
 #include "core/idx.h"
@@ -13,6 +14,7 @@
 #include "core/zip.h"
 #include "graph/builder.h"
 #include "graph/data_fit.h"
+#include "graph/params.h"
 #include "graph/serialize.h"
 #include "models/lenet.h"
 #include "tests/cli.h"
@@ -265,4 +267,50 @@ TEST_CASE("data npz: xgrad train and eval on a tabular set with one-hot float ta
   CHECK(r.err ==
         "xgrad: error: tab.npz: the train data holds samples of [-1, 8] (N = any count), the model's "
         "input \"image\" takes [-1, 1, 28, 28]\n");
+}
+
+TEST_CASE("load_test_data reads the test set alone; xgrad eval needs no training set") {
+  TempDir dir;
+  // IDX: a directory holding only the t10k files.
+  std::filesystem::create_directories(dir.file("full"));
+  std::filesystem::create_directories(dir.file("test-only"));
+  write_fashion_like_dir(dir.file("full"), 30, 12, 5);
+  for (const char* name : {"t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"})
+    std::filesystem::copy_file(dir.file("full") + "/" + name, dir.file("test-only") + "/" + name);
+  const Dataset idx_test = load_test_data(dir.file("test-only"));
+  CHECK(idx_test.size() == 12);
+  CHECK(idx_test.sample_shape() == load_data(dir.file("full")).test.sample_shape());
+  CHECK_THROWS_WITH_AS(load_test_data(dir.file("nowhere")), doctest::Contains("nowhere: no such directory"),
+                       Error);
+  CHECK_THROWS_WITH_AS(load_test_data(dir.file("full") + "/.."),
+                       doctest::Contains("no t10k-images-idx3-ubyte"), Error);
+  const auto save_initialized = [&](const std::string& name, const Graph& g) {
+    Rng rng(1);
+    const Params weights = init_params(g, rng);
+    save_model(dir.file(name), g, &weights, nlohmann::json::object());
+  };
+  save_initialized("lenet.json", lenet());
+  auto r = test::run_xgrad(dir.path(), "eval --model lenet.json --data test-only --threads 1");
+  INFO(r.err);
+  CHECK(r.status == 0);
+  CHECK(r.out.find("on 12 test samples from test-only") != std::string::npos);
+  if (!zip_available()) return;
+  // npz: x_test and y_test only.
+  NpzArrays arrays = rgb_arrays(3, 5, 3);
+  arrays.erase(arrays.begin(), arrays.begin() + 2);  // x_train, y_train
+  write_npz(dir.file("test.npz"), arrays);
+  const Dataset npz_test = load_test_data(dir.file("test.npz"));
+  CHECK(npz_test.size() == 5);
+  CHECK(npz_test.sample_shape() == Shape{3, 32, 32});
+  save_initialized("rgb.json", rgb_net(3));
+  r = test::run_xgrad(dir.path(), "eval --model rgb.json --data test.npz --threads 1");
+  CHECK(r.status == 0);
+  CHECK(r.out.find("on 5 test samples from test.npz") != std::string::npos);
+  arrays.pop_back();  // y_test
+  write_npz(dir.file("no-labels.npz"), arrays);
+  CHECK_THROWS_WITH_AS(
+      load_test_data(dir.file("no-labels.npz")),
+      (dir.file("no-labels.npz") + ": no array \"y_test\", expected x_test and y_test as in keras.datasets")
+          .c_str(),
+      Error);
 }

@@ -48,9 +48,9 @@ void run_eval(const EvalOptions& o) {
   set_num_threads(o.threads > 0 ? o.threads : int(std::max(1u, std::thread::hardware_concurrency())));
   const Model model = load_model(o.model);
   check_params(model.graph, model.weights);
-  const TrainTestData data = load_data(o.data, image_layout_from_name(o.layout));
-  check_data_fits(model.graph, data.test, o.data.empty() ? default_data_dir() : o.data, "test");
-  BatchSource test = batches_of(data.test);
+  const Dataset test_set = load_test_data(o.data, image_layout_from_name(o.layout));
+  check_data_fits(model.graph, test_set, o.data.empty() ? default_data_dir() : o.data, "test");
+  BatchSource test = batches_of(test_set);
   if (o.samples > 0 && size_t(o.samples) < test.size) test.size = size_t(o.samples);
   std::printf("model %s (%s) on %zu test samples from %s\n", o.model.c_str(), model.graph.name().c_str(),
               test.size, (o.data.empty() ? default_data_dir() : o.data).c_str());
@@ -65,8 +65,8 @@ void add_eval_command(CLI::App& app) {
   auto o = std::make_shared<EvalOptions>();
   cmd->add_option("--model", o->model, "Trained model file")->capture_default_str();
   cmd->add_option("--data", o->data,
-                  "IDX directory laid out like Fashion-MNIST, or a .npz with x_test, y_test (and x_train, "
-                  "y_train) (default: $XGRAD_DATA or the system Fashion-MNIST)");
+                  "IDX directory laid out like Fashion-MNIST (only its t10k files are read), or a .npz "
+                  "with x_test and y_test (default: $XGRAD_DATA or the system Fashion-MNIST)");
   cmd->add_option("--layout", o->layout, "Layout of 4-d image arrays in --data: nhwc or nchw")
       ->capture_default_str();
   cmd->add_option("--batch", o->batch, "Samples per forward pass")->capture_default_str();
