@@ -32,7 +32,10 @@ struct alignas(64) Cursor {
 };
 
 // Workers spin briefly after a job (ops follow each other within microseconds during a step),
-// then sleep on a condition variable so an idle pool costs no CPU.
+// then sleep on a condition variable so an idle pool costs no CPU. The caller waits for the job's
+// grains, not for every worker: a worker that has not woken yet (its core taken by another
+// process) is shut out of the finished job instead of waited for, so one busy core does not stall
+// every op for a time slice.
 class Pool {
  public:
   explicit Pool(int threads) : threads_(threads), cursors_(new Cursor[size_t(threads)]) {
@@ -48,7 +51,6 @@ class Pool {
     for (auto& w : workers_) w.join();
   }
   int threads() const { return threads_; }
-
   void run(int64_t tasks, const std::function<void(int64_t, int64_t)>& f) {
     {
       std::lock_guard<std::mutex> lock(mutex_);
@@ -60,18 +62,27 @@ class Pool {
         cursors_[t].end = grains_ * (t + 1) / threads_;
       }
       error_ = nullptr;
-      pending_.store(threads_ - 1);
-      ++generation_;
+      done_.store(0);
+      const uint64_t generation = ++generation_;
+      state_.store(generation << kGenerationShift);  // open, no worker inside
     }
     wake_.notify_all();
     part(0);
-    while (pending_.load(std::memory_order_acquire) != 0) std::this_thread::yield();
+    while (done_.load(std::memory_order_acquire) != grains_) std::this_thread::yield();
+    // Shut the job: no worker enters from now on; wait for those inside (past their last grain).
+    state_.fetch_or(kClosed, std::memory_order_acq_rel);
+    while ((state_.load(std::memory_order_acquire) & kInsideMask) != 0) std::this_thread::yield();
     job_ = nullptr;
     if (error_) std::rethrow_exception(error_);
   }
 
  private:
-  // Takes grains, its own first, until none is left; after an error the rest are skipped.
+  // state_: the job's generation (high bits), whether it is shut, and the workers inside it.
+  static constexpr int kGenerationShift = 32;
+  static constexpr uint64_t kClosed = uint64_t(1) << 31, kInsideMask = kClosed - 1;
+
+  // Takes grains, its own first, until none is left, counting each one done; after an error the
+  // rest are skipped (and counted).
   void part(int t) {
     in_region = true;
     for (int k = 0; k < threads_; ++k) {
@@ -82,13 +93,24 @@ class Pool {
         } catch (...) {
           std::lock_guard<std::mutex> lock(mutex_);
           if (!error_) error_ = std::current_exception();
-          for (int u = 0; u < threads_; ++u) cursors_[u].next.store(cursors_[u].end);
+          for (int u = 0; u < threads_; ++u) {
+            const int64_t skipped = cursors_[u].end - cursors_[u].next.exchange(cursors_[u].end);
+            if (skipped > 0) done_.fetch_add(skipped, std::memory_order_relaxed);
+          }
         }
+        done_.fetch_add(1, std::memory_order_release);
       }
     }
     in_region = false;
   }
-
+  // Joins job `generation` unless it is shut or already replaced.
+  bool enter(uint64_t generation) {
+    uint64_t s = state_.load(std::memory_order_acquire);
+    do {
+      if ((s >> kGenerationShift) != (generation & 0xffffffffu) || (s & kClosed)) return false;
+    } while (!state_.compare_exchange_weak(s, s + 1, std::memory_order_acq_rel, std::memory_order_acquire));
+    return true;
+  }
   void work(int t) {
     uint64_t seen = 0;
     for (;;) {
@@ -100,8 +122,9 @@ class Pool {
         seen = generation_.load();
         if (stop_) return;
       }
+      if (!enter(seen)) continue;
       part(t);
-      pending_.fetch_sub(1, std::memory_order_release);
+      state_.fetch_sub(1, std::memory_order_release);
     }
   }
 
@@ -110,7 +133,8 @@ class Pool {
   std::mutex mutex_;
   std::condition_variable wake_;
   std::atomic<uint64_t> generation_{0};
-  std::atomic<int> pending_{0};
+  std::atomic<uint64_t> state_{0};
+  std::atomic<int64_t> done_{0};  // grains of the job finished (or skipped after an error)
   const std::function<void(int64_t, int64_t)>* job_ = nullptr;
   int64_t tasks_ = 0, grains_ = 0;
   std::unique_ptr<Cursor[]> cursors_;
