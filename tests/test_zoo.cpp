@@ -52,9 +52,9 @@ TEST_CASE("zoo models: the chosen kernels give the plain kernels' loss and gradi
     set_isa_limit(Isa::Avx512);
     CHECK(std::isfinite(fast.loss));
     CHECK(fast.loss == doctest::Approx(plain.loss).epsilon(1e-5));
-    for (const auto& entry : plain.grads) {  // not a structured binding: INFO captures the name
-      const std::string& name = entry.first;
-      const Tensor& want = entry.second;
+    for (const auto& grad : plain.grads) {  // not a structured binding: INFO captures the name
+      const std::string& name = grad.first;
+      const Tensor& want = grad.second;
       const Tensor& got = fast.grads.at(name);
       double worst = 0, scale = 1e-30;
       for (size_t i = 0; i < want.size(); ++i) {
