@@ -16,6 +16,10 @@
 
 namespace xgrad {
 
+namespace {
+constexpr uint64_t kMaxDeflateRatio = 1032;  // deflate's largest expansion (RFC 1951 blocks)
+}  // namespace
+
 #ifdef XGRAD_HAVE_MINIZIP
 // A growable byte buffer that minizip reads and writes through its file callbacks. Not in the
 // anonymous namespace: ZipReader::Impl, which has external linkage, holds one.
@@ -149,6 +153,15 @@ void ZipReader::stream(const std::string& name, uint64_t max_bytes,
   if (info.uncompressed_size > max_bytes)
     throw Error(where + ": " + std::to_string(info.uncompressed_size) + " bytes, more than the limit of " +
                 std::to_string(max_bytes));
+  // A size the entry's data cannot hold is refused before anything is allocated for it: stored
+  // data is as long as its compressed form, and deflate expands at most 1032 to 1.
+  const uint64_t packed = info.compressed_size, declared = info.uncompressed_size;
+  if (packed > impl_->bytes.size() ||
+      (info.compression_method == 0 ? declared != packed : declared / kMaxDeflateRatio > packed))
+    throw Error(where + ": the entry declares " + std::to_string(declared) + " bytes from " +
+                std::to_string(packed) + " bytes of " +
+                (info.compression_method == 0 ? "stored" : "deflated") +
+                " data (truncated or corrupt archive)");
   const int rc = unzOpenCurrentFile(zip);
   if (rc != UNZ_OK) throw Error(where + ": cannot open the entry (" + unz_error(rc) + ")");
   const uint64_t size = info.uncompressed_size;

@@ -83,6 +83,15 @@ TEST_CASE("zip: bad archives are errors naming the archive and the entry") {
   CHECK_THROWS_WITH_AS(zip.read("dir/weights.bin", 1000),
                        "big.zip: dir/weights.bin: 100000 bytes, more than the limit of 1000", Error);
 
+  // A declared size the data cannot hold is refused before anything is allocated (a fuzzer's 2 GB).
+  std::string inflated = zip_bytes({{"a", "hello"}}, false);
+  const size_t directory = inflated.find("PK\1\2");
+  REQUIRE(directory != std::string::npos);
+  inflated.replace(directory + 24, 4, "\xff\xff\xff\x7f");  // the central directory's uncompressed size
+  CHECK(error_of(inflated, "a") ==
+        "bad.zip: a: the entry declares 2147483647 bytes from 5 bytes of stored data (truncated or corrupt "
+        "archive)");
+
   // Duplicate names are refused: which one would a reader mean?
   CHECK(error_of(zip_bytes({{"a", "1"}, {"a", "2"}}, false)) == "bad.zip: duplicate entry \"a\"");
   CHECK_THROWS_WITH_AS(ZipReader("/nonexistent/x.zip"), doctest::Contains("/nonexistent/x.zip: cannot open"),
