@@ -1,6 +1,7 @@
 #pragma once
-// Direct conv2d at stride 1 and dilation 1, 16 output columns per vector: each output row is
-// computed from shifted loads of a zero-padded copy of the image, summed over its input channels.
+// Direct conv2d at stride 1 and dilation 1, output columns in the vector lanes (16 at AVX-512, 8 at
+// AVX2): each output row is computed from shifted loads of a zero-padded copy of the image, summed
+// over its input channels.
 // For one input channel (LeNet's conv1) the im2col GEMM has only K = KH*KW rows (25 for 5x5), too
 // thin for sgemm; for few output channels (< 16) the kernels that put channels in the vector lanes
 // leave lanes empty. Written once over the vector type (ops/conv_direct_impl.h) and compiled for
@@ -13,8 +14,8 @@
 
 namespace xgrad {
 
-// Sizes of one padded channel of an image: rows cover every tap of every output row; each row holds whole
-// 16-column blocks of output plus the kernel width, so no load leaves it.
+// Sizes of one padded channel of an image: rows cover every tap of every output row; each row holds
+// whole 16-column blocks of output plus the kernel width, so no load (of 16 or 8) leaves it.
 struct PaddedDims {
   int64_t rows, cols;
   int64_t size() const { return rows * cols; }

@@ -79,8 +79,8 @@ void pointwise_input_grad(const ConvDims& d, const float* g, const float* w, con
   gemm_transposed(d, g, w, dx);
 }
 
-// Stride 1, no dilation (ops/conv_direct), AVX-512 or AVX2: one input channel, or few output
-// channels.
+// One input channel, stride 1, no dilation (ops/conv_direct), AVX-512 or AVX2: first layers and
+// depthwise convs. (Many input channels: direct_avx512 and direct_avx2 below.)
 template <Isa I>
 bool direct_applies(const ConvDims& d, Isa isa) {
   return isa >= I && d.c == 1 && unit(d.stride) && unit(d.dilation);
