@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "graph/data_fit.h"
+#include "graph/fold.h"
 #include "graph/metric.h"
 #include "graph/train.h"
 
@@ -60,7 +61,9 @@ Tensor predict_output(const Graph& g, const Params& weights, const Tensor& image
   out_shape[0] = int64_t(n);
   Tensor out = make_tensor(out_shape);
   const size_t per_row = n ? out.size() / n : 0;
-  Engine engine(g);
+  const InferenceModel folded = fold_for_inference(g, weights, {output});
+  const int folded_output = folded.graph.id(g.node(output).name);
+  Engine engine(folded.graph);
   Feeds feeds;
   Tensor& batch = feeds[name];
   for (size_t first = 0; first < n; first += size_t(options.batch)) {
@@ -68,8 +71,9 @@ Tensor predict_output(const Graph& g, const Params& weights, const Tensor& image
     sample[0] = int64_t(count);
     ensure_shape(batch, sample);
     std::memcpy(batch.data(), images.data() + first * per_sample, count * per_sample * sizeof(float));
-    engine.forward(feeds, weights, ForwardOptions::inference({output}));
-    std::memcpy(out.data() + first * per_row, engine.value(output).data(), count * per_row * sizeof(float));
+    engine.forward(feeds, folded.weights, ForwardOptions::inference({folded_output}));
+    std::memcpy(out.data() + first * per_row, engine.value(folded_output).data(),
+                count * per_row * sizeof(float));
   }
   return out;
 }

@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "graph/data_fit.h"
+#include "graph/fold.h"
 #include "graph/json_fields.h"
 #include "graph/step_reducer.h"
 #include "ops/vmath.h"
@@ -232,24 +233,27 @@ Evaluation evaluate(const Graph& g, const Params& params, const BatchSource& dat
   if (data.size == 0) throw Error("the evaluation set is empty");
   if (batch < 1) throw Error("evaluation batch must be >= 1, got " + std::to_string(batch));
   const int loss_id = g.output("loss");
-  const Metric metric = metric_for(g, label_input);
+  Metric metric = metric_for(g, label_input);
+  const InferenceModel folded = fold_for_inference(g, params, {loss_id, metric.predictions, metric.targets});
+  const auto folded_id = [&](int id) { return id < 0 ? id : folded.graph.id(g.node(id).name); };
+  metric.predictions = folded_id(metric.predictions), metric.targets = folded_id(metric.targets);
   std::vector<uint32_t> order(data.size);
   std::iota(order.begin(), order.end(), 0u);
   Evaluation e;
   e.metric = metric.kind;
   const bool classes = metric.kind == MetricKind::Accuracy;
-  const size_t k = classes ? size_t(g.node(metric.predictions).info.shape[1]) : 0;
+  const size_t k = classes ? size_t(folded.graph.node(metric.predictions).info.shape[1]) : 0;
   e.confusion.assign(k, std::vector<int64_t>(k, 0));
   double loss_sum = 0, metric_sum = 0;
-  Engine engine(g);
+  Engine engine(folded.graph);
   Feeds feeds;
   Tensor& images = feeds[image_input];
   Tensor& labels = feeds[label_input];
   for (size_t start = 0; start < data.size; start += size_t(batch)) {
     const size_t count = std::min(size_t(batch), data.size - start);
     data.batch(order, start, count, images, labels);
-    engine.forward(feeds, params, false);
-    loss_sum += double(engine.value(loss_id)()) * double(count);
+    engine.forward(feeds, folded.weights, false);
+    loss_sum += double(engine.value(folded_id(loss_id))()) * double(count);
     if (metric.kind == MetricKind::None) continue;
     const Tensor& predictions = engine.value(metric.predictions);
     metric_sum += metric.batch_sum(predictions, engine.value(metric.targets));

@@ -64,6 +64,12 @@ TEST_CASE("conv2d: groups 2 keeps the channels apart: X with K, X+1 with K+1") {
   CHECK_THROWS_WITH(run("conv2d", {{"groups", 3}}, {x, k}), doctest::Contains("must divide"));
 }
 
+TEST_CASE("conv2d: a fused relu zeroes what the bias pulls below 0") {
+  const Tensor b = {-30.0f};  // 19, 25, 37, 43 - 30
+  check_values(run("conv2d", {{"activation", "relu"}}, {x3(), k2(), b}), Tensor{{{{0, 0}, {7, 13}}}});
+  CHECK_THROWS_WITH(run("conv2d", {{"activation", "tanh"}}, {x3(), k2()}), doctest::Contains("activation"));
+}
+
 TEST_CASE("conv2d: padding, same, stride, dilation") {
   // padding 1, stride 2: windows cover rows/cols {-1,0} and {1,2}; padded cells are zero
   check_values(run("conv2d", {{"padding", 1}, {"stride", 2}}, {x3(), k2()}),

@@ -14,6 +14,7 @@
 #include "core/parallel.h"
 #include "graph/data_fit.h"
 #include "graph/engine.h"
+#include "graph/fold.h"
 #include "graph/params.h"
 #include "graph/serialize.h"
 #include "graph/train.h"
@@ -122,9 +123,10 @@ double infer_rate(const Model& m, const BenchModel& b, int64_t batch, int steps,
   const Params params = init_params(m.graph, rng);
   const SyntheticData data(m.graph, b, batch, rng);
   const Feeds feeds = data.feeds(b);
-  Engine e(m.graph);
+  const InferenceModel folded = fold_for_inference(m.graph, params);  // as predict and evaluate run it
+  Engine e(folded.graph);
   return double(steps * batch) / timed(repeats, [&] {
-                                   for (int s = 0; s < steps; ++s) e.forward(feeds, params, false);
+                                   for (int s = 0; s < steps; ++s) e.forward(feeds, folded.weights, false);
                                  }).wall;
 }
 
