@@ -73,22 +73,24 @@ FoldedWeights folded_weights(const Graph& g, const Params& weights, int producer
   return f;
 }
 
-// What a conv2d or matmul absorbs: the batch norm after it and, for a conv2d, the relu after that
-// (or after itself). The node it becomes takes the name of the last node it absorbs.
+// What a node absorbs: a conv2d or matmul the batch norm after it; a conv2d or batch_norm the relu
+// after it (a conv2d also the relu after the batch norm it absorbs). The node it becomes takes the
+// name of the last node it absorbs.
 struct Absorbed {
   int norm = -1, relu = -1;
   int last(int self) const { return relu >= 0 ? relu : norm >= 0 ? norm : self; }
 };
 
 // Which node absorbs which (indexed by the absorbing node); `removed` marks the absorbed ones.
-std::vector<Absorbed> plan(const Graph& g, const Params& weights, const std::vector<int>& keep,
+// Batch norms fold only when `weights` is given.
+std::vector<Absorbed> plan(const Graph& g, const Params* weights, const std::vector<int>& keep,
                            std::vector<char>& removed) {
   const std::vector<int> readers = reader_counts(g, keep);
   std::vector<Absorbed> absorbed(size_t(g.size()));
   std::vector<int> owner(size_t(g.size()), -1);  // an absorbed node's absorbing node
   for (int id = 0; id < g.size(); ++id) {
     const Node& n = g.node(id);
-    int p = producer_to_fold(g, weights, readers, id);
+    int p = weights ? producer_to_fold(g, *weights, readers, id) : -1;
     if (p >= 0) {
       absorbed[size_t(p)].norm = id, owner[size_t(id)] = p, removed[size_t(id)] = 1;
       continue;
@@ -96,8 +98,8 @@ std::vector<Absorbed> plan(const Graph& g, const Params& weights, const std::vec
     if (!is_op(n, "relu")) continue;
     const int in = n.inputs[0];
     p = owner[size_t(in)] >= 0 ? owner[size_t(in)] : in;
-    if (readers[size_t(in)] == 1 && is_op(g.node(p), "conv2d") && !has_activation(g.node(p)) &&
-        absorbed[size_t(p)].relu < 0)
+    const bool takes_relu = is_op(g.node(p), "conv2d") || is_op(g.node(p), "batch_norm");
+    if (readers[size_t(in)] == 1 && takes_relu && !has_activation(g.node(p)) && absorbed[size_t(p)].relu < 0)
       absorbed[size_t(p)].relu = id, owner[size_t(id)] = p, removed[size_t(id)] = 1;
   }
   return absorbed;
@@ -109,9 +111,9 @@ std::string fresh_name(const Graph& g, const Graph& out, std::string name) {
   return name;
 }
 
-}  // namespace
-
-InferenceModel fold_for_inference(const Graph& g, const Params& weights, const std::vector<int>& keep) {
+// The rewritten graph: with `weights`, the inference form and its weights; without, only relus fused
+// and every param and state kept (in order), so training sees the same params.
+InferenceModel rewrite(const Graph& g, const Params* weights, const std::vector<int>& keep) {
   std::vector<char> removed(size_t(g.size()), 0), used(size_t(g.size()), 0);
   const std::vector<Absorbed> absorbed = plan(g, weights, keep, removed);
   for (int id = 0; id < g.size(); ++id) {
@@ -127,7 +129,7 @@ InferenceModel fold_for_inference(const Graph& g, const Params& weights, const s
   for (int id = 0; id < g.size(); ++id) {
     const Node& n = g.node(id);
     const bool weight = n.kind == NodeKind::Param || n.kind == NodeKind::State;
-    if (removed[size_t(id)] || (weight && !used[size_t(id)])) continue;
+    if (removed[size_t(id)] || (weight && weights && !used[size_t(id)])) continue;
     std::vector<int> inputs;
     for (int i : n.inputs) inputs.push_back(new_id[size_t(i)]);
     if (n.kind == NodeKind::Input) {
@@ -135,12 +137,12 @@ InferenceModel fold_for_inference(const Graph& g, const Params& weights, const s
     } else if (weight) {
       new_id[size_t(id)] = n.kind == NodeKind::Param ? m.graph.add_param(n.name, n.info.shape, n.init)
                                                      : m.graph.add_state(n.name, n.info.shape, n.init);
-      const auto it = weights.find(n.name);
-      if (it != weights.end()) m.weights[n.name] = it->second;
+      const auto it = weights ? weights->find(n.name) : Params::const_iterator{};
+      if (weights && it != weights->end()) m.weights[n.name] = it->second;
     } else if (const Absorbed& a = absorbed[size_t(id)]; a.norm >= 0 || a.relu >= 0) {
       const std::string& name = g.node(a.last(id)).name;
       if (a.norm >= 0) {
-        FoldedWeights f = folded_weights(g, weights, id, a.norm);
+        FoldedWeights f = folded_weights(g, *weights, id, a.norm);
         const std::string wn = fresh_name(g, m.graph, name + ".folded_w");
         inputs = {inputs[0], m.graph.add_param(wn, shape_of(f.w), Init{})};
         m.weights[wn] = std::move(f.w);
@@ -162,5 +164,13 @@ InferenceModel fold_for_inference(const Graph& g, const Params& weights, const s
   for (const auto& [role, id] : g.outputs()) m.graph.set_output(role, new_id[size_t(id)]);
   return m;
 }
+
+}  // namespace
+
+InferenceModel fold_for_inference(const Graph& g, const Params& weights, const std::vector<int>& keep) {
+  return rewrite(g, &weights, keep);
+}
+
+Graph fuse_relus(const Graph& g, const std::vector<int>& keep) { return rewrite(g, nullptr, keep).graph; }
 
 }  // namespace xgrad

@@ -213,9 +213,11 @@ void reshape(Context& c, int id, const Node& n, const json& attrs) {
 void batch_norm(Context& c, int id, const Node& n, const json& attrs) {
   std::vector<std::string> inputs;
   for (size_t i = 0; i < 5; ++i) inputs.push_back(c.in(n, i));
-  auto& node = c.emit(n, "BatchNormalization", inputs);
+  const bool relu = attrs.value("activation", "none") == "relu";  // then BatchNormalization, Relu
+  auto& node = c.emit(n, "BatchNormalization", inputs, relu ? n.name + ".bn" : "");
   set_attr(node, "epsilon", attrs.contains("epsilon") ? attrs["epsilon"].get<float>() : 1e-5f);
   set_attr(node, "momentum", 1.0f - (attrs.contains("momentum") ? attrs["momentum"].get<float>() : 0.1f));
+  if (relu) c.emit(n, "Relu", {n.name + ".bn"});
   c.tensor[id] = n.name;
 }
 

@@ -46,20 +46,25 @@ void check_augmentable(const Graph& g, const std::string& image_input, const Aug
 }  // namespace
 
 Trainer::Trainer(const Graph& g, Params& params, TrainConfig config)
-    : graph_(g), params_(params), config_(std::move(config)), optimizer_(config_.optim), engine_(g) {
+    : graph_(g),
+      params_(params),
+      config_(std::move(config)),
+      optimizer_(config_.optim),
+      run_graph_(fuse_relus(g)),
+      engine_(run_graph_) {
   config_.validate();
   check_params(g, params);
-  loss_id_ = g.output("loss");
-  if (!g.node(loss_id_).info.shape.empty())
-    throw Error("output \"loss\" has shape " + to_string(g.node(loss_id_).info.shape) +
+  loss_id_ = run_graph_.output("loss");
+  if (!run_graph_.node(loss_id_).info.shape.empty())
+    throw Error("output \"loss\" has shape " + to_string(run_graph_.node(loss_id_).info.shape) +
                 ", expected a scalar");
   fill_data_inputs(g, config_.image_input, config_.label_input);
   for (const std::string& name : {config_.image_input, config_.label_input})
     if (g.find(name) < 0 || g.node(g.id(name)).kind != NodeKind::Input)
       throw Error("graph \"" + g.name() + "\" has no input \"" + name + "\"");
   if (config_.augment.enabled()) check_augmentable(g, config_.image_input, config_.augment);
-  metric_ = metric_for(g, config_.label_input);
-  param_ids_ = g.params();
+  metric_ = metric_for(run_graph_, config_.label_input);
+  param_ids_ = run_graph_.params();
   progress_.rng = Rng(config_.seed).state();
 }
 
@@ -140,7 +145,7 @@ double Trainer::train_step(const BatchSource& train, size_t count, double lr) {
   check_finite_loss(loss);
   engine_.backward(loss_id_, param_ids_);
   GradRefs grads;
-  for (int id : param_ids_) grads[graph_.node(id).name] = engine_.grad(id);
+  for (int id : param_ids_) grads[run_graph_.node(id).name] = engine_.grad(id);
   finish_step(grads, lr, count, loss * double(count), metric_in_batch());
   return loss;
 }
@@ -185,8 +190,8 @@ std::string Trainer::where() const {
 }
 
 std::string Trainer::first_bad_value() const {
-  for (int id = 0; id < graph_.size(); ++id)
-    if (!all_finite(engine_.value(id))) return describe(graph_.node(id));
+  for (int id = 0; id < run_graph_.size(); ++id)
+    if (!all_finite(engine_.value(id))) return describe(run_graph_.node(id));
   return "";
 }
 
@@ -201,11 +206,11 @@ void Trainer::check_finite_loss(double loss) const {
 void Trainer::check_finite_grads(const GradRefs& grads) const {
   for (const auto& [name, g] : grads) {
     if (!g || all_finite(*g)) continue;
-    std::string first = describe(graph_.node(graph_.id(name)));
+    std::string first = describe(run_graph_.node(run_graph_.id(name)));
     for (int id = loss_id_; id >= 0; --id) {  // backward order: the first gradient that went bad
       const Tensor* gi = engine_.grad(id);
       if (gi && !all_finite(*gi)) {
-        first = describe(graph_.node(id));
+        first = describe(run_graph_.node(id));
         break;
       }
     }

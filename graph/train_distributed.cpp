@@ -11,7 +11,7 @@ namespace xgrad {
 void Trainer::distribute(Communicator& comm, int64_t verify_every) {
   if (verify_every < 0) throw Error("verify_every must be >= 0, got " + std::to_string(verify_every));
   comm_ = &comm;
-  reducer_ = std::make_unique<StepReducer>(graph_, comm);
+  reducer_ = std::make_unique<StepReducer>(run_graph_, comm);
   verify_every_ = verify_every;
 }
 

@@ -4,8 +4,11 @@
 // statistics (the state inputs mean, var): mean ← (1 − m)·mean + m·μ, var ← (1 − m)·var + m·σ²·M/(M − 1)
 // with M = N·H·W values per channel. Evaluation normalizes with the running statistics. Each
 // channel is independent, so the thread pool splits over channels and results do not depend on it.
+// With activation "relu" the op is relu(batch_norm(...)) in one node: the relu runs in the output
+// loop, and backward reads the gradient through the mask y > 0 (graph/fold.h makes such nodes).
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
 
 #include "core/error.h"
 #include "core/parallel.h"
@@ -69,10 +72,15 @@ double number_attr(const json& attrs, const char* name, double fallback, double 
 
 class BatchNorm final : public ModeDependentOp {
  public:
-  BatchNorm(double epsilon, double momentum) : epsilon_(epsilon), momentum_(momentum) {}
+  BatchNorm(double epsilon, double momentum, bool relu)
+      : epsilon_(epsilon), momentum_(momentum), relu_(relu) {}
   std::string_view type() const override { return "batch_norm"; }
   Arity arity() const override { return {5, 5}; }
-  json attrs() const override { return {{"epsilon", epsilon_}, {"momentum", momentum_}}; }
+  json attrs() const override {
+    json a = {{"epsilon", epsilon_}, {"momentum", momentum_}};
+    if (relu_) a["activation"] = "relu";  // written only when fused, so other files read as before
+    return a;
+  }
 
   Shape infer_shape(const std::vector<ValueInfo>& in) const override {
     const Shape& x = in[kX].shape;
@@ -101,13 +109,19 @@ class BatchNorm final : public ModeDependentOp {
       const double scale = gamma[c] / std::sqrt(double(st.var[c]) + epsilon_);
       const float mu = st.mean[c], sf = float(scale), shift = float(beta[c] - st.rest(c) * scale);
       for_channel(d, c, [&](size_t, size_t at) {
-        for (size_t k = at; k < at + d.s; ++k) y[k] = (x[k] - mu) * sf + shift;
+        if (relu_)
+          for (size_t k = at; k < at + d.s; ++k) {
+            const float v = (x[k] - mu) * sf + shift;
+            y[k] = v > 0 ? v : 0.0f;  // as the relu op (NaN gives 0)
+          }
+        else
+          for (size_t k = at; k < at + d.s; ++k) y[k] = (x[k] - mu) * sf + shift;
       });
     });
   }
 
-  void run_backward(const RunContext& ctx, const Inputs& in, const Tensor&, const Tensor& gy, Workspace& ws,
-                    const Grads& gx) const override {
+  void run_backward(const RunContext& ctx, const Inputs& in, const Tensor& out, const Tensor& gy,
+                    Workspace& ws, const Grads& gx) const override {
     for (int k = 0; k < 5; ++k)
       if (gx[size_t(k)]) ensure_shape(*gx[size_t(k)], shape_of(*in[size_t(k)]));
     const bool train = ctx.mode == Mode::Train;
@@ -115,14 +129,16 @@ class BatchNorm final : public ModeDependentOp {
     const Stats st = stats(ctx, in, ws);
     const Dims d = dims_of(*in[kX]);
     const double m = double(d.per_channel());
-    const float *x = in[kX]->data(), *gamma = in[kGamma]->data(), *g = gy.data();
-    over_channels(d, [&](size_t c) {
+    const float *x = in[kX]->data(), *gamma = in[kGamma]->data(), *g = gy.data(), *y = out.data();
+    // relu: std::true_type when a fused relu masks the gradient, so each loop is compiled both ways.
+    const auto channel = [&](size_t c, auto relu) {
+      const auto dy = [&](size_t k) { return decltype(relu)::value ? (y[k] > 0 ? g[k] : 0.0f) : g[k]; };
       const double inv_std = 1.0 / std::sqrt(double(st.var[c]) + epsilon_), rest = st.rest(c);
       const float mu = st.mean[c];
       // Σ dy and Σ dy·x̂ over the channel, x̂ = (x − μf − rest)·inv_std
-      const double sum_g = channel_sum(d, c, [&](size_t k) { return g[k]; });
+      const double sum_g = channel_sum(d, c, dy);
       const double sum_g_xhat =
-          (channel_sum(d, c, [&](size_t k) { return g[k] * (x[k] - mu); }) - rest * sum_g) * inv_std;
+          (channel_sum(d, c, [&](size_t k) { return dy(k) * (x[k] - mu); }) - rest * sum_g) * inv_std;
       if (gx[kGamma]) gx[kGamma]->data()[c] = float(sum_g_xhat);
       if (gx[kBeta]) gx[kBeta]->data()[c] = float(sum_g);
       // Eval: μ and σ² are inputs. Train: they are functions of x, so dx gains their terms instead.
@@ -136,9 +152,10 @@ class BatchNorm final : public ModeDependentOp {
       const double q = -a * inv_std * e;
       const float af = float(a), qf = float(q), r = float(-a * b - q * rest);
       for_channel(d, c, [&](size_t, size_t at) {
-        for (size_t k = at; k < at + d.s; ++k) dx[k] = af * g[k] + qf * (x[k] - mu) + r;
+        for (size_t k = at; k < at + d.s; ++k) dx[k] = af * dy(k) + qf * (x[k] - mu) + r;
       });
-    });
+    };
+    over_channels(d, [&](size_t c) { relu_ ? channel(c, std::true_type{}) : channel(c, std::false_type{}); });
   }
 
   void update_states(const RunContext&, const Inputs& in, const Tensor&, const Workspace& ws,
@@ -190,6 +207,7 @@ class BatchNorm final : public ModeDependentOp {
   }
 
   double epsilon_, momentum_;
+  bool relu_;
 };
 
 }  // namespace
@@ -197,11 +215,13 @@ class BatchNorm final : public ModeDependentOp {
 void register_batch_norm_ops(Registry& r) {
   r.add("batch_norm", [](const json& attrs) -> std::unique_ptr<Op> {
     for (const auto& [key, value] : attrs.items())
-      if (key != "epsilon" && key != "momentum")
-        throw Error("attrs." + key + ": unknown attribute (valid: epsilon, momentum)");
+      if (key != "epsilon" && key != "momentum" && key != "activation")
+        throw Error("attrs." + key + ": unknown attribute (valid: epsilon, momentum, activation)");
     const double eps = number_attr(attrs, "epsilon", 1e-5, 1e-30, 1.0);
     const double momentum = number_attr(attrs, "momentum", 0.1, 0.0, 1.0);
-    return std::make_unique<BatchNorm>(eps, momentum);
+    AttrReader reader(attrs);
+    const bool relu = reader.choice("activation", "none", {"none", "relu"}) == "relu";
+    return std::make_unique<BatchNorm>(eps, momentum, relu);
   });
 }
 

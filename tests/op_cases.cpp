@@ -121,6 +121,10 @@ const std::vector<OpCase>& op_cases() {
        "batch_norm",
        {{"epsilon", 1e-3}, {"momentum", 0.5}},
        {{{2, 3, 2, 2}}, {{3}}, {{3}}, {{3}}, {{3}, Fill::Positive}}},
+      {"batch_norm fused relu",
+       "batch_norm",
+       {{"activation", "relu"}},
+       {{{3, 2, 2, 2}}, {{2}}, {{2}}, {{2}}, {{2}, Fill::Positive}}},
       {"dropout", "dropout", {{"rate", 0.5}}, {{{4, 8}}}},
   };
   return cases;

@@ -58,6 +58,28 @@ TEST_CASE("batch_norm forward by hand: batch statistics in training, running one
   CHECK(e.updated_states().empty());
 }
 
+TEST_CASE("batch_norm with a fused relu: the eval case above, negatives zeroed, gradient masked") {
+  GraphBuilder b("bn_relu");
+  Value x = b.input("x", {-1, 2});
+  Value y = b.op("batch_norm",
+                 {x, b.param("g", {2}, Init{"ones"}), b.param("be", {2}, Init{"zeros"}),
+                  b.state("m", {2}, Init{"zeros"}), b.state("v", {2}, Init{"ones"})},
+                 {{"activation", "relu"}}, "y");
+  b.output("loss", b.sum(y));
+  const Graph g = b.finish();
+  const int out = g.id("y");
+  const Params p = {{"g", vec({2, 1})}, {"be", vec({-1, 0})}, {"m", vec({1, 0})}, {"v", vec({4, 1})}};
+  Engine e(g);
+  e.forward({{"x", filled({2, 2}, {1, -1, 5, 2})}}, p, ForwardOptions::inference());
+  // channel 0: (x − 1)·2/2 − 1 = 0 − 1, 4 − 1; channel 1: x/1 = −1, 2 (ε ignored at 1e-5)
+  check_close(e.value(out), {0, 0, 3, 2});
+  ForwardOptions eval_with_backward = ForwardOptions::inference();
+  eval_with_backward.backward = true;
+  e.forward({{"x", filled({2, 2}, {1, -1, 5, 2})}}, p, eval_with_backward);
+  e.backward(g.output("loss"), {g.id("be")});
+  check_close(*e.grad(g.id("be")), {1, 1});  // one positive output per channel
+}
+
 TEST_CASE("batch_norm running statistics after three training steps equal a hand computation") {
   // One channel, momentum 0.1, mean starts at 0 and var at 1:
   //   batch 1, 3       : mean 2, unbiased var 2  -> running mean 0.2,   var 0.9 + 0.2 = 1.1

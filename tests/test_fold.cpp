@@ -2,6 +2,7 @@
 // values; what must not fold (a conv read twice, a kept node, missing weights) stays as written.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <string>
 
 #include "core/error.h"
@@ -134,7 +135,7 @@ TEST_CASE("fold_for_inference leaves pairs without weights, so running them name
   p["c1.w"] = make_tensor({1});  // the wrong shape
   const InferenceModel m = fold_for_inference(g, p);
   CHECK(m.folded == 1);  // only bn3 into fc
-  CHECK(m.fused == 0);   // r1 reads bn1, which stays
+  CHECK(m.fused == 1);   // r1 into bn1, which stays
   CHECK(m.graph.find("c1") >= 0);
   const Tensor x = random_input({1, 4, 6, 6}, 9);
   CHECK_THROWS_WITH_AS(value_of(m.graph, m.weights, x, "bn3"), doctest::Contains("c1.w"), Error);
@@ -199,4 +200,40 @@ TEST_CASE("evaluate runs the folded form and gives the graph's loss and accuracy
   int64_t right = 0;
   for (size_t i = 0; i < 10; ++i) right += pr.classes[i] == int64_t(i % 4);
   CHECK(e.accuracy == doctest::Approx(double(right) / 10));
+}
+
+TEST_CASE("fuse_relus keeps every param and gives the graph's training values and gradients") {
+  GraphBuilder b("train");
+  Value x = b.input("x", {-1, 2, 6, 6});
+  Value label = b.input("label", {-1}, DType::Int32);
+  Value h = b.relu(layers::batch_norm(b, "bn", layers::conv2d(b, "c", x, 4, 3)), "r1");
+  h = b.relu(layers::conv2d(b, "d", h, 4, 3, ConvOptions().stride(2)), "r2");
+  Value logits = layers::dense(b, "fc", b.flatten(h), 3);
+  b.output("loss", b.softmax_cross_entropy(logits, label));
+  const Graph g = b.finish();
+  const Graph fused = fuse_relus(g);
+  CHECK(fused.size() == g.size() - 2);
+  REQUIRE(fused.params().size() == g.params().size());
+  for (size_t i = 0; i < g.params().size(); ++i)
+    CHECK(fused.node(fused.params()[i]).name == g.node(g.params()[i]).name);
+  CHECK(fused.node(fused.id("r1")).op->type() == "batch_norm");
+  CHECK(fused.node(fused.id("r2")).op->type() == "conv2d");
+  const Params p = random_weights(g, 16);
+  Tensor labels = make_tensor({5});
+  for (size_t i = 0; i < 5; ++i) labels.data()[i] = float(i % 3);
+  const Feeds feeds = {{"x", random_input({5, 2, 6, 6}, 17)}, {"label", labels}};
+  Engine plain(g), fast(fused);
+  for (Engine* e : {&plain, &fast}) {
+    e->forward(feeds, p, ForwardOptions::training());
+    e->backward(e->graph().output("loss"));
+  }
+  CHECK(fast.value(fused.output("loss"))() == plain.value(g.output("loss"))());
+  for (const auto& [name, value] : p) {
+    if (!plain.grad(name)) continue;
+    INFO(name);
+    REQUIRE(fast.grad(name));
+    CHECK(shape_of(*fast.grad(name)) == shape_of(*plain.grad(name)));
+    CHECK(std::equal(plain.grad(name)->begin(), plain.grad(name)->end(), fast.grad(name)->begin()));
+  }
+  CHECK(fast.updated_states().at("bn.mean") == plain.updated_states().at("bn.mean"));
 }
