@@ -132,7 +132,10 @@ class BatchNorm final : public ModeDependentOp {
     const float *x = in[kX]->data(), *gamma = in[kGamma]->data(), *g = gy.data(), *y = out.data();
     // relu: std::true_type when a fused relu masks the gradient, so each loop is compiled both ways.
     const auto channel = [&](size_t c, auto relu) {
-      const auto dy = [&](size_t k) { return decltype(relu)::value ? (y[k] > 0 ? g[k] : 0.0f) : g[k]; };
+      // g·relu'(x) exactly as the relu op computes it (a product, not a branch: it vectorises)
+      const auto dy = [&](size_t k) {
+        return decltype(relu)::value ? g[k] * (y[k] > 0 ? 1.0f : 0.0f) : g[k];
+      };
       const double inv_std = 1.0 / std::sqrt(double(st.var[c]) + epsilon_), rest = st.rest(c);
       const float mu = st.mean[c];
       // Σ dy and Σ dy·x̂ over the channel, x̂ = (x − μf − rest)·inv_std

@@ -187,9 +187,9 @@ class Conv2d final : public Op {
       for (int64_t g = 0; g < calls; ++g) j.k->weight_grad_finish(kd, acc + g * j.s.acc, pw + g * gs.w);
   }
 
-  // The gradient before a fused relu: g where y > 0, else 0 (the relu op's df), into `masked`.
+  // The gradient before a fused relu, g·relu'(x) as the relu op computes it, into `masked`.
   static const float* relu_gradient(const float* g, const float* y, int64_t size, float* masked) {
-    for (int64_t i = 0; i < size; ++i) masked[i] = y[i] > 0 ? g[i] : 0.0f;
+    for (int64_t i = 0; i < size; ++i) masked[i] = g[i] * (y[i] > 0 ? 1.0f : 0.0f);
     return masked;
   }
 
