@@ -123,10 +123,13 @@ class Conv2d final : public Op {
     j.dx_scratch = j.dx ? sized(ws.tensors[kCols], {j.chunks, j.s.dx_scratch}) : nullptr;
     j.pw = gx[1] ? sized(ws.tensors[kPartialW], {j.chunks, d.o * j.kd.patch()}) : nullptr;
     j.pb = gx.size() == 3 && gx[2] ? sized(ws.tensors[kPartialB], {j.chunks, d.o}) : nullptr;
-    j.wp = j.w;
-    if (j.dx && k.prepare) {
-      float* prepared = sized(ws.tensors[kPrepared], {j.calls, j.s.prepared});
-      for (int64_t g = 0; g < j.calls; ++g) k.prepare(j.kd, j.w + g * j.gs.w, prepared + g * j.s.prepared);
+    j.wp = j.w, j.wp_stride = j.gs.w;
+    const bool for_dx = k.prepare_dx && j.s.prepared_dx > 0;
+    if (j.dx && (for_dx || k.prepare)) {
+      const auto prepare = for_dx ? k.prepare_dx : k.prepare;
+      j.wp_stride = for_dx ? j.s.prepared_dx : j.s.prepared;
+      float* prepared = sized(ws.tensors[kPrepared], {j.calls, j.wp_stride});
+      for (int64_t g = 0; g < j.calls; ++g) prepare(j.kd, j.w + g * j.gs.w, prepared + g * j.wp_stride);
       j.wp = prepared;
     }
     parallel_for(j.chunks, [&](int64_t c0, int64_t c1) {
@@ -153,7 +156,7 @@ class Conv2d final : public Op {
     const ConvKernel* k;
     int64_t calls;  // kernel calls per image
     ConvSizes s;
-    int64_t chunks = 0;
+    int64_t chunks = 0, wp_stride = 0;
     const float *kept = nullptr, *x = nullptr, *w = nullptr, *wp = nullptr, *g = nullptr, *y = nullptr;
     float *masked = nullptr, *acc = nullptr, *scratch = nullptr, *dx = nullptr, *dx_scratch = nullptr,
           *pw = nullptr, *pb = nullptr;
@@ -177,7 +180,7 @@ class Conv2d final : public Op {
           j.k->weight_grad(kd, xn + g * gs.x, kn + g * j.s.kept, gn + g * gs.y, j.scratch + c * j.s.scratch,
                            acc + g * j.s.acc);
         if (j.dx)
-          j.k->input_grad(kd, gn + g * gs.y, j.w + g * gs.w, j.wp + g * (j.k->prepare ? j.s.prepared : gs.w),
+          j.k->input_grad(kd, gn + g * gs.y, j.w + g * gs.w, j.wp + g * j.wp_stride,
                           j.dx_scratch + c * j.s.dx_scratch, j.dx + n * calls * gs.x + g * gs.x);
       }
       if (pb)

@@ -238,9 +238,15 @@ void depthwise_input(const ConvDims& d, const float* g, const float*, const floa
 
 // Many output channels at stride 1, AVX-512 (ops/conv_ovec).
 bool ovec_applies(const ConvDims& d, Isa isa) { return isa == Isa::Avx512 && unit(d.stride) && d.o >= 8; }
+// dx: as the forward of the transposed conv from 64 input channels (they fill its lanes), else the
+// gather, which measured as fast or faster below (KERNELS.md).
+bool ovec_dx_transposed(const ConvDims& d) { return d.c >= 64 && ovec_transposed_applies(d); }
 ConvSizes ovec_sizes(const ConvDims& d) {
-  return {ovec_padded_size(d), ovec_weights_size(d), ovec_scratch_size(d), ovec_weights_size(d),
-          ovec_input_grad_scratch_size(d)};
+  ConvSizes s{ovec_padded_size(d), ovec_weights_size(d), ovec_scratch_size(d), ovec_weights_size(d),
+              ovec_input_grad_scratch_size(d)};
+  if (ovec_dx_transposed(d))
+    s.dx_scratch = ovec_transposed_scratch_size(d), s.prepared_dx = ovec_transposed_weights_size(d);
+  return s;
 }
 void ovec_forward_image(const ConvDims& d, const float* x, const float* wt, const float* b, float* kept,
                         float* scratch, float* y) {
@@ -251,7 +257,9 @@ void ovec_weight(const ConvDims& d, const float*, const float* kept, const float
                  float* acc) {
   ovec_weight_grad(d, kept, g, scratch, acc);
 }
-void ovec_input(const ConvDims& d, const float* g, const float* w, const float*, float* scratch, float* dx) {
+void ovec_input(const ConvDims& d, const float* g, const float* w, const float* wp, float* scratch,
+                float* dx) {
+  if (ovec_dx_transposed(d)) return ovec_input_grad_transposed(d, g, wp, scratch, dx);
   ovec_input_grad(d, g, w, scratch, dx);
 }
 
@@ -326,7 +334,7 @@ const std::vector<ConvKernel>& conv_kernels() {
        direct_forward_image<Isa::Avx512>, direct_channels_weight, direct_channels_weight_finish,
        direct_channels_input},
       {"ovec_avx512", ovec_applies, ovec_sizes, ovec_transpose_weights, ovec_forward_image, ovec_weight,
-       ovec_weight_grad_finish, ovec_input},
+       ovec_weight_grad_finish, ovec_input, false, ovec_prepare_transposed},
       {"ovec_strided_avx512", ovec_strided_applies, ovec_strided_sizes, ovec_transpose_weights,
        ovec_forward_image, ovec_weight, ovec_weight_grad_finish, gemm_input_grad},
       plane_entry<Isa::Avx512>("plane_avx512"),

@@ -16,11 +16,12 @@ namespace xgrad {
 
 // Floats of each buffer a kernel needs, for dims d.
 struct ConvSizes {
-  int64_t kept = 0;        // per image: what forward keeps for weight_grad (padded image, im2col)
-  int64_t prepared = 0;    // once per call: weights rearranged by prepare (0: w used as it is)
-  int64_t scratch = 0;     // per worker: forward's and weight_grad's scratch
-  int64_t acc = 0;         // per chunk of images: weight_grad's running sums
-  int64_t dx_scratch = 0;  // per worker: input_grad's scratch
+  int64_t kept = 0;         // per image: what forward keeps for weight_grad (padded image, im2col)
+  int64_t prepared = 0;     // once per call: weights rearranged by prepare (0: w used as it is)
+  int64_t scratch = 0;      // per worker: forward's and weight_grad's scratch
+  int64_t acc = 0;          // per chunk of images: weight_grad's running sums
+  int64_t dx_scratch = 0;   // per worker: input_grad's scratch
+  int64_t prepared_dx = 0;  // once per backward: weights as prepare_dx rearranges them for input_grad
 };
 
 struct ConvKernel {
@@ -36,11 +37,12 @@ struct ConvKernel {
                       float* acc);
   // dw [o, c*kh*kw] += the weight gradient that acc holds.
   void (*weight_grad_finish)(const ConvDims& d, const float* acc, float* dw);
-  // dx [c, h, w] of one image from g [o, oh, ow], the weights w as given and as prepared (wp = w
-  // when prepare is null).
+  // dx [c, h, w] of one image from g [o, oh, ow], the weights w as given and as prepared: by
+  // prepare_dx when its size prepared_dx is not 0, else by prepare (wp = w when that is null too).
   void (*input_grad)(const ConvDims& d, const float* g, const float* w, const float* wp, float* scratch,
                      float* dx);
   bool all_groups = false;  // called once per image with the conv's dims, not once per group
+  void (*prepare_dx)(const ConvDims& d, const float* w, float* prepared) = nullptr;
 };
 
 // The dims kernel k works on for a conv of dims d, and how many calls an image takes.

@@ -53,6 +53,48 @@ int64_t ovec_input_grad_scratch_size(const ConvDims& d) {
   return gw_size(d, gd) + dxp_size(d, gd) + mask_size(d, gd);
 }
 
+ConvDims transposed_conv_dims(const ConvDims& d) {
+  ConvDims t = d;
+  t.c = d.o, t.o = d.c, t.h = d.g.out_h, t.w = d.g.out_w, t.groups = 1;
+  t.g = {d.h, d.w, (d.kh - 1) * d.dilation[0] - d.g.pad_top, (d.kw - 1) * d.dilation[1] - d.g.pad_left};
+  return t;
+}
+
+bool ovec_transposed_applies(const ConvDims& d) {
+  const ConvDims t = transposed_conv_dims(d);
+  // the padding after the transposed conv's last row and column: (k − 1)·dilation − the original's
+  const int64_t bottom = d.h + d.g.pad_top - d.g.out_h, right = d.w + d.g.pad_left - d.g.out_w;
+  return d.stride[0] == 1 && d.stride[1] == 1 && d.groups == 1 && t.g.pad_top >= 0 && t.g.pad_left >= 0 &&
+         bottom >= 0 && right >= 0;
+}
+
+int64_t ovec_transposed_weights_size(const ConvDims& d) {
+  return ovec_weights_size(transposed_conv_dims(d)) + d.o * d.patch();
+}
+
+void ovec_prepare_transposed(const ConvDims& d, const float* w, float* prepared) {
+  const ConvDims t = transposed_conv_dims(d);
+  float* flipped = prepared + ovec_weights_size(t);  // wᵀ [c, o, kh, kw]
+  const int64_t kk = d.kh * d.kw;
+  for (int64_t o = 0; o < d.o; ++o)
+    for (int64_t c = 0; c < d.c; ++c)
+      for (int64_t k = 0; k < kk; ++k) flipped[(c * d.o + o) * kk + k] = w[(o * d.c + c) * kk + kk - 1 - k];
+  ovec_transpose_weights(t, flipped, prepared);
+}
+
+int64_t ovec_transposed_scratch_size(const ConvDims& d) {
+  const ConvDims t = transposed_conv_dims(d);
+  return ovec_padded_size(t) + ovec_scratch_size(t);
+}
+
+void ovec_input_grad_transposed(const ConvDims& d, const float* g, const float* prepared, float* scratch,
+                                float* dx) {
+  const ConvDims t = transposed_conv_dims(d);
+  float* padded_g = scratch;
+  ovec_pad(t, g, padded_g);
+  ovec_forward(t, padded_g, prepared, nullptr, scratch + ovec_padded_size(t), dx);
+}
+
 XGRAD_AVX512_BEGIN
 
 namespace {

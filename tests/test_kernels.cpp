@@ -144,6 +144,9 @@ const std::vector<ConvCase>& conv_cases() {
       {{2, 20, 11, 12}, {20, 1, 3, 3}, {{"groups", 20}, {"stride", 2}, {"padding", 1}}},  // + a block of 4
       {{1, 32, 7, 7}, {32, 1, 5, 5}, {{"groups", 32}, {"dilation", 2}, {"padding", 4}}},
       {{2, 17, 11, 9}, {17, 1, 4, 2}, {{"groups", 17}, {"stride", {2, 1}}}},  // a row no output reads
+      {{2, 64, 7, 7}, {24, 64, 5, 5}, {{"padding", "same"}}},  // ovec dx as the transposed forward
+      {{1, 70, 9, 10}, {16, 70, 3, 3}, {{"dilation", 2}, {"padding", {2, 1}}}},  // the same, dilated, uneven
+      {{2, 64, 8, 8}, {32, 64, 3, 2}, json::object()},  // the same, valid: transposed padding 2 and 1
   };
   return cases;
 }
