@@ -17,7 +17,7 @@ constexpr int64_t kAccLanes = 16;  // floats per (output channel, tap) in acc, w
 
 PaddedDims padded_dims(const ConvDims& d) {
   const int64_t blocks = (d.g.out_w + 15) / 16;
-  return {d.g.out_h + d.kh - 1, blocks * 16 + d.kw - 1};
+  return {d.g.out_h + (d.kh - 1) * d.dilation[0], blocks * 16 + (d.kw - 1) * d.dilation[1]};
 }
 
 void direct_pad(const ConvDims& d, const float* x, float* xp) {

@@ -1,5 +1,5 @@
 #pragma once
-// Direct conv2d at stride 1 and dilation 1, output columns in the vector lanes (16 at AVX-512, 8 at
+// Direct conv2d at stride 1 (any dilation), output columns in the vector lanes (16 at AVX-512, 8 at
 // AVX2): each output row is computed from shifted loads of a zero-padded copy of the image, summed
 // over its input channels.
 // For one input channel (LeNet's conv1) the im2col GEMM has only K = KH*KW rows (25 for 5x5), too

@@ -25,7 +25,8 @@ void forward_rows(const ConvDims& d, int64_t i0, const float* xp, const float* w
         for (int64_t q = 0; q < d.kw; ++q) {
           typename Vec::V wv[OB];
           for (int o = 0; o < OB; ++o) wv[o] = Vec::set1(w[o * patch + c * taps + p * d.kw + q]);
-          const float* x = xp + c * pd.size() + (i0 + p) * pd.cols + jv * L + q;
+          const float* x =
+              xp + c * pd.size() + (i0 + p * d.dilation[0]) * pd.cols + jv * L + q * d.dilation[1];
           for (int r = 0; r < RB; ++r) {
             const typename Vec::V xv = Vec::loadu(x + r * pd.cols);
             for (int o = 0; o < OB; ++o) acc[r][o] = Vec::fmadd(wv[o], xv, acc[r][o]);
@@ -64,8 +65,8 @@ inline void forward(const ConvDims& d, const float* xp, const float* w, const fl
     });
 }
 
-// acc [o, tap, 16 lanes] += Σ_{i, j} g[o, i, j] * xp[c, i + p, j + q] for OB channels and TB taps
-// (any taps (c, p, q) of the kernel: off[t] = c * rows * cols + p * cols + q), each g and x vector
+// acc [o, tap, 16 lanes] += Σ_{i, j} g[o, i, j] * xp[c, i + p·dh, j + q·dw] for OB channels and TB taps
+// (any taps (c, p, q) of the kernel: off[t] = c * rows * cols + p·dh * cols + q·dw), each g and x vector
 // loaded once per block. An instruction set of fewer lanes uses the first kLanes of the 16.
 template <int OB, int TB>
 void weight_block(const ConvDims& d, const float* xp, const int64_t* off, const float* g, float* acc) {
@@ -105,7 +106,7 @@ inline void weight_grad(const ConvDims& d, const float* xp, const float* g, floa
     const int64_t n = std::min<int64_t>(64, taps - t0);
     for (int64_t t = 0; t < n; ++t) {
       const int64_t c = (t0 + t) / kernel, k = (t0 + t) % kernel;
-      off[t] = c * pd.size() + k / d.kw * pd.cols + k % d.kw;
+      off[t] = c * pd.size() + k / d.kw * d.dilation[0] * pd.cols + k % d.kw * d.dilation[1];
     }
     if (d.o == 1) {
       for (int64_t t1 = 0; t1 < n; t1 += kT1)

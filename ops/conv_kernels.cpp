@@ -79,19 +79,19 @@ void pointwise_input_grad(const ConvDims& d, const float* g, const float* w, con
   gemm_transposed(d, g, w, dx);
 }
 
-// One input channel, stride 1, no dilation (ops/conv_direct), AVX-512 or AVX2: first layers and
+// One input channel, stride 1, any dilation (ops/conv_direct), AVX-512 or AVX2: first layers and
 // depthwise convs. (Many input channels: direct_avx512 and direct_avx2 below.)
 template <Isa I>
 bool direct_applies(const ConvDims& d, Isa isa) {
-  return isa >= I && d.c == 1 && unit(d.stride) && unit(d.dilation);
+  return isa >= I && d.c == 1 && unit(d.stride);
 }
 // At stride 1, dx is the conv of g (o channels) with the kernel flipped and its channel axes
-// swapped, padded by kernel − 1 − padding, with x's size as its output (the adjoint).
+// swapped, padded by (kernel − 1)·dilation − padding, with x's size as its output (the adjoint).
 ConvDims transposed_dims(const ConvDims& d) {
   ConvDims t = d;
   t.c = d.o, t.o = d.c;
   t.h = d.g.out_h, t.w = d.g.out_w;
-  t.g = {d.h, d.w, d.kh - 1 - d.g.pad_top, d.kw - 1 - d.g.pad_left};
+  t.g = {d.h, d.w, (d.kh - 1) * d.dilation[0] - d.g.pad_top, (d.kw - 1) * d.dilation[1] - d.g.pad_left};
   return t;
 }
 // wt [c, o, kh, kw] = w [o, c, kh, kw] flipped in both spatial axes.
@@ -164,7 +164,7 @@ double lanes_filled(int64_t n, int64_t lanes = 16) {
   return double(n) / double(lanes * ((n + lanes - 1) / lanes));
 }
 bool direct_channels_applies(const ConvDims& d, Isa isa) {
-  return isa == Isa::Avx512 && d.c > 1 && unit(d.stride) && unit(d.dilation) &&
+  return isa == Isa::Avx512 && d.c > 1 && unit(d.stride) &&
          lanes_filled(d.g.out_w) >= std::min(0.75, lanes_filled(d.o));
 }
 bool direct_weight_wins(const ConvDims& d) { return d.o < 16; }
@@ -195,6 +195,7 @@ void direct_channels_input(const ConvDims& d, const float* g, const float* w, co
 // input channels; the weight gradient by im2col + sgemm, which measured 1.2–5x faster than the
 // direct blocks there (KERNELS.md). 3x3 layers with many channels keep Winograd (earlier in the table).
 bool direct_avx2_applies(const ConvDims& d, Isa isa) {
+  // Dilated convs measured slower here than im2col + sgemm (KERNELS.md), so they stay there.
   return isa >= Isa::Avx2 && d.c > 1 && unit(d.stride) && unit(d.dilation) &&
          lanes_filled(d.g.out_w, 8) >= 0.75;
 }
