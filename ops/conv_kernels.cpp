@@ -85,25 +85,9 @@ template <Isa I>
 bool direct_applies(const ConvDims& d, Isa isa) {
   return isa >= I && d.c == 1 && unit(d.stride);
 }
-// At stride 1, dx is the conv of g (o channels) with the kernel flipped and its channel axes
-// swapped, padded by (kernel − 1)·dilation − padding, with x's size as its output (the adjoint).
-ConvDims transposed_dims(const ConvDims& d) {
-  ConvDims t = d;
-  t.c = d.o, t.o = d.c;
-  t.h = d.g.out_h, t.w = d.g.out_w;
-  t.g = {d.h, d.w, (d.kh - 1) * d.dilation[0] - d.g.pad_top, (d.kw - 1) * d.dilation[1] - d.g.pad_left};
-  return t;
-}
-// wt [c, o, kh, kw] = w [o, c, kh, kw] flipped in both spatial axes.
-void transposed_weights(const ConvDims& d, const float* w, float* wt) {
-  const int64_t taps = d.kh * d.kw;
-  for (int64_t o = 0; o < d.o; ++o)
-    for (int64_t c = 0; c < d.c; ++c)
-      for (int64_t k = 0; k < taps; ++k)
-        wt[(c * d.o + o) * taps + k] = w[(o * d.c + c) * taps + taps - 1 - k];
-}
+// dx as the transposed conv (ops/window.h) run by the direct forward: its weights, then padded g.
 int64_t transposed_scratch(const ConvDims& d) {
-  const ConvDims t = transposed_dims(d);
+  const ConvDims t = transposed_conv_dims(d);
   return d.o * d.patch() + t.c * padded_dims(t).size();
 }
 template <Isa I>
@@ -121,8 +105,8 @@ void direct_weight(const ConvDims& d, const float*, const float* kept, const flo
 template <Isa I>
 void direct_transposed_input(const ConvDims& d, const float* g, const float* w, const float*, float* scratch,
                              float* dx) {
-  transposed_weights(d, w, scratch);
-  const ConvDims t = transposed_dims(d);
+  transposed_conv_weights(d, w, scratch);
+  const ConvDims t = transposed_conv_dims(d);
   float* gp = scratch + d.o * d.patch();
   direct_pad(t, g, gp);
   direct_kernel(I).forward(t, gp, scratch, nullptr, dx);

@@ -43,11 +43,10 @@ void ovec_weight_grad_finish(const ConvDims& d, const float* acc, float* dw);
 int64_t ovec_input_grad_scratch_size(const ConvDims& d);
 void ovec_input_grad(const ConvDims& d, const float* g, const float* w, float* scratch, float* dx);
 
-// dx as the forward of another stride-1 conv: g [o, out_h, out_w] correlated with the flipped,
-// transposed weights wᵀ[c, o, kh−1−p, kw−1−q] under padding (k − 1)·dilation − pad gives dx [c, h, w].
+// dx as the ovec forward of the transposed conv (transposed_conv_dims, ops/window.h): g [o, out_h,
+// out_w] correlated with wᵀ[c, o, kh−1−p, kw−1−q] under padding (k − 1)·dilation − pad gives dx [c, h, w].
 // Its vectors hold 16 of dx's channels where the gather's hold 16 of its cells, so it wins on small
 // planes with many input channels. Needs stride 1 and no side padded by more than (k − 1)·dilation.
-ConvDims transposed_conv_dims(const ConvDims& d);
 bool ovec_transposed_applies(const ConvDims& d);
 int64_t ovec_transposed_weights_size(const ConvDims& d);  // what prepare writes: wᵀ, then its ovec layout
 void ovec_prepare_transposed(const ConvDims& d, const float* w, float* prepared);

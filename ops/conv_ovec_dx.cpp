@@ -53,13 +53,6 @@ int64_t ovec_input_grad_scratch_size(const ConvDims& d) {
   return gw_size(d, gd) + dxp_size(d, gd) + mask_size(d, gd);
 }
 
-ConvDims transposed_conv_dims(const ConvDims& d) {
-  ConvDims t = d;
-  t.c = d.o, t.o = d.c, t.h = d.g.out_h, t.w = d.g.out_w, t.groups = 1;
-  t.g = {d.h, d.w, (d.kh - 1) * d.dilation[0] - d.g.pad_top, (d.kw - 1) * d.dilation[1] - d.g.pad_left};
-  return t;
-}
-
 bool ovec_transposed_applies(const ConvDims& d) {
   const ConvDims t = transposed_conv_dims(d);
   // the padding after the transposed conv's last row and column: (k − 1)·dilation − the original's
@@ -75,10 +68,7 @@ int64_t ovec_transposed_weights_size(const ConvDims& d) {
 void ovec_prepare_transposed(const ConvDims& d, const float* w, float* prepared) {
   const ConvDims t = transposed_conv_dims(d);
   float* flipped = prepared + ovec_weights_size(t);  // wᵀ [c, o, kh, kw]
-  const int64_t kk = d.kh * d.kw;
-  for (int64_t o = 0; o < d.o; ++o)
-    for (int64_t c = 0; c < d.c; ++c)
-      for (int64_t k = 0; k < kk; ++k) flipped[(c * d.o + o) * kk + k] = w[(o * d.c + c) * kk + kk - 1 - k];
+  transposed_conv_weights(d, w, flipped);
   ovec_transpose_weights(t, flipped, prepared);
 }
 

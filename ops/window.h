@@ -87,6 +87,24 @@ inline ConvDims group_dims(ConvDims d) {
   return d;
 }
 
+// At stride 1, dx is itself a conv (the adjoint): g [o, out_h, out_w] correlated with the weights
+// flipped in both spatial axes and their channel axes swapped, padded by (kernel − 1)·dilation −
+// padding, gives dx [c, h, w]. These are its dims (of one group) and its weights.
+inline ConvDims transposed_conv_dims(const ConvDims& d) {
+  ConvDims t = d;
+  t.c = d.o, t.o = d.c, t.h = d.g.out_h, t.w = d.g.out_w;
+  t.g = {d.h, d.w, (d.kh - 1) * d.dilation[0] - d.g.pad_top, (d.kw - 1) * d.dilation[1] - d.g.pad_left};
+  return t;
+}
+// wt [c, o, kh, kw] = w [o, c, kh − 1 − p, kw − 1 − q].
+inline void transposed_conv_weights(const ConvDims& d, const float* w, float* wt) {
+  const int64_t taps = d.kh * d.kw;
+  for (int64_t o = 0; o < d.o; ++o)
+    for (int64_t c = 0; c < d.c; ++c)
+      for (int64_t k = 0; k < taps; ++k)
+        wt[(c * d.o + o) * taps + k] = w[(o * d.c + c) * taps + taps - 1 - k];
+}
+
 // A pooling window over [n*c planes, h, w].
 struct PoolDims {
   int64_t planes, h, w;
