@@ -110,10 +110,7 @@ class BatchNorm final : public ModeDependentOp {
       const float mu = st.mean[c], sf = float(scale), shift = float(beta[c] - st.rest(c) * scale);
       for_channel(d, c, [&](size_t, size_t at) {
         if (relu_)
-          for (size_t k = at; k < at + d.s; ++k) {
-            const float v = (x[k] - mu) * sf + shift;
-            y[k] = v > 0 ? v : 0.0f;  // as the relu op (NaN gives 0)
-          }
+          for (size_t k = at; k < at + d.s; ++k) y[k] = relu((x[k] - mu) * sf + shift);
         else
           for (size_t k = at; k < at + d.s; ++k) y[k] = (x[k] - mu) * sf + shift;
       });
@@ -130,12 +127,9 @@ class BatchNorm final : public ModeDependentOp {
     const Dims d = dims_of(*in[kX]);
     const double m = double(d.per_channel());
     const float *x = in[kX]->data(), *gamma = in[kGamma]->data(), *g = gy.data(), *y = out.data();
-    // relu: std::true_type when a fused relu masks the gradient, so each loop is compiled both ways.
-    const auto channel = [&](size_t c, auto relu) {
-      // g·relu'(x) exactly as the relu op computes it (a product, not a branch: it vectorises)
-      const auto dy = [&](size_t k) {
-        return decltype(relu)::value ? g[k] * (y[k] > 0 ? 1.0f : 0.0f) : g[k];
-      };
+    // fused: std::true_type when a fused relu masks the gradient, so each loop is compiled both ways.
+    const auto channel = [&](size_t c, auto fused) {
+      const auto dy = [&](size_t k) { return decltype(fused)::value ? relu_gradient(g[k], y[k]) : g[k]; };
       const double inv_std = 1.0 / std::sqrt(double(st.var[c]) + epsilon_), rest = st.rest(c);
       const float mu = st.mean[c];
       // Σ dy and Σ dy·x̂ over the channel, x̂ = (x − μf − rest)·inv_std

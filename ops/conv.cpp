@@ -99,7 +99,7 @@ class Conv2d final : public Op {
             k.forward(kd, xn + g * gs.x, wp + g * wp_stride, b ? b + g * gs.o : nullptr, kn + g * s.kept,
                       scratch + c * s.scratch, yn + g * gs.y);
           if (relu_)
-            for (int64_t i = 0; i < calls * gs.y; ++i) yn[i] = yn[i] > 0 ? yn[i] : 0.0f;  // as the relu op
+            for (int64_t i = 0; i < calls * gs.y; ++i) yn[i] = relu(yn[i]);
         }
     });
   }
@@ -174,7 +174,7 @@ class Conv2d final : public Op {
     std::fill(acc, acc + calls * j.s.acc, 0.0f);
     for (int64_t n = c * d.n / j.chunks; n < (c + 1) * d.n / j.chunks; ++n) {
       const float *gn = j.g + n * d.o * p, *xn = j.x + n * calls * gs.x, *kn = j.kept + n * calls * j.s.kept;
-      if (j.masked) gn = relu_gradient(gn, j.y + n * d.o * p, d.o * p, j.masked + c * d.o * p);
+      if (j.masked) gn = masked_gradient(gn, j.y + n * d.o * p, d.o * p, j.masked + c * d.o * p);
       for (int64_t g = 0; g < calls; ++g) {
         if (pw)
           j.k->weight_grad(kd, xn + g * gs.x, kn + g * j.s.kept, gn + g * gs.y, j.scratch + c * j.s.scratch,
@@ -190,9 +190,9 @@ class Conv2d final : public Op {
       for (int64_t g = 0; g < calls; ++g) j.k->weight_grad_finish(kd, acc + g * j.s.acc, pw + g * gs.w);
   }
 
-  // The gradient before a fused relu, g·relu'(x) as the relu op computes it, into `masked`.
-  static const float* relu_gradient(const float* g, const float* y, int64_t size, float* masked) {
-    for (int64_t i = 0; i < size; ++i) masked[i] = g[i] * (y[i] > 0 ? 1.0f : 0.0f);
+  // The gradient before a fused relu, into `masked`.
+  static const float* masked_gradient(const float* g, const float* y, int64_t size, float* masked) {
+    for (int64_t i = 0; i < size; ++i) masked[i] = relu_gradient(g[i], y[i]);
     return masked;
   }
 

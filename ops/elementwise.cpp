@@ -16,7 +16,7 @@ struct SigmoidDef : NoAttrs<SigmoidDef> {
 };
 struct ReluDef : NoAttrs<ReluDef> {
   static constexpr const char* kName = "relu";
-  static float f(float x) { return x > 0 ? x : 0.0f; }
+  static float f(float x) { return relu(x); }
   static float df(float x, float) { return x > 0 ? 1.0f : 0.0f; }
 };
 struct TanhDef : NoAttrs<TanhDef> {

@@ -10,6 +10,12 @@
 
 namespace xgrad {
 
+// relu and the gradient through it, as the relu op computes them; the ops that fuse a relu (conv2d,
+// batch_norm) call the same, so fused and separate give the same bits. y > 0 exactly where x > 0;
+// a product, not a branch on y, so the loops vectorise.
+inline float relu(float x) { return x > 0 ? x : 0.0f; }
+inline float relu_gradient(float g, float y) { return g * (y > 0 ? 1.0f : 0.0f); }
+
 inline float exp_approx(float x) {
   x = x < -87.3f ? -87.3f : x > 88.0f ? 88.0f : x;  // (fmin/fmax and floor would not vectorise)
   // x = n ln2 + r with n = round(x / ln2) by the 1.5 * 2^23 trick, so |r| <= ln2 / 2
