@@ -21,9 +21,10 @@ namespace {
 int64_t reduce_chunks(int64_t n) { return std::min<int64_t>(n, 8); }
 
 // Workspace tensors: what training keeps for the weight gradient, per-worker scratch, partial
-// gradients, the kernels' per-chunk sums, per-worker input-gradient scratch, prepared weights and,
-// with a fused relu, one image's masked output gradient per chunk.
-enum Slot { kKept, kCols, kPartialW, kPartialB, kAcc, kScratch, kPrepared, kMasked, kSlots };
+// gradients, the kernels' per-chunk sums, per-worker input-gradient scratch, weights prepared for
+// forward and for dx (each keeps its size from step to step) and, with a fused relu, one image's
+// masked output gradient per chunk.
+enum Slot { kKept, kCols, kPartialW, kPartialB, kAcc, kScratch, kPrepared, kPreparedDx, kMasked, kSlots };
 
 float* sized(Tensor& t, const Shape& s) {
   ensure_shape(t, s);
@@ -128,7 +129,7 @@ class Conv2d final : public Op {
     if (j.dx && (for_dx || k.prepare)) {
       const auto prepare = for_dx ? k.prepare_dx : k.prepare;
       j.wp_stride = for_dx ? j.s.prepared_dx : j.s.prepared;
-      float* prepared = sized(ws.tensors[kPrepared], {j.calls, j.wp_stride});
+      float* prepared = sized(ws.tensors[for_dx ? kPreparedDx : kPrepared], {j.calls, j.wp_stride});
       for (int64_t g = 0; g < j.calls; ++g) prepare(j.kd, j.w + g * j.gs.w, prepared + g * j.wp_stride);
       j.wp = prepared;
     }
