@@ -183,6 +183,8 @@ TEST_CASE("batch_norm refuses what it cannot compute") {
                        Error);
   CHECK_THROWS_WITH_AS(registry().make("batch_norm", {{"eps", 1e-3}}),
                        doctest::Contains("attrs.eps: unknown"), Error);
+  CHECK_THROWS_WITH_AS(registry().make("batch_norm", {{"activation", "tanh"}}),
+                       doctest::Contains("attrs.activation"), Error);
   CHECK_THROWS_WITH_AS(registry().make("dropout", {{"rate", 1}}), doctest::Contains("attrs.rate"), Error);
   CHECK_THROWS_WITH_AS(registry().make("dropout"), doctest::Contains("attrs.rate: required"), Error);
 }
