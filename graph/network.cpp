@@ -137,11 +137,13 @@ Evaluation Network::evaluate(const BatchSource& data, int64_t batch) const {
   return xgrad::evaluate(graph_, params_, data, batch, data_input_, label_input_);
 }
 
-Tensor Network::predict(const Tensor& x, int64_t batch) const {
+Predictor Network::predictor(int64_t batch) const {
   PredictOptions options;
   options.batch = batch, options.input = data_input_;
-  return predict_output(graph_, params_, x, prediction_output(graph_), options);
+  return Predictor(graph_, params_, prediction_output(graph_), options);
 }
+
+Tensor Network::predict(const Tensor& x, int64_t batch) const { return predictor(batch)(x); }
 
 std::vector<int64_t> Network::predict_classes(const Tensor& x, int64_t batch) const {
   const Tensor scores = predict(x, batch);

@@ -5,6 +5,7 @@
 //   net.fit(train, FitOptions().epochs(5).batch(32).validation(test));
 //   Evaluation e = net.evaluate(test);                     // loss, accuracy, confusion matrix
 //   std::vector<int64_t> classes = net.predict_classes(images);   // no labels needed
+//   Predictor p = net.predictor();  for (...) Tensor y = p(image);  // one image at a time
 //   net.save("lenet.json");   Network again = Network::load("lenet.json");
 // The graph needs a scalar "loss" output; what it is measured by besides the loss follows from the
 // loss op (graph/metric.h: accuracy, binary accuracy or mse). Data goes to the input named "image"
@@ -16,6 +17,7 @@
 #include <vector>
 
 #include "graph/options.h"
+#include "graph/predict.h"
 #include "graph/train.h"
 
 namespace xgrad {
@@ -105,6 +107,9 @@ class Network {
   // "logits", else the loss's prediction input, e.g. a regression's output), in batches, in eval
   // mode, computing only what that output needs: no labels.
   Tensor predict(const Tensor& x, int64_t batch = 256) const;
+  // What predict() runs, made once for many calls (a loop over single images): it predicts with
+  // the weights as they are now; make a new one after training.
+  Predictor predictor(int64_t batch = 256) const;
   // The class with the highest score, per sample.
   std::vector<int64_t> predict_classes(const Tensor& x, int64_t batch = 256) const;
 

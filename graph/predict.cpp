@@ -41,41 +41,54 @@ void softmax_rows(const float* scores, size_t rows, size_t k, float* out) {
 
 }  // namespace
 
-Tensor predict_output(const Graph& g, const Params& weights, const Tensor& images, int output,
-                      const PredictOptions& options) {
-  if (options.batch < 1) throw Error("predict: batch must be >= 1, got " + std::to_string(options.batch));
-  const std::string name = options.input.empty() ? data_inputs(g).data : options.input;
-  const int input = g.find(name);
+Predictor::Predictor(const Graph& g, const Params& weights, int output, const PredictOptions& options)
+    : input_(options.input.empty() ? data_inputs(g).data : options.input),
+      output_name_(g.node(output).name),
+      output_shape_(g.node(output).info.shape),
+      batch_(options.batch) {
+  if (batch_ < 1) throw Error("predict: batch must be >= 1, got " + std::to_string(batch_));
+  const int input = g.find(input_);
   if (input < 0 || g.node(input).kind != NodeKind::Input)
-    throw Error("graph \"" + g.name() + "\" has no input \"" + name + "\"");
-  const Shape& expected = g.node(input).info.shape;
-  Shape sample = shape_of(images);
-  if (sample.empty() || !shape_matches(expected, sample))
-    throw Error("images have shape " + to_string(sample) + ", the input \"" + name + "\" is " +
-                to_string(expected));
-  Shape out_shape = g.node(output).info.shape;
-  if (out_shape.empty() || out_shape[0] != -1)
-    throw Error("output \"" + g.node(output).name + "\" has shape " + to_string(out_shape) +
+    throw Error("graph \"" + g.name() + "\" has no input \"" + input_ + "\"");
+  input_shape_ = g.node(input).info.shape;
+  if (output_shape_.empty() || output_shape_[0] != -1)
+    throw Error("output \"" + output_name_ + "\" has shape " + to_string(output_shape_) +
                 ", expected one row per sample [N, ...]");
+  model_ = std::make_unique<InferenceModel>(fold_for_inference(g, weights, {output}));
+  engine_ = std::make_unique<Engine>(model_->graph);
+  output_ = model_->graph.id(output_name_);
+}
+
+Predictor::Predictor(Predictor&&) noexcept = default;
+Predictor& Predictor::operator=(Predictor&&) noexcept = default;
+Predictor::~Predictor() = default;
+
+Tensor Predictor::operator()(const Tensor& images) {
+  Shape sample = shape_of(images);
+  if (sample.empty() || !shape_matches(input_shape_, sample))
+    throw Error("images have shape " + to_string(sample) + ", the input \"" + input_ + "\" is " +
+                to_string(input_shape_));
   const size_t n = size_t(sample[0]), per_sample = n ? images.size() / n : 0;
+  Shape out_shape = output_shape_;
   out_shape[0] = int64_t(n);
   Tensor out = make_tensor(out_shape);
   const size_t per_row = n ? out.size() / n : 0;
-  const InferenceModel folded = fold_for_inference(g, weights, {output});
-  const int folded_output = folded.graph.id(g.node(output).name);
-  Engine engine(folded.graph);
-  Feeds feeds;
-  Tensor& batch = feeds[name];
-  for (size_t first = 0; first < n; first += size_t(options.batch)) {
-    const size_t count = std::min(size_t(options.batch), n - first);
+  Tensor& batch = feeds_[input_];
+  for (size_t first = 0; first < n; first += size_t(batch_)) {
+    const size_t count = std::min(size_t(batch_), n - first);
     sample[0] = int64_t(count);
     ensure_shape(batch, sample);
     std::memcpy(batch.data(), images.data() + first * per_sample, count * per_sample * sizeof(float));
-    engine.forward(feeds, folded.weights, ForwardOptions::inference({folded_output}));
-    std::memcpy(out.data() + first * per_row, engine.value(folded_output).data(),
+    engine_->forward(feeds_, model_->weights, ForwardOptions::inference({output_}));
+    std::memcpy(out.data() + first * per_row, engine_->value(output_).data(),
                 count * per_row * sizeof(float));
   }
   return out;
+}
+
+Tensor predict_output(const Graph& g, const Params& weights, const Tensor& images, int output,
+                      const PredictOptions& options) {
+  return Predictor(g, weights, output, options)(images);
 }
 
 Predictions predict(const Graph& g, const Params& weights, const Tensor& images,

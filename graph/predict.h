@@ -3,6 +3,7 @@
 // in batches (each op splits its batch over the thread pool), computing only what the scores need,
 // so a model's label input needs no value. Class names come from the model's meta.
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -22,8 +23,35 @@ struct PredictOptions {
   std::string input;  // the graph input the images are fed to; empty: its data input (graph/data_fit.h)
 };
 
-// The value of node `output` for each of `images` [N, ...] (the input's per-sample shape), as
-// [N, ...]: batched, eval mode, only the nodes `output` needs. Throws Error naming a mismatch.
+struct InferenceModel;
+
+// Predicts node `output` of a model many times: the inference form (graph/fold.h, built from a
+// copy of the weights as they are now) and the engine with its buffers are made once, so a loop
+// that predicts one image per call pays neither on every call (as ONNX Runtime's session does).
+//   Predictor p(g, weights, g.id("probs"));  for (...) Tensor y = p(image);
+class Predictor {
+ public:
+  // Throws Error when `g` has no such input or `output` is not one row per sample [N, ...].
+  Predictor(const Graph& g, const Params& weights, int output, const PredictOptions& options = {});
+  Predictor(Predictor&&) noexcept;
+  Predictor& operator=(Predictor&&) noexcept;
+  ~Predictor();
+
+  // The value of `output` for each of `images` [N, ...] (the input's per-sample shape), as [N, ...]:
+  // batched, eval mode, only the nodes `output` needs. Throws Error naming a shape mismatch.
+  Tensor operator()(const Tensor& images);
+
+ private:
+  std::string input_, output_name_;
+  Shape input_shape_, output_shape_;
+  int64_t batch_;
+  std::unique_ptr<InferenceModel> model_;  // on the heap: the engine refers to its graph
+  std::unique_ptr<Engine> engine_;
+  int output_;  // in model_'s graph
+  Feeds feeds_;
+};
+
+// Predictor(g, weights, output, options)(images), for one call.
 Tensor predict_output(const Graph& g, const Params& weights, const Tensor& images, int output,
                       const PredictOptions& options = {});
 

@@ -55,6 +55,16 @@ TEST_CASE("fit learns a separable problem; evaluate and predict agree") {
   int64_t correct = 0;
   for (size_t i = 0; i < classes.size(); ++i) correct += classes[i] == int64_t(test.second(i));
   CHECK(double(correct) / double(classes.size()) == doctest::Approx(e.accuracy));
+  Predictor one_at_a_time = net.predictor(1);
+  const Tensor all = net.predict(test.first);
+  for (int64_t i : {0, 1, 255}) {
+    Tensor sample = make_tensor({1, int64_t(test.first.shape()[1])});
+    std::copy_n(test.first.data() + i * int64_t(sample.size()), sample.size(), sample.data());
+    const Tensor row = one_at_a_time(sample);
+    REQUIRE(row.size() == all.size() / 256);
+    for (size_t k = 0; k < row.size(); ++k)
+      CHECK(row.data()[k] == doctest::Approx(all.data()[size_t(i) * row.size() + k]).epsilon(1e-5));
+  }
 }
 
 TEST_CASE("early stopping, on_epoch and on_step can end a fit") {

@@ -60,6 +60,38 @@ TEST_CASE("predict_model: a regression model gives its output values, no classes
       CHECK(m.values(i, j) == doctest::Approx(dense_by_hand(p, x, i, j)).epsilon(1e-5));
 }
 
+TEST_CASE("Predictor: one inference form for many calls of any size, with the weights it was made with") {
+  const Graph g = image_head_net("mse", 3);
+  Rng rng(7);
+  Params p = init_params(g, rng);
+  const Tensor x = ramp_images(5);
+  Predictor made(g, p, g.id("out"), PredictOptions{2, "image"});
+  Predictor predictor = std::move(made);  // movable: the engine keeps pointing at its graph
+  for (int64_t n : {1, 5, 1, 3}) {        // batch sizes that change between calls, and 5 > the batch of 2
+    Tensor xs = make_tensor({n, 1, 28, 28});
+    std::copy(x.data(), x.data() + xs.size(), xs.data());
+    const Tensor y = predictor(xs);
+    REQUIRE(shape_of(y) == Shape{n, 3});
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t j = 0; j < 3; ++j)
+        CHECK(y(i, j) == doctest::Approx(dense_by_hand(p, x, i, j)).epsilon(1e-5));
+  }
+  const Tensor before = predictor(x);
+  p.at("out.b").data()[0] += 1.0f;  // later changes are not seen; a new Predictor sees them
+  const Tensor same = predictor(x), after = Predictor(g, p, g.id("out"))(x);
+  CHECK(std::equal(before.begin(), before.end(), same.begin()));
+  CHECK(after(0, 0) == doctest::Approx(before(0, 0) + 1.0).epsilon(1e-5));
+  CHECK(after(0, 1) == doctest::Approx(before(0, 1)).epsilon(1e-5));
+  CHECK_THROWS_WITH_AS(predictor(make_tensor({2, 1, 28, 27})),
+                       doctest::Contains("the input \"image\" is [-1, 1, 28, 28]"), Error);
+  CHECK_THROWS_WITH_AS(Predictor(g, p, g.id("loss")), doctest::Contains("expected one row per sample"),
+                       Error);
+  CHECK_THROWS_WITH_AS(Predictor(g, p, g.id("out"), PredictOptions{0, "image"}),
+                       doctest::Contains("batch must be >= 1"), Error);
+  CHECK_THROWS_WITH_AS(Predictor(g, p, g.id("out"), PredictOptions{4, "pixels"}),
+                       doctest::Contains("no input \"pixels\""), Error);
+}
+
 TEST_CASE("predict_model: a multi-label model gives σ of each logit; a classifier its classes") {
   const Graph g = image_head_net("sigmoid", 3);
   Rng rng(5);
