@@ -129,10 +129,11 @@ void input_transform(const ConvDims& d, const Tiles& t, const Band& b, const flo
   for (int64_t c = 0; c < d.c; ++c)
     for (int64_t ti = b.ti0; ti < b.ti1; ++ti) {
       for (int64_t r = 0; r < A; ++r)  // along each row: tile j reads cells m*j .. m*j + A - 1
-        map_row<A, M, 1, 0, A>(V::bt, region + (c * t.rows + M * ti + r) * t.cols, 1, e + r * A * tw, tw, tw);
+        map_row<A, M, 1, 0, A>(V::template bt<float>, region + (c * t.rows + M * ti + r) * t.cols, 1,
+                               e + r * A * tw, tw, tw);
       for (int64_t k = 0; k < A; ++k)  // down the columns
-        map_row<A, 1, 1, 0, A>(V::bt, e + k * tw, A * tw, v + k * cs + c * b.n + (ti - b.ti0) * tw, A * cs,
-                               tw);
+        map_row<A, 1, 1, 0, A>(V::template bt<float>, e + k * tw, A * tw,
+                               v + k * cs + c * b.n + (ti - b.ti0) * tw, A * cs, tw);
     }
 }
 
@@ -175,14 +176,15 @@ void grad_transform(const ConvDims& d, const Tiles& t, const Band& b, const floa
           continue;
         }
         const float* gr = g + (o * oh + M * ti + a) * ow;
-        map_row<M, M, 1, 0, A>(V::ad, gr, 1, ha, tw, ow / M);
+        map_row<M, M, 1, 0, A>(V::template ad<float>, gr, 1, ha, tw, ow / M);
         partial_tile<V>(ow, [&](auto r) {
-          map_row<decltype(r)::value, M, 1, 0, A>(V::ad, gr + ow / M * M, 1, ha + ow / M, tw, 1);
+          map_row<decltype(r)::value, M, 1, 0, A>(V::template ad<float>, gr + ow / M * M, 1, ha + ow / M, tw,
+                                                  1);
         });
       }
       for (int64_t k = 0; k < A; ++k)  // down the columns
-        map_row<M, 1, 1, 0, A>(V::ad, h + k * tw, A * tw, dm + k * cs + o * b.n + (ti - b.ti0) * tw, A * cs,
-                               tw);
+        map_row<M, 1, 1, 0, A>(V::template ad<float>, h + k * tw, A * tw,
+                               dm + k * cs + o * b.n + (ti - b.ti0) * tw, A * cs, tw);
     }
 }
 
@@ -195,13 +197,13 @@ void input_adjoint(const ConvDims& d, const Tiles& t, const Band& b, const float
   for (int64_t c = 0; c < d.c; ++c)
     for (int64_t ti = b.ti0; ti < b.ti1; ++ti) {
       for (int64_t k = 0; k < A; ++k)
-        map_row<A, 1, 1, 0, A>(V::b, dv + k * cs + c * b.n + (ti - b.ti0) * tw, A * cs, e + k * tw, A * tw,
-                               tw);
+        map_row<A, 1, 1, 0, A>(V::template b<float>, dv + k * cs + c * b.n + (ti - b.ti0) * tw, A * cs,
+                               e + k * tw, A * tw, tw);
       for (int64_t r = 0; r < A; ++r) {
         // Neighbouring tiles share two columns: add the first m of each tile, then the last two.
         float* row = region + (c * t.rows + M * ti + r) * t.cols;
-        map_row<A, 1, M, 0, M, true>(V::b, e + r * A * tw, tw, row, 1, tw);
-        map_row<A, 1, M, M, A, true>(V::b, e + r * A * tw, tw, row, 1, tw);
+        map_row<A, 1, M, 0, M, true>(V::template b<float>, e + r * A * tw, tw, row, 1, tw);
+        map_row<A, 1, M, M, A, true>(V::template b<float>, e + r * A * tw, tw, row, 1, tw);
       }
     }
 }
@@ -292,9 +294,14 @@ void input_grad(const ConvDims& d, const float* g, const float* u, float* scratc
 }
 
 template <class V>
+int64_t weights_size(const ConvDims& d) {
+  return V::kA * V::kA * d.o * d.c;
+}
+
+template <class V>
 WinogradKernel kernel_of() {
-  return {V::kM,          scratch_size<V>,       prepare<V>,   forward<V>,
-          weight_grad<V>, weight_grad_finish<V>, input_grad<V>};
+  return {V::kM,      scratch_size<V>, weights_size<V>,       prepare<V>,
+          forward<V>, weight_grad<V>,  weight_grad_finish<V>, input_grad<V>};
 }
 
 }  // namespace

@@ -6,7 +6,8 @@
 // The sum over channels is one sgemm per tile cell: M_ξ [O, T] = U_ξ [O, C] · V_ξ [C, T] over the
 // T tiles of a band of an image. Backward is the adjoint of the same linear map:
 //   dM = A dY Aᵀ;  dU_ξ += dM_ξ · V_ξᵀ, dw = Gᵀ dU G;  dV_ξ = U_ξᵀ · dM_ξ, dx += B dV Bᵀ.
-// Plain C++ and OpenBLAS: no instruction-set specific code.
+// Two implementations: plain C++ over rows of tiles (any CPU; conv_winograd.cpp), and AVX-512 with
+// 16 channels in the vector lanes (conv_winograd_avx512.cpp), both over OpenBLAS.
 #include <cstdint>
 
 #include "ops/conv_kernels.h"
@@ -16,11 +17,12 @@ namespace xgrad {
 
 bool winograd_applies(const ConvDims& d);
 
-// One variant's entry points; the weights are prepared as U [(m+2)², O, C], the weight-gradient
+// The plain kernels' entry points; the weights are prepared as U [(m+2)², O, C], the weight-gradient
 // sums dU have the same layout.
 struct WinogradKernel {
   int m;
   int64_t (*scratch_size)(const ConvDims& d);  // floats of one worker's scratch
+  int64_t (*weights_size)(const ConvDims& d);  // floats of U
   void (*prepare)(const ConvDims& d, const float* w, float* u);
   // y [O, oh, ow] of one image x [C, h, w]; b may be null.
   void (*forward)(const ConvDims& d, const float* x, const float* u, const float* b, float* scratch,
@@ -30,13 +32,17 @@ struct WinogradKernel {
   void (*weight_grad_finish)(const ConvDims& d, const float* acc, float* dw);
   // dx [C, h, w] of one image from g [O, oh, ow].
   void (*input_grad)(const ConvDims& d, const float* g, const float* u, float* scratch, float* dx);
-  int64_t weights_floats(const ConvDims& d) const { return (m + 2) * (m + 2) * d.o * d.c; }
 };
 const WinogradKernel& winograd_kernel(int m);
 
-// The kernel-table entries (conv_kernels.cpp lists them, conv_winograd_entry.cpp builds them):
-// forward and input gradient by F(m, 3); the weight gradient by F(m, 3) too at isa Generic, by
-// the ovec kernel at isa Avx512 (faster there, KERNELS.md).
+// The AVX-512 kernels (16 channels in the lanes) as a conv table entry without name and applies:
+// forward keeps the channel-last input; weights prepared as [(m+2)², C, O] for forward and
+// [(m+2)², O, C] for input_grad (C and O rounded up to whole vectors), so every GEMM reads its
+// operands untransposed; dU is [(m+2)², O, C] likewise.
+ConvKernel winograd_avx512_conv_kernel(int m);
+
+// The kernel-table entries (conv_kernels.cpp lists them, conv_winograd_entry.cpp builds them): at
+// isa Avx512 the lane kernels by F(m, 3), at isa Generic the plain ones by F(2, 3).
 ConvKernel winograd_conv_kernel(const char* name, int m, Isa isa);
 
 }  // namespace xgrad

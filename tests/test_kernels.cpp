@@ -136,7 +136,10 @@ const std::vector<ConvCase>& conv_cases() {
       {{1, 32, 22, 21}, {40, 32, 3, 3}, {{"padding", {2, 1}}}},  // Winograd: wider padding, 24x21
       {{1, 64, 6, 7}, {64, 64, 3, 3}, {{"padding", 4}}},         // Winograd: tiles reading only padding
       {{1, 128, 12, 12}, {128, 64, 3, 3}, {{"groups", 2}, {"padding", "same"}}},  // Winograd per group
-      {{2, 8, 14, 14}, {12, 8, 3, 3}, {{"padding", "same"}}},  // direct: its own dw and dx, 8 + 4 outputs
+      {{2, 17, 17, 19}, {24, 17, 3, 3}, {{"padding", "same"}}},  // Winograd lanes: channel tails, 2 images
+      {{3, 20, 9, 11}, {18, 20, 3, 3}, {{"padding", {0, 1}}}},   // Winograd lanes: F(2, 3) only, 7x11
+      {{2, 32, 7, 7}, {32, 32, 3, 3}, {{"padding", "same"}}},    // F(4, 3) with F(2, 3)'s weight gradient
+      {{2, 8, 14, 14}, {12, 8, 3, 3}, {{"padding", "same"}}},    // direct: its own dw and dx, 8 + 4 outputs
       {{2, 9, 16, 16}, {20, 9, 3, 3}, {{"padding", 4}}},  // direct: ovec's dw, dx padding beyond the kernel
       {{1, 16, 30, 31}, {16, 16, 4, 2}, {{"padding", "same"}}},  // direct: even kernel, uneven "same"
       {{2, 3, 12, 12}, {24, 3, 5, 5}, {{"padding", 2}}},         // direct forward, ovec's dw and dx
@@ -211,16 +214,20 @@ TEST_CASE("a forced conv kernel that does not apply is an error, and the choice 
   const std::vector<ValueInfo> dw_in = {{{-1, 3, 8, 8}}, {{3, 1, 3, 3}}};
   // 3x3 stride-1 convs with many channels go through Winograd on every level (KERNELS.md).
   auto same = registry().make("conv2d", {{"padding", "same"}});
-  const auto vgg = [](int64_t c, int64_t hw) {
-    return std::vector<ValueInfo>{{{-1, c, hw, hw}}, {{c, c, 3, 3}}};
+  const auto vgg = [](int64_t c, int64_t hw, int64_t k = 3) {
+    return std::vector<ValueInfo>{{{-1, c, hw, hw}}, {{c, c, k, k}}};
   };
   if (detected_isa() >= Isa::Avx512) {
     CHECK(same->kernel_name(vgg(32, 32)) == "winograd_f4x3_avx512");
-    CHECK(same->kernel_name(vgg(128, 8)) == "winograd_f2x3_avx512");
-    CHECK(same->kernel_name(vgg(16, 32)) == "direct_avx512");  // rows of 32 and 16 fill the lanes
-    CHECK(same->kernel_name(vgg(32, 16)) == "direct_avx512");
-    CHECK(same->kernel_name(vgg(32, 18)) == "ovec_avx512");  // rows of 18 fill 18 of 32 lanes
-    CHECK(same->kernel_name(vgg(64, 6)) == "ovec_avx512");
+    CHECK(same->kernel_name(vgg(16, 16)) == "winograd_f4x3_avx512");
+    CHECK(same->kernel_name(vgg(128, 8)) == "winograd_f4x3_avx512");  // 4 tiles, many channels
+    CHECK(same->kernel_name(vgg(128, 4)) == "winograd_f2x3_avx512");  // 1 tile of 4x4
+    CHECK(same->kernel_name(vgg(16, 14)) == "winograd_f2x3_avx512");  // few channels, < 256 outputs
+    CHECK(same->kernel_name(vgg(8, 28)) == "direct_avx512");          // 8 channels fill half the lanes
+    CHECK(same->kernel_name(vgg(16, 32, 5)) == "direct_avx512");      // rows of 32 and 16 fill the lanes
+    CHECK(same->kernel_name(vgg(32, 16, 5)) == "direct_avx512");
+    CHECK(same->kernel_name(vgg(32, 18, 5)) == "ovec_avx512");  // rows of 18 fill 18 of 32 lanes
+    CHECK(same->kernel_name(vgg(64, 6, 5)) == "ovec_avx512");
   }
   Forced avx2("", Isa::Avx2);
   auto strided_depthwise = registry().make("conv2d", {{"groups", 3}, {"stride", 2}});

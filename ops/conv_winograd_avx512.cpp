@@ -1,0 +1,363 @@
+// Winograd F(m x m, 3x3), m = 2 or 4, with 16 channels in the AVX-512 vector lanes: the math of
+// conv_winograd.cpp, whose plain C++ transforms run along rows of tiles, read every m-th cell and
+// stay scalar. Here the input (or the output gradient) is first copied channel-last in blocks of 16
+// channels, [C/16, rows, cols, 16] (16x16 register transposes), so each cell of a tile is one vector
+// of 16 channels and every transform is whole-vector adds; the GEMMs run tile-major:
+//   M_ξ [n, O] = V_ξ [n, C] · U_ξ [C, O]      dV_ξ [n, C] = dM_ξ [n, O] · U_ξ [C, O]ᵀ
+// C and O are rounded up to whole vectors (zero weights, zero channels), so no tail needs a mask.
+#include <cblas.h>
+#include <immintrin.h>
+
+#include <algorithm>
+#include <vector>
+
+#include "ops/conv_ovec.h"
+#include "ops/conv_winograd.h"
+#include "ops/cpu.h"
+
+XGRAD_AVX512_BEGIN
+// Included here, inside the target region, so its transforms (instantiated only for __m512 in this
+// file) are compiled for AVX-512: no header before this one may include it, and CMakeLists.txt keeps
+// this file out of unity builds.
+#include "ops/winograd_maps.h"
+
+namespace xgrad {
+namespace winograd_lanes {
+
+using winograd::F2;
+using winograd::F4;
+using Vec = __m512;
+
+int64_t lanes_up(int64_t n) { return (n + kLanes - 1) / kLanes * kLanes; }
+
+// One image's tiles, the padded region they read and the buffers' strides.
+struct Geometry {
+  int64_t th, tw;          // tiles down and across
+  int64_t rows, cols;      // the padded input region: m*th + 2, m*tw + 2
+  int64_t cp, op;          // channels rounded up to whole vectors
+  int64_t band;            // tile rows per band (≤ 128 tiles, so V and M of a band stay in cache)
+  int64_t v_cell, m_cell;  // floats from one cell's [n, cp] (or [n, op]) block to the next
+};
+template <class F>
+Geometry geometry(const ConvDims& d) {
+  Geometry g;
+  g.th = (d.g.out_h + F::kM - 1) / F::kM, g.tw = (d.g.out_w + F::kM - 1) / F::kM;
+  g.rows = F::kM * g.th + 2, g.cols = F::kM * g.tw + 2;
+  g.cp = lanes_up(d.c), g.op = lanes_up(d.o);
+  g.band = std::max<int64_t>(1, std::min(g.th, 128 / g.tw));
+  g.v_cell = g.band * g.tw * g.cp + kLanes,
+  g.m_cell = g.band * g.tw * g.op + kLanes;  // + a line: no L1 set clashes
+  return g;
+}
+
+// One worker's scratch: the channel-last region [cp/16, rows, cols, 16] (forward: x; backward: dx's
+// sums), V or dV [A², n, cp], M or dM [A², n, op], and the channel-last output (forward: y; backward:
+// g) [op/16, m*th, m*tw, 16].
+struct Scratch {
+  float *region, *v, *m, *image;
+};
+template <class F>
+Scratch layout(const Geometry& g, float* base, int64_t* size = nullptr) {
+  constexpr int64_t cells = F::kA * F::kA;
+  const int64_t region = g.cp * g.rows * g.cols, v = cells * g.v_cell, m = cells * g.m_cell;
+  if (size) *size = region + v + m + g.op * F::kM * g.th * F::kM * g.tw;
+  if (!base) return {};
+  return {base, base + region, base + region + v, base + region + v + m};
+}
+// Variant W's tiles over the region of variant F's forward: the same origin, at least as large.
+template <class F, class W>
+Geometry reading_region_of(const ConvDims& d) {
+  const Geometry f = geometry<F>(d);
+  Geometry g = geometry<W>(d);
+  g.rows = f.rows, g.cols = f.cols;
+  return g;
+}
+template <class F>
+int64_t scratch_size(const ConvDims& d) {
+  int64_t size = 0, f2 = 0;
+  layout<F>(geometry<F>(d), nullptr, &size);
+  layout<F2>(reading_region_of<F, F2>(d), nullptr, &f2);  // F(4, 3)'s weight gradient may run F(2, 3)'s
+  return std::max(size, f2);
+}
+template <class F>
+int64_t weights_size(const ConvDims& d) {
+  return F::kA * F::kA * lanes_up(d.c) * lanes_up(d.o);
+}
+
+// out [c/16 blocks, rows, cols, 16] = in [c, h, w] moved down by `top` and right by `left`, zeros
+// elsewhere and in the channels past c (cells beyond the region are not copied).
+void to_lanes(const float* in, int64_t c, int64_t h, int64_t w, int64_t top, int64_t left, int64_t rows,
+              int64_t cols, float* out) {
+  const int64_t h1 = std::max<int64_t>(0, std::min(h, rows - top)),
+                w1 = std::max<int64_t>(0, std::min(w, cols - left));
+  for (int64_t cb = 0; cb * kLanes < c; ++cb) {
+    const int64_t chans = std::min(kLanes, c - cb * kLanes);
+    for (int64_t r = 0; r < rows; ++r) {
+      float* row = out + (cb * rows + r) * cols * kLanes;
+      const bool inside = r >= top && r < top + h1 && w1 > 0;
+      if (!inside || chans < kLanes) {
+        std::fill(row, row + cols * kLanes, 0.0f);
+      } else {
+        std::fill(row, row + left * kLanes, 0.0f);
+        std::fill(row + (left + w1) * kLanes, row + cols * kLanes, 0.0f);
+      }
+      if (!inside) continue;
+      for (int64_t j0 = 0; j0 < w1; j0 += kLanes)
+        transpose_block(in + (cb * kLanes * h + r - top) * w + j0, h * w, row + (left + j0) * kLanes, kLanes,
+                        chans, std::min(kLanes, w1 - j0));
+    }
+  }
+}
+
+// out [c, h, w] = in [c/16 blocks, rows, cols, 16] read from (top, left); cells the region does not
+// reach are 0.
+void from_lanes(const float* in, int64_t c, int64_t h, int64_t w, int64_t top, int64_t left, int64_t rows,
+                int64_t cols, float* out) {
+  const int64_t h1 = std::max<int64_t>(0, std::min(h, rows - top)),
+                w1 = std::max<int64_t>(0, std::min(w, cols - left));
+  if (h1 < h || w1 < w) std::fill(out, out + c * h * w, 0.0f);
+  for (int64_t cb = 0; cb * kLanes < c; ++cb) {
+    const int64_t chans = std::min(kLanes, c - cb * kLanes);
+    for (int64_t r = 0; r < h1; ++r)
+      for (int64_t j0 = 0; j0 < w1; j0 += kLanes)
+        transpose_block(in + ((cb * rows + r + top) * cols + left + j0) * kLanes, kLanes,
+                        out + (cb * kLanes * h + r) * w + j0, h * w, std::min(kLanes, w1 - j0), chans);
+  }
+}
+
+// V [A², n, cp] = Bᵀ d B for the tiles of tile rows [ti0, ti1), tile t = (ti - ti0)·tw + tj.
+template <class F>
+void input_transform(const Geometry& g, const float* region, int64_t ti0, int64_t ti1, float* v) {
+  constexpr int M = F::kM, A = F::kA;
+  for (int64_t cb = 0; cb < g.cp / kLanes; ++cb)
+    for (int64_t ti = ti0; ti < ti1; ++ti)
+      for (int64_t tj = 0; tj < g.tw; ++tj) {
+        float* vt = v + ((ti - ti0) * g.tw + tj) * g.cp + cb * kLanes;
+        Vec e[A][A];  // e[i][k]: row i of the tile transformed along the row
+        for (int i = 0; i < A; ++i) {
+          const float* cell = region + ((cb * g.rows + M * ti + i) * g.cols + M * tj) * kLanes;
+          Vec a[A];
+          for (int j = 0; j < A; ++j) a[j] = _mm512_loadu_ps(cell + j * kLanes);
+          F::bt(a, e[i]);
+        }
+        for (int k = 0; k < A; ++k) {
+          Vec col[A], out[A];
+          for (int i = 0; i < A; ++i) col[i] = e[i][k];
+          F::bt(col, out);
+          for (int i = 0; i < A; ++i) _mm512_storeu_ps(vt + (i * A + k) * g.v_cell, out[i]);
+        }
+      }
+}
+
+// The channel-last output image [op/16, m*th, m*tw, 16] = Aᵀ M A + bias for the band's tiles.
+template <class F>
+void output_transform(const Geometry& g, const float* m, const float* bias, int64_t o, int64_t ti0,
+                      int64_t ti1, float* image) {
+  constexpr int M = F::kM, A = F::kA;
+  const int64_t oh = M * g.th, ow = M * g.tw;
+  const Vec zero = _mm512_setzero_ps();
+  for (int64_t ob = 0; ob < g.op / kLanes; ++ob) {
+    const __mmask16 outs = __mmask16((1u << std::min(kLanes, o - ob * kLanes)) - 1);
+    const Vec add = bias ? _mm512_maskz_loadu_ps(outs, bias + ob * kLanes) : zero;
+    for (int64_t ti = ti0; ti < ti1; ++ti)
+      for (int64_t tj = 0; tj < g.tw; ++tj) {
+        const float* mt = m + ((ti - ti0) * g.tw + tj) * g.op + ob * kLanes;
+        Vec f[M][A];  // f[a][k]: column k of the tile transformed down the column
+        for (int k = 0; k < A; ++k) {
+          Vec col[A], out[M];
+          for (int i = 0; i < A; ++i) col[i] = _mm512_loadu_ps(mt + (i * A + k) * g.m_cell);
+          F::at(col, zero, out);
+          for (int a = 0; a < M; ++a) f[a][k] = out[a];
+        }
+        for (int a = 0; a < M; ++a) {
+          Vec out[M];
+          F::at(f[a], add, out);
+          float* cell = image + ((ob * oh + M * ti + a) * ow + M * tj) * kLanes;
+          for (int b = 0; b < M; ++b) _mm512_storeu_ps(cell + b * kLanes, out[b]);
+        }
+      }
+  }
+}
+
+// dM [A², n, op] = A dY Aᵀ for the band's tiles, dY from the channel-last g (zeros beyond oh, ow).
+template <class F>
+void grad_transform(const Geometry& g, const float* image, int64_t ti0, int64_t ti1, float* dm) {
+  constexpr int M = F::kM, A = F::kA;
+  const int64_t oh = M * g.th, ow = M * g.tw;
+  for (int64_t ob = 0; ob < g.op / kLanes; ++ob)
+    for (int64_t ti = ti0; ti < ti1; ++ti)
+      for (int64_t tj = 0; tj < g.tw; ++tj) {
+        float* mt = dm + ((ti - ti0) * g.tw + tj) * g.op + ob * kLanes;
+        Vec h[M][A];  // h[a][k]: output row a of the block mapped along the row
+        for (int a = 0; a < M; ++a) {
+          const float* cell = image + ((ob * oh + M * ti + a) * ow + M * tj) * kLanes;
+          Vec in[M];
+          for (int b = 0; b < M; ++b) in[b] = _mm512_loadu_ps(cell + b * kLanes);
+          F::ad(in, h[a]);
+        }
+        for (int k = 0; k < A; ++k) {
+          Vec col[M], out[A];
+          for (int a = 0; a < M; ++a) col[a] = h[a][k];
+          F::ad(col, out);
+          for (int i = 0; i < A; ++i) _mm512_storeu_ps(mt + (i * A + k) * g.m_cell, out[i]);
+        }
+      }
+}
+
+// region += B dV Bᵀ of the band's tiles, added to the cells each tile read (tiles overlap by two).
+template <class F>
+void input_adjoint(const Geometry& g, const float* dv, int64_t ti0, int64_t ti1, float* region) {
+  constexpr int M = F::kM, A = F::kA;
+  for (int64_t cb = 0; cb < g.cp / kLanes; ++cb)
+    for (int64_t ti = ti0; ti < ti1; ++ti)
+      for (int64_t tj = 0; tj < g.tw; ++tj) {
+        const float* vt = dv + ((ti - ti0) * g.tw + tj) * g.cp + cb * kLanes;
+        Vec e[A][A];  // e[r][k]: column k mapped back to the tile's rows r
+        for (int k = 0; k < A; ++k) {
+          Vec col[A], out[A];
+          for (int i = 0; i < A; ++i) col[i] = _mm512_loadu_ps(vt + (i * A + k) * g.v_cell);
+          F::b(col, out);
+          for (int r = 0; r < A; ++r) e[r][k] = out[r];
+        }
+        for (int r = 0; r < A; ++r) {
+          Vec out[A];
+          F::b(e[r], out);
+          float* cell = region + ((cb * g.rows + M * ti + r) * g.cols + M * tj) * kLanes;
+          for (int j = 0; j < A; ++j)
+            _mm512_storeu_ps(cell + j * kLanes, _mm512_add_ps(_mm512_loadu_ps(cell + j * kLanes), out[j]));
+        }
+      }
+}
+
+// U [A², cp, op] (forward) or, `for_dx`, [A², op, cp] from the plain kernel's U [A², O, C] (its
+// G w Gᵀ, so both kernels share one transform of the weights); zeros for the rounded-up channels.
+template <class F, bool for_dx>
+void prepare(const ConvDims& d, const float* w, float* u) {
+  constexpr int64_t cells = F::kA * F::kA;
+  std::vector<float> plain(size_t(cells * d.o * d.c));
+  winograd_kernel(F::kM).prepare(d, w, plain.data());
+  const int64_t cp = lanes_up(d.c), op = lanes_up(d.o);
+  std::fill(u, u + cells * cp * op, 0.0f);
+  for (int64_t xi = 0; xi < cells; ++xi)
+    for (int64_t o = 0; o < d.o; ++o)
+      for (int64_t c = 0; c < d.c; ++c)
+        u[for_dx ? (xi * op + o) * cp + c : (xi * cp + c) * op + o] = plain[size_t((xi * d.o + o) * d.c + c)];
+}
+
+// Forward keeps the channel-last region for the weight gradient.
+template <class F>
+void forward(const ConvDims& d, const float* x, const float* u, const float* b, float* kept, float* scratch,
+             float* y) {
+  const Geometry g = geometry<F>(d);
+  const Scratch s = layout<F>(g, scratch);
+  const int n_cp = int(g.cp), n_op = int(g.op);
+  to_lanes(x, d.c, d.h, d.w, d.g.pad_top, d.g.pad_left, g.rows, g.cols, kept);
+  for (int64_t ti0 = 0; ti0 < g.th; ti0 += g.band) {
+    const int64_t ti1 = std::min(g.th, ti0 + g.band);
+    const int n = int((ti1 - ti0) * g.tw);
+    input_transform<F>(g, kept, ti0, ti1, s.v);
+    for (int64_t xi = 0; xi < F::kA * F::kA; ++xi)  // M_ξ [n, op] = V_ξ [n, cp] · U_ξ [cp, op]
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n_op, n_cp, 1.0f, s.v + xi * g.v_cell, n_cp,
+                  u + xi * g.cp * g.op, n_op, 0.0f, s.m + xi * g.m_cell, n_op);
+    output_transform<F>(g, s.m, b, d.o, ti0, ti1, s.image);
+  }
+  from_lanes(s.image, d.o, d.g.out_h, d.g.out_w, 0, 0, F::kM * g.th, F::kM * g.tw, y);
+}
+
+// The weight gradient's GEMMs are as deep as an image has tiles: F(4, 3)'s with fewer than 16 tiles
+// measured slower than F(2, 3)'s with 4x as many, so those convs take F(2, 3)'s (its tiles read the
+// region F(4, 3)'s forward kept: the same origin, at least as large).
+bool weight_grad_by_f2(const ConvDims& d) { return ((d.g.out_h + 3) / 4) * ((d.g.out_w + 3) / 4) < 16; }
+
+// acc: dU [A², op, cp] += dM_ξᵀ · V_ξ of one image by variant W, V from the region F's forward kept.
+template <class F, class W>
+void weight_grad_by(const ConvDims& d, const float* kept, const float* gy, float* scratch, float* acc) {
+  const Geometry g = reading_region_of<F, W>(d);
+  const Scratch s = layout<W>(g, scratch);
+  const int n_cp = int(g.cp), n_op = int(g.op);
+  to_lanes(gy, d.o, d.g.out_h, d.g.out_w, 0, 0, W::kM * g.th, W::kM * g.tw, s.image);
+  for (int64_t ti0 = 0; ti0 < g.th; ti0 += g.band) {
+    const int64_t ti1 = std::min(g.th, ti0 + g.band);
+    const int n = int((ti1 - ti0) * g.tw);
+    input_transform<W>(g, kept, ti0, ti1, s.v);
+    grad_transform<W>(g, s.image, ti0, ti1, s.m);
+    for (int64_t xi = 0; xi < W::kA * W::kA; ++xi)  // dU_ξ [op, cp] += dM_ξ [n, op]ᵀ · V_ξ [n, cp]
+      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n_op, n_cp, n, 1.0f, s.m + xi * g.m_cell, n_op,
+                  s.v + xi * g.v_cell, n_cp, 1.0f, acc + xi * g.op * g.cp, n_cp);
+  }
+}
+template <class F>
+void weight_grad(const ConvDims& d, const float*, const float* kept, const float* gy, float* scratch,
+                 float* acc) {
+  if (F::kM == 4 && weight_grad_by_f2(d)) return weight_grad_by<F, F2>(d, kept, gy, scratch, acc);
+  weight_grad_by<F, F>(d, kept, gy, scratch, acc);
+}
+
+// dw += Gᵀ dU G, by the plain kernel's map on dU without the rounded-up channels.
+template <class W>
+void weight_grad_finish_by(const ConvDims& d, const float* acc, float* dw) {
+  constexpr int64_t cells = W::kA * W::kA;
+  const int64_t cp = lanes_up(d.c), op = lanes_up(d.o);
+  std::vector<float> plain(size_t(cells * d.o * d.c));
+  for (int64_t xi = 0; xi < cells; ++xi)
+    for (int64_t o = 0; o < d.o; ++o)
+      std::copy_n(acc + (xi * op + o) * cp, d.c, plain.data() + (xi * d.o + o) * d.c);
+  winograd_kernel(W::kM).weight_grad_finish(d, plain.data(), dw);
+}
+template <class F>
+void weight_grad_finish(const ConvDims& d, const float* acc, float* dw) {
+  if (F::kM == 4 && weight_grad_by_f2(d)) return weight_grad_finish_by<F2>(d, acc, dw);
+  weight_grad_finish_by<F>(d, acc, dw);
+}
+
+template <class F>
+void input_grad(const ConvDims& d, const float* gy, const float*, const float* ut, float* scratch,
+                float* dx) {
+  const Geometry g = geometry<F>(d);
+  const Scratch s = layout<F>(g, scratch);
+  const int n_cp = int(g.cp), n_op = int(g.op);
+  to_lanes(gy, d.o, d.g.out_h, d.g.out_w, 0, 0, F::kM * g.th, F::kM * g.tw, s.image);
+  std::fill(s.region, s.region + g.cp * g.rows * g.cols, 0.0f);
+  for (int64_t ti0 = 0; ti0 < g.th; ti0 += g.band) {
+    const int64_t ti1 = std::min(g.th, ti0 + g.band);
+    const int n = int((ti1 - ti0) * g.tw);
+    grad_transform<F>(g, s.image, ti0, ti1, s.m);
+    for (int64_t xi = 0; xi < F::kA * F::kA; ++xi)  // dV_ξ [n, cp] = dM_ξ [n, op] · Uᵀ_ξ [op, cp]
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n_cp, n_op, 1.0f, s.m + xi * g.m_cell, n_op,
+                  ut + xi * g.cp * g.op, n_cp, 0.0f, s.v + xi * g.v_cell, n_cp);
+    input_adjoint<F>(g, s.v, ti0, ti1, s.region);
+  }
+  from_lanes(s.region, d.c, d.h, d.w, d.g.pad_top, d.g.pad_left, g.rows, g.cols, dx);
+}
+
+// Kept: the channel-last region; acc: dU [A², op, cp]; the prepared weights for either direction.
+template <class F>
+ConvSizes sizes(const ConvDims& d) {
+  const Geometry g = geometry<F>(d);
+  const int64_t u = weights_size<F>(d), s = scratch_size<F>(d);
+  return {g.cp * g.rows * g.cols, u, s, u, s, u};
+}
+
+template <class F>
+ConvKernel kernel_of() {
+  return {nullptr,
+          nullptr,
+          sizes<F>,
+          prepare<F, false>,
+          forward<F>,
+          weight_grad<F>,
+          weight_grad_finish<F>,
+          input_grad<F>,
+          false,
+          prepare<F, true>};
+}
+
+}  // namespace winograd_lanes
+
+ConvKernel winograd_avx512_conv_kernel(int m) {
+  return m == 4 ? winograd_lanes::kernel_of<winograd::F4>() : winograd_lanes::kernel_of<winograd::F2>();
+}
+
+}  // namespace xgrad
+
+XGRAD_AVX512_END
