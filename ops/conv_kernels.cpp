@@ -311,6 +311,7 @@ const std::vector<ConvKernel>& conv_kernels() {
        depthwise_weight, depthwise_weight_grad_finish, depthwise_input, true},
       winograd_conv_kernel("winograd_f4x3_avx512", 4, Isa::Avx512),
       winograd_conv_kernel("winograd_f2x3_avx512", 2, Isa::Avx512),
+      winograd_conv_kernel("winograd_f2x5_avx512", 2, Isa::Avx512, 5),
       winograd_conv_kernel("winograd_f2x3", 2, Isa::Generic),
       {"pointwise_gemm", pointwise_applies, pointwise_sizes, nullptr, pointwise_forward,
        pointwise_weight_grad, add_to, pointwise_input_grad},

@@ -26,7 +26,7 @@ struct Tiles {
 template <class V>
 Tiles tiles_of(const ConvDims& d) {
   const int64_t th = (d.g.out_h + V::kM - 1) / V::kM, tw = (d.g.out_w + V::kM - 1) / V::kM;
-  return {th, tw, V::kM * th + 2, V::kM * tw + 2};
+  return {th, tw, V::kM * th + V::kR - 1, V::kM * tw + V::kR - 1};
 }
 
 // A band of whole tile rows [ti0, ti1): the transforms and the A² sgemm calls run band by band,
@@ -208,38 +208,38 @@ void input_adjoint(const ConvDims& d, const Tiles& t, const Band& b, const float
     }
 }
 
-// U [A², O, C] = G w Gᵀ for every (o, c); w [O, C, 3, 3].
+// U [A², O, C] = G w Gᵀ for every (o, c); w [O, C, r, r].
 template <class V>
 void prepare(const ConvDims& d, const float* w, float* u) {
-  constexpr int A = V::kA;
+  constexpr int A = V::kA, R = V::kR;
   const int64_t cs = d.o * d.c;
   for (int64_t oc = 0; oc < cs; ++oc) {
-    float rows[3][A], col[3], out[A];  // G along each kernel row, then down each column
-    for (int p = 0; p < 3; ++p) V::g(w + oc * 9 + p * 3, rows[p]);
+    float rows[R][A], col[R], out[A];  // G along each kernel row, then down each column
+    for (int p = 0; p < R; ++p) V::g(w + (oc * R + p) * R, rows[p]);
     for (int k = 0; k < A; ++k) {
-      for (int p = 0; p < 3; ++p) col[p] = rows[p][k];
+      for (int p = 0; p < R; ++p) col[p] = rows[p][k];
       V::g(col, out);
       for (int i = 0; i < A; ++i) u[(i * A + k) * cs + oc] = out[i];
     }
   }
 }
 
-// dw [O, C, 3, 3] += Gᵀ dU G.
+// dw [O, C, r, r] += Gᵀ dU G.
 template <class V>
 void weight_grad_finish(const ConvDims& d, const float* acc, float* dw) {
-  constexpr int A = V::kA;
+  constexpr int A = V::kA, R = V::kR;
   const int64_t cs = d.o * d.c;
   for (int64_t oc = 0; oc < cs; ++oc) {
-    float rows[A][3], col[A], out[3];
+    float rows[A][R], col[A], out[R];
     for (int i = 0; i < A; ++i) {
       float cells[A];
       for (int k = 0; k < A; ++k) cells[k] = acc[(i * A + k) * cs + oc];
       V::gt(cells, rows[i]);
     }
-    for (int q = 0; q < 3; ++q) {
+    for (int q = 0; q < R; ++q) {
       for (int i = 0; i < A; ++i) col[i] = rows[i][q];
       V::gt(col, out);
-      for (int p = 0; p < 3; ++p) dw[oc * 9 + p * 3 + q] += out[p];
+      for (int p = 0; p < R; ++p) dw[(oc * R + p) * R + q] += out[p];
     }
   }
 }
@@ -306,14 +306,24 @@ WinogradKernel kernel_of() {
 
 }  // namespace
 
-bool winograd_applies(const ConvDims& d) {
-  return d.kh == 3 && d.kw == 3 && d.stride[0] == 1 && d.stride[1] == 1 && d.dilation[0] == 1 &&
+bool winograd_applies(const ConvDims& d, int r) {
+  return d.kh == r && d.kw == r && d.stride[0] == 1 && d.stride[1] == 1 && d.dilation[0] == 1 &&
          d.dilation[1] == 1;
 }
 
 const WinogradKernel& winograd_kernel(int m) {
   static const WinogradKernel f2 = kernel_of<F2>(), f4 = kernel_of<F4>();
   return m == 4 ? f4 : f2;
+}
+
+void winograd_transform_weights(int m, const ConvDims& d, const float* w, float* u) {
+  if (d.kh == 5) return prepare<winograd::F2x5>(d, w, u);
+  m == 4 ? prepare<F4>(d, w, u) : prepare<F2>(d, w, u);
+}
+
+void winograd_transform_weight_grad(int m, const ConvDims& d, const float* acc, float* dw) {
+  if (d.kh == 5) return weight_grad_finish<winograd::F2x5>(d, acc, dw);
+  m == 4 ? weight_grad_finish<F4>(d, acc, dw) : weight_grad_finish<F2>(d, acc, dw);
 }
 
 }  // namespace xgrad

@@ -15,7 +15,8 @@
 
 namespace xgrad {
 
-bool winograd_applies(const ConvDims& d);
+// r x r kernels at stride 1 without dilation.
+bool winograd_applies(const ConvDims& d, int r = 3);
 
 // The plain kernels' entry points; the weights are prepared as U [(m+2)², O, C], the weight-gradient
 // sums dU have the same layout.
@@ -35,14 +36,20 @@ struct WinogradKernel {
 };
 const WinogradKernel& winograd_kernel(int m);
 
-// The AVX-512 kernels (16 channels in the lanes) as a conv table entry without name and applies:
+// U [(m+r-1)², O, C] = G w Gᵀ, and dw += Gᵀ dU G, of F(m x m, r x r) with r = d.kh: F(2, 3), F(4, 3) or
+// F(2, 5). Plain C++, for every kernel's prepare and weight_grad_finish.
+void winograd_transform_weights(int m, const ConvDims& d, const float* w, float* u);
+void winograd_transform_weight_grad(int m, const ConvDims& d, const float* acc, float* dw);
+
+// The AVX-512 kernels F(m, 3) and F(2, 5) (16 channels in the lanes) as a conv table entry without
+// name and applies:
 // forward keeps the channel-last input; weights prepared as [(m+2)², C, O] for forward and
 // [(m+2)², O, C] for input_grad (C and O rounded up to whole vectors), so every GEMM reads its
 // operands untransposed; dU is [(m+2)², O, C] likewise.
-ConvKernel winograd_avx512_conv_kernel(int m);
+ConvKernel winograd_avx512_conv_kernel(int m, int r = 3);
 
 // The kernel-table entries (conv_kernels.cpp lists them, conv_winograd_entry.cpp builds them): at
-// isa Avx512 the lane kernels by F(m, 3), at isa Generic the plain ones by F(2, 3).
-ConvKernel winograd_conv_kernel(const char* name, int m, Isa isa);
+// isa Avx512 the lane kernels by F(m, r), at isa Generic the plain ones by F(2, 3).
+ConvKernel winograd_conv_kernel(const char* name, int m, Isa isa, int r = 3);
 
 }  // namespace xgrad

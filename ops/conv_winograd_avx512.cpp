@@ -1,14 +1,15 @@
-// Winograd F(m x m, 3x3), m = 2 or 4, with 16 channels in the AVX-512 vector lanes: the math of
-// conv_winograd.cpp, whose plain C++ transforms run along rows of tiles, read every m-th cell and
-// stay scalar. Here the input (or the output gradient) is first copied channel-last in blocks of 16
-// channels, [C/16, rows, cols, 16] (16x16 register transposes), so each cell of a tile is one vector
-// of 16 channels and every transform is whole-vector adds; the GEMMs run tile-major:
+// Winograd F(m x m, 3x3), m = 2 or 4, and F(2x2, 5x5) with 16 channels in the AVX-512 vector lanes: the math
+// of conv_winograd.cpp, whose plain C++ transforms run along rows of tiles, read every m-th cell and stay
+// scalar. Here the input (or the output gradient) is first copied channel-last in blocks of 16 channels,
+// [C/16, rows, cols, 16] (16x16 register transposes), so each cell of a tile is one vector of 16 channels and
+// every transform is whole-vector adds; the GEMMs run tile-major:
 //   M_ξ [n, O] = V_ξ [n, C] · U_ξ [C, O]      dV_ξ [n, C] = dM_ξ [n, O] · U_ξ [C, O]ᵀ
 // C and O are rounded up to whole vectors (zero weights, zero channels), so no tail needs a mask.
 #include <cblas.h>
 #include <immintrin.h>
 
 #include <algorithm>
+#include <type_traits>
 #include <vector>
 
 #include "ops/conv_ovec.h"
@@ -33,7 +34,7 @@ int64_t lanes_up(int64_t n) { return (n + kLanes - 1) / kLanes * kLanes; }
 // One image's tiles, the padded region they read and the buffers' strides.
 struct Geometry {
   int64_t th, tw;          // tiles down and across
-  int64_t rows, cols;      // the padded input region: m*th + 2, m*tw + 2
+  int64_t rows, cols;      // the padded input region: m*th + r - 1, m*tw + r - 1
   int64_t cp, op;          // channels rounded up to whole vectors
   int64_t band;            // tile rows per band (≤ 128 tiles, so V and M of a band stay in cache)
   int64_t v_cell, m_cell;  // floats from one cell's [n, cp] (or [n, op]) block to the next
@@ -42,7 +43,7 @@ template <class F>
 Geometry geometry(const ConvDims& d) {
   Geometry g;
   g.th = (d.g.out_h + F::kM - 1) / F::kM, g.tw = (d.g.out_w + F::kM - 1) / F::kM;
-  g.rows = F::kM * g.th + 2, g.cols = F::kM * g.tw + 2;
+  g.rows = F::kM * g.th + F::kR - 1, g.cols = F::kM * g.tw + F::kR - 1;
   g.cp = lanes_up(d.c), g.op = lanes_up(d.o);
   g.band = std::max<int64_t>(1, std::min(g.th, 128 / g.tw));
   g.v_cell = g.band * g.tw * g.cp + kLanes,
@@ -76,7 +77,8 @@ template <class F>
 int64_t scratch_size(const ConvDims& d) {
   int64_t size = 0, f2 = 0;
   layout<F>(geometry<F>(d), nullptr, &size);
-  layout<F2>(reading_region_of<F, F2>(d), nullptr, &f2);  // F(4, 3)'s weight gradient may run F(2, 3)'s
+  if (std::is_same_v<F, F4>)
+    layout<F2>(reading_region_of<F, F2>(d), nullptr, &f2);  // F(4, 3)'s dw may be F(2, 3)'s
   return std::max(size, f2);
 }
 template <class F>
@@ -235,7 +237,7 @@ template <class F, bool for_dx>
 void prepare(const ConvDims& d, const float* w, float* u) {
   constexpr int64_t cells = F::kA * F::kA;
   std::vector<float> plain(size_t(cells * d.o * d.c));
-  winograd_kernel(F::kM).prepare(d, w, plain.data());
+  winograd_transform_weights(F::kM, d, w, plain.data());
   const int64_t cp = lanes_up(d.c), op = lanes_up(d.o);
   std::fill(u, u + cells * cp * op, 0.0f);
   for (int64_t xi = 0; xi < cells; ++xi)
@@ -289,7 +291,7 @@ void weight_grad_by(const ConvDims& d, const float* kept, const float* gy, float
 template <class F>
 void weight_grad(const ConvDims& d, const float*, const float* kept, const float* gy, float* scratch,
                  float* acc) {
-  if (F::kM == 4 && weight_grad_by_f2(d)) return weight_grad_by<F, F2>(d, kept, gy, scratch, acc);
+  if (std::is_same_v<F, F4> && weight_grad_by_f2(d)) return weight_grad_by<F, F2>(d, kept, gy, scratch, acc);
   weight_grad_by<F, F>(d, kept, gy, scratch, acc);
 }
 
@@ -302,11 +304,11 @@ void weight_grad_finish_by(const ConvDims& d, const float* acc, float* dw) {
   for (int64_t xi = 0; xi < cells; ++xi)
     for (int64_t o = 0; o < d.o; ++o)
       std::copy_n(acc + (xi * op + o) * cp, d.c, plain.data() + (xi * d.o + o) * d.c);
-  winograd_kernel(W::kM).weight_grad_finish(d, plain.data(), dw);
+  winograd_transform_weight_grad(W::kM, d, plain.data(), dw);
 }
 template <class F>
 void weight_grad_finish(const ConvDims& d, const float* acc, float* dw) {
-  if (F::kM == 4 && weight_grad_by_f2(d)) return weight_grad_finish_by<F2>(d, acc, dw);
+  if (std::is_same_v<F, F4> && weight_grad_by_f2(d)) return weight_grad_finish_by<F2>(d, acc, dw);
   weight_grad_finish_by<F>(d, acc, dw);
 }
 
@@ -354,7 +356,8 @@ ConvKernel kernel_of() {
 
 }  // namespace winograd_lanes
 
-ConvKernel winograd_avx512_conv_kernel(int m) {
+ConvKernel winograd_avx512_conv_kernel(int m, int r) {
+  if (r == 5) return winograd_lanes::kernel_of<winograd::F2x5>();
   return m == 4 ? winograd_lanes::kernel_of<winograd::F4>() : winograd_lanes::kernel_of<winograd::F2>();
 }
 

@@ -15,9 +15,9 @@ bool lanes_prefer_f4(const ConvDims& d) {
   const int64_t tiles = ((d.g.out_h + 3) / 4) * ((d.g.out_w + 3) / 4);
   return d.positions() >= 256 || (d.c * d.o >= 1024 && tiles >= 4);
 }
-template <int M>
+template <int M, int R>
 bool lanes_applies(const ConvDims& d, Isa isa) {
-  return isa == Isa::Avx512 && winograd_applies(d) && d.c >= kLaneMinChannels && d.o >= kLaneMinChannels &&
+  return isa == Isa::Avx512 && winograd_applies(d, R) && d.c >= kLaneMinChannels && d.o >= kLaneMinChannels &&
          (M == 2 || lanes_prefer_f4(d));
 }
 
@@ -55,10 +55,12 @@ void plain_input_grad(const ConvDims& d, const float* g, const float*, const flo
 
 }  // namespace
 
-ConvKernel winograd_conv_kernel(const char* name, int m, Isa isa) {
+ConvKernel winograd_conv_kernel(const char* name, int m, Isa isa, int r) {
   if (isa == Isa::Avx512) {
-    ConvKernel k = winograd_avx512_conv_kernel(m);
-    k.name = name, k.applies = m == 4 ? lanes_applies<4> : lanes_applies<2>;
+    ConvKernel k = winograd_avx512_conv_kernel(m, r);
+    k.name = name, k.applies = r == 5   ? lanes_applies<2, 5>
+                               : m == 4 ? lanes_applies<4, 3>
+                                        : lanes_applies<2, 3>;
     return k;
   }
   return {name,          plain_applies,     plain_sizes,  plain_prepare,

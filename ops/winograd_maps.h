@@ -1,8 +1,9 @@
 #pragma once
-// The 1-D transforms of Winograd F(m, 3) (Lavin & Gray 2015; points 0, ±1, ±2 for m = 4), written out
-// term by term (a product with a constant 0 is not free in float math, so no matrix loops). Each
-// variant has tiles of A = m + 2 inputs: Bt (A -> A) transforms input, G (3 -> A) weights, At
-// (A -> m, plus a bias) gives outputs; B, Gt and Ad are their adjoints (transposes) for backward.
+// The 1-D transforms of Winograd F(m, r) (Lavin & Gray 2015; points 0, ±1, ±2 and ∞ for F(4, 3) and
+// F(2, 5)), written out term by term (a product with a constant 0 is not free in float math, so no
+// matrix loops). Each variant has tiles of A = m + r - 1 inputs: Bt (A -> A) transforms input, G
+// (r -> A) weights, At (A -> m, plus a bias) gives outputs; B, Gt and Ad are their adjoints
+// (transposes) for backward.
 // T is float, or a vector of floats (ops/conv_winograd_avx512.cpp: 16 channels per value).
 // Checked against the reference loops by tests/test_kernels.cpp.
 
@@ -11,7 +12,7 @@ namespace xgrad::winograd {
 // F(2, 3): Bᵀ = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1], G = [1 0 0; ½ ½ ½; ½ -½ ½; 0 0 1],
 // Aᵀ = [1 1 1 0; 0 1 -1 -1].
 struct F2 {
-  static constexpr int kM = 2, kA = 4;
+  static constexpr int kM = 2, kR = 3, kA = 4;
   template <class T>
   static void bt(const T* a, T* o) {
     o[0] = a[0] - a[2], o[1] = a[1] + a[2], o[2] = a[2] - a[1], o[3] = a[1] - a[3];
@@ -43,7 +44,7 @@ struct F2 {
 // G = [¼ 0 0; -⅙ -⅙ -⅙; -⅙ ⅙ -⅙; 1/24 1/12 ⅙; 1/24 -1/12 ⅙; 0 0 1],
 // Aᵀ = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1].
 struct F4 {
-  static constexpr int kM = 4, kA = 6;
+  static constexpr int kM = 4, kR = 3, kA = 6;
   template <class T>
   static void bt(const T* a, T* o) {
     o[0] = 4 * a[0] - 5 * a[2] + a[4];
@@ -84,6 +85,43 @@ struct F4 {
     w[0] = 0.25f * u[0] - (u[1] + u[2]) / 6 + (u[3] + u[4]) / 24;
     w[1] = (u[2] - u[1]) / 6 + (u[3] - u[4]) / 12;
     w[2] = (u[3] + u[4] - u[1] - u[2]) / 6 + u[5];
+  }
+};
+
+// F(2, 5), the points of F(4, 3), so the same Bᵀ:
+// G = [¼ 0 0 0 0; -⅙ -⅙ -⅙ -⅙ -⅙; -⅙ ⅙ -⅙ ⅙ -⅙; (1 2 4 8 16)/24; (1 -2 4 -8 16)/24; 0 0 0 0 1],
+// Aᵀ = [1 1 1 1 1 0; 0 1 -1 2 -2 1].
+struct F2x5 {
+  static constexpr int kM = 2, kR = 5, kA = 6;
+  template <class T>
+  static void bt(const T* a, T* o) {
+    F4::bt(a, o);
+  }
+  template <class T>
+  static void b(const T* a, T* o) {
+    F4::b(a, o);
+  }
+  template <class T>
+  static void at(const T* a, const T& bias, T* o) {
+    o[0] = a[0] + a[1] + a[2] + a[3] + a[4] + bias, o[1] = a[1] - a[2] + 2 * (a[3] - a[4]) + a[5] + bias;
+  }
+  template <class T>
+  static void ad(const T* a, T* o) {
+    o[0] = a[0], o[1] = a[0] + a[1], o[2] = a[0] - a[1], o[3] = a[0] + 2 * a[1], o[4] = a[0] - 2 * a[1];
+    o[5] = a[1];
+  }
+  template <class T>
+  static void g(const T* w, T* u) {
+    const T even = w[0] + w[2] + w[4], odd = w[1] + w[3];
+    const T even4 = w[0] + 4 * w[2] + 16 * w[4], odd4 = 2 * w[1] + 8 * w[3];
+    u[0] = 0.25f * w[0], u[1] = -(even + odd) / 6, u[2] = -(even - odd) / 6;
+    u[3] = (even4 + odd4) / 24, u[4] = (even4 - odd4) / 24, u[5] = w[4];
+  }
+  template <class T>
+  static void gt(const T* u, T* w) {
+    const T p = u[1] + u[2], m = u[2] - u[1], p4 = u[3] + u[4], m4 = u[3] - u[4];
+    w[0] = 0.25f * u[0] - p / 6 + p4 / 24, w[1] = m / 6 + m4 / 12, w[2] = -p / 6 + p4 / 6;
+    w[3] = m / 6 + m4 / 3, w[4] = -p / 6 + 2 * p4 / 3 + u[5];
   }
 };
 
