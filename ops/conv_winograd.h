@@ -1,7 +1,8 @@
 #pragma once
-// Winograd F(m x m, 3x3), m = 2 or 4, for 3x3 convs at stride 1 without dilation (VGG-style
-// layers): each m x m block of outputs of a channel pair comes from (m+2)² products of an input
-// tile and the transformed weights instead of 9m² multiplies: 2.25x fewer MACs for m = 2, 4x for m = 4.
+// Winograd F(m x m, r x r) for convs at stride 1 without dilation: F(2, 3) and F(4, 3) for 3x3
+// (VGG-style layers), F(2, 5) for 5x5 (lanes only). Each m x m block of outputs of a channel pair
+// comes from (m+r-1)² products of an input tile and the transformed weights instead of r²m²
+// multiplies: 2.25x fewer MACs for F(2, 3), 4x for F(4, 3), 2.8x for F(2, 5).
 //   Y = Aᵀ [ Σ_c (G w Gᵀ) ⊙ (Bᵀ d B) ] A    (Lavin & Gray 2015)
 // The sum over channels is one sgemm per tile cell: M_ξ [O, T] = U_ξ [O, C] · V_ξ [C, T] over the
 // T tiles of a band of an image. Backward is the adjoint of the same linear map:
