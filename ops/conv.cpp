@@ -6,6 +6,7 @@
 // The arithmetic is in the kernel table (ops/conv_kernels.h); this file splits the batch over the
 // thread pool, loops over groups, owns the buffers and sums the weight gradients in a fixed order.
 #include <algorithm>
+#include <cstring>
 
 #include "core/error.h"
 #include "core/parallel.h"
@@ -22,13 +23,41 @@ int64_t reduce_chunks(int64_t n) { return std::min<int64_t>(n, 8); }
 
 // Workspace tensors: what training keeps for the weight gradient, per-worker scratch, partial
 // gradients, the kernels' per-chunk sums, per-worker input-gradient scratch, weights prepared for
-// forward and for dx (each keeps its size from step to step) and, with a fused relu, one image's
-// masked output gradient per chunk.
-enum Slot { kKept, kCols, kPartialW, kPartialB, kAcc, kScratch, kPrepared, kPreparedDx, kMasked, kSlots };
+// forward and for dx (each keeps its size from step to step), with a fused relu one image's masked
+// output gradient per chunk, and the kernel and weights that forward's prepared weights came from.
+enum Slot {
+  kKept,
+  kCols,
+  kPartialW,
+  kPartialB,
+  kAcc,
+  kScratch,
+  kPrepared,
+  kPreparedDx,
+  kMasked,
+  kPreparedFrom,
+  kSlots
+};
 
 float* sized(Tensor& t, const Shape& s) {
   ensure_shape(t, s);
   return t.data();
+}
+
+// Whether kPrepared already holds kernel k's preparation of weights w [size] (remembering them if
+// not): inference runs the same weights call after call, and comparing them costs far less than
+// preparing them again (a Winograd transform is a GEMM over every channel pair). Compared bit for bit.
+bool prepared_from(Workspace& ws, const ConvKernel& k, const float* w, int64_t size) {
+  Tensor& from = ws.tensors[kPreparedFrom];
+  const float kernel = float(&k - conv_kernels().data());
+  const size_t bytes = size_t(size) * sizeof(float);
+  if (from.size() == size_t(size) + 1 && from.data()[0] == kernel &&
+      std::memcmp(from.data() + 1, w, bytes) == 0)
+    return true;
+  ensure_shape(from, {size + 1});
+  from.data()[0] = kernel;
+  std::memcpy(from.data() + 1, w, bytes);
+  return false;
 }
 
 // Offsets of group k's slice in each [.., per-group, ..] layout.
@@ -84,7 +113,8 @@ class Conv2d final : public Op {
     const float* wp = w;
     if (k.prepare) {
       float* prepared = sized(ws.tensors[kPrepared], {calls, s.prepared});
-      for (int64_t g = 0; g < calls; ++g) k.prepare(kd, w + g * gs.w, prepared + g * s.prepared);
+      if (!prepared_from(ws, k, w, calls * gs.w))
+        for (int64_t g = 0; g < calls; ++g) k.prepare(kd, w + g * gs.w, prepared + g * s.prepared);
       wp = prepared;
     }
     const int64_t wp_stride = k.prepare ? s.prepared : gs.w;

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <type_traits>
+#include <vector>
 
 #include "ops/conv_simd.h"
 #include "ops/winograd_maps.h"
@@ -316,14 +317,20 @@ const WinogradKernel& winograd_kernel(int m) {
   return m == 4 ? f4 : f2;
 }
 
-void winograd_transform_weights(int m, const ConvDims& d, const float* w, float* u) {
-  if (d.kh == 5) return prepare<winograd::F2x5>(d, w, u);
-  m == 4 ? prepare<F4>(d, w, u) : prepare<F2>(d, w, u);
-}
-
-void winograd_transform_weight_grad(int m, const ConvDims& d, const float* acc, float* dw) {
-  if (d.kh == 5) return weight_grad_finish<winograd::F2x5>(d, acc, dw);
-  m == 4 ? weight_grad_finish<F4>(d, acc, dw) : weight_grad_finish<F2>(d, acc, dw);
+const float* winograd_weight_matrix(int m, int r) {
+  // K's column t is U of the unit kernel e_t: prepare over r² channel pairs, pair t holding e_t.
+  const auto matrix = [](auto variant) {
+    using V = decltype(variant);
+    constexpr int R2 = V::kR * V::kR;
+    ConvDims d{};
+    d.o = R2, d.c = 1;
+    std::vector<float> unit(R2 * R2, 0.0f), k(size_t(V::kA * V::kA * R2));
+    for (int t = 0; t < R2; ++t) unit[size_t(t * R2 + t)] = 1.0f;
+    prepare<V>(d, unit.data(), k.data());
+    return k;
+  };
+  static const std::vector<float> f2 = matrix(F2{}), f4 = matrix(F4{}), f2x5 = matrix(winograd::F2x5{});
+  return r == 5 ? f2x5.data() : m == 4 ? f4.data() : f2.data();
 }
 
 }  // namespace xgrad

@@ -37,10 +37,9 @@ struct WinogradKernel {
 };
 const WinogradKernel& winograd_kernel(int m);
 
-// U [(m+r-1)², O, C] = G w Gᵀ, and dw += Gᵀ dU G, of F(m x m, r x r) with r = d.kh: F(2, 3), F(4, 3) or
-// F(2, 5). Plain C++, for every kernel's prepare and weight_grad_finish.
-void winograd_transform_weights(int m, const ConvDims& d, const float* w, float* u);
-void winograd_transform_weight_grad(int m, const ConvDims& d, const float* acc, float* dw);
+// K [(m+r-1)², r²]: the weight transform of F(m x m, r x r) (r = 3 or 5) as a matrix, U_ξ = Σ_t
+// K[ξ][t] w_t for each channel pair, from the plain maps, built once. Its transpose maps dU back to dw.
+const float* winograd_weight_matrix(int m, int r);
 
 // The AVX-512 kernels F(m, 3) and F(2, 5) (16 channels in the lanes) as a conv table entry without
 // name and applies:

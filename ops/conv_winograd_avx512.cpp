@@ -10,7 +10,6 @@
 
 #include <algorithm>
 #include <type_traits>
-#include <vector>
 
 #include "ops/conv_ovec.h"
 #include "ops/conv_winograd.h"
@@ -231,22 +230,26 @@ void input_adjoint(const Geometry& g, const float* dv, int64_t ti0, int64_t ti1,
       }
 }
 
-// U [A², cp, op] (forward) or, `for_dx`, [A², op, cp] from the plain kernel's U [A², O, C] (its
-// G w Gᵀ, so both kernels share one transform of the weights); zeros for the rounded-up channels.
+// U [A², cp, op] (forward) or, `for_dx`, [A², op, cp] = K · w for each channel pair, as one GEMM
+// per input (or output) channel; zeros for the rounded-up channels.
 template <class F, bool for_dx>
 void prepare(const ConvDims& d, const float* w, float* u) {
-  constexpr int64_t cells = F::kA * F::kA;
-  std::vector<float> plain(size_t(cells * d.o * d.c));
-  winograd_transform_weights(F::kM, d, w, plain.data());
+  constexpr int cells = F::kA * F::kA, taps = F::kR * F::kR;
+  const float* k = winograd_weight_matrix(F::kM, F::kR);
   const int64_t cp = lanes_up(d.c), op = lanes_up(d.o);
-  std::fill(u, u + cells * cp * op, 0.0f);
-  for (int64_t xi = 0; xi < cells; ++xi)
-    for (int64_t o = 0; o < d.o; ++o)
-      for (int64_t c = 0; c < d.c; ++c)
-        u[for_dx ? (xi * op + o) * cp + c : (xi * cp + c) * op + o] = plain[size_t((xi * d.o + o) * d.c + c)];
+  if (cp > d.c || op > d.o) std::fill(u, u + cells * cp * op, 0.0f);
+  const int c = int(d.c), o = int(d.o);
+  if (for_dx) {
+    for (int64_t oi = 0; oi < d.o; ++oi)  // [A², C] of output channel oi = K · w[oi]ᵀ
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, cells, c, taps, 1.0f, k, taps, w + oi * d.c * taps,
+                  taps, 0.0f, u + oi * cp, int(op * cp));
+  } else {
+    for (int64_t ci = 0; ci < d.c; ++ci)  // [A², O] of input channel ci = K · w[:, ci]ᵀ
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, cells, o, taps, 1.0f, k, taps, w + ci * taps,
+                  int(d.c * taps), 0.0f, u + ci * op, int(cp * op));
+  }
 }
 
-// Forward keeps the channel-last region for the weight gradient.
 template <class F>
 void forward(const ConvDims& d, const float* x, const float* u, const float* b, float* kept, float* scratch,
              float* y) {
@@ -295,16 +298,15 @@ void weight_grad(const ConvDims& d, const float*, const float* kept, const float
   weight_grad_by<F, F>(d, kept, gy, scratch, acc);
 }
 
-// dw += Gᵀ dU G, by the plain kernel's map on dU without the rounded-up channels.
+// dw [O, C, r, r] += Gᵀ dU G = dUᵀ · K for each output channel (dU by variant W).
 template <class W>
 void weight_grad_finish_by(const ConvDims& d, const float* acc, float* dw) {
-  constexpr int64_t cells = W::kA * W::kA;
+  constexpr int cells = W::kA * W::kA, taps = W::kR * W::kR;
+  const float* k = winograd_weight_matrix(W::kM, W::kR);
   const int64_t cp = lanes_up(d.c), op = lanes_up(d.o);
-  std::vector<float> plain(size_t(cells * d.o * d.c));
-  for (int64_t xi = 0; xi < cells; ++xi)
-    for (int64_t o = 0; o < d.o; ++o)
-      std::copy_n(acc + (xi * op + o) * cp, d.c, plain.data() + (xi * d.o + o) * d.c);
-  winograd_transform_weight_grad(W::kM, d, plain.data(), dw);
+  for (int64_t oi = 0; oi < d.o; ++oi)  // dw[oi] [C, r²] += dU[:, oi, :]ᵀ [C, A²] · K [A², r²]
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, int(d.c), taps, cells, 1.0f, acc + oi * cp,
+                int(op * cp), k, taps, 1.0f, dw + oi * d.c * taps, taps);
 }
 template <class F>
 void weight_grad_finish(const ConvDims& d, const float* acc, float* dw) {

@@ -201,6 +201,38 @@ TEST_CASE("every conv2d kernel that applies matches the direct loops, on AVX-512
   }
 }
 
+TEST_CASE("forward reuses prepared weights only while the weights and the kernel are the same") {
+  auto op = registry().make("conv2d", {{"padding", "same"}});
+  Rng rng(9);
+  const Tensor x = random({2, 32, 24, 24}, rng);  // wide enough for every Winograd kernel
+  Tensor w = random({32, 32, 3, 3}, rng);
+  const auto fresh = [&] {  // a new workspace: nothing to reuse
+    Tensor y = make_tensor({2, 32, 24, 24});
+    Workspace ws;
+    op->forward({&x, &w}, y, ws, false);
+    return y;
+  };
+  const auto same = [](const Tensor& a, const Tensor& b) {
+    return std::equal(a.begin(), a.end(), b.begin());
+  };
+  Workspace reused;
+  Tensor y = make_tensor({2, 32, 24, 24});
+  op->forward({&x, &w}, y, reused, false);
+  CHECK(same(y, fresh()));
+  op->forward({&x, &w}, y, reused, false);  // the same weights: the prepared ones serve again
+  CHECK(same(y, fresh()));
+  w.data()[w.size() - 1] += 0.5f;  // one weight changed in place, in the last channel pair
+  op->forward({&x, &w}, y, reused, false);
+  CHECK(same(y, fresh()));
+  std::vector<std::string> kernels = {"winograd_f2x3", "im2col_gemm"};
+  if (detected_isa() >= Isa::Avx512) kernels.push_back("winograd_f2x3_avx512");
+  for (const std::string& kernel : kernels) {  // another kernel, the same weights: it prepares its own
+    Forced forced(kernel, Isa::Avx512);
+    op->forward({&x, &w}, y, reused, false);
+    CHECK(same(y, fresh()));
+  }
+}
+
 TEST_CASE("a forced conv kernel that does not apply is an error, and the choice follows the CPU level") {
   auto op = registry().make("conv2d", {{"stride", 2}});
   const std::vector<ValueInfo> in = {{{-1, 3, 8, 8}}, {{4, 3, 3, 3}}};
