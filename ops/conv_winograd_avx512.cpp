@@ -298,15 +298,18 @@ void weight_grad(const ConvDims& d, const float*, const float* kept, const float
   weight_grad_by<F, F>(d, kept, gy, scratch, acc);
 }
 
-// dw [O, C, r, r] += Gᵀ dU G = dUᵀ · K for each output channel (dU by variant W).
+// dw [O, C, r, r] += Gᵀ dU G = dUᵀ · K (dU by variant W): one GEMM over every channel pair where no
+// input channel is rounded up (dU's pairs are then dw's, in order), else one per output channel.
 template <class W>
 void weight_grad_finish_by(const ConvDims& d, const float* acc, float* dw) {
   constexpr int cells = W::kA * W::kA, taps = W::kR * W::kR;
   const float* k = winograd_weight_matrix(W::kM, W::kR);
   const int64_t cp = lanes_up(d.c), op = lanes_up(d.o);
-  for (int64_t oi = 0; oi < d.o; ++oi)  // dw[oi] [C, r²] += dU[:, oi, :]ᵀ [C, A²] · K [A², r²]
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, int(d.c), taps, cells, 1.0f, acc + oi * cp,
-                int(op * cp), k, taps, 1.0f, dw + oi * d.c * taps, taps);
+  const bool whole = cp == d.c;
+  for (int64_t oi = 0; oi < (whole ? 1 : d.o);
+       ++oi)  // dw[pairs, r²] += dU[:, pairs]ᵀ [pairs, A²] · K [A², r²]
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, int(whole ? d.o * d.c : d.c), taps, cells, 1.0f,
+                acc + oi * cp, int(op * cp), k, taps, 1.0f, dw + oi * d.c * taps, taps);
 }
 template <class F>
 void weight_grad_finish(const ConvDims& d, const float* acc, float* dw) {
@@ -334,12 +337,14 @@ void input_grad(const ConvDims& d, const float* gy, const float*, const float* u
   from_lanes(s.region, d.c, d.h, d.w, d.g.pad_top, d.g.pad_left, g.rows, g.cols, dx);
 }
 
-// Kept: the channel-last region; acc: dU [A², op, cp]; the prepared weights for either direction.
+// Kept: the channel-last region; acc: dU [A², op, cp] of the variant the weight gradient runs; the
+// prepared weights for either direction.
 template <class F>
 ConvSizes sizes(const ConvDims& d) {
   const Geometry g = geometry<F>(d);
   const int64_t u = weights_size<F>(d), s = scratch_size<F>(d);
-  return {g.cp * g.rows * g.cols, u, s, u, s, u};
+  const int64_t acc = std::is_same_v<F, F4> && weight_grad_by_f2(d) ? weights_size<F2>(d) : u;
+  return {g.cp * g.rows * g.cols, u, s, acc, s, u};
 }
 
 template <class F>
