@@ -7,8 +7,8 @@
 // The sum over channels is one sgemm per tile cell: M_ξ [O, T] = U_ξ [O, C] · V_ξ [C, T] over the
 // T tiles of a band of an image. Backward is the adjoint of the same linear map:
 //   dM = A dY Aᵀ;  dU_ξ += dM_ξ · V_ξᵀ, dw = Gᵀ dU G;  dV_ξ = U_ξᵀ · dM_ξ, dx += B dV Bᵀ.
-// Two implementations: plain C++ over rows of tiles (any CPU; conv_winograd.cpp), and AVX-512 with
-// 16 channels in the vector lanes (conv_winograd_avx512.cpp), both over OpenBLAS.
+// Two implementations: plain C++ over rows of tiles (any CPU; conv_winograd.cpp), and channels in the
+// vector lanes (AVX-512 and AVX2; conv_winograd_lanes.cpp), both over OpenBLAS.
 #include <cstdint>
 
 #include "ops/conv_kernels.h"
@@ -41,15 +41,15 @@ const WinogradKernel& winograd_kernel(int m);
 // K[ξ][t] w_t for each channel pair, from the plain maps, built once. Its transpose maps dU back to dw.
 const float* winograd_weight_matrix(int m, int r);
 
-// The AVX-512 kernels F(m, 3) and F(2, 5) (16 channels in the lanes) as a conv table entry without
-// name and applies:
+// The lane kernels F(m, 3) and F(2, 5) (16 channels in the lanes at isa Avx512, 8 at Avx2) as a conv
+// table entry without name and applies:
 // forward keeps the channel-last input; weights prepared as [(m+2)², C, O] for forward and
 // [(m+2)², O, C] for input_grad (C and O rounded up to whole vectors), so every GEMM reads its
 // operands untransposed; dU is [(m+2)², O, C] likewise.
-ConvKernel winograd_avx512_conv_kernel(int m, int r = 3);
+ConvKernel winograd_lanes_conv_kernel(int m, int r, Isa isa);
 
 // The kernel-table entries (conv_kernels.cpp lists them, conv_winograd_entry.cpp builds them): at
-// isa Avx512 the lane kernels by F(m, r), at isa Generic the plain ones by F(2, 3).
+// isa Avx512 and Avx2 the lane kernels by F(m, r), at isa Generic the plain ones by F(2, 3).
 ConvKernel winograd_conv_kernel(const char* name, int m, Isa isa, int r = 3);
 
 }  // namespace xgrad

@@ -5,20 +5,22 @@
 namespace xgrad {
 namespace {
 
-// AVX-512 (16 channels in the lanes): from 16 input and output channels it beat the direct kernels
-// on every shape measured, in forward, weight gradient and input gradient; below, the channels fill
-// too few lanes. F(4, 3) multiplies least, but its GEMMs are short on small planes with few
-// channels: by training step time F(2, 3) won below 256 outputs (16x16) unless there were ≥ 4
-// tiles of 4x4 and ≥ 32x32 channel pairs.
-constexpr int64_t kLaneMinChannels = 16;
-bool lanes_prefer_f4(const ConvDims& d) {
+// The lanes (16 channels per vector at AVX-512, 8 at AVX2): from one vector of input and output
+// channels they beat the direct kernels on every shape measured, in forward, weight gradient and input
+// gradient; below, the channels fill too few lanes. F(4, 3) multiplies least, but its GEMMs are short
+// on small planes: by training step time F(2, 3) won below 256 outputs (16x16), except at AVX-512
+// where ≥ 4 tiles of 4x4 and ≥ 32x32 channel pairs went to F(4, 3) (128 -> 128 at 8x8: F(4, 3) 0.86
+// of F(2, 3)'s time at AVX-512, 1.15 at AVX2).
+int64_t lane_min_channels(Isa isa) { return isa == Isa::Avx512 ? 16 : 8; }
+bool lanes_prefer_f4(const ConvDims& d, Isa isa) {
   const int64_t tiles = ((d.g.out_h + 3) / 4) * ((d.g.out_w + 3) / 4);
-  return d.positions() >= 256 || (d.c * d.o >= 1024 && tiles >= 4);
+  return d.positions() >= 256 || (isa == Isa::Avx512 && d.c * d.o >= 1024 && tiles >= 4);
 }
-template <int M, int R>
+// Each set's entries apply at exactly its level: AVX-512 has its own, measured choices.
+template <int M, int R, Isa I>
 bool lanes_applies(const ConvDims& d, Isa isa) {
-  return isa == Isa::Avx512 && winograd_applies(d, R) && d.c >= kLaneMinChannels && d.o >= kLaneMinChannels &&
-         (M == 2 || lanes_prefer_f4(d));
+  const int64_t min = lane_min_channels(I);
+  return isa == I && winograd_applies(d, R) && d.c >= min && d.o >= min && (M == 2 || lanes_prefer_f4(d, I));
 }
 
 // Plain C++ (any CPU): the transforms cost about (C + O) per output position, the multiplies Winograd
@@ -56,11 +58,16 @@ void plain_input_grad(const ConvDims& d, const float* g, const float*, const flo
 }  // namespace
 
 ConvKernel winograd_conv_kernel(const char* name, int m, Isa isa, int r) {
-  if (isa == Isa::Avx512) {
-    ConvKernel k = winograd_avx512_conv_kernel(m, r);
-    k.name = name, k.applies = r == 5   ? lanes_applies<2, 5>
-                               : m == 4 ? lanes_applies<4, 3>
-                                        : lanes_applies<2, 3>;
+  if (isa == Isa::Avx512 || isa == Isa::Avx2) {
+    const bool avx512 = isa == Isa::Avx512;
+    ConvKernel k = winograd_lanes_conv_kernel(m, r, isa);
+    k.name = name;
+    if (r == 5)
+      k.applies = avx512 ? lanes_applies<2, 5, Isa::Avx512> : lanes_applies<2, 5, Isa::Avx2>;
+    else if (m == 4)
+      k.applies = avx512 ? lanes_applies<4, 3, Isa::Avx512> : lanes_applies<4, 3, Isa::Avx2>;
+    else
+      k.applies = avx512 ? lanes_applies<2, 3, Isa::Avx512> : lanes_applies<2, 3, Isa::Avx2>;
     return k;
   }
   return {name,          plain_applies,     plain_sizes,  plain_prepare,

@@ -271,11 +271,16 @@ TEST_CASE("a forced conv kernel that does not apply is an error, and the choice 
     CHECK(depthwise->kernel_name(dw_in) == "direct_c1_avx2");
     CHECK(strided_depthwise->kernel_name(dw_in) == "plane_avx2");
   }
-  CHECK(same->kernel_name(vgg(32, 32)) == "winograd_f2x3");
   if (detected_isa() >= Isa::Avx2) {
-    CHECK(same->kernel_name(vgg(16, 32)) == "direct_avx2");
-    CHECK(same->kernel_name(vgg(32, 10)) == "im2col_gemm");  // rows of 10 fill 10 of 16 lanes
+    CHECK(same->kernel_name(vgg(32, 32)) == "winograd_f4x3_avx2");
+    CHECK(same->kernel_name(vgg(128, 8)) == "winograd_f2x3_avx2");  // F(4, 3) from 256 outputs at AVX2
+    CHECK(same->kernel_name(vgg(8, 14)) == "winograd_f2x3_avx2");   // 8 channels fill the lanes
+    CHECK(same->kernel_name(vgg(32, 16, 5)) == "winograd_f2x5_avx2");
+    CHECK(same->kernel_name(vgg(4, 32)) == "direct_avx2");
+    CHECK(same->kernel_name(vgg(4, 10)) == "im2col_gemm");  // rows of 10 fill 10 of 16 lanes
   }
+  Forced generic("", Isa::Generic);
+  CHECK(same->kernel_name(vgg(32, 32)) == "winograd_f2x3");
 }
 
 TEST_CASE(

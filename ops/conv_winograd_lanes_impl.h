@@ -1,34 +1,13 @@
-// Winograd F(m x m, 3x3), m = 2 or 4, and F(2x2, 5x5) with 16 channels in the AVX-512 vector lanes: the math
-// of conv_winograd.cpp, whose plain C++ transforms run along rows of tiles, read every m-th cell and stay
-// scalar. Here the input (or the output gradient) is first copied channel-last in blocks of 16 channels,
-// [C/16, rows, cols, 16] (16x16 register transposes), so each cell of a tile is one vector of 16 channels and
-// every transform is whole-vector adds; the GEMMs run tile-major:
-//   M_ξ [n, O] = V_ξ [n, C] · U_ξ [C, O]      dV_ξ [n, C] = dM_ξ [n, O] · U_ξ [C, O]ᵀ
-// C and O are rounded up to whole vectors (zero weights, zero channels), so no tail needs a mask.
-#include <cblas.h>
-#include <immintrin.h>
+// The Winograd lane kernels (ops/conv_winograd_lanes.cpp) written once over a vector type. No include
+// guard on purpose: conv_winograd_lanes.cpp includes this once per instruction set, inside that set's
+// target region and namespace, after defining `struct Vec` there: the vector type V, its kLanes, loadu,
+// storeu, zero, load_first (the first n floats, zeros after) and transpose (a kLanes x kLanes block,
+// transpose_block's contract). L below is Vec::kLanes.
 
-#include <algorithm>
-#include <type_traits>
+using V = Vec::V;
+constexpr int64_t kWidth = Vec::kLanes;
 
-#include "ops/conv_ovec.h"
-#include "ops/conv_winograd.h"
-#include "ops/cpu.h"
-
-XGRAD_AVX512_BEGIN
-// Included here, inside the target region, so its transforms (instantiated only for __m512 in this
-// file) are compiled for AVX-512: no header before this one may include it, and CMakeLists.txt keeps
-// this file out of unity builds.
-#include "ops/winograd_maps.h"
-
-namespace xgrad {
-namespace winograd_lanes {
-
-using winograd::F2;
-using winograd::F4;
-using Vec = __m512;
-
-int64_t lanes_up(int64_t n) { return (n + kLanes - 1) / kLanes * kLanes; }
+int64_t lanes_up(int64_t n) { return (n + kWidth - 1) / kWidth * kWidth; }
 
 // One image's tiles, the padded region they read and the buffers' strides.
 struct Geometry {
@@ -45,14 +24,14 @@ Geometry geometry(const ConvDims& d) {
   g.rows = F::kM * g.th + F::kR - 1, g.cols = F::kM * g.tw + F::kR - 1;
   g.cp = lanes_up(d.c), g.op = lanes_up(d.o);
   g.band = std::max<int64_t>(1, std::min(g.th, 128 / g.tw));
-  g.v_cell = g.band * g.tw * g.cp + kLanes,
-  g.m_cell = g.band * g.tw * g.op + kLanes;  // + a line: no L1 set clashes
+  g.v_cell = g.band * g.tw * g.cp + kWidth,
+  g.m_cell = g.band * g.tw * g.op + kWidth;  // + a line: no L1 set clashes
   return g;
 }
 
-// One worker's scratch: the channel-last region [cp/16, rows, cols, 16] (forward: x; backward: dx's
+// One worker's scratch: the channel-last region [cp/L, rows, cols, L] (forward: x; backward: dx's
 // sums), V or dV [A², n, cp], M or dM [A², n, op], and the channel-last output (forward: y; backward:
-// g) [op/16, m*th, m*tw, 16].
+// g) [op/L, m*th, m*tw, L].
 struct Scratch {
   float *region, *v, *m, *image;
 };
@@ -85,44 +64,44 @@ int64_t weights_size(const ConvDims& d) {
   return F::kA * F::kA * lanes_up(d.c) * lanes_up(d.o);
 }
 
-// out [c/16 blocks, rows, cols, 16] = in [c, h, w] moved down by `top` and right by `left`, zeros
+// out [c/L blocks, rows, cols, L] = in [c, h, w] moved down by `top` and right by `left`, zeros
 // elsewhere and in the channels past c (cells beyond the region are not copied).
 void to_lanes(const float* in, int64_t c, int64_t h, int64_t w, int64_t top, int64_t left, int64_t rows,
               int64_t cols, float* out) {
   const int64_t h1 = std::max<int64_t>(0, std::min(h, rows - top)),
                 w1 = std::max<int64_t>(0, std::min(w, cols - left));
-  for (int64_t cb = 0; cb * kLanes < c; ++cb) {
-    const int64_t chans = std::min(kLanes, c - cb * kLanes);
+  for (int64_t cb = 0; cb * kWidth < c; ++cb) {
+    const int64_t chans = std::min(kWidth, c - cb * kWidth);
     for (int64_t r = 0; r < rows; ++r) {
-      float* row = out + (cb * rows + r) * cols * kLanes;
+      float* row = out + (cb * rows + r) * cols * kWidth;
       const bool inside = r >= top && r < top + h1 && w1 > 0;
-      if (!inside || chans < kLanes) {
-        std::fill(row, row + cols * kLanes, 0.0f);
+      if (!inside || chans < kWidth) {
+        std::fill(row, row + cols * kWidth, 0.0f);
       } else {
-        std::fill(row, row + left * kLanes, 0.0f);
-        std::fill(row + (left + w1) * kLanes, row + cols * kLanes, 0.0f);
+        std::fill(row, row + left * kWidth, 0.0f);
+        std::fill(row + (left + w1) * kWidth, row + cols * kWidth, 0.0f);
       }
       if (!inside) continue;
-      for (int64_t j0 = 0; j0 < w1; j0 += kLanes)
-        transpose_block(in + (cb * kLanes * h + r - top) * w + j0, h * w, row + (left + j0) * kLanes, kLanes,
-                        chans, std::min(kLanes, w1 - j0));
+      for (int64_t j0 = 0; j0 < w1; j0 += kWidth)
+        Vec::transpose(in + (cb * kWidth * h + r - top) * w + j0, h * w, row + (left + j0) * kWidth, kWidth,
+                       chans, std::min(kWidth, w1 - j0));
     }
   }
 }
 
-// out [c, h, w] = in [c/16 blocks, rows, cols, 16] read from (top, left); cells the region does not
+// out [c, h, w] = in [c/L blocks, rows, cols, L] read from (top, left); cells the region does not
 // reach are 0.
 void from_lanes(const float* in, int64_t c, int64_t h, int64_t w, int64_t top, int64_t left, int64_t rows,
                 int64_t cols, float* out) {
   const int64_t h1 = std::max<int64_t>(0, std::min(h, rows - top)),
                 w1 = std::max<int64_t>(0, std::min(w, cols - left));
   if (h1 < h || w1 < w) std::fill(out, out + c * h * w, 0.0f);
-  for (int64_t cb = 0; cb * kLanes < c; ++cb) {
-    const int64_t chans = std::min(kLanes, c - cb * kLanes);
+  for (int64_t cb = 0; cb * kWidth < c; ++cb) {
+    const int64_t chans = std::min(kWidth, c - cb * kWidth);
     for (int64_t r = 0; r < h1; ++r)
-      for (int64_t j0 = 0; j0 < w1; j0 += kLanes)
-        transpose_block(in + ((cb * rows + r + top) * cols + left + j0) * kLanes, kLanes,
-                        out + (cb * kLanes * h + r) * w + j0, h * w, std::min(kLanes, w1 - j0), chans);
+      for (int64_t j0 = 0; j0 < w1; j0 += kWidth)
+        Vec::transpose(in + ((cb * rows + r + top) * cols + left + j0) * kWidth, kWidth,
+                       out + (cb * kWidth * h + r) * w + j0, h * w, std::min(kWidth, w1 - j0), chans);
   }
 }
 
@@ -130,51 +109,50 @@ void from_lanes(const float* in, int64_t c, int64_t h, int64_t w, int64_t top, i
 template <class F>
 void input_transform(const Geometry& g, const float* region, int64_t ti0, int64_t ti1, float* v) {
   constexpr int M = F::kM, A = F::kA;
-  for (int64_t cb = 0; cb < g.cp / kLanes; ++cb)
+  for (int64_t cb = 0; cb < g.cp / kWidth; ++cb)
     for (int64_t ti = ti0; ti < ti1; ++ti)
       for (int64_t tj = 0; tj < g.tw; ++tj) {
-        float* vt = v + ((ti - ti0) * g.tw + tj) * g.cp + cb * kLanes;
-        Vec e[A][A];  // e[i][k]: row i of the tile transformed along the row
+        float* vt = v + ((ti - ti0) * g.tw + tj) * g.cp + cb * kWidth;
+        V e[A][A];  // e[i][k]: row i of the tile transformed along the row
         for (int i = 0; i < A; ++i) {
-          const float* cell = region + ((cb * g.rows + M * ti + i) * g.cols + M * tj) * kLanes;
-          Vec a[A];
-          for (int j = 0; j < A; ++j) a[j] = _mm512_loadu_ps(cell + j * kLanes);
+          const float* cell = region + ((cb * g.rows + M * ti + i) * g.cols + M * tj) * kWidth;
+          V a[A];
+          for (int j = 0; j < A; ++j) a[j] = Vec::loadu(cell + j * kWidth);
           F::bt(a, e[i]);
         }
         for (int k = 0; k < A; ++k) {
-          Vec col[A], out[A];
+          V col[A], out[A];
           for (int i = 0; i < A; ++i) col[i] = e[i][k];
           F::bt(col, out);
-          for (int i = 0; i < A; ++i) _mm512_storeu_ps(vt + (i * A + k) * g.v_cell, out[i]);
+          for (int i = 0; i < A; ++i) Vec::storeu(vt + (i * A + k) * g.v_cell, out[i]);
         }
       }
 }
 
-// The channel-last output image [op/16, m*th, m*tw, 16] = Aᵀ M A + bias for the band's tiles.
+// The channel-last output image [op/L, m*th, m*tw, L] = Aᵀ M A + bias for the band's tiles.
 template <class F>
 void output_transform(const Geometry& g, const float* m, const float* bias, int64_t o, int64_t ti0,
                       int64_t ti1, float* image) {
   constexpr int M = F::kM, A = F::kA;
   const int64_t oh = M * g.th, ow = M * g.tw;
-  const Vec zero = _mm512_setzero_ps();
-  for (int64_t ob = 0; ob < g.op / kLanes; ++ob) {
-    const __mmask16 outs = __mmask16((1u << std::min(kLanes, o - ob * kLanes)) - 1);
-    const Vec add = bias ? _mm512_maskz_loadu_ps(outs, bias + ob * kLanes) : zero;
+  const V zero = Vec::zero();
+  for (int64_t ob = 0; ob < g.op / kWidth; ++ob) {
+    const V add = bias ? Vec::load_first(bias + ob * kWidth, std::min(kWidth, o - ob * kWidth)) : zero;
     for (int64_t ti = ti0; ti < ti1; ++ti)
       for (int64_t tj = 0; tj < g.tw; ++tj) {
-        const float* mt = m + ((ti - ti0) * g.tw + tj) * g.op + ob * kLanes;
-        Vec f[M][A];  // f[a][k]: column k of the tile transformed down the column
+        const float* mt = m + ((ti - ti0) * g.tw + tj) * g.op + ob * kWidth;
+        V f[M][A];  // f[a][k]: column k of the tile transformed down the column
         for (int k = 0; k < A; ++k) {
-          Vec col[A], out[M];
-          for (int i = 0; i < A; ++i) col[i] = _mm512_loadu_ps(mt + (i * A + k) * g.m_cell);
+          V col[A], out[M];
+          for (int i = 0; i < A; ++i) col[i] = Vec::loadu(mt + (i * A + k) * g.m_cell);
           F::at(col, zero, out);
           for (int a = 0; a < M; ++a) f[a][k] = out[a];
         }
         for (int a = 0; a < M; ++a) {
-          Vec out[M];
+          V out[M];
           F::at(f[a], add, out);
-          float* cell = image + ((ob * oh + M * ti + a) * ow + M * tj) * kLanes;
-          for (int b = 0; b < M; ++b) _mm512_storeu_ps(cell + b * kLanes, out[b]);
+          float* cell = image + ((ob * oh + M * ti + a) * ow + M * tj) * kWidth;
+          for (int b = 0; b < M; ++b) Vec::storeu(cell + b * kWidth, out[b]);
         }
       }
   }
@@ -185,22 +163,22 @@ template <class F>
 void grad_transform(const Geometry& g, const float* image, int64_t ti0, int64_t ti1, float* dm) {
   constexpr int M = F::kM, A = F::kA;
   const int64_t oh = M * g.th, ow = M * g.tw;
-  for (int64_t ob = 0; ob < g.op / kLanes; ++ob)
+  for (int64_t ob = 0; ob < g.op / kWidth; ++ob)
     for (int64_t ti = ti0; ti < ti1; ++ti)
       for (int64_t tj = 0; tj < g.tw; ++tj) {
-        float* mt = dm + ((ti - ti0) * g.tw + tj) * g.op + ob * kLanes;
-        Vec h[M][A];  // h[a][k]: output row a of the block mapped along the row
+        float* mt = dm + ((ti - ti0) * g.tw + tj) * g.op + ob * kWidth;
+        V h[M][A];  // h[a][k]: output row a of the block mapped along the row
         for (int a = 0; a < M; ++a) {
-          const float* cell = image + ((ob * oh + M * ti + a) * ow + M * tj) * kLanes;
-          Vec in[M];
-          for (int b = 0; b < M; ++b) in[b] = _mm512_loadu_ps(cell + b * kLanes);
+          const float* cell = image + ((ob * oh + M * ti + a) * ow + M * tj) * kWidth;
+          V in[M];
+          for (int b = 0; b < M; ++b) in[b] = Vec::loadu(cell + b * kWidth);
           F::ad(in, h[a]);
         }
         for (int k = 0; k < A; ++k) {
-          Vec col[M], out[A];
+          V col[M], out[A];
           for (int a = 0; a < M; ++a) col[a] = h[a][k];
           F::ad(col, out);
-          for (int i = 0; i < A; ++i) _mm512_storeu_ps(mt + (i * A + k) * g.m_cell, out[i]);
+          for (int i = 0; i < A; ++i) Vec::storeu(mt + (i * A + k) * g.m_cell, out[i]);
         }
       }
 }
@@ -209,23 +187,22 @@ void grad_transform(const Geometry& g, const float* image, int64_t ti0, int64_t 
 template <class F>
 void input_adjoint(const Geometry& g, const float* dv, int64_t ti0, int64_t ti1, float* region) {
   constexpr int M = F::kM, A = F::kA;
-  for (int64_t cb = 0; cb < g.cp / kLanes; ++cb)
+  for (int64_t cb = 0; cb < g.cp / kWidth; ++cb)
     for (int64_t ti = ti0; ti < ti1; ++ti)
       for (int64_t tj = 0; tj < g.tw; ++tj) {
-        const float* vt = dv + ((ti - ti0) * g.tw + tj) * g.cp + cb * kLanes;
-        Vec e[A][A];  // e[r][k]: column k mapped back to the tile's rows r
+        const float* vt = dv + ((ti - ti0) * g.tw + tj) * g.cp + cb * kWidth;
+        V e[A][A];  // e[r][k]: column k mapped back to the tile's rows r
         for (int k = 0; k < A; ++k) {
-          Vec col[A], out[A];
-          for (int i = 0; i < A; ++i) col[i] = _mm512_loadu_ps(vt + (i * A + k) * g.v_cell);
+          V col[A], out[A];
+          for (int i = 0; i < A; ++i) col[i] = Vec::loadu(vt + (i * A + k) * g.v_cell);
           F::b(col, out);
           for (int r = 0; r < A; ++r) e[r][k] = out[r];
         }
         for (int r = 0; r < A; ++r) {
-          Vec out[A];
+          V out[A];
           F::b(e[r], out);
-          float* cell = region + ((cb * g.rows + M * ti + r) * g.cols + M * tj) * kLanes;
-          for (int j = 0; j < A; ++j)
-            _mm512_storeu_ps(cell + j * kLanes, _mm512_add_ps(_mm512_loadu_ps(cell + j * kLanes), out[j]));
+          float* cell = region + ((cb * g.rows + M * ti + r) * g.cols + M * tj) * kWidth;
+          for (int j = 0; j < A; ++j) Vec::storeu(cell + j * kWidth, Vec::loadu(cell + j * kWidth) + out[j]);
         }
       }
 }
@@ -360,14 +337,3 @@ ConvKernel kernel_of() {
           false,
           prepare<F, true>};
 }
-
-}  // namespace winograd_lanes
-
-ConvKernel winograd_avx512_conv_kernel(int m, int r) {
-  if (r == 5) return winograd_lanes::kernel_of<winograd::F2x5>();
-  return m == 4 ? winograd_lanes::kernel_of<winograd::F4>() : winograd_lanes::kernel_of<winograd::F2>();
-}
-
-}  // namespace xgrad
-
-XGRAD_AVX512_END

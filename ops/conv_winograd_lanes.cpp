@@ -1,0 +1,111 @@
+// Winograd F(m x m, 3x3), m = 2 or 4, and F(2x2, 5x5) with channels in the vector lanes (16 at AVX-512,
+// 8 at AVX2): the math of conv_winograd.cpp, whose plain C++ transforms run along rows of tiles, read
+// every m-th cell and stay scalar. Here the input (or the output gradient) is first copied channel-last
+// in blocks of L channels, [C/L, rows, cols, L] (register transposes), so each cell of a tile is one
+// vector of L channels and every transform is whole-vector adds; the GEMMs run tile-major:
+//   M_ξ [n, O] = V_ξ [n, C] · U_ξ [C, O]      dV_ξ [n, C] = dM_ξ [n, O] · U_ξ [C, O]ᵀ
+// C and O are rounded up to whole vectors (zero weights, zero channels), so no tail needs a mask. The
+// kernels themselves are ops/conv_winograd_lanes_impl.h, compiled here once per instruction set.
+#include <cblas.h>
+#include <immintrin.h>
+
+#include <algorithm>
+#include <type_traits>
+
+#include "ops/conv_ovec.h"
+#include "ops/conv_winograd.h"
+#include "ops/cpu.h"
+#include "ops/winograd_maps.h"  // its transforms are inlined into each set's kernels below
+
+namespace xgrad::winograd_lanes {
+using winograd::F2;
+using winograd::F2x5;
+using winograd::F4;
+}  // namespace xgrad::winograd_lanes
+
+XGRAD_AVX512_BEGIN
+namespace xgrad::winograd_lanes::avx512 {
+
+struct Vec {
+  using V = __m512;
+  static constexpr int64_t kLanes = 16;
+  static V loadu(const float* p) { return _mm512_loadu_ps(p); }
+  static void storeu(float* p, V v) { _mm512_storeu_ps(p, v); }
+  static V zero() { return _mm512_setzero_ps(); }
+  static V load_first(const float* p, int64_t n) {
+    return _mm512_maskz_loadu_ps(__mmask16((1u << n) - 1), p);
+  }
+  static void transpose(const float* src, int64_t ss, float* dst, int64_t ds, int64_t rows, int64_t cols) {
+    transpose_block(src, ss, dst, ds, rows, cols);
+  }
+};
+
+#include "ops/conv_winograd_lanes_impl.h"
+
+}  // namespace xgrad::winograd_lanes::avx512
+XGRAD_AVX512_END
+
+XGRAD_AVX2_BEGIN
+namespace xgrad::winograd_lanes::avx2 {
+
+// GCC 12's _mm256_undefined_ps inside the unpack and shuffle intrinsics trips -Wmaybe-uninitialized.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+struct Vec {
+  using V = __m256;
+  static constexpr int64_t kLanes = 8;
+  static V loadu(const float* p) { return _mm256_loadu_ps(p); }
+  static void storeu(float* p, V v) { _mm256_storeu_ps(p, v); }
+  static V zero() { return _mm256_setzero_ps(); }
+  static V load_first(const float* p, int64_t n) {
+    const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    return _mm256_maskload_ps(p, _mm256_cmpgt_epi32(_mm256_set1_epi32(int(n)), lanes));
+  }
+  // dst[c*ds + r] = src[r*ss + c] for r < rows, c < cols (both <= 8): an 8x8 block in registers
+  // (unpacks, shuffles, 128-bit permutes), a partial one cell by cell.
+  static void transpose(const float* src, int64_t ss, float* dst, int64_t ds, int64_t rows, int64_t cols) {
+    if (rows < 8 || cols < 8) {
+      for (int64_t r = 0; r < rows; ++r)
+        for (int64_t c = 0; c < cols; ++c) dst[c * ds + r] = src[r * ss + c];
+      return;
+    }
+    __m256 r[8], t[8];
+    for (int i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(src + i * ss);
+    for (int i = 0; i < 8; i += 2) {
+      t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+      t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 8; i += 4) {
+      r[i] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
+      r[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
+      r[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
+      r[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
+    }
+    for (int i = 0; i < 4; ++i) {
+      _mm256_storeu_ps(dst + i * ds, _mm256_permute2f128_ps(r[i], r[i + 4], 0x20));
+      _mm256_storeu_ps(dst + (i + 4) * ds, _mm256_permute2f128_ps(r[i], r[i + 4], 0x31));
+    }
+  }
+};
+#pragma GCC diagnostic pop
+
+#include "ops/conv_winograd_lanes_impl.h"
+
+}  // namespace xgrad::winograd_lanes::avx2
+XGRAD_AVX2_END
+
+namespace xgrad {
+
+ConvKernel winograd_lanes_conv_kernel(int m, int r, Isa isa) {
+  namespace a512 = winograd_lanes::avx512;
+  namespace a2 = winograd_lanes::avx2;
+  using winograd::F2;
+  using winograd::F2x5;
+  using winograd::F4;
+  if (isa == Isa::Avx512)
+    return r == 5 ? a512::kernel_of<F2x5>() : m == 4 ? a512::kernel_of<F4>() : a512::kernel_of<F2>();
+  return r == 5 ? a2::kernel_of<F2x5>() : m == 4 ? a2::kernel_of<F4>() : a2::kernel_of<F2>();
+}
+
+}  // namespace xgrad
