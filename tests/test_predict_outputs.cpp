@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "core/dataset.h"
+#include "core/error.h"
 #include "graph/builder.h"
 #include "graph/init.h"
 #include "graph/predict.h"
