@@ -1,8 +1,8 @@
-// Winograd F(m x m, 3x3) for m = 2 and 4; see conv_winograd.h for the math and winograd_maps.h
-// for the transforms. Tile (ti, tj) reads rows m*ti .. m*ti + A - 1 and the same columns of the
-// padded region (A = m + 2) and writes outputs m*ti .. m*ti + m - 1 (those beyond oh, ow are
-// dropped). Every transform runs over a row of tiles at once (lanes tj), so the compiler
-// vectorises it for whatever instruction set the build targets.
+// The plain Winograd kernel, written over the variant V (winograd_maps.h) and used as F(2x2, 3x3);
+// see conv_winograd.h for the math. Tile (ti, tj) reads rows m*ti .. m*ti + A - 1 and the same
+// columns of the padded region (A = m + r - 1) and writes outputs m*ti .. m*ti + m - 1 (those beyond
+// oh, ow are dropped). The transforms run over a row of tiles at once (lanes tj); their reads of every
+// m-th cell keep them scalar, which is why AVX-512 and AVX2 run the lane kernels instead.
 #include "ops/conv_winograd.h"
 
 #include <cblas.h>
@@ -301,8 +301,8 @@ int64_t weights_size(const ConvDims& d) {
 
 template <class V>
 WinogradKernel kernel_of() {
-  return {V::kM,      scratch_size<V>, weights_size<V>,       prepare<V>,
-          forward<V>, weight_grad<V>,  weight_grad_finish<V>, input_grad<V>};
+  return {scratch_size<V>, weights_size<V>,       prepare<V>,   forward<V>,
+          weight_grad<V>,  weight_grad_finish<V>, input_grad<V>};
 }
 
 }  // namespace
@@ -312,9 +312,9 @@ bool winograd_applies(const ConvDims& d, int r) {
          d.dilation[1] == 1;
 }
 
-const WinogradKernel& winograd_kernel(int m) {
-  static const WinogradKernel f2 = kernel_of<F2>(), f4 = kernel_of<F4>();
-  return m == 4 ? f4 : f2;
+const WinogradKernel& plain_winograd_kernel() {
+  static const WinogradKernel f2 = kernel_of<F2>();
+  return f2;
 }
 
 const float* winograd_weight_matrix(int m, int r) {

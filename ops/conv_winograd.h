@@ -19,10 +19,10 @@ namespace xgrad {
 // r x r kernels at stride 1 without dilation.
 bool winograd_applies(const ConvDims& d, int r = 3);
 
-// The plain kernels' entry points; the weights are prepared as U [(m+2)², O, C], the weight-gradient
-// sums dU have the same layout.
+// The plain kernel's entry points (F(2, 3); its code is generic over the variant, and F(4, 3) and
+// F(2, 5) use it for their weight transform); the weights are prepared as U [16, O, C], the
+// weight-gradient sums dU have the same layout.
 struct WinogradKernel {
-  int m;
   int64_t (*scratch_size)(const ConvDims& d);  // floats of one worker's scratch
   int64_t (*weights_size)(const ConvDims& d);  // floats of U
   void (*prepare)(const ConvDims& d, const float* w, float* u);
@@ -35,7 +35,7 @@ struct WinogradKernel {
   // dx [C, h, w] of one image from g [O, oh, ow].
   void (*input_grad)(const ConvDims& d, const float* g, const float* u, float* scratch, float* dx);
 };
-const WinogradKernel& winograd_kernel(int m);
+const WinogradKernel& plain_winograd_kernel();
 
 // K [(m+r-1)², r²]: the weight transform of F(m x m, r x r) (r = 3 or 5) as a matrix, U_ξ = Σ_t
 // K[ξ][t] w_t for each channel pair, from the plain maps, built once. Its transpose maps dU back to dw.

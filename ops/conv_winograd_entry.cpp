@@ -34,25 +34,25 @@ bool plain_applies(const ConvDims& d, Isa) {
          d.c * d.o * d.positions() >= kMinWork;
 }
 ConvSizes plain_sizes(const ConvDims& d) {
-  const WinogradKernel& k = winograd_kernel(2);
+  const WinogradKernel& k = plain_winograd_kernel();
   const int64_t s = k.scratch_size(d), u = k.weights_size(d);
   return {0, u, s, u, s};
 }
-void plain_prepare(const ConvDims& d, const float* w, float* u) { winograd_kernel(2).prepare(d, w, u); }
+void plain_prepare(const ConvDims& d, const float* w, float* u) { plain_winograd_kernel().prepare(d, w, u); }
 void plain_forward(const ConvDims& d, const float* x, const float* u, const float* b, float*, float* scratch,
                    float* y) {
-  winograd_kernel(2).forward(d, x, u, b, scratch, y);
+  plain_winograd_kernel().forward(d, x, u, b, scratch, y);
 }
 void plain_weight_grad(const ConvDims& d, const float* x, const float*, const float* g, float* scratch,
                        float* acc) {
-  winograd_kernel(2).weight_grad(d, x, g, scratch, acc);
+  plain_winograd_kernel().weight_grad(d, x, g, scratch, acc);
 }
 void plain_finish(const ConvDims& d, const float* acc, float* dw) {
-  winograd_kernel(2).weight_grad_finish(d, acc, dw);
+  plain_winograd_kernel().weight_grad_finish(d, acc, dw);
 }
 void plain_input_grad(const ConvDims& d, const float* g, const float*, const float* u, float* scratch,
                       float* dx) {
-  winograd_kernel(2).input_grad(d, g, u, scratch, dx);
+  plain_winograd_kernel().input_grad(d, g, u, scratch, dx);
 }
 
 }  // namespace
