@@ -103,7 +103,9 @@ TEST_CASE("the new losses reject what they cannot compute, in the user's terms")
 
 TEST_CASE("the activations give the same values and gradients at every instruction-set level") {
   // Unary ops run loops compiled for AVX-512, AVX2 and the build's target (ops/unary.h); each
-  // value is computed by the same operations in each, so they agree bit for bit.
+  // value is computed by the same operations in each, so they agree bit for bit. Except one case:
+  // a build for a target without FMA (-DXGRAD_NATIVE=OFF) rounds a·b + c twice in its own loop where
+  // the AVX2 and AVX-512 loops, compiled with FMA, round once; that loop agrees to a few ulps.
   Tensor x = make_tensor({1037});  // not a whole number of vectors
   for (size_t i = 0; i < x.size(); ++i) x.data()[i] = -12.0f + 24.0f * float(i) / float(x.size());
   const std::vector<std::pair<std::string, json>> ops = {
@@ -118,6 +120,14 @@ TEST_CASE("the activations give the same values and gradients at every instructi
       if (isa > detected_isa()) continue;
       set_isa_limit(isa);
       const OpRun got = run_op_full(type, attrs, {x});
+#ifndef __FMA__
+      if (isa == Isa::Generic) {
+        for (const auto& [g, w] : {std::pair{&got.out, &want.out}, std::pair{&got.grads[0], &want.grads[0]}})
+          for (size_t i = 0; i < w->size(); ++i)
+            CHECK(g->data()[i] == doctest::Approx(w->data()[i]).epsilon(1e-5));
+        continue;
+      }
+#endif
       CHECK(got.out == want.out);
       CHECK(got.grads[0] == want.grads[0]);
     }
