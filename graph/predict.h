@@ -29,6 +29,7 @@ struct InferenceModel;
 // copy of the weights as they are now) and the engine with its buffers are made once, so a loop
 // that predicts one image per call pays neither on every call (as ONNX Runtime's session does).
 //   Predictor p(g, weights, g.id("probs"));  for (...) Tensor y = p(image);
+// It keeps its engine's buffers between calls, so one Predictor serves one thread at a time.
 class Predictor {
  public:
   // Throws Error when `g` has no such input or `output` is not one row per sample [N, ...].
