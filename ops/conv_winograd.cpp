@@ -246,7 +246,8 @@ void weight_grad_finish(const ConvDims& d, const float* acc, float* dw) {
 }
 
 template <class V>
-void forward(const ConvDims& d, const float* x, const float* u, const float* b, float* scratch, float* y) {
+void forward(const ConvDims& d, const float* x, const float* u, const float* b, float*, float* scratch,
+             float* y) {
   const Tiles t = tiles_of<V>(d);
   const Scratch s = layout<V>(d, scratch);
   const int o = int(d.o), c = int(d.c);
@@ -262,7 +263,8 @@ void forward(const ConvDims& d, const float* x, const float* u, const float* b, 
 }
 
 template <class V>
-void weight_grad(const ConvDims& d, const float* x, const float* g, float* scratch, float* acc) {
+void weight_grad(const ConvDims& d, const float* x, const float*, const float* g, float* scratch,
+                 float* acc) {
   const Tiles t = tiles_of<V>(d);
   const Scratch s = layout<V>(d, scratch);
   const int o = int(d.o), c = int(d.c);
@@ -278,7 +280,7 @@ void weight_grad(const ConvDims& d, const float* x, const float* g, float* scrat
 }
 
 template <class V>
-void input_grad(const ConvDims& d, const float* g, const float* u, float* scratch, float* dx) {
+void input_grad(const ConvDims& d, const float* g, const float*, const float* u, float* scratch, float* dx) {
   const Tiles t = tiles_of<V>(d);
   const Scratch s = layout<V>(d, scratch);
   const int o = int(d.o), c = int(d.c);
@@ -294,15 +296,11 @@ void input_grad(const ConvDims& d, const float* g, const float* u, float* scratc
   crop_region(d, t, s.region, dx);
 }
 
+// Nothing kept (the weight gradient transforms x again); U and dU [A², O, C].
 template <class V>
-int64_t weights_size(const ConvDims& d) {
-  return V::kA * V::kA * d.o * d.c;
-}
-
-template <class V>
-WinogradKernel kernel_of() {
-  return {scratch_size<V>, weights_size<V>,       prepare<V>,   forward<V>,
-          weight_grad<V>,  weight_grad_finish<V>, input_grad<V>};
+ConvSizes sizes(const ConvDims& d) {
+  const int64_t s = scratch_size<V>(d), u = V::kA * V::kA * d.o * d.c;
+  return {0, u, s, u, s};
 }
 
 }  // namespace
@@ -312,9 +310,10 @@ bool winograd_applies(const ConvDims& d, int r) {
          d.dilation[1] == 1;
 }
 
-const WinogradKernel& plain_winograd_kernel() {
-  static const WinogradKernel f2 = kernel_of<F2>();
-  return f2;
+ConvKernel plain_winograd_conv_kernel() {
+  return {
+      nullptr,       nullptr, sizes<F2>, prepare<F2>, forward<F2>, weight_grad<F2>, weight_grad_finish<F2>,
+      input_grad<F2>};
 }
 
 const float* winograd_weight_matrix(int m, int r) {

@@ -19,23 +19,10 @@ namespace xgrad {
 // r x r kernels at stride 1 without dilation.
 bool winograd_applies(const ConvDims& d, int r = 3);
 
-// The plain kernel's entry points (F(2, 3); its code is generic over the variant, and F(4, 3) and
-// F(2, 5) use it for their weight transform); the weights are prepared as U [16, O, C], the
-// weight-gradient sums dU have the same layout.
-struct WinogradKernel {
-  int64_t (*scratch_size)(const ConvDims& d);  // floats of one worker's scratch
-  int64_t (*weights_size)(const ConvDims& d);  // floats of U
-  void (*prepare)(const ConvDims& d, const float* w, float* u);
-  // y [O, oh, ow] of one image x [C, h, w]; b may be null.
-  void (*forward)(const ConvDims& d, const float* x, const float* u, const float* b, float* scratch,
-                  float* y);
-  // acc (dU) += what one image x and its output gradient g add; finish: dw += Gᵀ dU G.
-  void (*weight_grad)(const ConvDims& d, const float* x, const float* g, float* scratch, float* acc);
-  void (*weight_grad_finish)(const ConvDims& d, const float* acc, float* dw);
-  // dx [C, h, w] of one image from g [O, oh, ow].
-  void (*input_grad)(const ConvDims& d, const float* g, const float* u, float* scratch, float* dx);
-};
-const WinogradKernel& plain_winograd_kernel();
+// The plain kernel F(2x2, 3x3) (any CPU; its code is generic over the variant, and F(4, 3) and F(2, 5)
+// use it for their weight transform) as a conv table entry without name and applies: weights prepared
+// as U [16, O, C], the weight-gradient sums dU the same.
+ConvKernel plain_winograd_conv_kernel();
 
 // K [(m+r-1)², r²]: the weight transform of F(m x m, r x r) (r = 3 or 5) as a matrix, U_ξ = Σ_t
 // K[ξ][t] w_t for each channel pair, from the plain maps, built once. Its transpose maps dU back to dw.

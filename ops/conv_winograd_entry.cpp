@@ -33,27 +33,6 @@ bool plain_applies(const ConvDims& d, Isa) {
   return winograd_applies(d) && d.c >= kMinChannels && d.o >= kMinChannels &&
          d.c * d.o * d.positions() >= kMinWork;
 }
-ConvSizes plain_sizes(const ConvDims& d) {
-  const WinogradKernel& k = plain_winograd_kernel();
-  const int64_t s = k.scratch_size(d), u = k.weights_size(d);
-  return {0, u, s, u, s};
-}
-void plain_prepare(const ConvDims& d, const float* w, float* u) { plain_winograd_kernel().prepare(d, w, u); }
-void plain_forward(const ConvDims& d, const float* x, const float* u, const float* b, float*, float* scratch,
-                   float* y) {
-  plain_winograd_kernel().forward(d, x, u, b, scratch, y);
-}
-void plain_weight_grad(const ConvDims& d, const float* x, const float*, const float* g, float* scratch,
-                       float* acc) {
-  plain_winograd_kernel().weight_grad(d, x, g, scratch, acc);
-}
-void plain_finish(const ConvDims& d, const float* acc, float* dw) {
-  plain_winograd_kernel().weight_grad_finish(d, acc, dw);
-}
-void plain_input_grad(const ConvDims& d, const float* g, const float*, const float* u, float* scratch,
-                      float* dx) {
-  plain_winograd_kernel().input_grad(d, g, u, scratch, dx);
-}
 
 }  // namespace
 
@@ -70,8 +49,9 @@ ConvKernel winograd_conv_kernel(const char* name, int m, Isa isa, int r) {
       k.applies = avx512 ? lanes_applies<2, 3, Isa::Avx512> : lanes_applies<2, 3, Isa::Avx2>;
     return k;
   }
-  return {name,          plain_applies,     plain_sizes,  plain_prepare,
-          plain_forward, plain_weight_grad, plain_finish, plain_input_grad};
+  ConvKernel k = plain_winograd_conv_kernel();
+  k.name = name, k.applies = plain_applies;
+  return k;
 }
 
 }  // namespace xgrad
