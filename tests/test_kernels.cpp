@@ -264,6 +264,10 @@ TEST_CASE("a forced conv kernel that does not apply is an error, and the choice 
     CHECK(same->kernel_name(vgg(32, 16, 5)) == "winograd_f2x5_avx512");
     CHECK(same->kernel_name(vgg(32, 18, 7)) == "ovec_avx512");  // rows of 18 fill 18 of 32 lanes
     CHECK(same->kernel_name(vgg(64, 6, 7)) == "ovec_avx512");
+    auto strided = registry().make("conv2d", {{"stride", 2}, {"padding", 1}});
+    CHECK(strided->kernel_name(vgg(32, 16)) == "ovec_strided_avx512");
+    auto projection = registry().make("conv2d", {{"stride", 2}});  // a 1x1 conv is a subsample + GEMM
+    CHECK(projection->kernel_name({{{-1, 32, 16, 16}}, {{64, 32, 1, 1}}}) == "im2col_gemm");
   }
   Forced avx2("", Isa::Avx2);
   auto strided_depthwise = registry().make("conv2d", {{"groups", 3}, {"stride", 2}});
