@@ -38,5 +38,9 @@ ConvKernel winograd_lanes_conv_kernel(int m, int r, Isa isa);
 // The kernel-table entries (conv_kernels.cpp lists them, conv_winograd_entry.cpp builds them): at
 // isa Avx512 and Avx2 the lane kernels by F(m, r), at isa Generic the plain ones by F(2, 3).
 ConvKernel winograd_conv_kernel(const char* name, int m, Isa isa, int r = 3);
+// The same lane kernels on dilated convs at stride 1, over the mosaic of their phases
+// (ops/conv_dilated.h); isa Avx512
+// or Avx2.
+ConvKernel dilated_winograd_conv_kernel(const char* name, int m, Isa isa, int r = 3);
 
 }  // namespace xgrad

@@ -2,6 +2,8 @@
 // the conditions.
 #include "ops/conv_winograd.h"
 
+#include "ops/conv_dilated.h"
+
 namespace xgrad {
 namespace {
 
@@ -21,6 +23,30 @@ template <int M, int R, Isa I>
 bool lanes_applies(const ConvDims& d, Isa isa) {
   const int64_t min = lane_min_channels(I);
   return isa == I && winograd_applies(d, R) && d.c >= min && d.o >= min && (M == 2 || lanes_prefer_f4(d, I));
+}
+
+// Dilated convs at stride 1 run the lanes on the mosaic of their phases (ops/conv_dilated.h), chosen
+// as above by the mosaic's size. The mosaic's seams cost (k − 1) extra rows and columns per phase, so
+// the lanes won less there: from 16 channels (8 -> 16 lost 15 % to im2col at AVX2), 5x5 from 32
+// (16 -> 16 lost 9 % to the direct kernel at AVX-512; KERNELS.md).
+template <int M, int R, Isa I>
+bool dilated_lanes_applies(const ConvDims& d, Isa isa) {
+  const bool stride_1 = d.stride[0] == 1 && d.stride[1] == 1;
+  const bool dilated = d.dilation[0] > 1 || d.dilation[1] > 1;
+  const int64_t min = R == 3 ? 16 : 32;
+  return stride_1 && dilated && d.kh == R && d.kw == R && d.c >= min && d.o >= min &&
+         lanes_applies<M, R, I>(mosaic_dims(d), isa);
+}
+template <int M, int R, Isa I>
+const ConvKernel& lanes_kernel() {
+  static const ConvKernel k = winograd_lanes_conv_kernel(M, R, I);
+  return k;
+}
+template <int M, int R, Isa I>
+ConvKernel dilated_entry(const char* name) {
+  ConvKernel k = mosaic_conv_kernel<lanes_kernel<M, R, I>>();
+  k.name = name, k.applies = dilated_lanes_applies<M, R, I>;
+  return k;
 }
 
 // Plain C++ (any CPU): the transforms cost about (C + O) per output position, the multiplies Winograd
@@ -52,6 +78,16 @@ ConvKernel winograd_conv_kernel(const char* name, int m, Isa isa, int r) {
   ConvKernel k = plain_winograd_conv_kernel();
   k.name = name, k.applies = plain_applies;
   return k;
+}
+
+ConvKernel dilated_winograd_conv_kernel(const char* name, int m, Isa isa, int r) {
+  if (isa == Isa::Avx512)
+    return r == 5   ? dilated_entry<2, 5, Isa::Avx512>(name)
+           : m == 4 ? dilated_entry<4, 3, Isa::Avx512>(name)
+                    : dilated_entry<2, 3, Isa::Avx512>(name);
+  return r == 5   ? dilated_entry<2, 5, Isa::Avx2>(name)
+         : m == 4 ? dilated_entry<4, 3, Isa::Avx2>(name)
+                  : dilated_entry<2, 3, Isa::Avx2>(name);
 }
 
 }  // namespace xgrad

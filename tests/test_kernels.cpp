@@ -142,7 +142,12 @@ const std::vector<ConvCase>& conv_cases() {
       {{2, 17, 9, 10}, {20, 17, 5, 5}, {{"padding", "same"}}},   // Winograd F(2, 5): channel tails, 2 images
       {{1, 16, 11, 8}, {16, 16, 5, 5}, json::object()},          // F(2, 5): valid, 7x4 outputs
       {{1, 32, 6, 6}, {16, 32, 5, 5}, {{"padding", 4}}},         // F(2, 5): tiles reading only padding
-      {{2, 8, 14, 14}, {12, 8, 3, 3}, {{"padding", "same"}}},    // direct: its own dw and dx, 8 + 4 outputs
+      {{2, 16, 26, 26}, {32, 16, 3, 3}, {{"dilation", 2}}},      // Winograd on the mosaic: 4 phases of 11x11
+      {{1, 34, 34, 34}, {16, 34, 3, 3}, {{"dilation", 2}, {"padding", 1}}},  // mosaic: F(4, 3), 16x16 phases
+      {{2, 17, 13, 14}, {20, 17, 3, 3}, {{"dilation", {2, 3}}, {"padding", "same"}}},  // uneven phases
+      {{1, 16, 5, 9}, {16, 16, 3, 3}, {{"dilation", 2}}},  // one output row: phase row 1 is empty
+      {{1, 32, 12, 12}, {33, 32, 5, 5}, {{"dilation", 2}, {"padding", 4}}},  // F(2, 5) on the mosaic
+      {{2, 8, 14, 14}, {12, 8, 3, 3}, {{"padding", "same"}}},  // direct: its own dw and dx, 8 + 4 outputs
       {{2, 9, 16, 16}, {20, 9, 3, 3}, {{"padding", 4}}},  // direct: ovec's dw, dx padding beyond the kernel
       {{1, 16, 30, 31}, {16, 16, 4, 2}, {{"padding", "same"}}},  // direct: even kernel, uneven "same"
       {{2, 3, 12, 12}, {24, 3, 5, 5}, {{"padding", 2}}},         // direct forward, ovec's dw and dx
@@ -266,6 +271,10 @@ TEST_CASE("a forced conv kernel that does not apply is an error, and the choice 
     CHECK(same->kernel_name(vgg(64, 6, 7)) == "ovec_avx512");
     auto strided = registry().make("conv2d", {{"stride", 2}, {"padding", 1}});
     CHECK(strided->kernel_name(vgg(32, 16)) == "ovec_strided_avx512");
+    auto dilated = registry().make("conv2d", {{"dilation", 2}});  // Winograd on the phases' mosaic
+    CHECK(dilated->kernel_name(vgg(16, 26)) == "winograd_f4x3_dilated_avx512");
+    CHECK(dilated->kernel_name(vgg(16, 28, 5)) == "ovec_avx512");  // 5x5 on the mosaic from 32 channels
+    CHECK(dilated->kernel_name(vgg(32, 28, 5)) == "winograd_f2x5_dilated_avx512");
     auto projection = registry().make("conv2d", {{"stride", 2}});  // a 1x1 conv is a subsample + GEMM
     CHECK(projection->kernel_name({{{-1, 32, 16, 16}}, {{64, 32, 1, 1}}}) == "im2col_gemm");
   }
@@ -282,6 +291,9 @@ TEST_CASE("a forced conv kernel that does not apply is an error, and the choice 
     CHECK(same->kernel_name(vgg(32, 16, 5)) == "winograd_f2x5_avx2");
     CHECK(same->kernel_name(vgg(4, 32)) == "direct_avx2");
     CHECK(same->kernel_name(vgg(4, 10)) == "im2col_gemm");  // rows of 10 fill 10 of 16 lanes
+    auto dilated = registry().make("conv2d", {{"dilation", 2}});
+    CHECK(dilated->kernel_name(vgg(16, 26)) == "winograd_f4x3_dilated_avx2");
+    CHECK(dilated->kernel_name(vgg(8, 26)) == "im2col_gemm");
   }
   Forced generic("", Isa::Generic);
   CHECK(same->kernel_name(vgg(32, 32)) == "winograd_f2x3");

@@ -1,0 +1,169 @@
+// Dilated convs over the mosaic of their phases; see ops/conv_dilated.h.
+#include "ops/conv_dilated.h"
+
+#include <algorithm>
+#include <vector>
+
+namespace xgrad {
+namespace {
+
+// One axis of the mosaic (rows or columns): phase a has `outputs` cells of y and `size` = outputs +
+// k − 1 cells of the padded input, 0 and 0 where y has no cell a.
+struct Axis {
+  int64_t out, dil, k, pad, in;  // the conv's output size, dilation, kernel, padding before, input size
+  int64_t outputs(int64_t a) const { return out > a ? (out - a + dil - 1) / dil : 0; }
+  int64_t size(int64_t a) const { return outputs(a) > 0 ? outputs(a) + k - 1 : 0; }
+  int64_t total() const {
+    int64_t t = 0;
+    for (int64_t a = 0; a < dil; ++a) t += size(a);
+    return t;
+  }
+  // For each mosaic input cell, x's cell (−1: padding); for each mosaic output cell, y's (−1: a seam).
+  std::vector<int64_t> input_map() const {
+    std::vector<int64_t> map;
+    for (int64_t a = 0; a < dil; ++a)
+      for (int64_t r = 0; r < size(a); ++r) {
+        const int64_t i = a + dil * r - pad;
+        map.push_back(i >= 0 && i < in ? i : -1);
+      }
+    return map;
+  }
+  std::vector<int64_t> output_map() const {
+    std::vector<int64_t> map;
+    for (int64_t a = 0; a < dil; ++a)
+      for (int64_t r = 0; r < size(a); ++r) map.push_back(r < outputs(a) ? a + dil * r : -1);
+    map.resize(size_t(total() - k + 1));  // the last phase ends the mosaic's outputs
+    return map;
+  }
+};
+Axis rows_of(const ConvDims& d) { return {d.g.out_h, d.dilation[0], d.kh, d.g.pad_top, d.h}; }
+Axis cols_of(const ConvDims& d) { return {d.g.out_w, d.dilation[1], d.kw, d.g.pad_left, d.w}; }
+
+// Which cell of x (or y) each cell of the mosaic (or its output) is.
+struct Maps {
+  std::vector<int64_t> in_rows, in_cols, out_rows, out_cols;
+  explicit Maps(const ConvDims& d)
+      : in_rows(rows_of(d).input_map()),
+        in_cols(cols_of(d).input_map()),
+        out_rows(rows_of(d).output_map()),
+        out_cols(cols_of(d).output_map()) {}
+};
+
+// The mosaic [c, MH, MW] of x [c, h, w] (zeros for padding).
+void gather_input(const ConvDims& d, const Maps& m, const float* x, float* out) {
+  const size_t mh = m.in_rows.size(), mw = m.in_cols.size();
+  for (int64_t c = 0; c < d.c; ++c)
+    for (size_t r = 0; r < mh; ++r) {
+      float* row = out + (size_t(c) * mh + r) * mw;
+      const int64_t i = m.in_rows[r];
+      const float* in = x + (c * d.h + std::max<int64_t>(i, 0)) * d.w;
+      for (size_t s = 0; s < mw; ++s) row[s] = i >= 0 && m.in_cols[s] >= 0 ? in[m.in_cols[s]] : 0.0f;
+    }
+}
+
+// The mosaic's output gradient [o, MOH, MOW] from g [o, out_h, out_w]: zero on the seams.
+void gather_output(const ConvDims& d, const Maps& m, const float* g, float* out) {
+  const size_t oh = m.out_rows.size(), ow = m.out_cols.size();
+  for (int64_t o = 0; o < d.o; ++o)
+    for (size_t r = 0; r < oh; ++r) {
+      float* row = out + (size_t(o) * oh + r) * ow;
+      const int64_t i = m.out_rows[r];
+      const float* in = g + (o * d.g.out_h + std::max<int64_t>(i, 0)) * d.g.out_w;
+      for (size_t s = 0; s < ow; ++s) row[s] = i >= 0 && m.out_cols[s] >= 0 ? in[m.out_cols[s]] : 0.0f;
+    }
+}
+
+// y [o, out_h, out_w] from the mosaic's outputs [o, MOH, MOW] (the seams dropped).
+void scatter_output(const ConvDims& d, const Maps& m, const float* from, float* y) {
+  const size_t oh = m.out_rows.size(), ow = m.out_cols.size();
+  for (int64_t o = 0; o < d.o; ++o)
+    for (size_t r = 0; r < oh; ++r) {
+      if (m.out_rows[r] < 0) continue;
+      const float* row = from + (size_t(o) * oh + r) * ow;
+      float* out = y + (o * d.g.out_h + m.out_rows[r]) * d.g.out_w;
+      for (size_t s = 0; s < ow; ++s)
+        if (m.out_cols[s] >= 0) out[m.out_cols[s]] = row[s];
+    }
+}
+
+// dx [c, h, w] from the mosaic's [c, MH, MW]: every cell of x is at most one mosaic cell; 0 if none.
+void scatter_input(const ConvDims& d, const Maps& m, const float* from, float* dx) {
+  const size_t mh = m.in_rows.size(), mw = m.in_cols.size();
+  std::fill(dx, dx + d.c * d.h * d.w, 0.0f);
+  for (int64_t c = 0; c < d.c; ++c)
+    for (size_t r = 0; r < mh; ++r) {
+      if (m.in_rows[r] < 0) continue;
+      const float* row = from + (size_t(c) * mh + r) * mw;
+      float* out = dx + (c * d.h + m.in_rows[r]) * d.w;
+      for (size_t s = 0; s < mw; ++s)
+        if (m.in_cols[s] >= 0) out[m.in_cols[s]] = row[s];
+    }
+}
+
+// Scratch: the mosaic image (x, or in input_grad dx's), the mosaic's outputs (y, or g), the inner's.
+struct Buffers {
+  float *image, *outputs, *inner;
+  Buffers(const ConvDims& md, float* scratch)
+      : image(scratch), outputs(image + md.c * md.h * md.w), inner(outputs + md.o * md.positions()) {}
+};
+
+}  // namespace
+
+ConvDims mosaic_dims(const ConvDims& d) {
+  ConvDims m = d;
+  m.h = rows_of(d).total(), m.w = cols_of(d).total();
+  m.dilation = {1, 1};
+  m.g = {m.h - d.kh + 1, m.w - d.kw + 1, 0, 0};
+  return m;
+}
+
+namespace mosaic {
+
+ConvSizes sizes(const ConvKernel& inner, const ConvDims& d) {
+  const ConvDims md = mosaic_dims(d);
+  ConvSizes s = inner.sizes(md);
+  const int64_t planes = md.c * md.h * md.w + md.o * md.positions();
+  s.scratch += planes, s.dx_scratch += planes;
+  return s;
+}
+
+void prepare(const ConvKernel& inner, bool for_dx, const ConvDims& d, const float* w, float* prepared) {
+  (for_dx ? inner.prepare_dx : inner.prepare)(mosaic_dims(d), w, prepared);
+}
+
+void forward(const ConvKernel& inner, const ConvDims& d, const float* x, const float* wp, const float* b,
+             float* kept, float* scratch, float* y) {
+  const ConvDims md = mosaic_dims(d);
+  const Maps maps(d);
+  const Buffers buf(md, scratch);
+  gather_input(d, maps, x, buf.image);
+  inner.forward(md, buf.image, wp, b, kept, buf.inner, buf.outputs);
+  scatter_output(d, maps, buf.outputs, y);
+}
+
+void weight_grad(const ConvKernel& inner, const ConvDims& d, const float* x, const float* kept,
+                 const float* g, float* scratch, float* acc) {
+  const ConvDims md = mosaic_dims(d);
+  const Maps maps(d);
+  const Buffers buf(md, scratch);
+  gather_input(d, maps, x, buf.image);
+  gather_output(d, maps, g, buf.outputs);
+  inner.weight_grad(md, buf.image, kept, buf.outputs, buf.inner, acc);
+}
+
+void weight_grad_finish(const ConvKernel& inner, const ConvDims& d, const float* acc, float* dw) {
+  inner.weight_grad_finish(mosaic_dims(d), acc, dw);
+}
+
+void input_grad(const ConvKernel& inner, const ConvDims& d, const float* g, const float* w, const float* wp,
+                float* scratch, float* dx) {
+  const ConvDims md = mosaic_dims(d);
+  const Maps maps(d);
+  const Buffers buf(md, scratch);
+  gather_output(d, maps, g, buf.outputs);
+  inner.input_grad(md, buf.outputs, w, wp, buf.inner, buf.image);
+  scatter_input(d, maps, buf.image, dx);
+}
+
+}  // namespace mosaic
+}  // namespace xgrad
