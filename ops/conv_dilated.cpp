@@ -49,55 +49,39 @@ struct Maps {
         out_cols(cols_of(d).output_map()) {}
 };
 
-// The mosaic [c, MH, MW] of x [c, h, w] (zeros for padding).
+// out [planes, rows.size(), cols.size()] = the cells of src [planes, h, w] the maps name (0 for −1).
+void gather(int64_t planes, int64_t h, int64_t w, const std::vector<int64_t>& rows,
+            const std::vector<int64_t>& cols, const float* src, float* out) {
+  for (int64_t p = 0; p < planes; ++p)
+    for (size_t r = 0; r < rows.size(); ++r) {
+      float* row = out + (size_t(p) * rows.size() + r) * cols.size();
+      const int64_t i = rows[r];
+      const float* in = src + (p * h + std::max<int64_t>(i, 0)) * w;
+      for (size_t s = 0; s < cols.size(); ++s) row[s] = i >= 0 && cols[s] >= 0 ? in[cols[s]] : 0.0f;
+    }
+}
+
+// The cells of dst [planes, h, w] the maps name = from [planes, rows.size(), cols.size()]; the others
+// are left as they are.
+void scatter(int64_t planes, int64_t h, int64_t w, const std::vector<int64_t>& rows,
+             const std::vector<int64_t>& cols, const float* from, float* dst) {
+  for (int64_t p = 0; p < planes; ++p)
+    for (size_t r = 0; r < rows.size(); ++r) {
+      if (rows[r] < 0) continue;
+      const float* row = from + (size_t(p) * rows.size() + r) * cols.size();
+      float* out = dst + (p * h + rows[r]) * w;
+      for (size_t s = 0; s < cols.size(); ++s)
+        if (cols[s] >= 0) out[cols[s]] = row[s];
+    }
+}
+
+// The mosaic [c, MH, MW] of x (zeros for padding), and the mosaic's output gradient [o, MOH, MOW] from
+// g (zeros on the seams).
 void gather_input(const ConvDims& d, const Maps& m, const float* x, float* out) {
-  const size_t mh = m.in_rows.size(), mw = m.in_cols.size();
-  for (int64_t c = 0; c < d.c; ++c)
-    for (size_t r = 0; r < mh; ++r) {
-      float* row = out + (size_t(c) * mh + r) * mw;
-      const int64_t i = m.in_rows[r];
-      const float* in = x + (c * d.h + std::max<int64_t>(i, 0)) * d.w;
-      for (size_t s = 0; s < mw; ++s) row[s] = i >= 0 && m.in_cols[s] >= 0 ? in[m.in_cols[s]] : 0.0f;
-    }
+  gather(d.c, d.h, d.w, m.in_rows, m.in_cols, x, out);
 }
-
-// The mosaic's output gradient [o, MOH, MOW] from g [o, out_h, out_w]: zero on the seams.
 void gather_output(const ConvDims& d, const Maps& m, const float* g, float* out) {
-  const size_t oh = m.out_rows.size(), ow = m.out_cols.size();
-  for (int64_t o = 0; o < d.o; ++o)
-    for (size_t r = 0; r < oh; ++r) {
-      float* row = out + (size_t(o) * oh + r) * ow;
-      const int64_t i = m.out_rows[r];
-      const float* in = g + (o * d.g.out_h + std::max<int64_t>(i, 0)) * d.g.out_w;
-      for (size_t s = 0; s < ow; ++s) row[s] = i >= 0 && m.out_cols[s] >= 0 ? in[m.out_cols[s]] : 0.0f;
-    }
-}
-
-// y [o, out_h, out_w] from the mosaic's outputs [o, MOH, MOW] (the seams dropped).
-void scatter_output(const ConvDims& d, const Maps& m, const float* from, float* y) {
-  const size_t oh = m.out_rows.size(), ow = m.out_cols.size();
-  for (int64_t o = 0; o < d.o; ++o)
-    for (size_t r = 0; r < oh; ++r) {
-      if (m.out_rows[r] < 0) continue;
-      const float* row = from + (size_t(o) * oh + r) * ow;
-      float* out = y + (o * d.g.out_h + m.out_rows[r]) * d.g.out_w;
-      for (size_t s = 0; s < ow; ++s)
-        if (m.out_cols[s] >= 0) out[m.out_cols[s]] = row[s];
-    }
-}
-
-// dx [c, h, w] from the mosaic's [c, MH, MW]: every cell of x is at most one mosaic cell; 0 if none.
-void scatter_input(const ConvDims& d, const Maps& m, const float* from, float* dx) {
-  const size_t mh = m.in_rows.size(), mw = m.in_cols.size();
-  std::fill(dx, dx + d.c * d.h * d.w, 0.0f);
-  for (int64_t c = 0; c < d.c; ++c)
-    for (size_t r = 0; r < mh; ++r) {
-      if (m.in_rows[r] < 0) continue;
-      const float* row = from + (size_t(c) * mh + r) * mw;
-      float* out = dx + (c * d.h + m.in_rows[r]) * d.w;
-      for (size_t s = 0; s < mw; ++s)
-        if (m.in_cols[s] >= 0) out[m.in_cols[s]] = row[s];
-    }
+  gather(d.o, d.g.out_h, d.g.out_w, m.out_rows, m.out_cols, g, out);
 }
 
 // Scratch: the mosaic image (x, or in input_grad dx's), the mosaic's outputs (y, or g), the inner's.
@@ -138,7 +122,7 @@ void forward(const ConvKernel& inner, const ConvDims& d, const float* x, const f
   const Buffers buf(md, scratch);
   gather_input(d, maps, x, buf.image);
   inner.forward(md, buf.image, wp, b, kept, buf.inner, buf.outputs);
-  scatter_output(d, maps, buf.outputs, y);
+  scatter(d.o, d.g.out_h, d.g.out_w, maps.out_rows, maps.out_cols, buf.outputs, y);  // seams dropped
 }
 
 void weight_grad(const ConvKernel& inner, const ConvDims& d, const float* x, const float* kept,
@@ -162,7 +146,9 @@ void input_grad(const ConvKernel& inner, const ConvDims& d, const float* g, cons
   const Buffers buf(md, scratch);
   gather_output(d, maps, g, buf.outputs);
   inner.input_grad(md, buf.outputs, w, wp, buf.inner, buf.image);
-  scatter_input(d, maps, buf.image, dx);
+  std::fill(dx, dx + d.c * d.h * d.w, 0.0f);  // cells no phase reads
+  scatter(d.c, d.h, d.w, maps.in_rows, maps.in_cols, buf.image,
+          dx);  // each cell is at most one of the mosaic
 }
 
 }  // namespace mosaic
