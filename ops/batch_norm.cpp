@@ -53,6 +53,19 @@ double channel_sum(const Dims& d, size_t c, F&& f) {
   return total;
 }
 
+// Σ f(k) and Σ g(k) over channel c in one pass, each as channel_sum gives it.
+template <class F, class G>
+std::pair<double, double> channel_sums(const Dims& d, size_t c, F&& f, G&& g) {
+  double sf = 0, sg = 0;
+  for_channel(d, c, [&](size_t, size_t at) {
+    const auto [rf, rg] = sum_lanes_of2(
+        int64_t(d.s), [&](int64_t k) { return f(at + size_t(k)); },
+        [&](int64_t k) { return g(at + size_t(k)); });
+    sf += rf, sg += rg;
+  });
+  return {sf, sg};
+}
+
 template <class F>
 void over_channels(const Dims& d, F&& f) {
   parallel_for(int64_t(d.c), [&](int64_t c0, int64_t c1) {
@@ -132,10 +145,9 @@ class BatchNorm final : public ModeDependentOp {
       const auto dy = [&](size_t k) { return decltype(fused)::value ? relu_gradient(g[k], y[k]) : g[k]; };
       const double inv_std = 1.0 / std::sqrt(double(st.var[c]) + epsilon_), rest = st.rest(c);
       const float mu = st.mean[c];
-      // Σ dy and Σ dy·x̂ over the channel, x̂ = (x − μf − rest)·inv_std
-      const double sum_g = channel_sum(d, c, dy);
-      const double sum_g_xhat =
-          (channel_sum(d, c, [&](size_t k) { return dy(k) * (x[k] - mu); }) - rest * sum_g) * inv_std;
+      // Σ dy and Σ dy·x̂ over the channel, x̂ = (x − μf − rest)·inv_std, in one pass
+      const auto [sum_g, sum_g_x] = channel_sums(d, c, dy, [&](size_t k) { return dy(k) * (x[k] - mu); });
+      const double sum_g_xhat = (sum_g_x - rest * sum_g) * inv_std;
       if (gx[kGamma]) gx[kGamma]->data()[c] = float(sum_g_xhat);
       if (gx[kBeta]) gx[kBeta]->data()[c] = float(sum_g);
       // Eval: μ and σ² are inputs. Train: they are functions of x, so dx gains their terms instead.

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <utility>
 
 namespace xgrad {
 
@@ -46,6 +47,18 @@ inline float sum_lanes_of(int64_t n, F&& f) {
   for (int l = 0; l < 16; ++l) s += lanes[l];
   for (; i < n; ++i) s += f(i);
   return s;
+}
+// Σ f(i) and Σ g(i) in one pass over [0, n), each bit for bit what sum_lanes_of gives.
+template <class F, class G>
+inline std::pair<float, float> sum_lanes_of2(int64_t n, F&& f, G&& g) {
+  float a[16] = {}, b[16] = {};
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16)
+    for (int l = 0; l < 16; ++l) a[l] += f(i + l), b[l] += g(i + l);
+  float sa = 0, sb = 0;
+  for (int l = 0; l < 16; ++l) sa += a[l], sb += b[l];
+  for (; i < n; ++i) sa += f(i), sb += g(i);
+  return {sa, sb};
 }
 inline float sum_lanes(const float* v, int64_t n) {
   return sum_lanes_of(n, [v](int64_t i) { return v[i]; });
