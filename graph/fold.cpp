@@ -73,13 +73,20 @@ FoldedWeights folded_weights(const Graph& g, const Params& weights, int producer
   return f;
 }
 
-// What a node absorbs: a conv2d or matmul the batch norm after it; a conv2d or batch_norm the relu
-// after it (a conv2d also the relu after the batch norm it absorbs). The node it becomes takes the
-// name of the last node it absorbs.
+// What a node absorbs: a conv2d or matmul the batch norm after it; a conv2d the relu, sigmoid or tanh
+// after it, a batch_norm the relu (a conv2d also the activation after the batch norm it absorbs). The
+// node it becomes takes the name of the last node it absorbs.
 struct Absorbed {
-  int norm = -1, relu = -1;
-  int last(int self) const { return relu >= 0 ? relu : norm >= 0 ? norm : self; }
+  int norm = -1, act = -1;
+  int last(int self) const { return act >= 0 ? act : norm >= 0 ? norm : self; }
 };
+
+// Whether node p (a conv2d or batch_norm without an activation) can run activation node a's op.
+bool takes_activation(const Node& p, const Node& a) {
+  if (p.kind != NodeKind::Op || has_activation(p)) return false;
+  if (is_op(p, "conv2d")) return is_op(a, "relu") || is_op(a, "sigmoid") || is_op(a, "tanh");
+  return is_op(p, "batch_norm") && is_op(a, "relu");
+}
 
 // Which node absorbs which (indexed by the absorbing node); `removed` marks the absorbed ones.
 // Batch norms fold only when `weights` is given.
@@ -95,12 +102,11 @@ std::vector<Absorbed> plan(const Graph& g, const Params* weights, const std::vec
       absorbed[size_t(p)].norm = id, owner[size_t(id)] = p, removed[size_t(id)] = 1;
       continue;
     }
-    if (!is_op(n, "relu")) continue;
+    if (n.kind != NodeKind::Op || n.inputs.size() != 1) continue;
     const int in = n.inputs[0];
     p = owner[size_t(in)] >= 0 ? owner[size_t(in)] : in;
-    const bool takes_relu = is_op(g.node(p), "conv2d") || is_op(g.node(p), "batch_norm");
-    if (readers[size_t(in)] == 1 && takes_relu && !has_activation(g.node(p)) && absorbed[size_t(p)].relu < 0)
-      absorbed[size_t(p)].relu = id, owner[size_t(id)] = p, removed[size_t(id)] = 1;
+    if (readers[size_t(in)] == 1 && takes_activation(g.node(p), n) && absorbed[size_t(p)].act < 0)
+      absorbed[size_t(p)].act = id, owner[size_t(id)] = p, removed[size_t(id)] = 1;
   }
   return absorbed;
 }
@@ -111,7 +117,7 @@ std::string fresh_name(const Graph& g, const Graph& out, std::string name) {
   return name;
 }
 
-// The rewritten graph: with `weights`, the inference form and its weights; without, only relus fused
+// The rewritten graph: with `weights`, the inference form and its weights; without, only activations fused
 // and every param and state kept (in order), so training sees the same params.
 InferenceModel rewrite(const Graph& g, const Params* weights, const std::vector<int>& keep) {
   std::vector<char> removed(size_t(g.size()), 0), used(size_t(g.size()), 0);
@@ -139,7 +145,7 @@ InferenceModel rewrite(const Graph& g, const Params* weights, const std::vector<
                                                      : m.graph.add_state(n.name, n.info.shape, n.init);
       const auto it = weights ? weights->find(n.name) : Params::const_iterator{};
       if (weights && it != weights->end()) m.weights[n.name] = it->second;
-    } else if (const Absorbed& a = absorbed[size_t(id)]; a.norm >= 0 || a.relu >= 0) {
+    } else if (const Absorbed& a = absorbed[size_t(id)]; a.norm >= 0 || a.act >= 0) {
       const std::string& name = g.node(a.last(id)).name;
       if (a.norm >= 0) {
         FoldedWeights f = folded_weights(g, *weights, id, a.norm);
@@ -152,9 +158,9 @@ InferenceModel rewrite(const Graph& g, const Params* weights, const std::vector<
         ++m.folded;
       }
       json attrs = n.op->attrs();
-      if (a.relu >= 0) attrs["activation"] = "relu", ++m.fused;
+      if (a.act >= 0) attrs["activation"] = g.node(a.act).op->type(), ++m.fused;
       const int op = m.graph.add_op(name, registry().make(std::string(n.op->type()), attrs), inputs);
-      for (int absorbed_id : {id, a.norm, a.relu})
+      for (int absorbed_id : {id, a.norm, a.act})
         if (absorbed_id >= 0) new_id[size_t(absorbed_id)] = op;
     } else {
       new_id[size_t(id)] =
@@ -171,6 +177,8 @@ InferenceModel fold_for_inference(const Graph& g, const Params& weights, const s
   return rewrite(g, &weights, keep);
 }
 
-Graph fuse_relus(const Graph& g, const std::vector<int>& keep) { return rewrite(g, nullptr, keep).graph; }
+Graph fuse_activations(const Graph& g, const std::vector<int>& keep) {
+  return rewrite(g, nullptr, keep).graph;
+}
 
 }  // namespace xgrad

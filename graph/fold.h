@@ -3,12 +3,12 @@
 // ONNX Runtime's Conv + BatchNormalization fusion): an eval-mode batch_norm whose only input a
 // conv2d or a matmul computes for it alone is folded into that node's weights and bias,
 //   s = γ/√(σ² + ε);  w'[o] = s[o]·w[o];  b'[o] = s[o]·(b[o] − μ[o]) + β[o]   (o: output channel)
-// so inference skips one pass over every normalized activation. A relu that only reads a conv2d
-// (folded or not) or a batch_norm becomes that node's "activation": it runs on each image's output
-// while that is in cache. The node that absorbs others takes the last one's name, and folded weights are new
-// params, so every node name left in the graph has the value it had (up to float rounding) and the original
-// weights are untouched. Predict and evaluate run this form; a graph with nothing to fold or fuse
-// comes back as it was.
+// so inference skips one pass over every normalized activation. A relu, sigmoid or tanh that only reads
+// a conv2d (folded or not), or a relu that only reads a batch_norm, becomes that node's "activation": it
+// runs on each image's output while that is in cache. The node that absorbs others takes the last one's name,
+// and folded weights are new params, so every node name left in the graph has the value it had (up to float
+// rounding) and the original weights are untouched. Predict and evaluate run this form; a graph with nothing
+// to fold or fuse comes back as it was.
 #include <string>
 #include <vector>
 
@@ -21,7 +21,7 @@ struct InferenceModel {
   Graph graph;
   Params weights;  // exactly the new graph's params and states
   int folded = 0;  // batch norms folded away
-  int fused = 0;   // relus fused into the conv2d before them
+  int fused = 0;   // activations fused into the conv2d or batch_norm before them
 };
 
 // Nodes in `keep` (ids of `g`; -1 entries are ignored) and every output role keep their own values: a conv2d
@@ -29,9 +29,9 @@ struct InferenceModel {
 // other shapes) stays as it is, so running the result reports them as running `g` would.
 InferenceModel fold_for_inference(const Graph& g, const Params& weights, const std::vector<int>& keep = {});
 
-// The graph with only the relus fused (into the conv2d or batch_norm that alone feeds each), for
-// training: params and states keep their names, shapes and order, values and gradients are those of
-// `g` (the Trainer runs this form). Nodes in `keep` and output roles keep their own values.
-Graph fuse_relus(const Graph& g, const std::vector<int>& keep = {});
+// The graph with only the activations fused (into the conv2d or batch_norm that alone feeds each, as
+// above), for training: params and states keep their names, shapes and order, values and gradients are
+// those of `g` (the Trainer runs this form). Nodes in `keep` and output roles keep their own values.
+Graph fuse_activations(const Graph& g, const std::vector<int>& keep = {});
 
 }  // namespace xgrad

@@ -55,18 +55,19 @@ void conv2d(Context& c, int id, const Node& n, const json& attrs) {
   const Pair stride = r.pair("stride", {1, 1}, 1), dilation = r.pair("dilation", {1, 1}, 1);
   const Padding padding = r.padding("padding");
   const int64_t groups = r.integer("groups", 1, 1, int64_t(1) << 20);
-  const bool relu = r.choice("activation", "none", {"none", "relu"}) == "relu";
+  const std::string act = r.choice("activation", "none", {"none", "relu", "sigmoid", "tanh"});
   const Shape& w = c.in_shape(n, 1);
   std::vector<std::string> inputs{c.in(n, 0), c.in(n, 1)};
   if (n.inputs.size() == 3) inputs.push_back(c.in(n, 2));
-  // A fused relu is ONNX's Conv then Relu; the Relu's output has the node's name.
-  auto& node = c.emit(n, "Conv", inputs, relu ? n.name + ".conv" : "");
+  // A fused activation is ONNX's Conv then Relu, Sigmoid or Tanh, whose output has the node's name.
+  auto& node = c.emit(n, "Conv", inputs, act != "none" ? n.name + ".conv" : "");
   set_attr(node, "kernel_shape", std::vector<int64_t>{w[2], w[3]});
   set_attr(node, "strides", ints(stride));
   set_attr(node, "dilations", ints(dilation));
   set_attr(node, "pads", pads(c.in_shape(n, 0), {w[2], w[3]}, stride, dilation, padding));
   set_attr(node, "group", groups);
-  if (relu) c.emit(n, "Relu", {n.name + ".conv"});
+  if (act != "none")
+    c.emit(n, act == "relu" ? "Relu" : act == "sigmoid" ? "Sigmoid" : "Tanh", {n.name + ".conv"});
   c.tensor[id] = n.name;
 }
 

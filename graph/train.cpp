@@ -50,7 +50,7 @@ Trainer::Trainer(const Graph& g, Params& params, TrainConfig config)
       params_(params),
       config_(std::move(config)),
       optimizer_(config_.optim),
-      run_graph_(fuse_relus(g)),
+      run_graph_(fuse_activations(g)),
       engine_(run_graph_) {
   config_.validate();
   check_params(g, params);

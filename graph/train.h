@@ -177,7 +177,7 @@ class Trainer {
   Params& params_;
   TrainConfig config_;
   Optimizer optimizer_;
-  Graph run_graph_;  // graph_ with its relus fused (graph/fold.h): what the engine runs
+  Graph run_graph_;  // graph_ with its activations fused (graph/fold.h): what the engine runs
   Engine engine_;
   Progress progress_;
   int loss_id_;

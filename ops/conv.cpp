@@ -1,8 +1,8 @@
 // conv2d(x [N,C,H,W], w [O,C/groups,KH,KW][, b [O]]) -> [N,O,OH,OW], cross-correlation per group:
 // y[n,o,i,j] = b[o] + Σ_c∈group(o),p,q x[n,c, i*sh - pt + p*dh, j*sw - pl + q*dw] * w[o,c',p,q]
-// With activation "relu" the op is relu(conv2d(...)) in one node: the relu runs on each image's
-// output while it is still in cache, and backward masks the output gradient by y > 0 image by image
-// (graph/fold.h makes such nodes for inference).
+// With an activation ("relu", "sigmoid", "tanh") the op is f(conv2d(...)) in one node: f runs on each
+// image's output while it is still in cache, and backward multiplies the output gradient by f'
+// image by image (graph/fold.h makes such nodes for training and inference).
 // The arithmetic is in the kernel table (ops/conv_kernels.h); this file splits the batch over the
 // thread pool, loops over groups, owns the buffers and sums the weight gradients in a fixed order.
 #include <algorithm>
@@ -10,6 +10,7 @@
 
 #include "core/error.h"
 #include "core/parallel.h"
+#include "ops/activation.h"
 #include "ops/conv_kernels.h"
 #include "ops/registry.h"
 #include "ops/vmath.h"
@@ -23,8 +24,8 @@ int64_t reduce_chunks(int64_t n) { return std::min<int64_t>(n, 8); }
 
 // Workspace tensors: what training keeps for the weight gradient, per-worker scratch, partial
 // gradients, the kernels' per-chunk sums, per-worker input-gradient scratch, weights prepared for
-// forward and for dx (each keeps its size from step to step), with a fused relu one image's masked
-// output gradient per chunk, and the kernel and weights that forward's prepared weights came from.
+// forward and for dx (each keeps its size from step to step), with an activation one image's output
+// gradient through f' per chunk, and the kernel and weights that forward's prepared weights came from.
 enum Slot {
   kKept,
   kCols,
@@ -69,7 +70,7 @@ struct GroupStrides {
 
 class Conv2d final : public Op {
  public:
-  Conv2d(Window w, int64_t groups, bool relu) : win_(w), groups_(groups), relu_(relu) {}
+  Conv2d(Window w, int64_t groups, Activation act) : win_(w), groups_(groups), act_(act) {}
   std::string_view type() const override { return "conv2d"; }
   Arity arity() const override { return {2, 3}; }
 
@@ -129,8 +130,7 @@ class Conv2d final : public Op {
           for (int64_t g = 0; g < calls; ++g)
             k.forward(kd, xn + g * gs.x, wp + g * wp_stride, b ? b + g * gs.o : nullptr, kn + g * s.kept,
                       scratch + c * s.scratch, yn + g * gs.y);
-          if (relu_)
-            for (int64_t i = 0; i < calls * gs.y; ++i) yn[i] = relu(yn[i]);
+          activate(act_, yn, calls * gs.y);
         }
     });
   }
@@ -146,8 +146,10 @@ class Conv2d final : public Op {
       throw Error("backward needs a training forward of the same batch first");
     j.kept = ws.tensors[kKept].data();
     j.x = in[0]->data(), j.w = in[1]->data(), j.g = gy.data();
-    j.y = relu_ ? out.data() : nullptr;
-    j.masked = relu_ ? sized(ws.tensors[kMasked], {j.chunks, d.o * d.positions()}) : nullptr;
+    j.act = act_;
+    j.y = out.data();
+    j.masked =
+        act_ != Activation::None ? sized(ws.tensors[kMasked], {j.chunks, d.o * d.positions()}) : nullptr;
     j.acc = sized(ws.tensors[kAcc], {j.chunks, j.calls * j.s.acc});
     j.scratch = sized(ws.tensors[kScratch], {j.chunks, j.s.scratch});
     j.dx = gx[0] ? sized(*gx[0], shape_of(*in[0])) : nullptr;
@@ -173,7 +175,8 @@ class Conv2d final : public Op {
   json attrs() const override {
     json a = window_attrs(win_, false, true);
     a["groups"] = groups_;
-    if (relu_) a["activation"] = "relu";  // written only when fused, so other files read as before
+    if (act_ != Activation::None)  // written only when fused, so other files read as before
+      a["activation"] = activation_name(act_);
     return a;
   }
 
@@ -189,6 +192,7 @@ class Conv2d final : public Op {
     ConvSizes s;
     int64_t chunks = 0, wp_stride = 0;
     const float *kept = nullptr, *x = nullptr, *w = nullptr, *wp = nullptr, *g = nullptr, *y = nullptr;
+    Activation act = Activation::None;
     float *masked = nullptr, *acc = nullptr, *scratch = nullptr, *dx = nullptr, *dx_scratch = nullptr,
           *pw = nullptr, *pb = nullptr;
   };
@@ -205,7 +209,10 @@ class Conv2d final : public Op {
     std::fill(acc, acc + calls * j.s.acc, 0.0f);
     for (int64_t n = c * d.n / j.chunks; n < (c + 1) * d.n / j.chunks; ++n) {
       const float *gn = j.g + n * d.o * p, *xn = j.x + n * calls * gs.x, *kn = j.kept + n * calls * j.s.kept;
-      if (j.masked) gn = masked_gradient(gn, j.y + n * d.o * p, d.o * p, j.masked + c * d.o * p);
+      if (j.masked) {  // the gradient before the activation
+        activation_gradient(j.act, gn, j.y + n * d.o * p, j.masked + c * d.o * p, d.o * p);
+        gn = j.masked + c * d.o * p;
+      }
       for (int64_t g = 0; g < calls; ++g) {
         if (pw)
           j.k->weight_grad(kd, xn + g * gs.x, kn + g * j.s.kept, gn + g * gs.y, j.scratch + c * j.s.scratch,
@@ -221,12 +228,6 @@ class Conv2d final : public Op {
       for (int64_t g = 0; g < calls; ++g) j.k->weight_grad_finish(kd, acc + g * j.s.acc, pw + g * gs.w);
   }
 
-  // The gradient before a fused relu, into `masked`.
-  static const float* masked_gradient(const float* g, const float* y, int64_t size, float* masked) {
-    for (int64_t i = 0; i < size; ++i) masked[i] = relu_gradient(g[i], y[i]);
-    return masked;
-  }
-
   // out = Σ_c parts[c], in chunk order.
   static void reduce(const float* parts, int64_t chunks, int64_t size, float* out) {
     std::fill(out, out + size, 0.0f);
@@ -236,7 +237,7 @@ class Conv2d final : public Op {
   }
   Window win_;
   int64_t groups_;
-  bool relu_;
+  Activation act_;
 };
 
 }  // namespace
@@ -249,9 +250,10 @@ void register_conv_ops(Registry& r) {
     w.padding = reader.padding("padding");
     w.dilation = reader.pair("dilation", {1, 1}, 1);
     const int64_t groups = reader.integer("groups", 1, 1, int64_t(1) << 31);
-    const bool relu = reader.choice("activation", "none", {"none", "relu"}) == "relu";
+    const Activation act =
+        activation_named(reader.choice("activation", "none", {"none", "relu", "sigmoid", "tanh"}));
     reader.finish();
-    return std::make_unique<Conv2d>(w, groups, relu);
+    return std::make_unique<Conv2d>(w, groups, act);
   });
 }
 

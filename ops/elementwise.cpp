@@ -2,6 +2,7 @@
 // (to scalar).
 #include <cmath>
 
+#include "ops/activation.h"
 #include "ops/broadcast.h"
 #include "ops/unary.h"
 #include "ops/vmath.h"
@@ -129,7 +130,48 @@ class Reduce final : public Op {
   bool is_mean_;
 };
 
+// The loops of def's op over n values, for activate and activation_gradient.
+template <class Def>
+void run_forward(const Def& def, float* y, int64_t n) {
+  const Isa isa = cpu_isa();
+  if (isa == Isa::Avx512) return unary_forward_avx512(def, y, y, 0, size_t(n));
+  if (isa == Isa::Avx2) return unary_forward_avx2(def, y, y, 0, size_t(n));
+  unary_forward_default(def, y, y, 0, size_t(n));
+}
+// Each derivative here reads only y, or x > 0 (relu), which y > 0 says as well: y stands for x.
+template <class Def>
+void run_backward(const Def& def, const float* g, const float* y, float* out, int64_t n) {
+  const Isa isa = cpu_isa();
+  if (isa == Isa::Avx512) return unary_backward_avx512(def, y, y, g, out, 0, size_t(n));
+  if (isa == Isa::Avx2) return unary_backward_avx2(def, y, y, g, out, 0, size_t(n));
+  unary_backward_default(def, y, y, g, out, 0, size_t(n));
+}
+
 }  // namespace
+
+const char* activation_name(Activation a) {
+  constexpr const char* names[] = {"none", "relu", "sigmoid", "tanh"};
+  return names[int(a)];
+}
+
+Activation activation_named(const std::string& name) {
+  for (Activation a : {Activation::None, Activation::Relu, Activation::Sigmoid, Activation::Tanh})
+    if (name == activation_name(a)) return a;
+  throw Error("unknown activation \"" + name + "\" (valid: none, relu, sigmoid, tanh)");
+}
+
+void activate(Activation a, float* y, int64_t n) {
+  if (a == Activation::Relu) run_forward(ReluDef{}, y, n);
+  if (a == Activation::Sigmoid) run_forward(SigmoidDef{}, y, n);
+  if (a == Activation::Tanh) run_forward(TanhDef{}, y, n);
+}
+
+void activation_gradient(Activation a, const float* g, const float* y, float* out, int64_t n) {
+  if (a == Activation::None) std::copy(g, g + n, out);
+  if (a == Activation::Relu) run_backward(ReluDef{}, g, y, out, n);
+  if (a == Activation::Sigmoid) run_backward(SigmoidDef{}, g, y, out, n);
+  if (a == Activation::Tanh) run_backward(TanhDef{}, g, y, out, n);
+}
 
 void register_elementwise_ops(Registry& r) {
   add_unary<SigmoidDef>(r);

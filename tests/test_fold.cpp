@@ -202,7 +202,7 @@ TEST_CASE("evaluate runs the folded form and gives the graph's loss and accuracy
   CHECK(e.accuracy == doctest::Approx(double(right) / 10));
 }
 
-TEST_CASE("fuse_relus keeps every param and gives the graph's training values and gradients") {
+TEST_CASE("fuse_activations keeps every param and gives the graph's training values and gradients") {
   GraphBuilder b("train");
   Value x = b.input("x", {-1, 2, 6, 6});
   Value label = b.input("label", {-1}, DType::Int32);
@@ -211,7 +211,7 @@ TEST_CASE("fuse_relus keeps every param and gives the graph's training values an
   Value logits = layers::dense(b, "fc", b.flatten(h), 3);
   b.output("loss", b.softmax_cross_entropy(logits, label));
   const Graph g = b.finish();
-  const Graph fused = fuse_relus(g);
+  const Graph fused = fuse_activations(g);
   CHECK(fused.size() == g.size() - 2);
   REQUIRE(fused.params().size() == g.params().size());
   for (size_t i = 0; i < g.params().size(); ++i)
@@ -236,4 +236,41 @@ TEST_CASE("fuse_relus keeps every param and gives the graph's training values an
     CHECK(std::equal(plain.grad(name)->begin(), plain.grad(name)->end(), fast.grad(name)->begin()));
   }
   CHECK(fast.updated_states().at("bn.mean") == plain.updated_states().at("bn.mean"));
+}
+
+TEST_CASE("fuse_activations: sigmoid and tanh into convs, not into batch norms; the same bits") {
+  GraphBuilder b("sigmoid");
+  Value x = b.input("x", {-1, 2, 7, 7});
+  Value label = b.input("label", {-1}, DType::Int32);
+  Value h = b.sigmoid(layers::conv2d(b, "c", x, 4, 3), "s1");  // fused
+  h = b.tanh(layers::batch_norm(b, "bn", layers::conv2d(b, "d", h, 4, 3)),
+             "t2");                                                            // stays: after a batch norm
+  h = b.tanh(layers::conv2d(b, "e", h, 3, 2, ConvOptions().stride(2)), "t3");  // fused
+  Value logits = layers::dense(b, "fc", b.flatten(h), 3);
+  b.output("loss", b.softmax_cross_entropy(logits, label));
+  const Graph g = b.finish();
+  const Graph fused = fuse_activations(g);
+  CHECK(fused.size() == g.size() - 2);
+  CHECK(fused.node(fused.id("s1")).op->attrs().at("activation") == "sigmoid");
+  CHECK(fused.node(fused.id("t3")).op->attrs().at("activation") == "tanh");
+  CHECK(fused.node(fused.id("t2")).op->type() == "tanh");
+  const Params p = random_weights(g, 21);
+  Tensor labels = make_tensor({4});
+  for (size_t i = 0; i < 4; ++i) labels.data()[i] = float(i % 3);
+  const Feeds feeds = {{"x", random_input({4, 2, 7, 7}, 22)}, {"label", labels}};
+  Engine plain(g), fast(fused);
+  for (Engine* e : {&plain, &fast}) {
+    e->forward(feeds, p, ForwardOptions::training());
+    e->backward(e->graph().output("loss"));
+  }
+  CHECK(fast.value(fused.output("loss"))() == plain.value(g.output("loss"))());
+  for (const auto& [name, value] : p) {
+    if (!plain.grad(name)) continue;
+    INFO(name);
+    REQUIRE(fast.grad(name));
+    CHECK(std::equal(plain.grad(name)->begin(), plain.grad(name)->end(), fast.grad(name)->begin()));
+  }
+  const InferenceModel m = fold_for_inference(g, p);  // the batch norm folds into d; then d takes t2
+  CHECK(m.fused == 3);
+  CHECK(m.graph.node(m.graph.id("t2")).op->attrs().at("activation") == "tanh");
 }

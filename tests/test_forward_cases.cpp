@@ -67,7 +67,17 @@ TEST_CASE("conv2d: groups 2 keeps the channels apart: X with K, X+1 with K+1") {
 TEST_CASE("conv2d: a fused relu zeroes what the bias pulls below 0") {
   const Tensor b = {-30.0f};  // 19, 25, 37, 43 - 30
   check_values(run("conv2d", {{"activation", "relu"}}, {x3(), k2(), b}), Tensor{{{{0, 0}, {7, 13}}}});
-  CHECK_THROWS_WITH(run("conv2d", {{"activation", "tanh"}}, {x3(), k2()}), doctest::Contains("activation"));
+  CHECK_THROWS_WITH(run("conv2d", {{"activation", "gelu"}}, {x3(), k2()}), doctest::Contains("activation"));
+}
+
+TEST_CASE("conv2d: a fused sigmoid or tanh of the conv's values") {
+  const Tensor b = {-40.0f};  // 19, 25, 37, 43 - 40 = -21, -15, -3, 3
+  const auto sigmoid = [](double v) { return float(1 / (1 + std::exp(-v))); };
+  check_values(run("conv2d", {{"activation", "sigmoid"}}, {x3(), k2(), b}),
+               Tensor{{{{sigmoid(-21), sigmoid(-15)}, {sigmoid(-3), sigmoid(3)}}}});
+  check_values(run("conv2d", {{"activation", "tanh"}}, {x3(), k2(), b}),
+               Tensor{{{{float(std::tanh(-21.0)), float(std::tanh(-15.0))},
+                        {float(std::tanh(-3.0)), float(std::tanh(3.0))}}}});
 }
 
 TEST_CASE("conv2d: padding, same, stride, dilation") {

@@ -142,7 +142,7 @@ std::vector<NodeRow> node_times(const Model& m, const BenchModel& b, int steps) 
   const Params params = init_params(m.graph, rng);
   const SyntheticData data(m.graph, b, b.batch, rng);
   const Feeds feeds = data.feeds(b);
-  const Graph g = fuse_relus(m.graph);  // as the Trainer runs it
+  const Graph g = fuse_activations(m.graph);  // as the Trainer runs it
   Engine e(g);
   e.set_profiling(true);
   std::vector<std::vector<double>> fw(size_t(g.size())), bw(size_t(g.size()));
