@@ -202,6 +202,34 @@ TEST_CASE("evaluate runs the folded form and gives the graph's loss and accuracy
   CHECK(e.accuracy == doctest::Approx(double(right) / 10));
 }
 
+namespace {
+
+// One training step of g and of its fused form on the same random batch (x of shape `x`, 3 classes):
+// the same loss, gradients and batch-norm statistics, bit for bit. Returns the weights it used.
+Params train_alike(const Graph& g, const Graph& fused, const Shape& x, uint64_t seed) {
+  const Params p = random_weights(g, seed);
+  Tensor labels = make_tensor({x[0]});
+  for (size_t i = 0; i < labels.size(); ++i) labels.data()[i] = float(i % 3);
+  const Feeds feeds = {{"x", random_input(x, seed + 1)}, {"label", labels}};
+  Engine plain(g), fast(fused);
+  for (Engine* e : {&plain, &fast}) {
+    e->forward(feeds, p, ForwardOptions::training());
+    e->backward(e->graph().output("loss"));
+  }
+  CHECK(fast.value(fused.output("loss"))() == plain.value(g.output("loss"))());
+  for (const auto& [name, value] : p) {
+    if (!plain.grad(name)) continue;
+    INFO(name);
+    REQUIRE(fast.grad(name));
+    CHECK(shape_of(*fast.grad(name)) == shape_of(*plain.grad(name)));
+    CHECK(std::equal(plain.grad(name)->begin(), plain.grad(name)->end(), fast.grad(name)->begin()));
+  }
+  CHECK(fast.updated_states() == plain.updated_states());
+  return p;
+}
+
+}  // namespace
+
 TEST_CASE("fuse_activations keeps every param and gives the graph's training values and gradients") {
   GraphBuilder b("train");
   Value x = b.input("x", {-1, 2, 6, 6});
@@ -218,24 +246,7 @@ TEST_CASE("fuse_activations keeps every param and gives the graph's training val
     CHECK(fused.node(fused.params()[i]).name == g.node(g.params()[i]).name);
   CHECK(fused.node(fused.id("r1")).op->type() == "batch_norm");
   CHECK(fused.node(fused.id("r2")).op->type() == "conv2d");
-  const Params p = random_weights(g, 16);
-  Tensor labels = make_tensor({5});
-  for (size_t i = 0; i < 5; ++i) labels.data()[i] = float(i % 3);
-  const Feeds feeds = {{"x", random_input({5, 2, 6, 6}, 17)}, {"label", labels}};
-  Engine plain(g), fast(fused);
-  for (Engine* e : {&plain, &fast}) {
-    e->forward(feeds, p, ForwardOptions::training());
-    e->backward(e->graph().output("loss"));
-  }
-  CHECK(fast.value(fused.output("loss"))() == plain.value(g.output("loss"))());
-  for (const auto& [name, value] : p) {
-    if (!plain.grad(name)) continue;
-    INFO(name);
-    REQUIRE(fast.grad(name));
-    CHECK(shape_of(*fast.grad(name)) == shape_of(*plain.grad(name)));
-    CHECK(std::equal(plain.grad(name)->begin(), plain.grad(name)->end(), fast.grad(name)->begin()));
-  }
-  CHECK(fast.updated_states().at("bn.mean") == plain.updated_states().at("bn.mean"));
+  train_alike(g, fused, {5, 2, 6, 6}, 16);
 }
 
 TEST_CASE("fuse_activations: sigmoid and tanh into convs, not into batch norms; the same bits") {
@@ -254,22 +265,7 @@ TEST_CASE("fuse_activations: sigmoid and tanh into convs, not into batch norms; 
   CHECK(fused.node(fused.id("s1")).op->attrs().at("activation") == "sigmoid");
   CHECK(fused.node(fused.id("t3")).op->attrs().at("activation") == "tanh");
   CHECK(fused.node(fused.id("t2")).op->type() == "tanh");
-  const Params p = random_weights(g, 21);
-  Tensor labels = make_tensor({4});
-  for (size_t i = 0; i < 4; ++i) labels.data()[i] = float(i % 3);
-  const Feeds feeds = {{"x", random_input({4, 2, 7, 7}, 22)}, {"label", labels}};
-  Engine plain(g), fast(fused);
-  for (Engine* e : {&plain, &fast}) {
-    e->forward(feeds, p, ForwardOptions::training());
-    e->backward(e->graph().output("loss"));
-  }
-  CHECK(fast.value(fused.output("loss"))() == plain.value(g.output("loss"))());
-  for (const auto& [name, value] : p) {
-    if (!plain.grad(name)) continue;
-    INFO(name);
-    REQUIRE(fast.grad(name));
-    CHECK(std::equal(plain.grad(name)->begin(), plain.grad(name)->end(), fast.grad(name)->begin()));
-  }
+  const Params p = train_alike(g, fused, {4, 2, 7, 7}, 21);
   const InferenceModel m = fold_for_inference(g, p);  // the batch norm folds into d; then d takes t2
   CHECK(m.fused == 3);
   CHECK(m.graph.node(m.graph.id("t2")).op->attrs().at("activation") == "tanh");
