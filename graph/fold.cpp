@@ -74,18 +74,18 @@ FoldedWeights folded_weights(const Graph& g, const Params& weights, int producer
 }
 
 // What a node absorbs: a conv2d or matmul the batch norm after it; a conv2d the relu, sigmoid or tanh
-// after it, a batch_norm the relu (a conv2d also the activation after the batch norm it absorbs). The
+// after it, a batch_norm or add the relu (a conv2d also the activation after the batch norm it absorbs). The
 // node it becomes takes the name of the last node it absorbs.
 struct Absorbed {
   int norm = -1, act = -1;
   int last(int self) const { return act >= 0 ? act : norm >= 0 ? norm : self; }
 };
 
-// Whether node p (a conv2d or batch_norm without an activation) can run activation node a's op.
+// Whether node p (a conv2d, batch_norm or add without an activation) can run activation node a's op.
 bool takes_activation(const Node& p, const Node& a) {
   if (p.kind != NodeKind::Op || has_activation(p)) return false;
   if (is_op(p, "conv2d")) return is_op(a, "relu") || is_op(a, "sigmoid") || is_op(a, "tanh");
-  return is_op(p, "batch_norm") && is_op(a, "relu");
+  return (is_op(p, "batch_norm") || is_op(p, "add")) && is_op(a, "relu");
 }
 
 // Which node absorbs which (indexed by the absorbing node); `removed` marks the absorbed ones.

@@ -4,11 +4,11 @@
 // conv2d or a matmul computes for it alone is folded into that node's weights and bias,
 //   s = γ/√(σ² + ε);  w'[o] = s[o]·w[o];  b'[o] = s[o]·(b[o] − μ[o]) + β[o]   (o: output channel)
 // so inference skips one pass over every normalized activation. A relu, sigmoid or tanh that only reads
-// a conv2d (folded or not), or a relu that only reads a batch_norm, becomes that node's "activation": it
-// runs on each image's output while that is in cache. The node that absorbs others takes the last one's name,
-// and folded weights are new params, so every node name left in the graph has the value it had (up to float
-// rounding) and the original weights are untouched. Predict and evaluate run this form; a graph with nothing
-// to fold or fuse comes back as it was.
+// a conv2d (folded or not), or a relu that only reads a batch_norm or an add (a residual block's), becomes
+// that node's "activation": it runs while the output is in cache. The node that absorbs others takes the last
+// one's name, and folded weights are new params, so every node name left in the graph has the value it had
+// (up to float rounding) and the original weights are untouched. Predict and evaluate run this form; a graph
+// with nothing to fold or fuse comes back as it was.
 #include <string>
 #include <vector>
 

@@ -222,6 +222,14 @@ void batch_norm(Context& c, int id, const Node& n, const json& attrs) {
   c.tensor[id] = n.name;
 }
 
+// A fused relu (a residual block's add then relu) is ONNX's Add then Relu.
+void add(Context& c, int id, const Node& n, const json& attrs) {
+  const bool relu = attrs.value("activation", "none") == "relu";
+  c.emit(n, "Add", {c.in(n, 0), c.in(n, 1)}, relu ? n.name + ".add" : "");
+  if (relu) c.emit(n, "Relu", {n.name + ".add"});
+  c.tensor[id] = n.name;
+}
+
 void concat(Context& c, int id, const Node& n, const json& attrs) {
   std::vector<std::string> inputs;
   for (size_t i = 0; i < n.inputs.size(); ++i) inputs.push_back(c.in(n, i));
@@ -242,7 +250,7 @@ const std::map<std::string, Emitter>& emitters() {
       {"global_max_pool2d",
        [](Context& c, int id, const Node& n, const json&) { global_pool(c, id, n, "GlobalMaxPool"); }},
       {"matmul", matmul},
-      {"add", same("Add")},
+      {"add", add},
       {"sub", same("Sub")},
       {"mul", same("Mul")},
       {"div", same("Div")},

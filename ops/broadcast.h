@@ -93,9 +93,15 @@ void broadcast_apply(const BroadcastPlan& p, const float* a, const float* b, flo
 }
 
 // One inner run of a gradient: acc (input k's gradient at the run's offset) += f(g, a, b, y) per
-// element, summed first when input k is one repeated value over the run (SK = 0), in 16 lanes.
+// element (= where `overwrite`), summed first when input k is one repeated value over the run (SK = 0),
+// in 16 lanes.
 template <int SA, int SB, int SK, class F>
-void reduce_run(const float* g, const float* a, const float* b, const float* y, float* acc, int64_t n, F f) {
+void reduce_run(const float* g, const float* a, const float* b, const float* y, float* acc, int64_t n, F f,
+                bool overwrite) {
+  if (SK && overwrite) {
+    for (int64_t i = 0; i < n; ++i) acc[i] = f(g[i], a[i * SA], b[i * SB], y[i]);
+    return;
+  }
   if (SK) {
     for (int64_t i = 0; i < n; ++i) acc[i] += f(g[i], a[i * SA], b[i * SB], y[i]);
     return;
@@ -111,10 +117,12 @@ void reduce_run(const float* g, const float* a, const float* b, const float* y, 
 }
 
 // grad[ia] (to_a) or grad[ib] += f(g[i], a[ia], b[ib], y[i]) over every output element i: an
-// input's gradient summed over the axes broadcasting expanded. `grad` must start at zero.
+// input's gradient summed over the axes broadcasting expanded. `grad` must start at zero, unless the
+// input has the output's shape (one term per element): then `overwrite` writes each term instead,
+// and saves the pass that zeroes grad and the read of it.
 template <class F>
 void broadcast_reduce(const BroadcastPlan& p, bool to_a, const float* g, const float* a, const float* b,
-                      const float* y, float* grad, F f) {
+                      const float* y, float* grad, F f, bool overwrite = false) {
   const int64_t rows = p.rows(), n = p.inner;
   for (int64_t r = 0; r < rows; ++r) {
     int64_t oa, ob;
@@ -123,13 +131,15 @@ void broadcast_reduce(const BroadcastPlan& p, bool to_a, const float* g, const f
     float* acc = grad + (to_a ? oa : ob);
     const int sk = to_a ? p.step_a : p.step_b;
     if (p.step_a && p.step_b)
-      reduce_run<1, 1, 1>(gr, ar, br, yr, acc, n, f);
+      reduce_run<1, 1, 1>(gr, ar, br, yr, acc, n, f, overwrite);
     else if (p.step_a)
-      sk ? reduce_run<1, 0, 1>(gr, ar, br, yr, acc, n, f) : reduce_run<1, 0, 0>(gr, ar, br, yr, acc, n, f);
+      sk ? reduce_run<1, 0, 1>(gr, ar, br, yr, acc, n, f, overwrite)
+         : reduce_run<1, 0, 0>(gr, ar, br, yr, acc, n, f, overwrite);
     else if (p.step_b)
-      sk ? reduce_run<0, 1, 1>(gr, ar, br, yr, acc, n, f) : reduce_run<0, 1, 0>(gr, ar, br, yr, acc, n, f);
+      sk ? reduce_run<0, 1, 1>(gr, ar, br, yr, acc, n, f, overwrite)
+         : reduce_run<0, 1, 0>(gr, ar, br, yr, acc, n, f, overwrite);
     else
-      reduce_run<0, 0, 0>(gr, ar, br, yr, acc, n, f);
+      reduce_run<0, 0, 0>(gr, ar, br, yr, acc, n, f, overwrite);
   }
 }
 

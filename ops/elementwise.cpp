@@ -40,9 +40,11 @@ Shape broadcast_shapes(const Shape& a, const Shape& b) {
 
 enum class BinaryKind { Add, Sub, Mul, Div };
 
+// add may run a relu on its output ("activation": "relu", a residual block's add then relu; graph/fold.h
+// makes such nodes): relu(a + b) in the same loop, and backward reads g through the mask y > 0.
 class Binary final : public Op {
  public:
-  explicit Binary(BinaryKind kind) : kind_(kind) {}
+  explicit Binary(BinaryKind kind, bool relu = false) : kind_(kind), relu_(relu) {}
   std::string_view type() const override {
     constexpr const char* names[] = {"add", "sub", "mul", "div"};
     return names[int(kind_)];
@@ -59,6 +61,7 @@ class Binary final : public Op {
     float* y = out.data();
     switch (kind_) {
       case BinaryKind::Add:
+        if (relu_) return broadcast_apply(p, a, b, y, [](float u, float v) { return relu(u + v); });
         return broadcast_apply(p, a, b, y, [](float u, float v) { return u + v; });
       case BinaryKind::Sub:
         return broadcast_apply(p, a, b, y, [](float u, float v) { return u - v; });
@@ -77,31 +80,46 @@ class Binary final : public Op {
     for (size_t k = 0; k < 2; ++k) {
       if (!gx[k]) continue;
       ensure_shape(*gx[k], shape_of(*in[k]));
-      gx[k]->fill(0.0f);
+      const bool whole = shape_of(*in[k]) == shape_of(out);  // one term per element: written, not summed
+      if (!whole) gx[k]->fill(0.0f);
       float* d = gx[k]->data();
       const bool to_a = k == 0;
       switch (kind_) {
         case BinaryKind::Add:
-          broadcast_reduce(p, to_a, g, a, b, y, d, [](float dy, float, float, float) { return dy; });
+          if (relu_)
+            broadcast_reduce(
+                p, to_a, g, a, b, y, d, [](float dy, float, float, float q) { return relu_gradient(dy, q); },
+                whole);
+          else
+            broadcast_reduce(
+                p, to_a, g, a, b, y, d, [](float dy, float, float, float) { return dy; }, whole);
           break;
         case BinaryKind::Sub:
-          broadcast_reduce(p, to_a, g, a, b, y, d,
-                           [to_a](float dy, float, float, float) { return to_a ? dy : -dy; });
+          broadcast_reduce(
+              p, to_a, g, a, b, y, d, [to_a](float dy, float, float, float) { return to_a ? dy : -dy; },
+              whole);
           break;
         case BinaryKind::Mul:
-          broadcast_reduce(p, to_a, g, a, b, y, d,
-                           [to_a](float dy, float u, float v, float) { return dy * (to_a ? v : u); });
+          broadcast_reduce(
+              p, to_a, g, a, b, y, d,
+              [to_a](float dy, float u, float v, float) { return dy * (to_a ? v : u); }, whole);
           break;
         case BinaryKind::Div:
-          broadcast_reduce(p, to_a, g, a, b, y, d,
-                           [to_a](float dy, float, float v, float q) { return to_a ? dy / v : -dy * q / v; });
+          broadcast_reduce(
+              p, to_a, g, a, b, y, d,
+              [to_a](float dy, float, float v, float q) { return to_a ? dy / v : -dy * q / v; }, whole);
           break;
       }
     }
   }
 
+  json attrs() const override {
+    return relu_ ? json{{"activation", "relu"}} : json::object();  // written only when fused
+  }
+
  private:
   BinaryKind kind_;
+  bool relu_;
 };
 
 // sum: y = Σx; mean: y = Σx / n. Both give a scalar (shape []), e.g. to make a loss.
@@ -177,7 +195,12 @@ void register_elementwise_ops(Registry& r) {
   add_unary<SigmoidDef>(r);
   add_unary<ReluDef>(r);
   add_unary<TanhDef>(r);
-  add_without_attrs<Binary>(r, "add", BinaryKind::Add);
+  r.add("add", [](const json& a) {
+    AttrReader reader(a);
+    const bool relu = reader.choice("activation", "none", {"none", "relu"}) == "relu";
+    reader.finish();
+    return std::make_unique<Binary>(BinaryKind::Add, relu);
+  });
   add_without_attrs<Binary>(r, "sub", BinaryKind::Sub);
   add_without_attrs<Binary>(r, "mul", BinaryKind::Mul);
   add_without_attrs<Binary>(r, "div", BinaryKind::Div);

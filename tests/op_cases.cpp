@@ -11,6 +11,14 @@ const std::vector<OpCase>& op_cases() {
       {"add same shape", "add", json::object(), {{{2, 3}}, {{2, 3}}}},
       {"add bias broadcast", "add", json::object(), {{{2, 3, 2, 2}}, {{3, 1, 1}}}},
       {"add row broadcast", "add", json::object(), {{{4, 3}}, {{3}}}},
+      {"add fused relu",
+       "add",
+       {{"activation", "relu"}},
+       {{{2, 3, 2, 2}, Fill::AwayFromZero}, {{2, 3, 2, 2}, Fill::Small}}},
+      {"add fused relu broadcast",
+       "add",
+       {{"activation", "relu"}},
+       {{{2, 3, 2, 2}, Fill::AwayFromZero}, {{3, 1, 1}, Fill::Small}}},
       {"mul broadcast", "mul", json::object(), {{{2, 3}}, {{1, 3}}}},
       {"sum", "sum", json::object(), {{{2, 3}}}},
       {"mean", "mean", json::object(), {{{3, 4}}}},
@@ -159,6 +167,9 @@ std::vector<Tensor> make_inputs(const OpCase& c, Rng& rng, std::vector<DType>& d
         break;
       case Fill::AwayFromZero:
         for (float& v : t) v = (rng.below(2) ? 1.0f : -1.0f) * rng.uniform(0.1f, 1.0f);
+        break;
+      case Fill::Small:
+        for (float& v : t) v = rng.uniform(-0.05f, 0.05f);
         break;
       case Fill::Distinct: {
         std::vector<int> order(t.size());

@@ -17,6 +17,7 @@ enum class Fill {
   Uniform,       // [-1, 1)
   Wide,          // [-4, 4): activations' tails and curvature
   AwayFromZero,  // ±[0.1, 1): relu's kink is at 0
+  Small,         // [-0.05, 0.05): added to AwayFromZero values, keeps the sum off relu's kink
   Positive,      // [0.5, 2): log, sqrt, divisors
   Probability,   // [0.05, 0.95): binary targets
   Distinct,      // a shuffled grid 0.05 apart: no max-pool ties within eps

@@ -270,3 +270,21 @@ TEST_CASE("fuse_activations: sigmoid and tanh into convs, not into batch norms; 
   CHECK(m.fused == 3);
   CHECK(m.graph.node(m.graph.id("t2")).op->attrs().at("activation") == "tanh");
 }
+
+TEST_CASE("fuse_activations: a residual block's add takes the relu after it; the same bits") {
+  GraphBuilder b("residual");
+  Value x = b.input("x", {-1, 3, 6, 6});
+  Value label = b.input("label", {-1}, DType::Int32);
+  Value h = b.relu(layers::conv2d(b, "stem", x, 4, 3, ConvOptions().padding(Pad::Same)), "r0");
+  Value branch =
+      layers::batch_norm(b, "bn", layers::conv2d(b, "c", h, 4, 3, ConvOptions().padding(Pad::Same)));
+  h = b.relu(b.add(branch, h, "sum"), "out");  // fused: the add's only reader
+  Value logits = layers::dense(b, "fc", b.flatten(h), 3);
+  b.output("loss", b.softmax_cross_entropy(logits, label));
+  const Graph g = b.finish();
+  const Graph fused = fuse_activations(g);
+  CHECK(fused.size() == g.size() - 2);  // r0 into stem, out into sum
+  CHECK(fused.node(fused.id("out")).op->type() == "add");
+  CHECK(fused.node(fused.id("out")).op->attrs().at("activation") == "relu");
+  train_alike(g, fused, {4, 3, 6, 6}, 31);
+}

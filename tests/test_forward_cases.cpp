@@ -125,6 +125,10 @@ TEST_CASE("matmul with bias, add broadcast, flatten, reshape") {
   Tensor b = {10, 20, 30};
   check_values(run("matmul", json::object(), {a, w, b}), Tensor{{11, 22, 30}, {13, 24, 32}});
   check_values(run("add", json::object(), {a, Tensor{100, 200}}), Tensor{{101, 202}, {103, 204}});
+  check_values(run("add", {{"activation", "relu"}}, {a, Tensor{-2, -5}}),
+               Tensor{{0, 0}, {1, 0}});  // a fused relu
+  CHECK_THROWS_WITH(run("add", {{"activation", "tanh"}}, {a, a}), doctest::Contains("activation"));
+  CHECK_THROWS_WITH(run("sub", {{"activation", "relu"}}, {a, a}), doctest::Contains("activation"));
   CHECK(shape_of(run("flatten", json::object(), {x3()})) == Shape{1, 9});
   CHECK(shape_of(run("reshape", {{"shape", {3, -1}}}, {x3()})) == Shape{1, 3, 3});
 }
