@@ -27,16 +27,22 @@ bool lanes_applies(const ConvDims& d, Isa isa) {
 
 // Dilated convs at stride 1 run the lanes on the mosaic of their phases (ops/conv_dilated.h), chosen
 // as above by the mosaic's size. The mosaic's seams cost (k − 1) extra rows and columns per phase, so
-// the lanes won less there: from 16 channels (8 -> 16 lost 15 % to im2col at AVX2), 5x5 from 32
-// (16 -> 16 lost 9 % to the direct kernel at AVX-512; KERNELS.md).
+// the lanes won less there (KERNELS.md): at AVX2 from 16 channels (8 -> 16 lost 15 % to im2col); at
+// AVX-512 from 32 input and output channels, where they beat the direct kernel by 1.1–1.5x (16 -> 16,
+// 24 -> 24 and 32 -> 16 lost to it by 4–25 %), and from 16 where output rows fill less than 3/4 of
+// the lanes, which the direct kernel needs (16 -> 32 on 22x22 outputs: 1.3x faster than ovec);
+// 5x5 from 32 (16 -> 16 lost 9 % to the direct kernel).
 template <int M, int R, Isa I>
 bool dilated_lanes_applies(const ConvDims& d, Isa isa) {
   const bool stride_1 = d.stride[0] == 1 && d.stride[1] == 1;
   const bool dilated = d.dilation[0] > 1 || d.dilation[1] > 1;
   const int64_t min = R == 3 ? 16 : 32;
-  return stride_1 && dilated && d.kh == R && d.kw == R && d.c >= min && d.o >= min &&
+  const double rows_fill = double(d.g.out_w) / double(16 * ((d.g.out_w + 15) / 16));
+  const bool direct_wins = I == Isa::Avx512 && (d.c < 32 || d.o < 32) && rows_fill >= 0.75;
+  return stride_1 && dilated && d.kh == R && d.kw == R && d.c >= min && d.o >= min && !direct_wins &&
          lanes_applies<M, R, I>(mosaic_dims(d), isa);
 }
+
 template <int M, int R, Isa I>
 const ConvKernel& lanes_kernel() {
   static const ConvKernel k = winograd_lanes_conv_kernel(M, R, I);

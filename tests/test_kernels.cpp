@@ -272,7 +272,9 @@ TEST_CASE("a forced conv kernel that does not apply is an error, and the choice 
     auto strided = registry().make("conv2d", {{"stride", 2}, {"padding", 1}});
     CHECK(strided->kernel_name(vgg(32, 16)) == "ovec_strided_avx512");
     auto dilated = registry().make("conv2d", {{"dilation", 2}});  // Winograd on the phases' mosaic
-    CHECK(dilated->kernel_name(vgg(16, 26)) == "winograd_f4x3_dilated_avx512");
+    CHECK(dilated->kernel_name(vgg(16, 26)) == "winograd_f4x3_dilated_avx512");  // rows of 22: no direct
+    CHECK(dilated->kernel_name(vgg(16, 36)) == "direct_avx512");                 // rows of 32 fill its lanes
+    CHECK(dilated->kernel_name(vgg(32, 36)) == "winograd_f4x3_dilated_avx512");
     CHECK(dilated->kernel_name(vgg(16, 28, 5)) == "ovec_avx512");  // 5x5 on the mosaic from 32 channels
     CHECK(dilated->kernel_name(vgg(32, 28, 5)) == "winograd_f2x5_dilated_avx512");
     auto projection = registry().make("conv2d", {{"stride", 2}});  // a 1x1 conv is a subsample + GEMM
