@@ -196,10 +196,13 @@ NpyArray read_npy_header(const NpyReadFn& read, uint64_t total, bool& swap, cons
     throw Error(where +
                 ": Fortran-order arrays are not supported, expected C order (save "
                 "np.ascontiguousarray(x))");
-  uint64_t need = a.itemsize;
-  for (int64_t d : a.shape)
-    if (__builtin_mul_overflow(need, uint64_t(d), &need) || need > kMaxNpyBytes)
+  // A zero dim makes no bytes, but the other dims still size the tensor's strides: they must fit too.
+  uint64_t need = a.itemsize, span = a.itemsize;
+  for (int64_t d : a.shape) {
+    if (__builtin_mul_overflow(span, uint64_t(std::max<int64_t>(d, 1)), &span) || span > kMaxNpyBytes)
       throw Error(where + ": shape " + to_string(a.shape) + " is too large");
+    need *= uint64_t(d);  // at most span
+  }
   const uint64_t have = total - data_start;
   if (have != need)
     throw Error(where + ": data has " + std::to_string(have) + " bytes, shape " + to_string(a.shape) + " " +

@@ -131,6 +131,10 @@ TEST_CASE("npy: bad files are errors that say what is wrong") {
   CHECK(parse_error(with_header("{'descr': '<f2', 'fortran_order': False, 'shape': (2, 3), }"))
             .find("dtype '<f2' is not supported") != std::string::npos);
   CHECK(parse_error(with_header("not a dict")).find("bad .npy header: expected '{'") != std::string::npos);
+  // No elements, but dims whose product overflows (a fuzzer's find): refused, not built.
+  CHECK(parse_error(with_header("{'descr': '<f4', 'fortran_order': False, 'shape': (0, 9934592, 592, "
+                                "4294967296), }"))
+            .find("is too large") != std::string::npos);
 
   auto file_error = [](const std::string& name) -> std::string {
     try {
