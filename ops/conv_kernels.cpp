@@ -143,10 +143,6 @@ ConvKernel direct_entry(const char* name) {
 // (rows fill at least 3/4 of the lanes, or as many as the channels do); the weight gradient below
 // 16 output channels (else ovec's, on the same padded image); dx where x's rows fill 7/8 of the
 // lanes and there are 8 or more input channels (else ovec's gather).
-// The share of the lanes that n values fill in vectors of `lanes`.
-double lanes_filled(int64_t n, int64_t lanes = 16) {
-  return double(n) / double(lanes * ((n + lanes - 1) / lanes));
-}
 bool direct_channels_applies(const ConvDims& d, Isa isa) {
   return isa == Isa::Avx512 && d.c > 1 && unit(d.stride) &&
          lanes_filled(d.g.out_w) >= std::min(0.75, lanes_filled(d.o));

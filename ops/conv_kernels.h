@@ -51,6 +51,11 @@ inline ConvDims kernel_dims(const ConvKernel& k, const ConvDims& d) {
 }
 inline int64_t kernel_calls(const ConvKernel& k, const ConvDims& d) { return k.all_groups ? 1 : d.groups; }
 
+// The share of the lanes that n values fill in vectors of `lanes` (what the kernels' conditions weigh).
+inline double lanes_filled(int64_t n, int64_t lanes = 16) {
+  return double(n) / double(lanes * ((n + lanes - 1) / lanes));
+}
+
 const std::vector<ConvKernel>& conv_kernels();
 // The kernel for a conv of dims d on cpu_isa(): the forced one, else the first that applies.
 // Throws Error when the forced kernel does not apply.

@@ -37,8 +37,7 @@ bool dilated_lanes_applies(const ConvDims& d, Isa isa) {
   const bool stride_1 = d.stride[0] == 1 && d.stride[1] == 1;
   const bool dilated = d.dilation[0] > 1 || d.dilation[1] > 1;
   const int64_t min = R == 3 ? 16 : 32;
-  const double rows_fill = double(d.g.out_w) / double(16 * ((d.g.out_w + 15) / 16));
-  const bool direct_wins = I == Isa::Avx512 && (d.c < 32 || d.o < 32) && rows_fill >= 0.75;
+  const bool direct_wins = I == Isa::Avx512 && (d.c < 32 || d.o < 32) && lanes_filled(d.g.out_w) >= 0.75;
   return stride_1 && dilated && d.kh == R && d.kw == R && d.c >= min && d.o >= min && !direct_wins &&
          lanes_applies<M, R, I>(mosaic_dims(d), isa);
 }
