@@ -62,18 +62,31 @@ XGRAD_AVX512_BEGIN
 // then refuses its __m512 arguments in a build without -march=native (-Wpsabi).
 static __m512d as_pd(__m512 v) { return _mm512_castps_pd(v); }
 
+// Row i of a block of `rows` rows (zeros past them), and the store of output row i of `cols`.
+static __m512 block_row(const float* src, int64_t ss, int i, int64_t rows, bool whole, __mmask16 read) {
+  if (whole) return _mm512_loadu_ps(src + i * ss);
+  return i < rows ? _mm512_maskz_loadu_ps(read, src + i * ss) : _mm512_setzero_ps();
+}
+static void store_row(float* dst, int64_t ds, int i, int64_t cols, bool whole, __mmask16 write, __m512 v) {
+  if (whole)
+    _mm512_storeu_ps(dst + i * ds, v);
+  else if (i < cols)
+    _mm512_mask_storeu_ps(dst + i * ds, write, v);
+}
+
 // In registers: unpacks, then 128-bit lane shuffles. A partial block reads its rows with masks
-// (missing rows are zeros) and writes only its cells.
+// (missing rows are zeros) and writes only its cells. The loads feed the first unpacks and the
+// last shuffles feed the stores directly: with a plain load loop into an array GCC made a call to
+// memcpy of the block (and another for the stores) wherever a stride was 16.
 void transpose_block(const float* src, int64_t ss, float* dst, int64_t ds, int64_t rows, int64_t cols) {
   const bool whole = rows == kLanes && cols == kLanes;
   const __mmask16 read = __mmask16((1u << cols) - 1), write = __mmask16((1u << rows) - 1);
   __m512 r[16], t[16];
-  for (int i = 0; i < 16; ++i)
-    r[i] = whole ? _mm512_loadu_ps(src + i * ss)
-                 : (i < rows ? _mm512_maskz_loadu_ps(read, src + i * ss) : _mm512_setzero_ps());
   for (int i = 0; i < 16; i += 2) {
-    t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
-    t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+    const __m512 a = block_row(src, ss, i, rows, whole, read),
+                 b = block_row(src, ss, i + 1, rows, whole, read);
+    t[i] = _mm512_unpacklo_ps(a, b);
+    t[i + 1] = _mm512_unpackhi_ps(a, b);
   }
   for (int i = 0; i < 16; i += 4) {
     r[i] = _mm512_castpd_ps(_mm512_unpacklo_pd(as_pd(t[i]), as_pd(t[i + 2])));
@@ -87,14 +100,9 @@ void transpose_block(const float* src, int64_t ss, float* dst, int64_t ds, int64
     t[i + 8] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0x88);
     t[i + 12] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0xdd);
   }
-  for (int i = 0; i < 8; ++i) {
-    r[i] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0x88);  // output row i
-    r[i + 8] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0xdd);
-  }
-  if (whole) {
-    for (int i = 0; i < 16; ++i) _mm512_storeu_ps(dst + i * ds, r[i]);
-  } else {
-    for (int i = 0; i < cols; ++i) _mm512_mask_storeu_ps(dst + i * ds, write, r[i]);
+  for (int i = 0; i < 8; ++i) {  // output rows i and i + 8
+    store_row(dst, ds, i, cols, whole, write, _mm512_shuffle_f32x4(t[i], t[i + 8], 0x88));
+    store_row(dst, ds, i + 8, cols, whole, write, _mm512_shuffle_f32x4(t[i], t[i + 8], 0xdd));
   }
 }
 
