@@ -24,11 +24,9 @@ int64_t tap_offset(const ConvDims& d, int64_t cols, int64_t t) {
 
 }  // namespace
 
-int64_t depthwise_kept_size(const ConvDims& d) { return channel_blocks(d) * padded_plane(d).size() * kLanes; }
 int64_t depthwise_weights_size(const ConvDims& d) { return channel_blocks(d) * kernel_taps(d) * kLanes; }
-int64_t depthwise_scratch_size(const ConvDims& d) { return d.positions() * kLanes; }
-int64_t depthwise_dx_scratch_size(const ConvDims& d) {
-  return (d.positions() + padded_plane(d).size()) * kLanes;
+int64_t depthwise_scratch_size(const ConvDims& d) {
+  return (padded_plane(d).size() + d.positions()) * kLanes;
 }
 
 void depthwise_prepare(const ConvDims& d, const float* w, float* wt) {
@@ -51,11 +49,24 @@ XGRAD_AVX512_BEGIN
 namespace {
 
 // xt [rows, cols, 16] of block cb = its channels of x [c, h, w], shifted by the padding; the
-// cells no output reads are left out, the padding is zero.
+// cells no output reads are left out, the padding (and the lanes of missing channels) is zero.
 void to_channel_last(const ConvDims& d, const float* x, int64_t cb, float* xt) {
   const PaddedPlane pp = padded_plane(d);
-  std::fill(xt, xt + pp.size() * kLanes, 0.0f);
   const int64_t rows = std::min(d.h, pp.rows - d.g.pad_top), cols = std::min(d.w, pp.cols - d.g.pad_left);
+  const auto zero = [&](int64_t r, int64_t j0, int64_t j1) {  // cells [j0, j1) of row r
+    std::fill(xt + (r * pp.cols + j0) * kLanes, xt + (r * pp.cols + j1) * kLanes, 0.0f);
+  };
+  if (channels_in(d, cb) < kLanes) {
+    std::fill(xt, xt + pp.size() * kLanes, 0.0f);
+  } else {  // only what the copy below leaves
+    for (int64_t r = 0; r < pp.rows; ++r)
+      if (r < d.g.pad_top || r >= d.g.pad_top + rows) {
+        zero(r, 0, pp.cols);
+      } else {
+        zero(r, 0, d.g.pad_left);
+        zero(r, d.g.pad_left + cols, pp.cols);
+      }
+  }
   const float* src = x + cb * kLanes * d.h * d.w;
   for (int64_t r = 0; r < rows; ++r)
     for (int64_t j0 = 0; j0 < cols; j0 += kLanes)
@@ -114,11 +125,11 @@ void weight_taps(const ConvDims& d, const float* xt, int64_t cols, const float* 
 
 }  // namespace
 
-void depthwise_forward(const ConvDims& d, const float* x, const float* wt, const float* b, float* kept,
-                       float* scratch, float* y) {
+void depthwise_forward(const ConvDims& d, const float* x, const float* wt, const float* b, float* scratch,
+                       float* y) {
   const PaddedPlane pp = padded_plane(d);
+  float *xt = scratch, *yt = scratch + pp.size() * kLanes;
   for (int64_t cb = 0; cb < channel_blocks(d); ++cb) {
-    float* xt = kept + cb * pp.size() * kLanes;
     to_channel_last(d, x, cb, xt);
     float bias[kLanes] = {};
     for (int64_t l = 0; b && l < channels_in(d, cb); ++l) bias[l] = b[cb * kLanes + l];
@@ -127,20 +138,21 @@ void depthwise_forward(const ConvDims& d, const float* x, const float* wt, const
       for (int64_t j = 0; j < d.g.out_w; j += 8)
         with_count<8>(d.g.out_w - j, [&](auto r) {
           forward_outputs<decltype(r)::value>(d, xt, pp.cols, w, bias, i, j,
-                                              scratch + (i * d.g.out_w + j) * kLanes);
+                                              yt + (i * d.g.out_w + j) * kLanes);
         });
-    from_positions(d, scratch, cb, y);
+    from_positions(d, yt, cb, y);
   }
 }
 
-void depthwise_weight_grad(const ConvDims& d, const float* kept, const float* g, float* scratch, float* acc) {
+void depthwise_weight_grad(const ConvDims& d, const float* x, const float* g, float* scratch, float* acc) {
   const PaddedPlane pp = padded_plane(d);
+  float *xt = scratch, *gt = scratch + pp.size() * kLanes;
   for (int64_t cb = 0; cb < channel_blocks(d); ++cb) {
-    to_positions(d, g, cb, scratch);
+    to_channel_last(d, x, cb, xt);
+    to_positions(d, g, cb, gt);
     for (int64_t t0 = 0; t0 < kernel_taps(d); t0 += 12)
       with_count<12>(kernel_taps(d) - t0, [&](auto tb) {
-        weight_taps<decltype(tb)::value>(d, kept + cb * pp.size() * kLanes, pp.cols, scratch, t0,
-                                         acc + cb * kernel_taps(d) * kLanes);
+        weight_taps<decltype(tb)::value>(d, xt, pp.cols, gt, t0, acc + cb * kernel_taps(d) * kLanes);
       });
   }
 }

@@ -12,18 +12,17 @@
 
 namespace xgrad {
 
-// Floats of each buffer (see ConvSizes): the channel-last padded image, the weights as [block,
-// taps, 16], the scratch of one image's [positions, 16] block, the weight-gradient sums, and dx's.
-int64_t depthwise_kept_size(const ConvDims& d);
+// Floats of each buffer (see ConvSizes): the weights as [block, taps, 16], the scratch of one
+// block (its channel-last padded plane and its [positions, 16] outputs), the weight-gradient sums,
+// and dx's.
 int64_t depthwise_weights_size(const ConvDims& d);
-int64_t depthwise_scratch_size(const ConvDims& d);
-int64_t depthwise_dx_scratch_size(const ConvDims& d);
+int64_t depthwise_scratch_size(const ConvDims& d);  // forward's, weight_grad's and input_grad's
 
 void depthwise_prepare(const ConvDims& d, const float* w, float* wt);
-void depthwise_forward(const ConvDims& d, const float* x, const float* wt, const float* b, float* kept,
-                       float* scratch, float* y);
+void depthwise_forward(const ConvDims& d, const float* x, const float* wt, const float* b, float* scratch,
+                       float* y);
 // acc [block, taps, 16] += what one image adds to dw; finish adds it to dw [c, 1, kh, kw].
-void depthwise_weight_grad(const ConvDims& d, const float* kept, const float* g, float* scratch, float* acc);
+void depthwise_weight_grad(const ConvDims& d, const float* x, const float* g, float* scratch, float* acc);
 void depthwise_weight_grad_finish(const ConvDims& d, const float* acc, float* dw);
 void depthwise_input_grad(const ConvDims& d, const float* g, const float* wt, float* scratch, float* dx);
 

@@ -205,12 +205,16 @@ bool depthwise_applies(const ConvDims& d, Isa isa) {
          (!unit(d.stride) || !unit(d.dilation) || lanes_filled(d.g.out_w) < 0.75);
 }
 ConvSizes depthwise_sizes(const ConvDims& d) {
-  return {depthwise_kept_size(d), depthwise_weights_size(d), depthwise_scratch_size(d),
-          depthwise_weights_size(d), depthwise_dx_scratch_size(d)};
+  return {0, depthwise_weights_size(d), depthwise_scratch_size(d), depthwise_weights_size(d),
+          depthwise_scratch_size(d)};
 }
-void depthwise_weight(const ConvDims& d, const float*, const float* kept, const float* g, float* scratch,
+void depthwise_forward_image(const ConvDims& d, const float* x, const float* wt, const float* b, float*,
+                             float* scratch, float* y) {
+  depthwise_forward(d, x, wt, b, scratch, y);
+}
+void depthwise_weight(const ConvDims& d, const float* x, const float*, const float* g, float* scratch,
                       float* acc) {
-  depthwise_weight_grad(d, kept, g, scratch, acc);
+  depthwise_weight_grad(d, x, g, scratch, acc);
 }
 void depthwise_input(const ConvDims& d, const float* g, const float*, const float* wt, float* scratch,
                      float* dx) {
@@ -304,7 +308,7 @@ std::string& forced_conv_kernel() {
 
 const std::vector<ConvKernel>& conv_kernels() {
   static const std::vector<ConvKernel> table = {
-      {"depthwise_avx512", depthwise_applies, depthwise_sizes, depthwise_prepare, depthwise_forward,
+      {"depthwise_avx512", depthwise_applies, depthwise_sizes, depthwise_prepare, depthwise_forward_image,
        depthwise_weight, depthwise_weight_grad_finish, depthwise_input, true},
       winograd_conv_kernel("winograd_f4x3_avx512", 4, Isa::Avx512),
       winograd_conv_kernel("winograd_f2x3_avx512", 2, Isa::Avx512),
