@@ -138,6 +138,7 @@ const std::vector<ConvCase>& conv_cases() {
       {{1, 128, 12, 12}, {128, 64, 3, 3}, {{"groups", 2}, {"padding", "same"}}},  // Winograd per group
       {{2, 17, 17, 19}, {24, 17, 3, 3}, {{"padding", "same"}}},  // Winograd lanes: channel tails, 2 images
       {{3, 20, 9, 11}, {18, 20, 3, 3}, {{"padding", {0, 1}}}},   // Winograd lanes: F(2, 3) only, 7x11
+      {{2, 12, 10, 9}, {13, 12, 3, 3}, {{"padding", "same"}}},   // lanes from 12 channels: one part-vector
       {{2, 32, 7, 7}, {32, 32, 3, 3}, {{"padding", "same"}}},    // F(4, 3) with F(2, 3)'s weight gradient
       {{2, 17, 9, 10}, {20, 17, 5, 5}, {{"padding", "same"}}},   // Winograd F(2, 5): channel tails, 2 images
       {{1, 16, 11, 8}, {16, 16, 5, 5}, json::object()},          // F(2, 5): valid, 7x4 outputs
@@ -264,7 +265,11 @@ TEST_CASE("a forced conv kernel that does not apply is an error, and the choice 
     CHECK(same->kernel_name(vgg(128, 4)) == "winograd_f2x3_avx512");  // 1 tile of 4x4
     CHECK(same->kernel_name(vgg(16, 14)) == "winograd_f2x3_avx512");  // few channels, < 256 outputs
     CHECK(same->kernel_name(vgg(8, 28)) == "direct_avx512");          // 8 channels fill half the lanes
-    CHECK(same->kernel_name(vgg(16, 32, 7)) == "direct_avx512");      // rows of 32 and 16 fill the lanes
+    CHECK(same->kernel_name(vgg(12, 28)) == "winograd_f4x3_avx512");  // 3x3 from 3/4 of the lanes
+    CHECK(same->kernel_name(vgg(12, 14)) == "winograd_f2x3_avx512");
+    CHECK(same->kernel_name(vgg(10, 14)) == "direct_avx512");
+    CHECK(same->kernel_name(vgg(12, 14, 5)) != "winograd_f2x5_avx512");  // 5x5 from 16 channels
+    CHECK(same->kernel_name(vgg(16, 32, 7)) == "direct_avx512");         // rows of 32 and 16 fill the lanes
     CHECK(same->kernel_name(vgg(32, 16, 7)) == "direct_avx512");
     CHECK(same->kernel_name(vgg(32, 16, 5)) == "winograd_f2x5_avx512");
     CHECK(same->kernel_name(vgg(32, 18, 7)) == "ovec_avx512");  // rows of 18 fill 18 of 32 lanes
