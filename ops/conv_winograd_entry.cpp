@@ -9,13 +9,23 @@ namespace {
 
 // The lanes (16 channels per vector at AVX-512, 8 at AVX2): from one vector of input and output
 // channels they beat the direct kernels on every shape measured, in forward, weight gradient and input
-// gradient; 3x3 at AVX-512 also from 12 channels (3/4 of the lanes: 12 -> 12, 12 -> 24, 16 -> 12 and
-// 14 -> 14 won or tied on 28x28, 14x14 and 8x8 planes, by up to 1.45x; 10 and 8 channels lost on
-// 14x14), 5x5 not (12 -> 12 on 14x14 lost 17 %). F(4, 3) multiplies least, but its GEMMs are short
-// on small planes: by training step time F(2, 3) won below 256 outputs (16x16), except at AVX-512
-// where ≥ 4 tiles of 4x4 and ≥ 32x32 channel pairs went to F(4, 3) (128 -> 128 at 8x8: F(4, 3) 0.86
-// of F(2, 3)'s time at AVX-512, 1.15 at AVX2).
-int64_t lane_min_channels(Isa isa, int r) { return isa != Isa::Avx512 ? 8 : r == 3 ? 12 : 16; }
+// gradient. With fewer channels part of each vector is zeros; forward + weight gradient + dx per 64
+// images on 28x28, 14x14 and 8x8 planes (KERNELS.md) set where they still win:
+// - AVX-512, 3x3: from 12 input and output channels (12 -> 12, 12 -> 24, 16 -> 12, 14 -> 14 won or
+//   tied everywhere, by up to 1.45x; 10 -> 10 and 8 -> 16 lost on 14x14), or from 32 inputs and 8
+//   outputs (32 -> 8 and 64 -> 8: up to 1.5x; 16 -> 8 lost 12 % on 14x14, 4 and 6 outputs lost to
+//   the direct kernel's columns in lanes);
+// - AVX-512, 5x5: from 16 (12 -> 12 on 14x14 lost 17 %);
+// - AVX2, 3x3: from 8 inputs and 4 outputs (16 -> 4, 32 -> 4, 12 -> 6: 1.4–2.3x faster than
+//   direct_avx2 and im2col; 6 inputs lost on 14x14); 5x5 from 8 and 8.
+// F(4, 3) multiplies least, but its GEMMs are short on small planes: by training step time F(2, 3)
+// won below 256 outputs (16x16), except at AVX-512 where ≥ 4 tiles of 4x4 and ≥ 32x32 channel pairs
+// went to F(4, 3) (128 -> 128 at 8x8: F(4, 3) 0.86 of F(2, 3)'s time at AVX-512, 1.15 at AVX2).
+bool lanes_channels(const ConvDims& d, Isa isa, int r) {
+  if (isa != Isa::Avx512) return d.c >= 8 && d.o >= (r == 3 ? 4 : 8);
+  if (r != 3) return d.c >= 16 && d.o >= 16;
+  return (d.c >= 12 && d.o >= 12) || (d.c >= 32 && d.o >= 8);
+}
 bool lanes_prefer_f4(const ConvDims& d, Isa isa) {
   const int64_t tiles = ((d.g.out_h + 3) / 4) * ((d.g.out_w + 3) / 4);
   return d.positions() >= 256 || (isa == Isa::Avx512 && d.c * d.o >= 1024 && tiles >= 4);
@@ -23,8 +33,7 @@ bool lanes_prefer_f4(const ConvDims& d, Isa isa) {
 // Each set's entries apply at exactly its level: AVX-512 has its own, measured choices.
 template <int M, int R, Isa I>
 bool lanes_applies(const ConvDims& d, Isa isa) {
-  const int64_t min = lane_min_channels(I, R);
-  return isa == I && winograd_applies(d, R) && d.c >= min && d.o >= min && (M == 2 || lanes_prefer_f4(d, I));
+  return isa == I && winograd_applies(d, R) && lanes_channels(d, I, R) && (M == 2 || lanes_prefer_f4(d, I));
 }
 
 // Dilated convs at stride 1 run the lanes on the mosaic of their phases (ops/conv_dilated.h), chosen

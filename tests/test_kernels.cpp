@@ -139,6 +139,8 @@ const std::vector<ConvCase>& conv_cases() {
       {{2, 17, 17, 19}, {24, 17, 3, 3}, {{"padding", "same"}}},  // Winograd lanes: channel tails, 2 images
       {{3, 20, 9, 11}, {18, 20, 3, 3}, {{"padding", {0, 1}}}},   // Winograd lanes: F(2, 3) only, 7x11
       {{2, 12, 10, 9}, {13, 12, 3, 3}, {{"padding", "same"}}},   // lanes from 12 channels: one part-vector
+      {{2, 32, 9, 9}, {8, 32, 3, 3}, {{"padding", "same"}}},     // lanes: 8 outputs, half a vector
+      {{2, 8, 7, 10}, {4, 8, 3, 3}, {{"padding", "same"}}},      // lanes at AVX2: 4 outputs
       {{2, 32, 7, 7}, {32, 32, 3, 3}, {{"padding", "same"}}},    // F(4, 3) with F(2, 3)'s weight gradient
       {{2, 17, 9, 10}, {20, 17, 5, 5}, {{"padding", "same"}}},   // Winograd F(2, 5): channel tails, 2 images
       {{1, 16, 11, 8}, {16, 16, 5, 5}, json::object()},          // F(2, 5): valid, 7x4 outputs
@@ -269,7 +271,13 @@ TEST_CASE("a forced conv kernel that does not apply is an error, and the choice 
     CHECK(same->kernel_name(vgg(12, 14)) == "winograd_f2x3_avx512");
     CHECK(same->kernel_name(vgg(10, 14)) == "direct_avx512");
     CHECK(same->kernel_name(vgg(12, 14, 5)) != "winograd_f2x5_avx512");  // 5x5 from 16 channels
-    CHECK(same->kernel_name(vgg(16, 32, 7)) == "direct_avx512");         // rows of 32 and 16 fill the lanes
+    const auto narrow = [](int64_t c, int64_t o, int64_t hw) {
+      return std::vector<ValueInfo>{{{-1, c, hw, hw}}, {{o, c, 3, 3}}};
+    };
+    CHECK(same->kernel_name(narrow(32, 8, 28)) == "winograd_f4x3_avx512");  // many inputs, 8 outputs
+    CHECK(same->kernel_name(narrow(16, 8, 14)) == "direct_avx512");
+    CHECK(same->kernel_name(narrow(32, 6, 28)) == "direct_avx512");
+    CHECK(same->kernel_name(vgg(16, 32, 7)) == "direct_avx512");  // rows of 32 and 16 fill the lanes
     CHECK(same->kernel_name(vgg(32, 16, 7)) == "direct_avx512");
     CHECK(same->kernel_name(vgg(32, 16, 5)) == "winograd_f2x5_avx512");
     CHECK(same->kernel_name(vgg(32, 18, 7)) == "ovec_avx512");  // rows of 18 fill 18 of 32 lanes
@@ -295,6 +303,8 @@ TEST_CASE("a forced conv kernel that does not apply is an error, and the choice 
     CHECK(same->kernel_name(vgg(32, 32)) == "winograd_f4x3_avx2");
     CHECK(same->kernel_name(vgg(128, 8)) == "winograd_f2x3_avx2");  // F(4, 3) from 256 outputs at AVX2
     CHECK(same->kernel_name(vgg(8, 14)) == "winograd_f2x3_avx2");   // 8 channels fill the lanes
+    CHECK(same->kernel_name({{{-1, 16, 28, 28}}, {{4, 16, 3, 3}}}) == "winograd_f4x3_avx2");  // 4 outputs
+    CHECK(same->kernel_name({{{-1, 6, 28, 28}}, {{12, 6, 3, 3}}}) == "direct_avx2");
     CHECK(same->kernel_name(vgg(32, 16, 5)) == "winograd_f2x5_avx2");
     CHECK(same->kernel_name(vgg(4, 32)) == "direct_avx2");
     CHECK(same->kernel_name(vgg(4, 10)) == "im2col_gemm");  // rows of 10 fill 10 of 16 lanes
