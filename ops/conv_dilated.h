@@ -45,6 +45,7 @@ ConvKernel mosaic_conv_kernel() {
   };
   k.input_grad = [](const ConvDims& d, const float* g, const float* w, const float* wp, float* scratch,
                     float* dx) { mosaic::input_grad(Inner(), d, g, w, wp, scratch, dx); };
+  k.finish_once = Inner().finish_once;
   return k;
 }
 

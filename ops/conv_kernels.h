@@ -43,6 +43,9 @@ struct ConvKernel {
                      float* dx);
   bool all_groups = false;  // called once per image with the conv's dims, not once per group
   void (*prepare_dx)(const ConvDims& d, const float* w, float* prepared) = nullptr;
+  // weight_grad_finish is costly (a GEMM): conv.cpp adds acc over the batch's chunks, then finishes
+  // once, instead of finishing each chunk's acc and adding those.
+  bool finish_once = false;
 };
 
 // The dims kernel k works on for a conv of dims d, and how many calls an image takes.

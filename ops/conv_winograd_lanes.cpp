@@ -20,6 +20,7 @@
 namespace xgrad::winograd_lanes {
 using winograd::F2;
 using winograd::F2x5;
+using winograd::F3x5;
 using winograd::F4;
 }  // namespace xgrad::winograd_lanes
 
@@ -102,10 +103,14 @@ ConvKernel winograd_lanes_conv_kernel(int m, int r, Isa isa) {
   namespace a2 = winograd_lanes::avx2;
   using winograd::F2;
   using winograd::F2x5;
+  using winograd::F3x5;
   using winograd::F4;
-  if (isa == Isa::Avx512)
-    return r == 5 ? a512::kernel_of<F2x5>() : m == 4 ? a512::kernel_of<F4>() : a512::kernel_of<F2>();
-  return r == 5 ? a2::kernel_of<F2x5>() : m == 4 ? a2::kernel_of<F4>() : a2::kernel_of<F2>();
+  if (isa == Isa::Avx512) {
+    if (r == 5) return m == 3 ? a512::kernel_of<F3x5>() : a512::kernel_of<F2x5>();
+    return m == 4 ? a512::kernel_of<F4>() : a512::kernel_of<F2>();
+  }
+  if (r == 5) return m == 3 ? a2::kernel_of<F3x5>() : a2::kernel_of<F2x5>();
+  return m == 4 ? a2::kernel_of<F4>() : a2::kernel_of<F2>();
 }
 
 }  // namespace xgrad

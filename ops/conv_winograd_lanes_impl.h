@@ -337,5 +337,6 @@ ConvKernel kernel_of() {
           weight_grad_finish<F>,
           input_grad<F>,
           false,
-          prepare<F, true>};
+          prepare<F, true>,
+          true};
 }

@@ -1,6 +1,6 @@
 #pragma once
 // The 1-D transforms of Winograd F(m, r) (Lavin & Gray 2015; points 0, ±1, ±2 and ∞ for F(4, 3) and
-// F(2, 5)), written out term by term (a product with a constant 0 is not free in float math, so no
+// F(2, 5), and −½ too for F(3, 5)), written out term by term (a product with a constant 0 is not free in float math, so no
 // matrix loops). Each variant has tiles of A = m + r - 1 inputs: Bt (A -> A) transforms input, G
 // (r -> A) weights, At (A -> m, plus a bias) gives outputs; B, Gt and Ad are their adjoints
 // (transposes) for backward.
@@ -122,6 +122,69 @@ struct F2x5 {
     const T p = u[1] + u[2], m = u[2] - u[1], p4 = u[3] + u[4], m4 = u[3] - u[4];
     w[0] = 0.25f * u[0] - p / 6 + p4 / 24, w[1] = m / 6 + m4 / 12, w[2] = -p / 6 + p4 / 6;
     w[3] = m / 6 + m4 / 3, w[4] = -p / 6 + 2 * p4 / 3 + u[5];
+  }
+};
+
+// F(3, 5), points 0, ±1, ±2, −½ and ∞ (derived by Cook–Toom with exact fractions; −½ as the seventh
+// point gave the smallest float error of the sets tried, within 1.4x of F(2, 5)'s):
+// Bᵀ = [2 4 -5/2 -5 1/2 1 0; 0 -2 -6 -7/2 3/2 1 0; 0 2 2 -9/2 -1/2 1 0; 0 -1 -5/2 0 5/2 1 0;
+//       0 1 3/2 -2 -3/2 1 0; 0 4 0 -5 0 1 0; 0 2 4 -5/2 -5 1/2 1],
+// G = [1/2 0 0 0 0; -(1 1 1 1 1)/9; (1 -1 1 -1 1)/3; (1 2 4 8 16)/60; (-1 2 -4 8 -16)/36;
+//      (-32 16 -8 4 -2)/45; 0 0 0 0 1],
+// Aᵀ = [1 1 1 1 1 1 0; 0 1 -1 2 -2 -1/2 0; 0 1 1 4 4 1/4 1].
+struct F3x5 {
+  static constexpr int kM = 3, kR = 5, kA = 7;
+  template <class T>
+  static void bt(const T* a, T* o) {
+    const T h = 0.5f * a[4], f = 2.5f * a[2], p = 4 * a[1] - 5 * a[3] + a[5], d = 2 * a[1];
+    o[0] = 2 * a[0] + h - f + p;
+    o[1] = a[5] + 1.5f * a[4] - 6 * a[2] - 3.5f * a[3] - d;
+    o[2] = d + 2 * a[2] - 4.5f * a[3] - h + a[5];
+    o[3] = a[5] + 2.5f * a[4] - f - a[1];
+    o[4] = a[1] + 1.5f * a[2] - 2 * a[3] - 1.5f * a[4] + a[5];
+    o[5] = p;
+    o[6] = d + 4 * a[2] - 2.5f * a[3] - 5 * a[4] + 0.5f * a[5] + a[6];
+  }
+  template <class T>
+  static void b(const T* a, T* o) {
+    const T t = 2.5f * a[3] - 1.5f * a[4];
+    o[0] = 2 * a[0];
+    o[1] = 4 * a[0] - 2 * a[1] + 2 * a[2] - a[3] + a[4] + 4 * a[5] + 2 * a[6];
+    o[2] = 2 * a[2] + 4 * a[6] - 2.5f * a[0] - 6 * a[1] - t;
+    o[3] = -5 * (a[0] + a[5]) - 3.5f * a[1] - 4.5f * a[2] - 2 * a[4] - 2.5f * a[6];
+    o[4] = 0.5f * (a[0] - a[2]) + 1.5f * a[1] - 5 * a[6] + t;
+    o[5] = a[0] + a[1] + a[2] + a[3] + a[4] + a[5] + 0.5f * a[6];
+    o[6] = a[6];
+  }
+  template <class T>
+  static void at(const T* a, const T& bias, T* o) {
+    const T p1 = a[1] + a[2], m1 = a[1] - a[2], p2 = a[3] + a[4], m2 = a[3] - a[4];
+    o[0] = a[0] + p1 + p2 + a[5] + bias;
+    o[1] = m1 + 2 * m2 - 0.5f * a[5] + bias;
+    o[2] = p1 + 4 * p2 + 0.25f * a[5] + a[6] + bias;
+  }
+  template <class T>
+  static void ad(const T* a, T* o) {
+    const T e = a[0] + a[2], e4 = a[0] + 4 * a[2], f2 = 2 * a[1];
+    o[0] = a[0], o[1] = e + a[1], o[2] = e - a[1], o[3] = e4 + f2, o[4] = e4 - f2;
+    o[5] = a[0] - 0.5f * a[1] + 0.25f * a[2], o[6] = a[2];
+  }
+  template <class T>
+  static void g(const T* w, T* u) {
+    const T even = w[0] + w[2] + w[4], odd = w[1] + w[3];
+    const T even4 = w[0] + 4 * w[2] + 16 * w[4], odd4 = 2 * w[1] + 8 * w[3];
+    u[0] = 0.5f * w[0], u[1] = -(even + odd) / 9, u[2] = (even - odd) / 3;
+    u[3] = (even4 + odd4) / 60, u[4] = (odd4 - even4) / 36;
+    u[5] = (-32 * w[0] + 16 * w[1] - 8 * w[2] + 4 * w[3] - 2 * w[4]) / 45, u[6] = w[4];
+  }
+  template <class T>
+  static void gt(const T* u, T* w) {
+    const T a = -u[1] / 9, b = u[2] / 3, c = u[3] / 60, d = u[4] / 36, e = u[5] / 45;
+    w[0] = 0.5f * u[0] + a + b + c - d - 32 * e;
+    w[1] = a - b + 2 * (c + d) + 16 * e;
+    w[2] = a + b + 4 * (c - d) - 8 * e;
+    w[3] = a - b + 8 * (c + d) + 4 * e;
+    w[4] = a + b + 16 * (c - d) - 2 * e + u[6];
   }
 };
 

@@ -23,14 +23,20 @@ Tensor random(const Shape& s, Rng& rng) {
   return t;
 }
 
+// The worst difference as a share of the largest value: the rounding error of a Winograd transform
+// grows with the magnitudes of the whole tile it sums, not with the one output, so a small output
+// next to large ones may differ by more than its own 1e-4 (F(2, 5) and F(3, 5) did, on 64 channels)
+// while a wrong coefficient still shows at full size.
 void check_close(const Tensor& got, const Tensor& want, const char* what) {
   REQUIRE(shape_of(got) == shape_of(want));
-  double worst = 0;
-  for (size_t i = 0; i < want.size(); ++i)
-    worst = std::max(worst,
-                     std::fabs(double(got.data()[i]) - want.data()[i]) / (1.0 + std::fabs(want.data()[i])));
-  INFO(what << ": worst relative difference " << worst);
-  CHECK(worst < 1e-4);  // float sums of up to ~2000 terms, in another order
+  double worst = 0, largest = 0;
+  for (size_t i = 0; i < want.size(); ++i) {
+    worst = std::max(worst, std::fabs(double(got.data()[i]) - want.data()[i]));
+    largest = std::max(largest, std::fabs(double(want.data()[i])));
+  }
+  worst /= 1.0 + largest;
+  INFO(std::string(what) << ": worst difference " << worst << " of the largest value");
+  CHECK(worst < 2e-5);  // float sums of up to ~2000 terms, in another order (seen: up to 6.2e-6)
 }
 
 struct KernelRun {
@@ -182,7 +188,7 @@ TEST_CASE("every conv2d kernel that applies matches the direct loops, on AVX-512
       for (const ConvKernel& k : conv_kernels()) {
         if (isa > detected_isa() || !k.applies(kernel_dims(k, d), isa)) continue;
         INFO("x " << to_string(c.x) << ", w " << to_string(c.w) << ", attrs " << c.attrs.dump() << ", kernel "
-                  << k.name << ", " << isa_name(isa));
+                  << std::string(k.name) << ", " << isa_name(isa));
         Forced forced(k.name, isa);
         ran.insert(k.name);
         set_num_threads(1);
@@ -279,7 +285,8 @@ TEST_CASE("a forced conv kernel that does not apply is an error, and the choice 
     CHECK(same->kernel_name(narrow(32, 6, 28)) == "direct_avx512");
     CHECK(same->kernel_name(vgg(16, 32, 7)) == "direct_avx512");  // rows of 32 and 16 fill the lanes
     CHECK(same->kernel_name(vgg(32, 16, 7)) == "direct_avx512");
-    CHECK(same->kernel_name(vgg(32, 16, 5)) == "winograd_f2x5_avx512");
+    CHECK(same->kernel_name(vgg(32, 16, 5)) == "winograd_f3x5_avx512");
+    CHECK(same->kernel_name(vgg(32, 4, 5)) == "winograd_f2x5_avx512");  // 4x4: fewer products by F(2, 5)
     CHECK(same->kernel_name(vgg(32, 18, 7)) == "ovec_avx512");  // rows of 18 fill 18 of 32 lanes
     CHECK(same->kernel_name(vgg(64, 6, 7)) == "ovec_avx512");
     auto strided = registry().make("conv2d", {{"stride", 2}, {"padding", 1}});
@@ -289,7 +296,7 @@ TEST_CASE("a forced conv kernel that does not apply is an error, and the choice 
     CHECK(dilated->kernel_name(vgg(16, 36)) == "direct_avx512");                 // rows of 32 fill its lanes
     CHECK(dilated->kernel_name(vgg(32, 36)) == "winograd_f4x3_dilated_avx512");
     CHECK(dilated->kernel_name(vgg(16, 28, 5)) == "ovec_avx512");  // 5x5 on the mosaic from 32 channels
-    CHECK(dilated->kernel_name(vgg(32, 28, 5)) == "winograd_f2x5_dilated_avx512");
+    CHECK(dilated->kernel_name(vgg(32, 28, 5)) == "winograd_f3x5_dilated_avx512");
     auto projection = registry().make("conv2d", {{"stride", 2}});  // a 1x1 conv is a subsample + GEMM
     CHECK(projection->kernel_name({{{-1, 32, 16, 16}}, {{64, 32, 1, 1}}}) == "im2col_gemm");
   }
@@ -305,7 +312,7 @@ TEST_CASE("a forced conv kernel that does not apply is an error, and the choice 
     CHECK(same->kernel_name(vgg(8, 14)) == "winograd_f2x3_avx2");   // 8 channels fill the lanes
     CHECK(same->kernel_name({{{-1, 16, 28, 28}}, {{4, 16, 3, 3}}}) == "winograd_f4x3_avx2");  // 4 outputs
     CHECK(same->kernel_name({{{-1, 6, 28, 28}}, {{12, 6, 3, 3}}}) == "direct_avx2");
-    CHECK(same->kernel_name(vgg(32, 16, 5)) == "winograd_f2x5_avx2");
+    CHECK(same->kernel_name(vgg(32, 16, 5)) == "winograd_f3x5_avx2");
     CHECK(same->kernel_name(vgg(4, 32)) == "direct_avx2");
     CHECK(same->kernel_name(vgg(4, 10)) == "im2col_gemm");  // rows of 10 fill 10 of 16 lanes
     auto dilated = registry().make("conv2d", {{"dilation", 2}});
