@@ -1,8 +1,8 @@
 #pragma once
 // The 1-D transforms of Winograd F(m, r) (Lavin & Gray 2015; points 0, ±1, ±2 and ∞ for F(4, 3) and
-// F(2, 5), and −½ too for F(3, 5)), written out term by term (a product with a constant 0 is not free in float math, so no
-// matrix loops). Each variant has tiles of A = m + r - 1 inputs: Bt (A -> A) transforms input, G
-// (r -> A) weights, At (A -> m, plus a bias) gives outputs; B, Gt and Ad are their adjoints
+// F(2, 5), and −½ too for F(3, 5)), written out term by term (a product with a constant 0 is not free in
+// float math, so no matrix loops). Each variant has tiles of A = m + r - 1 inputs: Bt (A -> A) transforms
+// input, G (r -> A) weights, At (A -> m, plus a bias) gives outputs; B, Gt and Ad are their adjoints
 // (transposes) for backward.
 // T is float, or a vector of floats (ops/conv_winograd_avx512.cpp: 16 channels per value).
 // Checked against the reference loops by tests/test_kernels.cpp.

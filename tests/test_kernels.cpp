@@ -287,7 +287,7 @@ TEST_CASE("a forced conv kernel that does not apply is an error, and the choice 
     CHECK(same->kernel_name(vgg(32, 16, 7)) == "direct_avx512");
     CHECK(same->kernel_name(vgg(32, 16, 5)) == "winograd_f3x5_avx512");
     CHECK(same->kernel_name(vgg(32, 4, 5)) == "winograd_f2x5_avx512");  // 4x4: fewer products by F(2, 5)
-    CHECK(same->kernel_name(vgg(32, 18, 7)) == "ovec_avx512");  // rows of 18 fill 18 of 32 lanes
+    CHECK(same->kernel_name(vgg(32, 18, 7)) == "ovec_avx512");          // rows of 18 fill 18 of 32 lanes
     CHECK(same->kernel_name(vgg(64, 6, 7)) == "ovec_avx512");
     auto strided = registry().make("conv2d", {{"stride", 2}, {"padding", 1}});
     CHECK(strided->kernel_name(vgg(32, 16)) == "ovec_strided_avx512");
