@@ -172,7 +172,7 @@ class Conv2d final : public Op {
       for (int64_t c = c0; c < c1; ++c) backward_chunk(j, c);
     });
     if (j.pw) reduce(j.pw, j.chunks, d.o * j.kd.patch(), sized(*gx[1], shape_of(*in[1])));
-    if (gx[1] && k.finish_once) finish_once(j, sized(*gx[1], shape_of(*in[1])));
+    if (j.want_dw && k.finish_once) finish_once(j, sized(*gx[1], shape_of(*in[1])));
     if (j.pb) reduce(j.pb, j.chunks, d.o, sized(*gx[2], shape_of(*in[2])));
   }
 

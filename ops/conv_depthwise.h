@@ -1,6 +1,6 @@
 #pragma once
-// Depthwise conv2d (groups = input channels = output channels) with 16 channels per vector: the
-// image is kept channel-last in blocks of 16 channels ([block, rows, cols, 16], zero-padded), so
+// Depthwise conv2d (groups = input channels = output channels) with 16 channels per vector: each
+// block of 16 channels of the image is copied channel-last ([rows, cols, 16], zero-padded), so
 // every tap of every output is one vector load and one FMA, at any kernel size, stride, dilation
 // and padding. The per-group kernels see one small plane per call instead (a 32x32 plane at
 // stride 2 is 256 outputs), where copying and loop overheads outweigh the FMAs.
