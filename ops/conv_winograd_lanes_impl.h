@@ -207,6 +207,51 @@ void input_adjoint(const Geometry& g, const float* dv, int64_t ti0, int64_t ti1,
       }
 }
 
+// The cells' GEMMs: C [m, n] (+)= A · B, A(i, k) = a[i*ars + k*aks], B [k, n] rows ldb apart, n a
+// whole number of vectors. Register blocks of kGemmRows rows x up to kGemmVecs vectors, no packing: a
+// Winograd cell's operands are small (≤ 128 tiles x a few hundred channels) and stay in cache, where
+// sgemm's packing costs more than it saves, and sgemm may not use the widest vectors (OpenBLAS runs
+// its AVX2 kernels on AMD's AVX-512 CPUs). Where sgemm measured faster (the AVX2 lanes: 4 x 3 register
+// blocks lost 0-40 %) it stays. tests/test_kernels.cpp checks every lane kernel against plain loops.
+template <int Rows, int Vecs>
+void gemm_block(int64_t k, const float* a, int64_t ars, int64_t aks, const float* b, int64_t ldb, float* c,
+                int64_t ldc, bool accumulate) {
+  V acc[Rows][Vecs];
+  for (int i = 0; i < Rows; ++i)
+    for (int j = 0; j < Vecs; ++j)
+      acc[i][j] = accumulate ? Vec::loadu(c + i * ldc + j * kWidth) : Vec::zero();
+  for (int64_t kk = 0; kk < k; ++kk) {
+    V row[Vecs];
+    for (int j = 0; j < Vecs; ++j) row[j] = Vec::loadu(b + kk * ldb + j * kWidth);
+    for (int i = 0; i < Rows; ++i) {
+      const V ai = Vec::set1(a[i * ars + kk * aks]);
+      for (int j = 0; j < Vecs; ++j) acc[i][j] = Vec::fmadd(ai, row[j], acc[i][j]);
+    }
+  }
+  for (int i = 0; i < Rows; ++i)
+    for (int j = 0; j < Vecs; ++j) Vec::storeu(c + i * ldc + j * kWidth, acc[i][j]);
+}
+template <int Vecs>
+void gemm_columns(int64_t m, int64_t k, const float* a, int64_t ars, int64_t aks, const float* b, int64_t ldb,
+                  float* c, int64_t ldc, bool accumulate) {
+  for (int64_t i = 0; i < m; i += Vec::kGemmRows)
+    with_count<Vec::kGemmRows>(m - i, [&](auto rows) {
+      gemm_block<rows(), Vecs>(k, a + i * ars, ars, aks, b, ldb, c + i * ldc, ldc, accumulate);
+    });
+}
+void cell_gemm(int64_t m, int64_t n, int64_t k, const float* a, int64_t ars, int64_t aks, const float* b,
+               int64_t ldb, float* c, int64_t ldc, bool accumulate) {
+  if constexpr (!Vec::kOwnGemm) {  // A is row-major (aks = 1) or transposed (ars = 1)
+    const bool trans = aks != 1;
+    return cblas_sgemm(CblasRowMajor, trans ? CblasTrans : CblasNoTrans, CblasNoTrans, int(m), int(n), int(k),
+                       1.0f, a, int(trans ? aks : ars), b, int(ldb), accumulate ? 1.0f : 0.0f, c, int(ldc));
+  }
+  for (int64_t j = 0; j < n; j += Vec::kGemmVecs * kWidth)
+    with_count<Vec::kGemmVecs>((n - j) / kWidth, [&](auto vecs) {
+      gemm_columns<vecs()>(m, k, a, ars, aks, b + j, ldb, c + j, ldc, accumulate);
+    });
+}
+
 // U [A², cp, op] (forward) or, `for_dx`, [A², op, cp] = K · w for each channel pair, as one GEMM
 // per input (or output) channel; zeros for the rounded-up channels.
 template <class F, bool for_dx>
@@ -232,15 +277,14 @@ void forward(const ConvDims& d, const float* x, const float* u, const float* b, 
              float* y) {
   const Geometry g = geometry<F>(d);
   const Scratch s = layout<F>(g, scratch);
-  const int n_cp = int(g.cp), n_op = int(g.op);
   to_lanes(x, d.c, d.h, d.w, d.g.pad_top, d.g.pad_left, g.rows, g.cols, s.region);
   for (int64_t ti0 = 0; ti0 < g.th; ti0 += g.band) {
     const int64_t ti1 = std::min(g.th, ti0 + g.band);
     const int n = int((ti1 - ti0) * g.tw);
     input_transform<F>(g, s.region, ti0, ti1, s.v);
     for (int64_t xi = 0; xi < F::kA * F::kA; ++xi)  // M_ξ [n, op] = V_ξ [n, cp] · U_ξ [cp, op]
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n_op, n_cp, 1.0f, s.v + xi * g.v_cell, n_cp,
-                  u + xi * g.cp * g.op, n_op, 0.0f, s.m + xi * g.m_cell, n_op);
+      cell_gemm(n, g.op, g.cp, s.v + xi * g.v_cell, g.cp, 1, u + xi * g.cp * g.op, g.op, s.m + xi * g.m_cell,
+                g.op, false);
     output_transform<F>(g, s.m, b, d.o, ti0, ti1, s.image);
   }
   from_lanes(s.image, d.o, d.g.out_h, d.g.out_w, 0, 0, F::kM * g.th, F::kM * g.tw, y);
@@ -256,7 +300,6 @@ template <class F, class W>
 void weight_grad_by(const ConvDims& d, const float* x, const float* gy, float* scratch, float* acc) {
   const Geometry g = reading_region_of<F, W>(d);
   const Scratch s = layout<W>(g, scratch);
-  const int n_cp = int(g.cp), n_op = int(g.op);
   to_lanes(x, d.c, d.h, d.w, d.g.pad_top, d.g.pad_left, g.rows, g.cols, s.region);
   to_lanes(gy, d.o, d.g.out_h, d.g.out_w, 0, 0, W::kM * g.th, W::kM * g.tw, s.image);
   for (int64_t ti0 = 0; ti0 < g.th; ti0 += g.band) {
@@ -265,8 +308,8 @@ void weight_grad_by(const ConvDims& d, const float* x, const float* gy, float* s
     input_transform<W>(g, s.region, ti0, ti1, s.v);
     grad_transform<W>(g, s.image, ti0, ti1, s.m);
     for (int64_t xi = 0; xi < W::kA * W::kA; ++xi)  // dU_ξ [op, cp] += dM_ξ [n, op]ᵀ · V_ξ [n, cp]
-      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n_op, n_cp, n, 1.0f, s.m + xi * g.m_cell, n_op,
-                  s.v + xi * g.v_cell, n_cp, 1.0f, acc + xi * g.op * g.cp, n_cp);
+      cell_gemm(g.op, g.cp, n, s.m + xi * g.m_cell, 1, g.op, s.v + xi * g.v_cell, g.cp,
+                acc + xi * g.op * g.cp, g.cp, true);
   }
 }
 template <class F>
@@ -300,7 +343,6 @@ void input_grad(const ConvDims& d, const float* gy, const float*, const float* u
                 float* dx) {
   const Geometry g = geometry<F>(d);
   const Scratch s = layout<F>(g, scratch);
-  const int n_cp = int(g.cp), n_op = int(g.op);
   to_lanes(gy, d.o, d.g.out_h, d.g.out_w, 0, 0, F::kM * g.th, F::kM * g.tw, s.image);
   std::fill(s.region, s.region + g.cp * g.rows * g.cols, 0.0f);
   for (int64_t ti0 = 0; ti0 < g.th; ti0 += g.band) {
@@ -308,8 +350,8 @@ void input_grad(const ConvDims& d, const float* gy, const float*, const float* u
     const int n = int((ti1 - ti0) * g.tw);
     grad_transform<F>(g, s.image, ti0, ti1, s.m);
     for (int64_t xi = 0; xi < F::kA * F::kA; ++xi)  // dV_ξ [n, cp] = dM_ξ [n, op] · Uᵀ_ξ [op, cp]
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n_cp, n_op, 1.0f, s.m + xi * g.m_cell, n_op,
-                  ut + xi * g.cp * g.op, n_cp, 0.0f, s.v + xi * g.v_cell, n_cp);
+      cell_gemm(n, g.cp, g.op, s.m + xi * g.m_cell, g.op, 1, ut + xi * g.cp * g.op, g.cp, s.v + xi * g.v_cell,
+                g.cp, false);
     input_adjoint<F>(g, s.v, ti0, ti1, s.region);
   }
   from_lanes(s.region, d.c, d.h, d.w, d.g.pad_top, d.g.pad_left, g.rows, g.cols, dx);
