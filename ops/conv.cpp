@@ -23,6 +23,10 @@ namespace {
 // Winograd lanes' Gᵀ dU G, a GEMM over every channel pair) has its sums added over chunks first and
 // finished once: per chunk, it took 1.6 ms of alexnet-cifar's 5x5 layer per batch of 64.
 int64_t reduce_chunks(int64_t n) { return std::min<int64_t>(n, 8); }
+int64_t forward_chunks(int64_t n) { return std::min<int64_t>(n, 4 * num_threads()); }  // the pool's grains
+// Forward and backward share the per-chunk scratch at one shape, so training does not reallocate it
+// (and fault its pages in again) at every step.
+int64_t scratch_chunks(int64_t n) { return std::max(forward_chunks(n), reduce_chunks(n)); }
 
 // Workspace tensors: what training keeps for the weight gradient, per-worker scratch, partial
 // gradients, the kernels' per-chunk sums, per-worker input-gradient scratch, weights prepared for
@@ -41,6 +45,11 @@ enum Slot {
   kPreparedFrom,
   kSlots
 };
+
+// Images per kernel call: kernel k's choice where it takes several (and one call covers all groups).
+int64_t images_per_call(const ConvKernel& k, const ConvDims& kd, int64_t calls) {
+  return k.images_per_call && calls == 1 ? std::max<int64_t>(1, k.images_per_call(kd)) : 1;
+}
 
 float* sized(Tensor& t, const Shape& s) {
   ensure_shape(t, s);
@@ -110,7 +119,7 @@ class Conv2d final : public Op {
     const ConvSizes s = k.sizes(kd);
     const GroupStrides gs(kd);
     ws.tensors.resize(kSlots);
-    const int64_t chunks = std::min<int64_t>(d.n, 4 * num_threads());  // the pool's grains
+    const int64_t chunks = forward_chunks(d.n);
     float* kept = sized(ws.tensors[training ? kKept : kCols], {training ? d.n : chunks, calls * s.kept});
     const float *x = in[0]->data(), *w = in[1]->data(), *b = in.size() == 3 ? in[2]->data() : nullptr;
     const float* wp = w;
@@ -121,19 +130,24 @@ class Conv2d final : public Op {
       wp = prepared;
     }
     const int64_t wp_stride = k.prepare ? s.prepared : gs.w;
-    float* scratch = sized(ws.tensors[kScratch], {chunks, s.scratch});
+    float* scratch = sized(ws.tensors[kScratch], {scratch_chunks(d.n), s.scratch});
     float* y = out.data();
+    const int64_t per_call = images_per_call(k, kd, calls);
     parallel_for(chunks, [&](int64_t c0, int64_t c1) {
-      for (int64_t c = c0; c < c1; ++c)
-        for (int64_t n = c * d.n / chunks; n < (c + 1) * d.n / chunks; ++n) {
+      for (int64_t c = c0; c < c1; ++c) {
+        const int64_t end = (c + 1) * d.n / chunks;
+        for (int64_t n = c * d.n / chunks; n < end; n += per_call) {
+          ConvDims cd = kd;
+          cd.n = std::min(per_call, end - n);
           float* kn = kept + (training ? n : c) * calls * s.kept;
           const float* xn = x + n * calls * gs.x;
           float* yn = y + n * calls * gs.y;
           for (int64_t g = 0; g < calls; ++g)
-            k.forward(kd, xn + g * gs.x, wp + g * wp_stride, b ? b + g * gs.o : nullptr, kn + g * s.kept,
+            k.forward(cd, xn + g * gs.x, wp + g * wp_stride, b ? b + g * gs.o : nullptr, kn + g * s.kept,
                       scratch + c * s.scratch, yn + g * gs.y);
-          activate(act_, yn, calls * gs.y);
+          activate(act_, yn, cd.n * calls * gs.y);
         }
+      }
     });
   }
 
@@ -150,10 +164,12 @@ class Conv2d final : public Op {
     j.x = in[0]->data(), j.w = in[1]->data(), j.g = gy.data();
     j.act = act_;
     j.y = out.data();
-    j.masked =
-        act_ != Activation::None ? sized(ws.tensors[kMasked], {j.chunks, d.o * d.positions()}) : nullptr;
+    j.per_call = images_per_call(k, j.kd, j.calls);
+    j.masked = act_ != Activation::None
+                   ? sized(ws.tensors[kMasked], {j.chunks, j.per_call * d.o * d.positions()})
+                   : nullptr;
     j.acc = sized(ws.tensors[kAcc], {j.chunks, j.calls * j.s.acc});
-    j.scratch = sized(ws.tensors[kScratch], {j.chunks, j.s.scratch});
+    j.scratch = sized(ws.tensors[kScratch], {scratch_chunks(d.n), j.s.scratch});
     j.dx = gx[0] ? sized(*gx[0], shape_of(*in[0])) : nullptr;
     j.dx_scratch = j.dx ? sized(ws.tensors[kCols], {j.chunks, j.s.dx_scratch}) : nullptr;
     j.want_dw = gx[1] != nullptr;
@@ -194,7 +210,7 @@ class Conv2d final : public Op {
     const ConvKernel* k;
     int64_t calls;  // kernel calls per image
     ConvSizes s;
-    int64_t chunks = 0, wp_stride = 0;
+    int64_t chunks = 0, wp_stride = 0, per_call = 1;  // per_call: images per kernel call
     const float *kept = nullptr, *x = nullptr, *w = nullptr, *wp = nullptr, *g = nullptr, *y = nullptr;
     Activation act = Activation::None;
     float *masked = nullptr, *acc = nullptr, *scratch = nullptr, *dx = nullptr, *dx_scratch = nullptr,
@@ -212,22 +228,27 @@ class Conv2d final : public Op {
     if (pw) std::fill(pw, pw + d.o * kd.patch(), 0.0f);
     if (pb) std::fill(pb, pb + d.o, 0.0f);
     std::fill(acc, acc + calls * j.s.acc, 0.0f);
-    for (int64_t n = c * d.n / j.chunks; n < (c + 1) * d.n / j.chunks; ++n) {
+    const int64_t end = (c + 1) * d.n / j.chunks;
+    for (int64_t n = c * d.n / j.chunks; n < end; n += j.per_call) {
+      ConvDims cd = kd;
+      cd.n = std::min(j.per_call, end - n);
       const float *gn = j.g + n * d.o * p, *xn = j.x + n * calls * gs.x, *kn = j.kept + n * calls * j.s.kept;
       if (j.masked) {  // the gradient before the activation
-        activation_gradient(j.act, gn, j.y + n * d.o * p, j.masked + c * d.o * p, d.o * p);
-        gn = j.masked + c * d.o * p;
+        float* masked = j.masked + c * j.per_call * d.o * p;
+        activation_gradient(j.act, gn, j.y + n * d.o * p, masked, cd.n * d.o * p);
+        gn = masked;
       }
       for (int64_t g = 0; g < calls; ++g) {
         if (j.want_dw)
-          j.k->weight_grad(kd, xn + g * gs.x, kn + g * j.s.kept, gn + g * gs.y, j.scratch + c * j.s.scratch,
+          j.k->weight_grad(cd, xn + g * gs.x, kn + g * j.s.kept, gn + g * gs.y, j.scratch + c * j.s.scratch,
                            acc + g * j.s.acc);
         if (j.dx)
-          j.k->input_grad(kd, gn + g * gs.y, j.w + g * gs.w, j.wp + g * j.wp_stride,
+          j.k->input_grad(cd, gn + g * gs.y, j.w + g * gs.w, j.wp + g * j.wp_stride,
                           j.dx_scratch + c * j.s.dx_scratch, j.dx + n * calls * gs.x + g * gs.x);
       }
       if (pb)
-        for (int64_t o = 0; o < d.o; ++o) pb[o] += sum_lanes(gn + o * p, p);
+        for (int64_t i = 0; i < cd.n; ++i)
+          for (int64_t o = 0; o < d.o; ++o) pb[o] += sum_lanes(gn + (i * d.o + o) * p, p);
     }
     if (pw)
       for (int64_t g = 0; g < calls; ++g) j.k->weight_grad_finish(kd, acc + g * j.s.acc, pw + g * gs.w);

@@ -95,6 +95,7 @@ struct Buffers {
 
 ConvDims mosaic_dims(const ConvDims& d) {
   ConvDims m = d;
+  m.n = 1;  // one mosaic per call
   m.h = rows_of(d).total(), m.w = cols_of(d).total();
   m.dilation = {1, 1};
   m.g = {m.h - d.kh + 1, m.w - d.kw + 1, 0, 0};

@@ -46,6 +46,9 @@ struct ConvKernel {
   // weight_grad_finish is costly (a GEMM): conv.cpp adds acc over the batch's chunks, then finishes
   // once, instead of finishing each chunk's acc and adding those.
   bool finish_once = false;
+  // Where not null, forward, weight_grad and input_grad take d.n consecutive images at once, at most
+  // images_per_call(d) of a batch of d.n (a small image's tiles fill too few GEMM rows alone).
+  int64_t (*images_per_call)(const ConvDims& d) = nullptr;
 };
 
 // The dims kernel k works on for a conv of dims d, and how many calls an image takes.

@@ -15,18 +15,32 @@ struct Geometry {
   int64_t rows, cols;      // the padded input region: m*th + r - 1, m*tw + r - 1
   int64_t cp, op;          // channels rounded up to whole vectors
   int64_t band;            // tile rows per band (≤ 128 tiles, so V and M of a band stay in cache)
+  int64_t images;          // images per call (> 1 only where one band holds whole images)
   int64_t v_cell, m_cell;  // floats from one cell's [n, cp] (or [n, op]) block to the next
 };
 template <class F>
-Geometry geometry(const ConvDims& d) {
+Geometry geometry(const ConvDims& d, int64_t images = 1) {
   Geometry g;
   g.th = (d.g.out_h + F::kM - 1) / F::kM, g.tw = (d.g.out_w + F::kM - 1) / F::kM;
   g.rows = F::kM * g.th + F::kR - 1, g.cols = F::kM * g.tw + F::kR - 1;
   g.cp = lanes_up(d.c), g.op = lanes_up(d.o);
-  g.band = std::max<int64_t>(1, std::min(g.th, 128 / g.tw));
-  g.v_cell = g.band * g.tw * g.cp + kWidth,
-  g.m_cell = g.band * g.tw * g.op + kWidth;  // + a line: no L1 set clashes
+  g.band = images > 1 ? g.th : std::max<int64_t>(1, std::min(g.th, 128 / g.tw));
+  g.images = images;
+  g.v_cell = g.images * g.band * g.tw * g.cp + kWidth,
+  g.m_cell = g.images * g.band * g.tw * g.op + kWidth;  // + a line: no L1 set clashes
   return g;
+}
+
+// Images per call: whole images while their tiles fill at most 32 GEMM rows, so the reads of U_ξ serve
+// them all (128 -> 128 at 8x8 has 4 tiles an image: 18,244 -> 12,950 µs per 64 images, forward and
+// both gradients; caps of 64 and 128 rows, or a cache budget for V and M, measured no better). Only
+// with our own GEMM: sgemm's sums may depend on its row count, and the count per call varies with the
+// thread count.
+template <class F>
+int64_t images_per_call(const ConvDims& d) {
+  const Geometry g = geometry<F>(d);
+  if (!Vec::kOwnGemm || g.band < g.th) return 1;
+  return std::clamp<int64_t>(32 / (g.th * g.tw), 1, std::max<int64_t>(d.n, 1));
 }
 
 // One worker's scratch: the channel-last region [cp/L, rows, cols, L] (forward: x; backward: dx's
@@ -45,18 +59,19 @@ Scratch layout(const Geometry& g, float* base, int64_t* size = nullptr) {
 }
 // Variant W's tiles over the region of variant F's forward: the same origin, at least as large.
 template <class F, class W>
-Geometry reading_region_of(const ConvDims& d) {
+Geometry reading_region_of(const ConvDims& d, int64_t images) {
   const Geometry f = geometry<F>(d);
-  Geometry g = geometry<W>(d);
+  Geometry g = geometry<W>(d, images);
   g.rows = f.rows, g.cols = f.cols;
   return g;
 }
 template <class F>
 int64_t scratch_size(const ConvDims& d) {
   int64_t size = 0, f2 = 0;
-  layout<F>(geometry<F>(d), nullptr, &size);
+  const int64_t images = images_per_call<F>(d);
+  layout<F>(geometry<F>(d, images), nullptr, &size);
   if (std::is_same_v<F, F4>)
-    layout<F2>(reading_region_of<F, F2>(d), nullptr, &f2);  // F(4, 3)'s dw may be F(2, 3)'s
+    layout<F2>(reading_region_of<F, F2>(d, images), nullptr, &f2);  // F(4, 3)'s dw may be F(2, 3)'s
   return std::max(size, f2);
 }
 template <class F>
@@ -275,19 +290,26 @@ void prepare(const ConvDims& d, const float* w, float* u) {
 template <class F>
 void forward(const ConvDims& d, const float* x, const float* u, const float* b, float*, float* scratch,
              float* y) {
-  const Geometry g = geometry<F>(d);
+  const Geometry g = geometry<F>(d, d.n);
   const Scratch s = layout<F>(g, scratch);
-  to_lanes(x, d.c, d.h, d.w, d.g.pad_top, d.g.pad_left, g.rows, g.cols, s.region);
+  const int64_t x_image = d.c * d.h * d.w, y_image = d.o * d.positions();
   for (int64_t ti0 = 0; ti0 < g.th; ti0 += g.band) {
-    const int64_t ti1 = std::min(g.th, ti0 + g.band);
-    const int n = int((ti1 - ti0) * g.tw);
-    input_transform<F>(g, s.region, ti0, ti1, s.v);
-    for (int64_t xi = 0; xi < F::kA * F::kA; ++xi)  // M_ξ [n, op] = V_ξ [n, cp] · U_ξ [cp, op]
-      cell_gemm(n, g.op, g.cp, s.v + xi * g.v_cell, g.cp, 1, u + xi * g.cp * g.op, g.op, s.m + xi * g.m_cell,
-                g.op, false);
-    output_transform<F>(g, s.m, b, d.o, ti0, ti1, s.image);
+    const int64_t ti1 = std::min(g.th, ti0 + g.band), n = (ti1 - ti0) * g.tw;
+    for (int64_t i = 0; i < g.images; ++i) {
+      if (ti0 == 0)
+        to_lanes(x + i * x_image, d.c, d.h, d.w, d.g.pad_top, d.g.pad_left, g.rows, g.cols, s.region);
+      input_transform<F>(g, s.region, ti0, ti1, s.v + i * n * g.cp);
+    }
+    for (int64_t xi = 0; xi < F::kA * F::kA;
+         ++xi)  // M_ξ [n, op] = V_ξ [n, cp] · U_ξ [cp, op], every image's n
+      cell_gemm(g.images * n, g.op, g.cp, s.v + xi * g.v_cell, g.cp, 1, u + xi * g.cp * g.op, g.op,
+                s.m + xi * g.m_cell, g.op, false);
+    for (int64_t i = 0; i < g.images; ++i) {
+      output_transform<F>(g, s.m + i * n * g.op, b, d.o, ti0, ti1, s.image);
+      if (ti1 == g.th)
+        from_lanes(s.image, d.o, d.g.out_h, d.g.out_w, 0, 0, F::kM * g.th, F::kM * g.tw, y + i * y_image);
+    }
   }
-  from_lanes(s.image, d.o, d.g.out_h, d.g.out_w, 0, 0, F::kM * g.th, F::kM * g.tw, y);
 }
 
 // The weight gradient's GEMMs are as deep as an image has tiles: F(4, 3)'s with fewer than 16 tiles
@@ -298,17 +320,21 @@ bool weight_grad_by_f2(const ConvDims& d) { return ((d.g.out_h + 3) / 4) * ((d.g
 // acc: dU [A², op, cp] += dM_ξᵀ · V_ξ of one image by variant W, V from the region F's forward reads.
 template <class F, class W>
 void weight_grad_by(const ConvDims& d, const float* x, const float* gy, float* scratch, float* acc) {
-  const Geometry g = reading_region_of<F, W>(d);
+  const Geometry g = reading_region_of<F, W>(d, d.n);
   const Scratch s = layout<W>(g, scratch);
-  to_lanes(x, d.c, d.h, d.w, d.g.pad_top, d.g.pad_left, g.rows, g.cols, s.region);
-  to_lanes(gy, d.o, d.g.out_h, d.g.out_w, 0, 0, W::kM * g.th, W::kM * g.tw, s.image);
+  const int64_t x_image = d.c * d.h * d.w, y_image = d.o * d.positions();
   for (int64_t ti0 = 0; ti0 < g.th; ti0 += g.band) {
-    const int64_t ti1 = std::min(g.th, ti0 + g.band);
-    const int n = int((ti1 - ti0) * g.tw);
-    input_transform<W>(g, s.region, ti0, ti1, s.v);
-    grad_transform<W>(g, s.image, ti0, ti1, s.m);
+    const int64_t ti1 = std::min(g.th, ti0 + g.band), n = (ti1 - ti0) * g.tw;
+    for (int64_t i = 0; i < g.images; ++i) {
+      if (ti0 == 0) {
+        to_lanes(x + i * x_image, d.c, d.h, d.w, d.g.pad_top, d.g.pad_left, g.rows, g.cols, s.region);
+        to_lanes(gy + i * y_image, d.o, d.g.out_h, d.g.out_w, 0, 0, W::kM * g.th, W::kM * g.tw, s.image);
+      }
+      input_transform<W>(g, s.region, ti0, ti1, s.v + i * n * g.cp);
+      grad_transform<W>(g, s.image, ti0, ti1, s.m + i * n * g.op);
+    }
     for (int64_t xi = 0; xi < W::kA * W::kA; ++xi)  // dU_ξ [op, cp] += dM_ξ [n, op]ᵀ · V_ξ [n, cp]
-      cell_gemm(g.op, g.cp, n, s.m + xi * g.m_cell, 1, g.op, s.v + xi * g.v_cell, g.cp,
+      cell_gemm(g.op, g.cp, g.images * n, s.m + xi * g.m_cell, 1, g.op, s.v + xi * g.v_cell, g.cp,
                 acc + xi * g.op * g.cp, g.cp, true);
   }
 }
@@ -341,20 +367,26 @@ void weight_grad_finish(const ConvDims& d, const float* acc, float* dw) {
 template <class F>
 void input_grad(const ConvDims& d, const float* gy, const float*, const float* ut, float* scratch,
                 float* dx) {
-  const Geometry g = geometry<F>(d);
+  const Geometry g = geometry<F>(d, d.n);
   const Scratch s = layout<F>(g, scratch);
-  to_lanes(gy, d.o, d.g.out_h, d.g.out_w, 0, 0, F::kM * g.th, F::kM * g.tw, s.image);
-  std::fill(s.region, s.region + g.cp * g.rows * g.cols, 0.0f);
+  const int64_t x_image = d.c * d.h * d.w, y_image = d.o * d.positions();
   for (int64_t ti0 = 0; ti0 < g.th; ti0 += g.band) {
-    const int64_t ti1 = std::min(g.th, ti0 + g.band);
-    const int n = int((ti1 - ti0) * g.tw);
-    grad_transform<F>(g, s.image, ti0, ti1, s.m);
+    const int64_t ti1 = std::min(g.th, ti0 + g.band), n = (ti1 - ti0) * g.tw;
+    for (int64_t i = 0; i < g.images; ++i) {
+      if (ti0 == 0)
+        to_lanes(gy + i * y_image, d.o, d.g.out_h, d.g.out_w, 0, 0, F::kM * g.th, F::kM * g.tw, s.image);
+      grad_transform<F>(g, s.image, ti0, ti1, s.m + i * n * g.op);
+    }
     for (int64_t xi = 0; xi < F::kA * F::kA; ++xi)  // dV_ξ [n, cp] = dM_ξ [n, op] · Uᵀ_ξ [op, cp]
-      cell_gemm(n, g.cp, g.op, s.m + xi * g.m_cell, g.op, 1, ut + xi * g.cp * g.op, g.cp, s.v + xi * g.v_cell,
-                g.cp, false);
-    input_adjoint<F>(g, s.v, ti0, ti1, s.region);
+      cell_gemm(g.images * n, g.cp, g.op, s.m + xi * g.m_cell, g.op, 1, ut + xi * g.cp * g.op, g.cp,
+                s.v + xi * g.v_cell, g.cp, false);
+    for (int64_t i = 0; i < g.images; ++i) {  // one image in bands, or whole images in one band
+      if (ti0 == 0) std::fill(s.region, s.region + g.cp * g.rows * g.cols, 0.0f);
+      input_adjoint<F>(g, s.v + i * n * g.cp, ti0, ti1, s.region);
+      if (ti1 == g.th)
+        from_lanes(s.region, d.c, d.h, d.w, d.g.pad_top, d.g.pad_left, g.rows, g.cols, dx + i * x_image);
+    }
   }
-  from_lanes(s.region, d.c, d.h, d.w, d.g.pad_top, d.g.pad_left, g.rows, g.cols, dx);
 }
 
 // Nothing kept: forward and the weight gradient each copy x channel-last into their scratch (keeping
@@ -380,5 +412,6 @@ ConvKernel kernel_of() {
           input_grad<F>,
           false,
           prepare<F, true>,
-          true};
+          true,
+          images_per_call<F>};
 }

@@ -271,6 +271,19 @@ TEST_CASE("fuse_activations: sigmoid and tanh into convs, not into batch norms; 
   CHECK(m.graph.node(m.graph.id("t2")).op->attrs().at("activation") == "tanh");
 }
 
+TEST_CASE("fuse_activations: a relu fused into a conv whose kernel takes several images per call") {
+  GraphBuilder b("batched");
+  Value x = b.input("x", {-1, 16, 6, 6});
+  Value label = b.input("label", {-1}, DType::Int32);
+  Value h = b.relu(layers::conv2d(b, "c", x, 16, 3, ConvOptions().padding(Pad::Same)), "r1");
+  Value logits = layers::dense(b, "fc", b.flatten(h), 3);
+  b.output("loss", b.softmax_cross_entropy(logits, label));
+  const Graph g = b.finish();
+  const Graph fused = fuse_activations(g);
+  CHECK(fused.node(fused.id("r1")).op->type() == "conv2d");
+  train_alike(g, fused, {37, 16, 6, 6}, 5);  // 37 images: 4 or 5 per backward chunk
+}
+
 TEST_CASE("fuse_activations: a residual block's add takes the relu after it; the same bits") {
   GraphBuilder b("residual");
   Value x = b.input("x", {-1, 3, 6, 6});

@@ -156,7 +156,9 @@ const std::vector<ConvCase>& conv_cases() {
       {{2, 17, 13, 14}, {20, 17, 3, 3}, {{"dilation", {2, 3}}, {"padding", "same"}}},  // uneven phases
       {{1, 16, 5, 9}, {16, 16, 3, 3}, {{"dilation", 2}}},  // one output row: phase row 1 is empty
       {{1, 32, 12, 12}, {33, 32, 5, 5}, {{"dilation", 2}, {"padding", 4}}},  // F(2, 5) on the mosaic
-      {{2, 8, 14, 14}, {12, 8, 3, 3}, {{"padding", "same"}}},  // direct: its own dw and dx, 8 + 4 outputs
+      {{19, 16, 6, 6}, {24, 16, 3, 3}, {{"padding", "same"}}},  // lanes: small images, several per call
+      {{21, 16, 7, 7}, {20, 16, 5, 5}, {{"padding", "same"}}},  // the same at 5x5, uneven counts per chunk
+      {{2, 8, 14, 14}, {12, 8, 3, 3}, {{"padding", "same"}}},   // direct: its own dw and dx, 8 + 4 outputs
       {{2, 9, 16, 16}, {20, 9, 3, 3}, {{"padding", 4}}},  // direct: ovec's dw, dx padding beyond the kernel
       {{1, 16, 30, 31}, {16, 16, 4, 2}, {{"padding", "same"}}},  // direct: even kernel, uneven "same"
       {{2, 3, 12, 12}, {24, 3, 5, 5}, {{"padding", 2}}},         // direct forward, ovec's dw and dx
