@@ -1,7 +1,6 @@
 // matmul(x [M,K], w [K,N][, b [N]]) = x·w (+ b), through OpenBLAS sgemm. The optional bias makes
 // a dense layer one node (like ONNX Gemm); `add` with broadcasting does the same in two.
-// Large products are split over the thread pool by rows of the result, so no
-// sum is ever split between threads.
+// Large products are split over the thread pool into blocks of the result (gemm_blocks).
 #include <cblas.h>
 
 #include <algorithm>
@@ -14,21 +13,31 @@
 namespace xgrad {
 namespace {
 
-// Splits [0, n) into blocks of at least `grain` (a single call below 2 * grain) and runs f on each.
-template <class F>
-void split(int n, int grain, F&& f) {
-  const int parts = std::max(1, std::min(num_threads(), n / std::max(grain, 1)));
-  parallel_for(parts, [&](int64_t p0, int64_t p1) { f(int(p0 * n / parts), int(p1 * n / parts)); });
-}
-
-// c[rows r0..r1) = a[r0..r1) · b (+ beta c): row-major, a [M, K] with lda, b [K, N].
-void gemm_rows(bool ta, bool tb, int m, int n, int k, const float* a, const float* b, float beta, float* c) {
+// c = a · b (+ beta c), row-major, a [M, K] (or its transpose) with lda, b [K, N] (or its transpose),
+// cut into blocks that the pool runs in parallel. The blocks are the same whatever the thread count:
+// OpenBLAS's sum for one element can depend on the shape of the call it is in (its AVX2 kernels did,
+// on an AMD CPU), and results must not depend on the thread count. Rows are cut where there are more
+// rows than columns (each block packs all of b again), else columns (each packs all of a again);
+// blocks of at least 16 rows or columns and ~4 MFLOP, at most 4, so no sum is ever split.
+void gemm_blocks(bool ta, bool tb, int m, int n, int k, const float* a, const float* b, float beta,
+                 float* c) {
   const int lda = ta ? m : k, ldb = tb ? k : n;
-  split(m, 16, [&](int r0, int r1) {
-    if (r1 > r0)
-      cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, r1 - r0, n,
-                  k, 1.0f, ta ? a + r0 : a + size_t(r0) * size_t(lda), lda, b, ldb, beta,
-                  c + size_t(r0) * size_t(n), n);
+  const bool by_rows = m >= n;
+  const int64_t flops = 2LL * m * n * k;
+  const int parts =
+      int(std::clamp<int64_t>(std::min<int64_t>(flops / 4000000, (by_rows ? m : n) / 16), 1, 4));
+  const auto op = [](bool t) { return t ? CblasTrans : CblasNoTrans; };
+  parallel_for(parts, [&](int64_t p0, int64_t p1) {
+    for (int64_t p = p0; p < p1; ++p) {
+      const int total = by_rows ? m : n, i0 = int(p * total / parts), i1 = int((p + 1) * total / parts);
+      if (by_rows)
+        cblas_sgemm(CblasRowMajor, op(ta), op(tb), i1 - i0, n, k, 1.0f,
+                    ta ? a + i0 : a + size_t(i0) * size_t(lda), lda, b, ldb, beta, c + size_t(i0) * size_t(n),
+                    n);
+      else
+        cblas_sgemm(CblasRowMajor, op(ta), op(tb), m, i1 - i0, k, 1.0f, a, lda,
+                    tb ? b + size_t(i0) * size_t(ldb) : b + i0, ldb, beta, c + i0, n);
+    }
   });
 }
 
@@ -58,7 +67,7 @@ class MatMul final : public Op {
       for (int r = 0; r < m; ++r) std::copy(b, b + n, y + size_t(r) * size_t(n));
       beta = 1.0f;
     }
-    if (m && n) gemm_rows(false, false, m, n, k, in[0]->data(), in[1]->data(), beta, y);
+    if (m && n) gemm_blocks(false, false, m, n, k, in[0]->data(), in[1]->data(), beta, y);
   }
 
   // dx = g·wᵀ, dw = xᵀ·g, db = Σ_rows g
@@ -67,11 +76,11 @@ class MatMul final : public Op {
     const int m = int(in[0]->shape(0)), k = int(in[0]->shape(1)), n = int(in[1]->shape(1));
     if (gx[0]) {
       ensure_shape(*gx[0], shape_of(*in[0]));
-      if (m && k) gemm_rows(false, true, m, k, n, g.data(), in[1]->data(), 0.0f, gx[0]->data());
+      if (m && k) gemm_blocks(false, true, m, k, n, g.data(), in[1]->data(), 0.0f, gx[0]->data());
     }
     if (gx[1]) {
       ensure_shape(*gx[1], shape_of(*in[1]));
-      if (k && n) gemm_rows(true, false, k, n, m, in[0]->data(), g.data(), 0.0f, gx[1]->data());
+      if (k && n) gemm_blocks(true, false, k, n, m, in[0]->data(), g.data(), 0.0f, gx[1]->data());
     }
     if (gx.size() == 3 && gx[2]) {
       ensure_shape(*gx[2], shape_of(*in[2]));
