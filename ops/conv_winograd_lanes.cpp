@@ -13,9 +13,9 @@
 #include <type_traits>
 
 #include "ops/conv_ovec.h"
-#include "ops/conv_simd.h"
 #include "ops/conv_winograd.h"
 #include "ops/cpu.h"
+#include "ops/gemm_avx512.h"
 #include "ops/winograd_maps.h"  // its transforms are inlined into each set's kernels below
 
 namespace xgrad::winograd_lanes {
@@ -34,10 +34,7 @@ struct Vec {
   static V loadu(const float* p) { return _mm512_loadu_ps(p); }
   static void storeu(float* p, V v) { _mm512_storeu_ps(p, v); }
   static V zero() { return _mm512_setzero_ps(); }
-  static V set1(float v) { return _mm512_set1_ps(v); }
-  static V fmadd(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
-  static constexpr bool kOwnGemm = true;
-  static constexpr int kGemmRows = 6, kGemmVecs = 4;  // 24 of the 32 registers accumulate
+  static constexpr bool kOwnGemm = true;  // gemm_avx512
   static V load_first(const float* p, int64_t n) {
     return _mm512_maskz_loadu_ps(__mmask16((1u << n) - 1), p);
   }
@@ -64,10 +61,7 @@ struct Vec {
   static V loadu(const float* p) { return _mm256_loadu_ps(p); }
   static void storeu(float* p, V v) { _mm256_storeu_ps(p, v); }
   static V zero() { return _mm256_setzero_ps(); }
-  static V set1(float v) { return _mm256_set1_ps(v); }
-  static V fmadd(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
-  static constexpr bool kOwnGemm = false;             // OpenBLAS's sgemm
-  static constexpr int kGemmRows = 4, kGemmVecs = 3;  // 12 of the 16 registers accumulate
+  static constexpr bool kOwnGemm = false;  // OpenBLAS's sgemm
   static V load_first(const float* p, int64_t n) {
     const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     return _mm256_maskload_ps(p, _mm256_cmpgt_epi32(_mm256_set1_epi32(int(n)), lanes));

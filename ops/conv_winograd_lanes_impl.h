@@ -222,49 +222,17 @@ void input_adjoint(const Geometry& g, const float* dv, int64_t ti0, int64_t ti1,
       }
 }
 
-// The cells' GEMMs: C [m, n] (+)= A · B, A(i, k) = a[i*ars + k*aks], B [k, n] rows ldb apart, n a
-// whole number of vectors. Register blocks of kGemmRows rows x up to kGemmVecs vectors, no packing: a
-// Winograd cell's operands are small (≤ 128 tiles x a few hundred channels) and stay in cache, where
-// sgemm's packing costs more than it saves, and sgemm may not use the widest vectors (OpenBLAS runs
-// its AVX2 kernels on AMD's AVX-512 CPUs). Where sgemm measured faster (the AVX2 lanes: 4 x 3 register
-// blocks lost 0-40 %) it stays. tests/test_kernels.cpp checks every lane kernel against plain loops.
-template <int Rows, int Vecs>
-void gemm_block(int64_t k, const float* a, int64_t ars, int64_t aks, const float* b, int64_t ldb, float* c,
-                int64_t ldc, bool accumulate) {
-  V acc[Rows][Vecs];
-  for (int i = 0; i < Rows; ++i)
-    for (int j = 0; j < Vecs; ++j)
-      acc[i][j] = accumulate ? Vec::loadu(c + i * ldc + j * kWidth) : Vec::zero();
-  for (int64_t kk = 0; kk < k; ++kk) {
-    V row[Vecs];
-    for (int j = 0; j < Vecs; ++j) row[j] = Vec::loadu(b + kk * ldb + j * kWidth);
-    for (int i = 0; i < Rows; ++i) {
-      const V ai = Vec::set1(a[i * ars + kk * aks]);
-      for (int j = 0; j < Vecs; ++j) acc[i][j] = Vec::fmadd(ai, row[j], acc[i][j]);
-    }
-  }
-  for (int i = 0; i < Rows; ++i)
-    for (int j = 0; j < Vecs; ++j) Vec::storeu(c + i * ldc + j * kWidth, acc[i][j]);
-}
-template <int Vecs>
-void gemm_columns(int64_t m, int64_t k, const float* a, int64_t ars, int64_t aks, const float* b, int64_t ldb,
-                  float* c, int64_t ldc, bool accumulate) {
-  for (int64_t i = 0; i < m; i += Vec::kGemmRows)
-    with_count<Vec::kGemmRows>(m - i, [&](auto rows) {
-      gemm_block<rows(), Vecs>(k, a + i * ars, ars, aks, b, ldb, c + i * ldc, ldc, accumulate);
-    });
-}
+// The cells' GEMMs, C [m, n] (+)= A · B as gemm_avx512 (ops/gemm_avx512.h) defines them: ours at
+// AVX-512, sgemm at AVX2, where it measured faster than 4 x 3 register blocks (by 0-40 %).
 void cell_gemm(int64_t m, int64_t n, int64_t k, const float* a, int64_t ars, int64_t aks, const float* b,
                int64_t ldb, float* c, int64_t ldc, bool accumulate) {
-  if constexpr (!Vec::kOwnGemm) {  // A is row-major (aks = 1) or transposed (ars = 1)
+  if constexpr (Vec::kOwnGemm) {
+    gemm_avx512(m, n, k, a, ars, aks, b, ldb, c, ldc, accumulate);
+  } else {  // A is row-major (aks = 1) or transposed (ars = 1)
     const bool trans = aks != 1;
-    return cblas_sgemm(CblasRowMajor, trans ? CblasTrans : CblasNoTrans, CblasNoTrans, int(m), int(n), int(k),
-                       1.0f, a, int(trans ? aks : ars), b, int(ldb), accumulate ? 1.0f : 0.0f, c, int(ldc));
+    cblas_sgemm(CblasRowMajor, trans ? CblasTrans : CblasNoTrans, CblasNoTrans, int(m), int(n), int(k), 1.0f,
+                a, int(trans ? aks : ars), b, int(ldb), accumulate ? 1.0f : 0.0f, c, int(ldc));
   }
-  for (int64_t j = 0; j < n; j += Vec::kGemmVecs * kWidth)
-    with_count<Vec::kGemmVecs>((n - j) / kWidth, [&](auto vecs) {
-      gemm_columns<vecs()>(m, k, a, ars, aks, b + j, ldb, c + j, ldc, accumulate);
-    });
 }
 
 // U [A², cp, op] (forward) or, `for_dx`, [A², op, cp] = K · w for each channel pair, as one GEMM

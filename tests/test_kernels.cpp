@@ -134,6 +134,7 @@ const std::vector<ConvCase>& conv_cases() {
       {{1, 2, 9, 20}, {2, 1, 2, 4}, {{"groups", 2}}},  // depthwise dx: even kernel, valid
       {{2, 4, 9, 8}, {8, 1, 3, 3}, {{"groups", 4}, {"stride", 2}, {"padding", "same"}}},  // multiplier 2
       {{3, 6, 6, 7}, {9, 2, 3, 3}, {{"groups", 3}, {"dilation", 2}, {"padding", 2}}},
+      {{3, 20, 7, 9}, {33, 20, 1, 1}, json::object()},           // 1x1: 63 positions, 20 channels in, 33 out
       {{2, 8, 4, 4}, {12, 4, 1, 1}, {{"groups", 2}}},            // grouped 1x1
       {{2, 3, 7, 7}, {5, 3, 1, 1}, {{"stride", 2}}},             // 1x1 at stride 2: not a plain GEMM
       {{2, 4, 5, 5}, {3, 4, 1, 1}, {{"padding", 1}}},            // 1x1 with padding
