@@ -250,10 +250,19 @@ void ovec_input(const ConvDims& d, const float* g, const float* w, const float* 
 }
 
 // The same at stride 2 and beyond, where the gather for dx would mostly read zeros: dx goes
-// through sgemm + col2im as in im2col_gemm. Not 1x1: there im2col is a subsample of the image and
-// its one sgemm measured 1.1–1.8x faster in every part (ResNet's strided projections, KERNELS.md).
+// through a GEMM + col2im as in im2col_gemm, the GEMM by gemm_avx512 (sgemm's: 32->64 at 32x32,
+// stride 2, dx 8956 -> 5868 us per 64 images; 64->128 at 16x16 7705 -> 4398). Not 1x1: there im2col is a
+// subsample of the image and its one sgemm measured 1.1–1.8x faster in every part (ResNet's strided
+// projections, KERNELS.md).
 bool ovec_strided_applies(const ConvDims& d, Isa isa) {
   return isa == Isa::Avx512 && !unit(d.stride) && d.o >= 8 && d.kh * d.kw > 1;
+}
+// dx as im2col_gemm's, its product wᵀ · g by gemm_avx512.
+void ovec_strided_input(const ConvDims& d, const float* g, const float* w, const float*, float* scratch,
+                        float* dx) {
+  const int64_t k = d.patch(), p = d.positions();
+  gemm_avx512(k, p, d.o, w, 1, k, g, p, scratch, p, false);  // dcols [K, P] = wᵀ [K, O] · g [O, P]
+  col2im(d, scratch, dx);
 }
 ConvSizes ovec_strided_sizes(const ConvDims& d) {
   ConvSizes s = ovec_sizes(d);
@@ -366,7 +375,7 @@ const std::vector<ConvKernel>& conv_kernels() {
       {"ovec_avx512", ovec_applies, ovec_sizes, ovec_transpose_weights, ovec_forward_image, ovec_weight,
        ovec_weight_grad_finish, ovec_input, false, ovec_prepare_transposed},
       {"ovec_strided_avx512", ovec_strided_applies, ovec_strided_sizes, ovec_transpose_weights,
-       ovec_forward_image, ovec_weight, ovec_weight_grad_finish, gemm_input_grad},
+       ovec_forward_image, ovec_weight, ovec_weight_grad_finish, ovec_strided_input},
       plane_entry<Isa::Avx512>("plane_avx512"),
       direct_entry<Isa::Avx2>("direct_c1_avx2"),
       {"direct_avx2", direct_avx2_applies, direct_avx2_sizes, nullptr, direct_forward_image<Isa::Avx2>,

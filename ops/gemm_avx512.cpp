@@ -14,6 +14,9 @@ namespace xgrad {
 namespace {
 
 constexpr int kRows = 6, kVecs = 4;
+// B's rows are taken 256 at a time, so a block of them (64 KB) stays in L2 while every row block of
+// A passes over it (a dense layer's K runs to thousands).
+constexpr int64_t kDepth = 256;
 constexpr int64_t kWidth = 16;
 
 // Loads and stores the vectors of a row; the last one masked where Masked (AMD's masked stores are
@@ -60,15 +63,19 @@ void columns(int64_t m, int64_t k, const float* a, int64_t ars, int64_t aks, con
 
 void gemm_avx512(int64_t m, int64_t n, int64_t k, const float* a, int64_t ars, int64_t aks, const float* b,
                  int64_t ldb, float* c, int64_t ldc, bool accumulate) {
-  for (int64_t j = 0; j < n; j += kVecs * kWidth) {
-    const int64_t cols = std::min(n - j, kVecs * kWidth), vecs = (cols + kWidth - 1) / kWidth;
-    const int64_t tail = cols - (vecs - 1) * kWidth;  // lanes of the last vector, 1..16
-    const __mmask16 last = __mmask16((1u << tail) - 1);
-    with_count<kVecs>(vecs, [&](auto v) {
-      if (tail < kWidth)
-        return columns<v(), true>(m, k, a, ars, aks, b + j, ldb, c + j, ldc, accumulate, last);
-      columns<v(), false>(m, k, a, ars, aks, b + j, ldb, c + j, ldc, accumulate, last);
-    });
+  for (int64_t k0 = 0; k0 < k; k0 += kDepth) {  // C is stored and read again between depths: same sums
+    const int64_t depth = std::min(kDepth, k - k0);
+    const bool add = accumulate || k0 > 0;
+    for (int64_t j = 0; j < n; j += kVecs * kWidth) {
+      const int64_t cols = std::min(n - j, kVecs * kWidth), vecs = (cols + kWidth - 1) / kWidth;
+      const int64_t tail = cols - (vecs - 1) * kWidth;  // lanes of the last vector, 1..16
+      const __mmask16 last = __mmask16((1u << tail) - 1);
+      const float *ak = a + k0 * aks, *bk = b + k0 * ldb + j;
+      with_count<kVecs>(vecs, [&](auto v) {
+        if (tail < kWidth) return columns<v(), true>(m, depth, ak, ars, aks, bk, ldb, c + j, ldc, add, last);
+        columns<v(), false>(m, depth, ak, ars, aks, bk, ldb, c + j, ldc, add, last);
+      });
+    }
   }
 }
 

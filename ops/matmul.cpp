@@ -8,6 +8,8 @@
 #include "core/error.h"
 #include "core/parallel.h"
 #include "ops/attrs.h"
+#include "ops/cpu.h"
+#include "ops/gemm_avx512.h"
 #include "ops/registry.h"
 
 namespace xgrad {
@@ -27,10 +29,17 @@ void gemm_blocks(bool ta, bool tb, int m, int n, int k, const float* a, const fl
   const int parts =
       int(std::clamp<int64_t>(std::min<int64_t>(flops / 4000000, (by_rows ? m : n) / 16), 1, 4));
   const auto op = [](bool t) { return t ? CblasTrans : CblasNoTrans; };
+  // gemm_avx512 takes b as it is (not transposed): forward and the weight gradient.
+  const bool own = cpu_isa() == Isa::Avx512 && !tb && (beta == 0.0f || beta == 1.0f);
   parallel_for(parts, [&](int64_t p0, int64_t p1) {
     for (int64_t p = p0; p < p1; ++p) {
       const int total = by_rows ? m : n, i0 = int(p * total / parts), i1 = int((p + 1) * total / parts);
-      if (by_rows)
+      if (own && by_rows)
+        gemm_avx512(i1 - i0, n, k, ta ? a + i0 : a + size_t(i0) * size_t(lda), ta ? 1 : lda, ta ? lda : 1, b,
+                    ldb, c + size_t(i0) * size_t(n), n, beta != 0.0f);
+      else if (own)
+        gemm_avx512(m, i1 - i0, k, a, ta ? 1 : lda, ta ? lda : 1, b + i0, ldb, c + i0, n, beta != 0.0f);
+      else if (by_rows)
         cblas_sgemm(CblasRowMajor, op(ta), op(tb), i1 - i0, n, k, 1.0f,
                     ta ? a + i0 : a + size_t(i0) * size_t(lda), lda, b, ldb, beta, c + size_t(i0) * size_t(n),
                     n);

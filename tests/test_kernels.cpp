@@ -2,6 +2,7 @@
 // attributes, with 1 and 2 threads; results must not depend on the thread count at all.
 #include <doctest/doctest.h>
 
+#include <array>
 #include <cmath>
 #include <set>
 
@@ -400,4 +401,56 @@ TEST_CASE(
     INFO("kernel " << k.name);
     CHECK(ran.count(k.name) == 1);
   }
+}
+
+TEST_CASE("matmul matches plain loops at AVX-512 and AVX2, with 1 and 2 threads, bit for bit across them") {
+  // K (and, for dw, M) past gemm_avx512's depth of 256, tails, products cut by rows and by columns.
+  const std::vector<std::array<int64_t, 3>> shapes = {{300, 150, 90}, {20, 600, 403}, {3, 7, 5}};
+  Rng rng(11);
+  auto op = registry().make("matmul", json::object());
+  for (const auto& [m, k, n] : shapes)
+    for (const bool bias : {true, false}) {
+      std::vector<Tensor> in = {random({m, k}, rng), random({k, n}, rng)};
+      if (bias) in.push_back(random({n}, rng));
+      const Tensor g = random({m, n}, rng);
+      Tensor y = make_tensor({m, n}), dx = make_tensor({m, k}), dw = make_tensor({k, n}),
+             db = make_tensor({n});
+      const float *x = in[0].data(), *w = in[1].data(), *gy = g.data();
+      for (int64_t i = 0; i < m; ++i)
+        for (int64_t j = 0; j < n; ++j) {
+          double s = bias ? in[2].data()[j] : 0.0;
+          for (int64_t q = 0; q < k; ++q) s += double(x[i * k + q]) * w[q * n + j];
+          y.data()[i * n + j] = float(s);
+          db.data()[j] += gy[i * n + j];
+        }
+      for (int64_t i = 0; i < m; ++i)
+        for (int64_t q = 0; q < k; ++q) {
+          double s = 0;
+          for (int64_t j = 0; j < n; ++j) s += double(gy[i * n + j]) * w[q * n + j];
+          dx.data()[i * k + q] = float(s);
+        }
+      for (int64_t q = 0; q < k; ++q)
+        for (int64_t j = 0; j < n; ++j) {
+          double s = 0;
+          for (int64_t i = 0; i < m; ++i) s += double(x[i * k + q]) * gy[i * n + j];
+          dw.data()[q * n + j] = float(s);
+        }
+      for (const Isa isa : {Isa::Avx512, Isa::Avx2}) {
+        if (isa > detected_isa()) continue;
+        INFO("m " << m << ", k " << k << ", n " << n << (bias ? ", bias, " : ", ") << isa_name(isa));
+        set_isa_limit(isa);
+        set_num_threads(1);
+        const KernelRun one = run_kernel(*op, in, g);
+        set_num_threads(2);
+        const KernelRun two = run_kernel(*op, in, g);
+        set_num_threads(1);
+        set_isa_limit(Isa::Avx512);
+        check_close(one.y, y, "y");
+        check_close(one.grads[0], dx, "dx");
+        check_close(one.grads[1], dw, "dw");
+        if (bias) check_close(one.grads[2], db, "db");
+        CHECK(two.y == one.y);
+        for (size_t i = 0; i < in.size(); ++i) CHECK(two.grads[i] == one.grads[i]);
+      }
+    }
 }
