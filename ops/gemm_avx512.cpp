@@ -63,7 +63,8 @@ void columns(int64_t m, int64_t k, const float* a, int64_t ars, int64_t aks, con
 
 void gemm_avx512(int64_t m, int64_t n, int64_t k, const float* a, int64_t ars, int64_t aks, const float* b,
                  int64_t ldb, float* c, int64_t ldc, bool accumulate) {
-  for (int64_t k0 = 0; k0 < k; k0 += kDepth) {  // C is stored and read again between depths: same sums
+  // C is stored and read again between depths: the same sums. k = 0 still sets C (to 0) or keeps it.
+  for (int64_t k0 = 0; k0 == 0 || k0 < k; k0 += kDepth) {
     const int64_t depth = std::min(kDepth, k - k0);
     const bool add = accumulate || k0 > 0;
     for (int64_t j = 0; j < n; j += kVecs * kWidth) {

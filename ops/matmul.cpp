@@ -1,4 +1,5 @@
-// matmul(x [M,K], w [K,N][, b [N]]) = x·w (+ b), through OpenBLAS sgemm. The optional bias makes
+// matmul(x [M,K], w [K,N][, b [N]]) = x·w (+ b), through OpenBLAS sgemm (at AVX-512 through
+// gemm_avx512, but for dx, whose wᵀ it does not take as it is). The optional bias makes
 // a dense layer one node (like ONNX Gemm); `add` with broadcasting does the same in two.
 // Large products are split over the thread pool into blocks of the result (gemm_blocks).
 #include <cblas.h>
