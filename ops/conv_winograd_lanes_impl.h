@@ -32,7 +32,7 @@ Geometry geometry(const ConvDims& d, int64_t images = 1) {
 }
 
 // Images per call: whole images while their tiles fill at most 32 GEMM rows, so the reads of U_ξ serve
-// them all (128 -> 128 at 8x8 has 4 tiles an image: 18,244 -> 12,950 µs per 64 images, forward and
+// them all (128 -> 128 at 8x8 has 4 tiles an image: 17,338 -> 12,916 µs per 64 images, forward and
 // both gradients; caps of 64 and 128 rows, or a cache budget for V and M, measured no better). Only
 // with our own GEMM: sgemm's sums may depend on its row count, and the count per call varies with the
 // thread count.
@@ -268,8 +268,8 @@ void forward(const ConvDims& d, const float* x, const float* u, const float* b, 
         to_lanes(x + i * x_image, d.c, d.h, d.w, d.g.pad_top, d.g.pad_left, g.rows, g.cols, s.region);
       input_transform<F>(g, s.region, ti0, ti1, s.v + i * n * g.cp);
     }
-    for (int64_t xi = 0; xi < F::kA * F::kA;
-         ++xi)  // M_ξ [n, op] = V_ξ [n, cp] · U_ξ [cp, op], every image's n
+    // M_ξ [n, op] = V_ξ [n, cp] · U_ξ [cp, op], the n tiles of every image at once
+    for (int64_t xi = 0; xi < F::kA * F::kA; ++xi)
       cell_gemm(g.images * n, g.op, g.cp, s.v + xi * g.v_cell, g.cp, 1, u + xi * g.cp * g.op, g.op,
                 s.m + xi * g.m_cell, g.op, false);
     for (int64_t i = 0; i < g.images; ++i) {
@@ -285,7 +285,7 @@ void forward(const ConvDims& d, const float* x, const float* u, const float* b, 
 // region F(4, 3)'s forward reads: the same origin, at least as large).
 bool weight_grad_by_f2(const ConvDims& d) { return ((d.g.out_h + 3) / 4) * ((d.g.out_w + 3) / 4) < 16; }
 
-// acc: dU [A², op, cp] += dM_ξᵀ · V_ξ of one image by variant W, V from the region F's forward reads.
+// acc: dU [A², op, cp] += dM_ξᵀ · V_ξ of d.n images by variant W, V from the region F's forward reads.
 template <class F, class W>
 void weight_grad_by(const ConvDims& d, const float* x, const float* gy, float* scratch, float* acc) {
   const Geometry g = reading_region_of<F, W>(d, d.n);

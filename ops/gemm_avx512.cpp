@@ -27,7 +27,10 @@ __m512 load(const float* p, int j, int vecs, __mmask16 last) {
 }
 template <bool Masked>
 void store(float* p, int j, int vecs, __mmask16 last, __m512 v) {
-  Masked&& j == vecs - 1 ? _mm512_mask_storeu_ps(p, last, v) : _mm512_storeu_ps(p, v);
+  if (Masked && j == vecs - 1)
+    _mm512_mask_storeu_ps(p, last, v);
+  else
+    _mm512_storeu_ps(p, v);
 }
 
 // The block of Rows rows x Vecs vectors at c; `last` masks the last vector's lanes where Masked.
