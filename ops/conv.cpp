@@ -239,6 +239,12 @@ class Conv2d final : public Op {
         gn = masked;
       }
       for (int64_t g = 0; g < calls; ++g) {
+        if (j.want_dw && j.dx && j.k->both_grads) {
+          j.k->both_grads(cd, xn + g * gs.x, kn + g * j.s.kept, gn + g * gs.y, j.wp + g * j.wp_stride,
+                          j.scratch + c * j.s.scratch, j.dx_scratch + c * j.s.dx_scratch, acc + g * j.s.acc,
+                          j.dx + n * calls * gs.x + g * gs.x);
+          continue;
+        }
         if (j.want_dw)
           j.k->weight_grad(cd, xn + g * gs.x, kn + g * j.s.kept, gn + g * gs.y, j.scratch + c * j.s.scratch,
                            acc + g * j.s.acc);

@@ -152,5 +152,17 @@ void input_grad(const ConvKernel& inner, const ConvDims& d, const float* g, cons
           dx);  // each cell is at most one of the mosaic
 }
 
+void both_grads(const ConvKernel& inner, const ConvDims& d, const float* x, const float* kept, const float* g,
+                const float* wp, float* scratch, float* dx_scratch, float* acc, float* dx) {
+  const ConvDims md = mosaic_dims(d);
+  const Maps maps(d);
+  const Buffers buf(md, scratch), dx_buf(md, dx_scratch);
+  gather_input(d, maps, x, buf.image);
+  gather_output(d, maps, g, buf.outputs);
+  inner.both_grads(md, buf.image, kept, buf.outputs, wp, buf.inner, dx_buf.inner, acc, dx_buf.image);
+  std::fill(dx, dx + d.c * d.h * d.w, 0.0f);
+  scatter(d.c, d.h, d.w, maps.in_rows, maps.in_cols, dx_buf.image, dx);
+}
+
 }  // namespace mosaic
 }  // namespace xgrad

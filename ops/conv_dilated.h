@@ -26,6 +26,9 @@ void weight_grad(const ConvKernel& inner, const ConvDims& d, const float* x, con
 void weight_grad_finish(const ConvKernel& inner, const ConvDims& d, const float* acc, float* dw);
 void input_grad(const ConvKernel& inner, const ConvDims& d, const float* g, const float* w, const float* wp,
                 float* scratch, float* dx);
+// Both gradients by the inner kernel's both_grads, g gathered once.
+void both_grads(const ConvKernel& inner, const ConvDims& d, const float* x, const float* kept, const float* g,
+                const float* wp, float* scratch, float* dx_scratch, float* acc, float* dx);
 }  // namespace mosaic
 
 // A conv table entry (without name and applies) that runs Inner() on the mosaic. Inner must have
@@ -46,6 +49,11 @@ ConvKernel mosaic_conv_kernel() {
   k.input_grad = [](const ConvDims& d, const float* g, const float* w, const float* wp, float* scratch,
                     float* dx) { mosaic::input_grad(Inner(), d, g, w, wp, scratch, dx); };
   k.finish_once = Inner().finish_once;
+  if (Inner().both_grads)
+    k.both_grads = [](const ConvDims& d, const float* x, const float* kept, const float* g, const float* wp,
+                      float* scratch, float* dx_scratch, float* acc, float* dx) {
+      mosaic::both_grads(Inner(), d, x, kept, g, wp, scratch, dx_scratch, acc, dx);
+    };
   return k;
 }
 

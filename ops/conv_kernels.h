@@ -49,6 +49,10 @@ struct ConvKernel {
   // Where not null, forward, weight_grad and input_grad take d.n consecutive images at once, at most
   // images_per_call(d) of a batch of d.n (a small image's tiles fill too few GEMM rows alone).
   int64_t (*images_per_call)(const ConvDims& d) = nullptr;
+  // Where not null, what weight_grad and then input_grad do for the same images, in one pass that
+  // shares their work (the lanes transform g once); scratch as weight_grad's, dx_scratch as input_grad's.
+  void (*both_grads)(const ConvDims& d, const float* x, const float* kept, const float* g, const float* wp,
+                     float* scratch, float* dx_scratch, float* acc, float* dx) = nullptr;
 };
 
 // The dims kernel k works on for a conv of dims d, and how many calls an image takes.

@@ -285,22 +285,30 @@ void forward(const ConvDims& d, const float* x, const float* u, const float* b, 
 // region F(4, 3)'s forward reads: the same origin, at least as large).
 bool weight_grad_by_f2(const ConvDims& d) { return ((d.g.out_h + 3) / 4) * ((d.g.out_w + 3) / 4) < 16; }
 
+// V and dM of the band's tiles (tile rows [ti0, ti1)) of every image of the call by variant W; x and
+// g are copied channel-last at the first band.
+template <class W>
+void transform_x_and_g(const ConvDims& d, const Geometry& g, const Scratch& s, const float* x,
+                       const float* gy, int64_t ti0, int64_t ti1) {
+  const int64_t x_image = d.c * d.h * d.w, y_image = d.o * d.positions(), n = (ti1 - ti0) * g.tw;
+  for (int64_t i = 0; i < g.images; ++i) {
+    if (ti0 == 0) {
+      to_lanes(x + i * x_image, d.c, d.h, d.w, d.g.pad_top, d.g.pad_left, g.rows, g.cols, s.region);
+      to_lanes(gy + i * y_image, d.o, d.g.out_h, d.g.out_w, 0, 0, W::kM * g.th, W::kM * g.tw, s.image);
+    }
+    input_transform<W>(g, s.region, ti0, ti1, s.v + i * n * g.cp);
+    grad_transform<W>(g, s.image, ti0, ti1, s.m + i * n * g.op);
+  }
+}
+
 // acc: dU [A², op, cp] += dM_ξᵀ · V_ξ of d.n images by variant W, V from the region F's forward reads.
 template <class F, class W>
 void weight_grad_by(const ConvDims& d, const float* x, const float* gy, float* scratch, float* acc) {
   const Geometry g = reading_region_of<F, W>(d, d.n);
   const Scratch s = layout<W>(g, scratch);
-  const int64_t x_image = d.c * d.h * d.w, y_image = d.o * d.positions();
   for (int64_t ti0 = 0; ti0 < g.th; ti0 += g.band) {
     const int64_t ti1 = std::min(g.th, ti0 + g.band), n = (ti1 - ti0) * g.tw;
-    for (int64_t i = 0; i < g.images; ++i) {
-      if (ti0 == 0) {
-        to_lanes(x + i * x_image, d.c, d.h, d.w, d.g.pad_top, d.g.pad_left, g.rows, g.cols, s.region);
-        to_lanes(gy + i * y_image, d.o, d.g.out_h, d.g.out_w, 0, 0, W::kM * g.th, W::kM * g.tw, s.image);
-      }
-      input_transform<W>(g, s.region, ti0, ti1, s.v + i * n * g.cp);
-      grad_transform<W>(g, s.image, ti0, ti1, s.m + i * n * g.op);
-    }
+    transform_x_and_g<W>(d, g, s, x, gy, ti0, ti1);
     for (int64_t xi = 0; xi < W::kA * W::kA; ++xi)  // dU_ξ [op, cp] += dM_ξ [n, op]ᵀ · V_ξ [n, cp]
       cell_gemm(g.op, g.cp, g.images * n, s.m + xi * g.m_cell, 1, g.op, s.v + xi * g.v_cell, g.cp,
                 acc + xi * g.op * g.cp, g.cp, true);
@@ -357,6 +365,39 @@ void input_grad(const ConvDims& d, const float* gy, const float*, const float* u
   }
 }
 
+// Both gradients in one pass: what weight_grad and then input_grad do, with g copied and transformed
+// once. dM is used twice, dU += dMᵀ·V and then dV = dM·Uᵀ into V's buffer (read by then); dx's sums
+// go to dx_scratch's region, since x's stays for the later bands. The same sums in the same order as
+// the two calls. F(4, 3) with its weight gradient by F(2, 3) makes the two calls.
+template <class F>
+void both_grads(const ConvDims& d, const float* x, const float* kept, const float* gy, const float* ut,
+                float* scratch, float* dx_scratch, float* acc, float* dx) {
+  if (std::is_same_v<F, F4> && weight_grad_by_f2(d)) {
+    weight_grad<F>(d, x, kept, gy, scratch, acc);
+    return input_grad<F>(d, gy, nullptr, ut, dx_scratch, dx);
+  }
+  const Geometry g = geometry<F>(d, d.n);
+  const Scratch s = layout<F>(g, scratch);
+  float* dx_region = layout<F>(g, dx_scratch).region;
+  const int64_t x_image = d.c * d.h * d.w;
+  for (int64_t ti0 = 0; ti0 < g.th; ti0 += g.band) {
+    const int64_t ti1 = std::min(g.th, ti0 + g.band), n = (ti1 - ti0) * g.tw;
+    transform_x_and_g<F>(d, g, s, x, gy, ti0, ti1);
+    for (int64_t xi = 0; xi < F::kA * F::kA; ++xi) {
+      cell_gemm(g.op, g.cp, g.images * n, s.m + xi * g.m_cell, 1, g.op, s.v + xi * g.v_cell, g.cp,
+                acc + xi * g.op * g.cp, g.cp, true);
+      cell_gemm(g.images * n, g.cp, g.op, s.m + xi * g.m_cell, g.op, 1, ut + xi * g.cp * g.op, g.cp,
+                s.v + xi * g.v_cell, g.cp, false);
+    }
+    for (int64_t i = 0; i < g.images; ++i) {
+      if (ti0 == 0) std::fill(dx_region, dx_region + g.cp * g.rows * g.cols, 0.0f);
+      input_adjoint<F>(g, s.v + i * n * g.cp, ti0, ti1, dx_region);
+      if (ti1 == g.th)
+        from_lanes(dx_region, d.c, d.h, d.w, d.g.pad_top, d.g.pad_left, g.rows, g.cols, dx + i * x_image);
+    }
+  }
+}
+
 // Nothing kept: forward and the weight gradient each copy x channel-last into their scratch (keeping
 // the batch's copies for the weight gradient wrote them all to memory: 32 -> 32 at 32x32, forward
 // 6429 -> 5742 µs per 64 images without, the weight gradient the same). acc: dU [A², op, cp] of the
@@ -370,16 +411,18 @@ ConvSizes sizes(const ConvDims& d) {
 
 template <class F>
 ConvKernel kernel_of() {
-  return {nullptr,
-          nullptr,
-          sizes<F>,
-          prepare<F, false>,
-          forward<F>,
-          weight_grad<F>,
-          weight_grad_finish<F>,
-          input_grad<F>,
-          false,
-          prepare<F, true>,
-          true,
-          images_per_call<F>};
+  ConvKernel k{nullptr,
+               nullptr,
+               sizes<F>,
+               prepare<F, false>,
+               forward<F>,
+               weight_grad<F>,
+               weight_grad_finish<F>,
+               input_grad<F>,
+               false,
+               prepare<F, true>,
+               true,
+               images_per_call<F>};
+  k.both_grads = both_grads<F>;
+  return k;
 }

@@ -45,8 +45,10 @@ struct KernelRun {
   std::vector<Tensor> grads;
 };
 
-// Forward in training mode, then backward of Σ y ⊙ g through the registered (fast) op.
-KernelRun run_kernel(const Op& op, const std::vector<Tensor>& in, const Tensor& g) {
+// Forward in training mode, then backward of Σ y ⊙ g through the registered (fast) op, of the
+// gradients `wanted` names (all by default; the others stay empty).
+KernelRun run_kernel(const Op& op, const std::vector<Tensor>& in, const Tensor& g,
+                     const std::vector<bool>& wanted = {}) {
   Inputs ptrs;
   std::vector<ValueInfo> infos;
   for (const auto& t : in) ptrs.push_back(&t), infos.push_back({shape_of(t), DType::Float32});
@@ -56,7 +58,8 @@ KernelRun run_kernel(const Op& op, const std::vector<Tensor>& in, const Tensor& 
   op.forward(ptrs, r.y, ws, true);
   r.grads.resize(in.size());
   Grads slots;
-  for (auto& t : r.grads) slots.push_back(&t);
+  for (size_t i = 0; i < r.grads.size(); ++i)
+    slots.push_back(wanted.empty() || wanted[i] ? &r.grads[i] : nullptr);
   op.backward(ptrs, r.y, g, ws, slots);
   return r;
 }
@@ -158,9 +161,11 @@ const std::vector<ConvCase>& conv_cases() {
       {{2, 17, 13, 14}, {20, 17, 3, 3}, {{"dilation", {2, 3}}, {"padding", "same"}}},  // uneven phases
       {{1, 16, 5, 9}, {16, 16, 3, 3}, {{"dilation", 2}}},  // one output row: phase row 1 is empty
       {{1, 32, 12, 12}, {33, 32, 5, 5}, {{"dilation", 2}, {"padding", 4}}},  // F(2, 5) on the mosaic
-      {{19, 16, 6, 6}, {24, 16, 3, 3}, {{"padding", "same"}}},  // lanes: small images, several per call
-      {{21, 16, 7, 7}, {20, 16, 5, 5}, {{"padding", "same"}}},  // the same at 5x5, uneven counts per chunk
-      {{2, 8, 14, 14}, {12, 8, 3, 3}, {{"padding", "same"}}},   // direct: its own dw and dx, 8 + 4 outputs
+      {{19, 16, 6, 6}, {24, 16, 3, 3}, {{"padding", "same"}}},   // lanes: small images, several per call
+      {{21, 16, 7, 7}, {20, 16, 5, 5}, {{"padding", "same"}}},   // the same at 5x5, uneven counts per chunk
+      {{1, 16, 50, 50}, {16, 16, 3, 3}, {{"padding", "same"}}},  // lanes: an image in bands of tile rows
+      {{1, 16, 46, 45}, {17, 16, 5, 5}, {{"padding", 1}}},       // the same at 5x5
+      {{2, 8, 14, 14}, {12, 8, 3, 3}, {{"padding", "same"}}},    // direct: its own dw and dx, 8 + 4 outputs
       {{2, 9, 16, 16}, {20, 9, 3, 3}, {{"padding", 4}}},  // direct: ovec's dw, dx padding beyond the kernel
       {{1, 16, 30, 31}, {16, 16, 4, 2}, {{"padding", "same"}}},  // direct: even kernel, uneven "same"
       {{2, 3, 12, 12}, {24, 3, 5, 5}, {{"padding", 2}}},         // direct forward, ovec's dw and dx
@@ -206,6 +211,13 @@ TEST_CASE("every conv2d kernel that applies matches the direct loops, on AVX-512
         check_close(one.grads[2], want.db, "db");
         CHECK(two.y == one.y);  // bit for bit: the split of the batch does not change any sum
         for (size_t i = 0; i < 3; ++i) CHECK(two.grads[i] == one.grads[i]);
+        // One gradient at a time takes the kernels' separate passes, both at once their shared one
+        // (both_grads) where they have it: the same sums.
+        const KernelRun weights = run_kernel(*op, in, g, {false, true, true});
+        const KernelRun input = run_kernel(*op, in, g, {true, false, false});
+        CHECK(weights.grads[1] == one.grads[1]);
+        CHECK(weights.grads[2] == one.grads[2]);
+        CHECK(input.grads[0] == one.grads[0]);
       }
   }
   // Every kernel of the table ran on some case (those of an instruction set this CPU lacks excepted).
