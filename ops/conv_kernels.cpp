@@ -21,9 +21,11 @@ namespace {
 bool unit(const Pair& p) { return p[0] == 1 && p[1] == 1; }
 
 // im2col + sgemm: y = w [O, K] · cols [K, P]; dw += g · colsᵀ; dx = col2im(wᵀ · g). Any conv.
+// dx's scratch: dcols [K, P], then col2im's.
+int64_t gemm_dx_scratch(const ConvDims& d) { return d.patch() * d.positions() + col2im_scratch(d); }
 ConvSizes gemm_sizes(const ConvDims& d) {
   const int64_t cols = d.patch() * d.positions();
-  return {cols, 0, 0, d.o * d.patch(), cols};
+  return {cols, 0, 0, d.o * d.patch(), gemm_dx_scratch(d)};
 }
 void gemm_product(const ConvDims& d, const float* w, const float* cols, const float* b, float* y) {
   const int64_t k = d.patch(), p = d.positions();
@@ -58,7 +60,7 @@ void gemm_transposed(const ConvDims& d, const float* g, const float* w, float* o
 void gemm_input_grad(const ConvDims& d, const float* g, const float* w, const float*, float* scratch,
                      float* dx) {
   gemm_transposed(d, g, w, scratch);
-  col2im(d, scratch, dx);
+  col2im(d, scratch, scratch + d.patch() * d.positions(), dx);
 }
 
 // 1x1, stride 1, no padding: the image is its own im2col matrix, so no copy at all.
@@ -123,7 +125,7 @@ void direct_input(const ConvDims& d, const float* g, const float* w, const float
 }
 template <Isa I>
 ConvSizes direct_sizes(const ConvDims& d) {
-  const int64_t dx_scratch = I == Isa::Avx2 && d.o > 1 ? d.patch() * d.positions() : transposed_scratch(d);
+  const int64_t dx_scratch = I == Isa::Avx2 && d.o > 1 ? gemm_dx_scratch(d) : transposed_scratch(d);
   return {padded_dims(d).size(), 0, 0, direct_acc_size(d), dx_scratch};
 }
 template <Isa I>
@@ -184,7 +186,7 @@ bool direct_avx2_dx_wins(const ConvDims& d) { return d.c >= 8; }
 ConvSizes direct_avx2_sizes(const ConvDims& d) {
   const int64_t cols = d.patch() * d.positions();
   return {d.c * padded_dims(d).size(), 0, cols, d.o * d.patch(),
-          direct_avx2_dx_wins(d) ? transposed_scratch(d) : cols};
+          direct_avx2_dx_wins(d) ? transposed_scratch(d) : gemm_dx_scratch(d)};
 }
 void direct_avx2_weight(const ConvDims& d, const float* x, const float*, const float* g, float* scratch,
                         float* acc) {
@@ -262,11 +264,11 @@ void ovec_strided_input(const ConvDims& d, const float* g, const float* w, const
                         float* dx) {
   const int64_t k = d.patch(), p = d.positions();
   gemm_avx512(k, p, d.o, w, 1, k, g, p, scratch, p, false);  // dcols [K, P] = wᵀ [K, O] · g [O, P]
-  col2im(d, scratch, dx);
+  col2im(d, scratch, scratch + k * p, dx);
 }
 ConvSizes ovec_strided_sizes(const ConvDims& d) {
   ConvSizes s = ovec_sizes(d);
-  s.dx_scratch = d.patch() * d.positions();
+  s.dx_scratch = gemm_dx_scratch(d);
   return s;
 }
 

@@ -10,69 +10,6 @@ namespace {
 
 #define XGRAD_INLINE inline __attribute__((always_inline))
 
-// The padded plane split into its sw column phases, [rows][sw][cph]: padded cell (r, s) sits at
-// (r*sw + s % sw)*cph + s / sw, so the cells a tap reads along an output row (columns j*sw + q*dw)
-// are contiguous and every inner loop below is a plain vector loop, at any stride.
-struct Phased {
-  int64_t rows, sw, cph;
-  int64_t size() const { return rows * sw * cph; }
-  int64_t at(int64_t r, int64_t s) const { return (r * sw + s % sw) * cph + s / sw; }
-};
-Phased phased(const ConvDims& d) {
-  const PaddedPlane pp = padded_plane(d);
-  return {pp.rows, d.stride[1], (pp.cols + d.stride[1] - 1) / d.stride[1]};
-}
-// dst[k] = src[k * step] for k < n, and its reverse: a plain copy at step 1 and a deinterleave the
-// compiler vectorises at step 2 (the strides convs use); any other step element by element.
-XGRAD_INLINE void gather_every(const float* src, int64_t step, int64_t n, float* __restrict dst) {
-  if (step == 1) {
-    std::copy(src, src + n, dst);
-  } else if (step == 2) {
-    for (int64_t k = 0; k < n; ++k) dst[k] = src[2 * k];
-  } else {
-    for (int64_t k = 0; k < n; ++k) dst[k] = src[k * step];
-  }
-}
-XGRAD_INLINE void scatter_every(const float* src, int64_t step, int64_t n, float* __restrict dst) {
-  if (step == 1) {
-    std::copy(src, src + n, dst);
-  } else if (step == 2) {
-    for (int64_t k = 0; k < n; ++k) dst[2 * k] = src[k];
-  } else {
-    for (int64_t k = 0; k < n; ++k) dst[k * step] = src[k];
-  }
-}
-
-// Between an image x [h, w] and its phased padded plane: cell (r, s) of x is padded cell
-// (r + pt, s + pl); to_phased writes the plane (zeros first), else the plane's cells go to x (0 for
-// cells outside it).
-void copy_phased(const ConvDims& d, const Phased& ph, float* plane, float* x, bool to_phased) {
-  const int64_t cols = padded_plane(d).cols, sw = ph.sw, padded_row = sw * ph.cph;
-  if (to_phased) std::fill(plane, plane + ph.size(), 0.0f);
-  // One column phase of x at a time, so the divisions stay out of the row loop.
-  for (int64_t c0 = 0; c0 < std::min(sw, d.w); ++c0) {
-    const int64_t pc0 = c0 + d.g.pad_left, n = (d.w - c0 + sw - 1) / sw;  // columns c0 + k*sw of x
-    const int64_t inside = pc0 < cols ? std::min(n, (cols - pc0 + sw - 1) / sw) : 0, start = ph.at(0, pc0);
-    for (int64_t r = 0; r < d.h; ++r) {
-      const int64_t pr = r + d.g.pad_top, in_row = pr < ph.rows ? inside : 0;
-      float* xr = x + r * d.w + c0;
-      float* pl = in_row ? plane + start + pr * padded_row : plane;
-      if (to_phased) {
-        gather_every(xr, sw, in_row, pl);
-      } else {
-        scatter_every(pl, sw, in_row, xr);
-        for (int64_t k = in_row; k < n; ++k) xr[k * sw] = 0.0f;
-      }
-    }
-  }
-}
-
-// The cell that tap (p, q) reads for output (0, 0); output row i reads row_step(d, ph) * i further.
-int64_t tap_start(const ConvDims& d, const Phased& ph, int64_t p, int64_t q) {
-  return ph.at(p * d.dilation[0], q * d.dilation[1]);
-}
-int64_t row_step(const ConvDims& d, const Phased& ph) { return d.stride[0] * ph.sw * ph.cph; }
-
 XGRAD_INLINE void forward_body(const ConvDims& d, const float* xp, const float* w, const float* b,
                                float* __restrict y) {
   const Phased ph = phased(d);

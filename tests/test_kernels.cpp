@@ -161,8 +161,12 @@ const std::vector<ConvCase>& conv_cases() {
       {{2, 17, 13, 14}, {20, 17, 3, 3}, {{"dilation", {2, 3}}, {"padding", "same"}}},  // uneven phases
       {{1, 16, 5, 9}, {16, 16, 3, 3}, {{"dilation", 2}}},  // one output row: phase row 1 is empty
       {{1, 32, 12, 12}, {33, 32, 5, 5}, {{"dilation", 2}, {"padding", 4}}},  // F(2, 5) on the mosaic
-      {{19, 16, 6, 6}, {24, 16, 3, 3}, {{"padding", "same"}}},   // lanes: small images, several per call
-      {{21, 16, 7, 7}, {20, 16, 5, 5}, {{"padding", "same"}}},   // the same at 5x5, uneven counts per chunk
+      {{19, 16, 6, 6}, {24, 16, 3, 3}, {{"padding", "same"}}},  // lanes: small images, several per call
+      {{21, 16, 7, 7}, {20, 16, 5, 5}, {{"padding", "same"}}},  // the same at 5x5, uneven counts per chunk
+      {{2, 16, 11, 12}, {24, 16, 3, 3}, {{"stride", 2}, {"padding", 1}}},  // strided, 16 channels: odd sizes
+      {{1, 17, 9, 10}, {20, 17, 3, 3}, {{"stride", {2, 3}}, {"dilation", {1, 2}}, {"padding", {1, 0}}}},
+      {{2, 32, 16, 16}, {64, 32, 3, 3}, {{"stride", 2}, {"padding", "same"}}},  // strided: "same" pads after
+      {{1, 16, 13, 13}, {16, 16, 5, 5}, {{"stride", 2}, {"padding", 2}}},       // strided: 5x5
       {{1, 16, 50, 50}, {16, 16, 3, 3}, {{"padding", "same"}}},  // lanes: an image in bands of tile rows
       {{1, 16, 46, 45}, {17, 16, 5, 5}, {{"padding", 1}}},       // the same at 5x5
       {{2, 8, 14, 14}, {12, 8, 3, 3}, {{"padding", "same"}}},    // direct: its own dw and dx, 8 + 4 outputs
