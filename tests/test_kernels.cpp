@@ -367,6 +367,9 @@ TEST_CASE(
       {{2, 2, 48, 48}, {{"kernel", 3}, {"stride", 2}, {"padding", 1}}, true},
       {{1, 2, 17, 19}, {{"kernel", 3}, {"stride", 2}}, true},
       {{1, 2, 17, 19}, {{"kernel", 2}}, true},
+      {{2, 3, 15, 16}, {{"kernel", 3}, {"stride", 2}}, true},  // 7 windows a row: two rows a vector, odd rows
+      {{1, 2, 16, 16}, {{"kernel", 3}, {"stride", 2}, {"padding", 1}}, true},  // the same, padded rows mixed
+      {{2, 2, 10, 9}, {{"kernel", 3}, {"stride", 1}}},                         // the same at stride 1
   };
   Rng rng(11);
   std::set<std::string> ran;
