@@ -166,7 +166,11 @@ const std::vector<ConvCase>& conv_cases() {
       {{2, 16, 11, 12}, {24, 16, 3, 3}, {{"stride", 2}, {"padding", 1}}},  // strided, 16 channels: odd sizes
       {{1, 17, 9, 10}, {20, 17, 3, 3}, {{"stride", {2, 3}}, {"dilation", {1, 2}}, {"padding", {1, 0}}}},
       {{2, 32, 16, 16}, {64, 32, 3, 3}, {{"stride", 2}, {"padding", "same"}}},  // strided: "same" pads after
-      {{1, 16, 13, 13}, {16, 16, 5, 5}, {{"stride", 2}, {"padding", 2}}},       // strided: 5x5
+      {{1, 16, 13, 13}, {16, 16, 5, 5}, {{"stride", 2}, {"padding", 2}}},
+      {{1, 3, 12, 13}, {8, 3, 7, 7}, {{"stride", 2}, {"padding", 3}}},  // a 7x7/2 stem: dx's phases start odd
+      {{2, 1, 12, 13},
+       {4, 1, 7, 7},
+       {{"stride", 2}, {"padding", 3}}},  // the same on one channel       // strided: 5x5
       {{1, 16, 50, 50}, {16, 16, 3, 3}, {{"padding", "same"}}},  // lanes: an image in bands of tile rows
       {{1, 16, 46, 45}, {17, 16, 5, 5}, {{"padding", 1}}},       // the same at 5x5
       {{2, 8, 14, 14}, {12, 8, 3, 3}, {{"padding", "same"}}},    // direct: its own dw and dx, 8 + 4 outputs
