@@ -329,8 +329,8 @@ const float* winograd_weight_matrix(int m, int r) {
     return k;
   };
   static const std::vector<float> f2 = matrix(F2{}), f4 = matrix(F4{}), f2x5 = matrix(winograd::F2x5{}),
-                                  f3x5 = matrix(winograd::F3x5{});
-  if (r == 5) return m == 3 ? f3x5.data() : f2x5.data();
+                                  f3x5 = matrix(winograd::F3x5{}), f4x5 = matrix(winograd::F4x5{});
+  if (r == 5) return m == 4 ? f4x5.data() : m == 3 ? f3x5.data() : f2x5.data();
   return m == 4 ? f4.data() : f2.data();
 }
 

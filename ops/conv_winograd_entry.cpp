@@ -30,17 +30,23 @@ bool lanes_prefer_f4(const ConvDims& d, Isa isa) {
   const int64_t tiles = ((d.g.out_h + 3) / 4) * ((d.g.out_w + 3) / 4);
   return d.positions() >= 256 || (isa == Isa::Avx512 && d.c * d.o >= 1024 && tiles >= 4);
 }
-// 5x5: F(3, 5) (7x7 cells per 3x3 outputs) where its tiles need fewer products than F(2, 5)'s (6x6 per
-// 2x2): it won every such shape measured, by 9–34 % (64 -> 64 on 6x6 to 10x10, 16 -> 16 to 64 -> 128
-// on 7x7 to 28x28), and lost where it does not (4x4 outputs: 4538 against 3217 µs per 64 images).
-bool lanes_prefer_f3x5(const ConvDims& d) {
+// 5x5: the variant whose tiles need the fewest products, F(4, 5) (8x8 cells per 4x4 outputs), F(3, 5)
+// (7x7 per 3x3) or F(2, 5) (6x6 per 2x2); the count decided every shape measured (KERNELS.md). At AVX2,
+// where sgemm runs the cells' GEMMs image by image, only variants with at least 4 tiles an image: on
+// 4x4 outputs F(4, 5)'s single tile lost to F(2, 5)'s four (2820 against 1911 µs per 64 images).
+int lanes_5x5_tile(const ConvDims& d, Isa isa) {
   const auto tiles = [&](int64_t m) { return ((d.g.out_h + m - 1) / m) * ((d.g.out_w + m - 1) / m); };
-  return tiles(3) * 49 < tiles(2) * 36;
+  int best = 2;
+  for (int m : {3, 4})
+    if ((isa == Isa::Avx512 || tiles(m) >= 4) &&
+        tiles(m) * (m + 4) * (m + 4) < tiles(best) * (best + 4) * (best + 4))
+      best = m;
+  return best;
 }
 // Each set's entries apply at exactly its level: AVX-512 has its own, measured choices.
 template <int M, int R, Isa I>
 bool lanes_applies(const ConvDims& d, Isa isa) {
-  const bool variant = M == 4 ? lanes_prefer_f4(d, I) : M == 3 ? lanes_prefer_f3x5(d) : true;
+  const bool variant = R == 5 ? M == 2 || M == lanes_5x5_tile(d, I) : M == 2 || lanes_prefer_f4(d, I);
   return isa == I && winograd_applies(d, R) && lanes_channels(d, I, R) && variant;
 }
 
@@ -88,12 +94,16 @@ bool plain_applies(const ConvDims& d, Isa) {
 using Applies = bool (*)(const ConvDims&, Isa);
 template <Isa I>
 Applies lanes_applies_of(int m, int r) {
-  if (r == 5) return m == 3 ? lanes_applies<3, 5, I> : lanes_applies<2, 5, I>;
+  if (r == 5)
+    return m == 4 ? lanes_applies<4, 5, I> : m == 3 ? lanes_applies<3, 5, I> : lanes_applies<2, 5, I>;
   return m == 4 ? lanes_applies<4, 3, I> : lanes_applies<2, 3, I>;
 }
 template <Isa I>
 ConvKernel dilated_entry_of(const char* name, int m, int r) {
-  if (r == 5) return m == 3 ? dilated_entry<3, 5, I>(name) : dilated_entry<2, 5, I>(name);
+  if (r == 5)
+    return m == 4   ? dilated_entry<4, 5, I>(name)
+           : m == 3 ? dilated_entry<3, 5, I>(name)
+                    : dilated_entry<2, 5, I>(name);
   return m == 4 ? dilated_entry<4, 3, I>(name) : dilated_entry<2, 3, I>(name);
 }
 

@@ -1,6 +1,6 @@
-// Winograd F(m x m, 3x3), m = 2 or 4, and F(2x2, 5x5) with channels in the vector lanes (16 at AVX-512,
-// 8 at AVX2): the math of conv_winograd.cpp, whose plain C++ transforms run along rows of tiles, read
-// every m-th cell and stay scalar. Here the input (or the output gradient) is first copied channel-last
+// Winograd F(m x m, 3x3), m = 2 or 4, and F(m x m, 5x5), m = 2, 3 or 4, with channels in the vector lanes (16
+// at AVX-512, 8 at AVX2): the math of conv_winograd.cpp, whose plain C++ transforms run along rows of tiles,
+// read every m-th cell and stay scalar. Here the input (or the output gradient) is first copied channel-last
 // in blocks of L channels, [C/L, rows, cols, L] (register transposes), so each cell of a tile is one
 // vector of L channels and every transform is whole-vector adds; the GEMMs run tile-major:
 //   M_ξ [n, O] = V_ξ [n, C] · U_ξ [C, O]      dV_ξ [n, C] = dM_ξ [n, O] · U_ξ [C, O]ᵀ
@@ -23,6 +23,7 @@ using winograd::F2;
 using winograd::F2x5;
 using winograd::F3x5;
 using winograd::F4;
+using winograd::F4x5;
 }  // namespace xgrad::winograd_lanes
 
 XGRAD_AVX512_BEGIN
@@ -108,11 +109,13 @@ ConvKernel winograd_lanes_conv_kernel(int m, int r, Isa isa) {
   using winograd::F2x5;
   using winograd::F3x5;
   using winograd::F4;
+  using winograd::F4x5;
   if (isa == Isa::Avx512) {
-    if (r == 5) return m == 3 ? a512::kernel_of<F3x5>() : a512::kernel_of<F2x5>();
+    if (r == 5)
+      return m == 4 ? a512::kernel_of<F4x5>() : m == 3 ? a512::kernel_of<F3x5>() : a512::kernel_of<F2x5>();
     return m == 4 ? a512::kernel_of<F4>() : a512::kernel_of<F2>();
   }
-  if (r == 5) return m == 3 ? a2::kernel_of<F3x5>() : a2::kernel_of<F2x5>();
+  if (r == 5) return m == 4 ? a2::kernel_of<F4x5>() : m == 3 ? a2::kernel_of<F3x5>() : a2::kernel_of<F2x5>();
   return m == 4 ? a2::kernel_of<F4>() : a2::kernel_of<F2>();
 }
 

@@ -188,4 +188,72 @@ struct F3x5 {
   }
 };
 
+// F(4, 5), points 0, ±1, ±2, ±½ and ∞ (F(6, 3)'s, derived the same way; row 0 of Bᵀ and G negated so
+// that it starts with 1). 8x8 cells for 4x4 outputs: on 7x7 outputs 4 tiles of 64 cells against F(3, 5)'s
+// 9 of 49. In float its sums erred within 1.2x of F(3, 5)'s (random data, 64 channels, 200 tiles).
+// Bᵀ = [1 0 -21/4 0 21/4 0 -1 0; 0 1 1 -17/4 -17/4 1 1 0; 0 -1 1 17/4 -17/4 -1 1 0;
+//       0 1/2 1/4 -5/2 -5/4 2 1 0; 0 -1/2 1/4 5/2 -5/4 -2 1 0; 0 2 4 -5/2 -5 1/2 1 0;
+//       0 -2 4 5/2 -5 -1/2 1 0; 0 -1 0 21/4 0 -21/4 0 1],
+// G = [1 0 0 0 0; -2(1 1 1 1 1)/9; -2(1 -1 1 -1 1)/9; (1 2 4 8 16)/90; (1 -2 4 -8 16)/90;
+//      (32 16 8 4 2)/45; (32 -16 8 -4 2)/45; 0 0 0 0 1],
+// Aᵀ = [1 1 1 1 1 1 1 0; 0 1 -1 2 -2 1/2 -1/2 0; 0 1 1 4 4 1/4 1/4 0; 0 1 -1 8 -8 1/8 -1/8 1].
+struct F4x5 {
+  static constexpr int kM = 4, kR = 5, kA = 8;
+  template <class T>
+  static void bt(const T* a, T* o) {
+    const T s1 = a[2] + a[6] - 4.25f * a[4], d1 = a[1] + a[5] - 4.25f * a[3];
+    const T s2 = 0.25f * a[2] - 1.25f * a[4] + a[6], d2 = 0.5f * a[1] - 2.5f * a[3] + 2 * a[5];
+    const T s3 = 4 * a[2] - 5 * a[4] + a[6], d3 = 2 * a[1] - 2.5f * a[3] + 0.5f * a[5];
+    o[0] = a[0] - a[6] + 5.25f * (a[4] - a[2]);
+    o[1] = s1 + d1, o[2] = s1 - d1, o[3] = s2 + d2, o[4] = s2 - d2, o[5] = s3 + d3, o[6] = s3 - d3;
+    o[7] = a[7] - a[1] + 5.25f * (a[3] - a[5]);
+  }
+  template <class T>
+  static void b(const T* a, T* o) {
+    const T p1 = a[1] + a[2], m1 = a[1] - a[2], p2 = a[3] + a[4], m2 = a[3] - a[4], p3 = a[5] + a[6],
+            m3 = a[5] - a[6];
+    o[0] = a[0];
+    o[1] = m1 + 0.5f * m2 + 2 * m3 - a[7];
+    o[2] = p1 + 0.25f * p2 + 4 * p3 - 5.25f * a[0];
+    o[3] = 5.25f * a[7] - 4.25f * m1 - 2.5f * (m2 + m3);
+    o[4] = 5.25f * a[0] - 4.25f * p1 - 1.25f * p2 - 5 * p3;
+    o[5] = m1 + 2 * m2 + 0.5f * m3 - 5.25f * a[7];
+    o[6] = p1 + p2 + p3 - a[0];
+    o[7] = a[7];
+  }
+  template <class T>
+  static void at(const T* a, const T& bias, T* o) {
+    const T p1 = a[1] + a[2], m1 = a[1] - a[2], p2 = a[3] + a[4], m2 = a[3] - a[4], p3 = a[5] + a[6],
+            m3 = a[5] - a[6];
+    o[0] = a[0] + p1 + p2 + p3 + bias, o[1] = m1 + 2 * m2 + 0.5f * m3 + bias;
+    o[2] = p1 + 4 * p2 + 0.25f * p3 + bias, o[3] = m1 + 8 * m2 + 0.125f * m3 + a[7] + bias;
+  }
+  template <class T>
+  static void ad(const T* a, T* o) {
+    const T e = a[0] + a[2], f = a[1] + a[3], e4 = a[0] + 4 * a[2], f4 = 2 * a[1] + 8 * a[3];
+    const T e5 = a[0] + 0.25f * a[2], f5 = 0.5f * a[1] + 0.125f * a[3];
+    o[0] = a[0], o[1] = e + f, o[2] = e - f, o[3] = e4 + f4, o[4] = e4 - f4, o[5] = e5 + f5, o[6] = e5 - f5;
+    o[7] = a[3];
+  }
+  template <class T>
+  static void g(const T* w, T* u) {
+    const T even = w[0] + w[2] + w[4], odd = w[1] + w[3];
+    const T even4 = w[0] + 4 * w[2] + 16 * w[4], odd4 = 2 * w[1] + 8 * w[3];
+    const T even5 = 32 * w[0] + 8 * w[2] + 2 * w[4], odd5 = 16 * w[1] + 4 * w[3];
+    u[0] = w[0], u[1] = -2 * (even + odd) / 9, u[2] = -2 * (even - odd) / 9;
+    u[3] = (even4 + odd4) / 90, u[4] = (even4 - odd4) / 90;
+    u[5] = (even5 + odd5) / 45, u[6] = (even5 - odd5) / 45, u[7] = w[4];
+  }
+  template <class T>
+  static void gt(const T* u, T* w) {
+    const T a = -2 * u[1] / 9, b = -2 * u[2] / 9, c = u[3] / 90, d = u[4] / 90, e = u[5] / 45, f = u[6] / 45;
+    const T s = a + b, m = a - b, cs = c + d, cm = c - d, es = e + f, em = e - f;
+    w[0] = u[0] + s + cs + 32 * es;
+    w[1] = m + 2 * cm + 16 * em;
+    w[2] = s + 4 * cs + 8 * es;
+    w[3] = m + 8 * cm + 4 * em;
+    w[4] = s + 16 * cs + 2 * es + u[7];
+  }
+};
+
 }  // namespace xgrad::winograd

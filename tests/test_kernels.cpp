@@ -156,11 +156,14 @@ const std::vector<ConvCase>& conv_cases() {
       {{2, 17, 9, 10}, {20, 17, 5, 5}, {{"padding", "same"}}},   // Winograd F(2, 5): channel tails, 2 images
       {{1, 16, 11, 8}, {16, 16, 5, 5}, json::object()},          // F(2, 5): valid, 7x4 outputs
       {{1, 32, 6, 6}, {16, 32, 5, 5}, {{"padding", 4}}},         // F(2, 5): tiles reading only padding
+      {{2, 17, 9, 9}, {20, 17, 5, 5}, {{"padding", "same"}}},    // F(3, 5): 9x9 outputs, channel tails
+      {{3, 16, 4, 4}, {18, 16, 5, 5}, {{"padding", "same"}}},    // F(4, 5): one tile, most of it padding
       {{2, 16, 26, 26}, {32, 16, 3, 3}, {{"dilation", 2}}},      // Winograd on the mosaic: 4 phases of 11x11
       {{1, 34, 34, 34}, {16, 34, 3, 3}, {{"dilation", 2}, {"padding", 1}}},  // mosaic: F(4, 3), 16x16 phases
       {{2, 17, 13, 14}, {20, 17, 3, 3}, {{"dilation", {2, 3}}, {"padding", "same"}}},  // uneven phases
       {{1, 16, 5, 9}, {16, 16, 3, 3}, {{"dilation", 2}}},  // one output row: phase row 1 is empty
-      {{1, 32, 12, 12}, {33, 32, 5, 5}, {{"dilation", 2}, {"padding", 4}}},  // F(2, 5) on the mosaic
+      {{1, 32, 12, 12}, {33, 32, 5, 5}, {{"dilation", 2}, {"padding", 4}}},  // F(4, 5) on the mosaic
+      {{2, 32, 5, 5}, {33, 32, 5, 5}, {{"dilation", 2}, {"padding", 4}}},    // F(3, 5) on a 9x9 mosaic
       {{19, 16, 6, 6}, {24, 16, 3, 3}, {{"padding", "same"}}},  // lanes: small images, several per call
       {{21, 16, 7, 7}, {20, 16, 5, 5}, {{"padding", "same"}}},  // the same at 5x5, uneven counts per chunk
       {{2, 16, 11, 12}, {24, 16, 3, 3}, {{"stride", 2}, {"padding", 1}}},  // strided, 16 channels: odd sizes
@@ -234,7 +237,7 @@ TEST_CASE("every conv2d kernel that applies matches the direct loops, on AVX-512
     const bool needs_avx2 = std::string(k.name).find("avx2") != std::string::npos;
     if ((needs_avx512 && detected_isa() < Isa::Avx512) || (needs_avx2 && detected_isa() < Isa::Avx2))
       continue;
-    INFO("kernel " << k.name);
+    INFO("kernel " << std::string(k.name));
     CHECK(ran.count(k.name) == 1);
   }
 }
@@ -309,9 +312,11 @@ TEST_CASE("a forced conv kernel that does not apply is an error, and the choice 
     CHECK(same->kernel_name(narrow(32, 6, 28)) == "direct_avx512");
     CHECK(same->kernel_name(vgg(16, 32, 7)) == "direct_avx512");  // rows of 32 and 16 fill the lanes
     CHECK(same->kernel_name(vgg(32, 16, 7)) == "direct_avx512");
-    CHECK(same->kernel_name(vgg(32, 16, 5)) == "winograd_f3x5_avx512");
-    CHECK(same->kernel_name(vgg(32, 4, 5)) == "winograd_f2x5_avx512");  // 4x4: fewer products by F(2, 5)
-    CHECK(same->kernel_name(vgg(32, 18, 7)) == "ovec_avx512");          // rows of 18 fill 18 of 32 lanes
+    // 5x5: the variant with the fewest products per image
+    CHECK(same->kernel_name(vgg(32, 16, 5)) == "winograd_f4x5_avx512");  // 16 tiles of 64 cells
+    CHECK(same->kernel_name(vgg(32, 9, 5)) == "winograd_f3x5_avx512");   // 9 of 49 (F(4, 5): 9 of 64)
+    CHECK(same->kernel_name(vgg(32, 4, 5)) == "winograd_f4x5_avx512");   // one tile of 64
+    CHECK(same->kernel_name(vgg(32, 18, 7)) == "ovec_avx512");           // rows of 18 fill 18 of 32 lanes
     CHECK(same->kernel_name(vgg(64, 6, 7)) == "ovec_avx512");
     auto strided = registry().make("conv2d", {{"stride", 2}, {"padding", 1}});
     CHECK(strided->kernel_name(vgg(32, 16)) == "ovec_strided_avx512");
@@ -320,7 +325,7 @@ TEST_CASE("a forced conv kernel that does not apply is an error, and the choice 
     CHECK(dilated->kernel_name(vgg(16, 36)) == "direct_avx512");                 // rows of 32 fill its lanes
     CHECK(dilated->kernel_name(vgg(32, 36)) == "winograd_f4x3_dilated_avx512");
     CHECK(dilated->kernel_name(vgg(16, 28, 5)) == "ovec_avx512");  // 5x5 on the mosaic from 32 channels
-    CHECK(dilated->kernel_name(vgg(32, 28, 5)) == "winograd_f3x5_dilated_avx512");
+    CHECK(dilated->kernel_name(vgg(32, 28, 5)) == "winograd_f4x5_dilated_avx512");
     auto projection = registry().make("conv2d", {{"stride", 2}});  // a 1x1 conv is a subsample + GEMM
     CHECK(projection->kernel_name({{{-1, 32, 16, 16}}, {{64, 32, 1, 1}}}) == "im2col_gemm");
   }
@@ -336,7 +341,8 @@ TEST_CASE("a forced conv kernel that does not apply is an error, and the choice 
     CHECK(same->kernel_name(vgg(8, 14)) == "winograd_f2x3_avx2");   // 8 channels fill the lanes
     CHECK(same->kernel_name({{{-1, 16, 28, 28}}, {{4, 16, 3, 3}}}) == "winograd_f4x3_avx2");  // 4 outputs
     CHECK(same->kernel_name({{{-1, 6, 28, 28}}, {{12, 6, 3, 3}}}) == "direct_avx2");
-    CHECK(same->kernel_name(vgg(32, 16, 5)) == "winograd_f3x5_avx2");
+    CHECK(same->kernel_name(vgg(32, 16, 5)) == "winograd_f4x5_avx2");
+    CHECK(same->kernel_name(vgg(32, 4, 5)) == "winograd_f2x5_avx2");  // at AVX2 from 4 tiles an image
     CHECK(same->kernel_name(vgg(4, 32)) == "direct_avx2");
     CHECK(same->kernel_name(vgg(4, 10)) == "im2col_gemm");  // rows of 10 fill 10 of 16 lanes
     auto dilated = registry().make("conv2d", {{"dilation", 2}});
@@ -421,7 +427,7 @@ TEST_CASE(
     }
   for (const PoolKernel& k : pool_kernels()) {
     if (std::string(k.name).find("avx512") != std::string::npos && detected_isa() < Isa::Avx512) continue;
-    INFO("kernel " << k.name);
+    INFO("kernel " << std::string(k.name));
     CHECK(ran.count(k.name) == 1);
   }
 }
