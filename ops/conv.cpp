@@ -227,11 +227,12 @@ class Conv2d final : public Op {
     float* acc = j.acc + c * calls * j.s.acc;
     if (pw) std::fill(pw, pw + d.o * kd.patch(), 0.0f);
     if (pb) std::fill(pb, pb + d.o, 0.0f);
-    std::fill(acc, acc + calls * j.s.acc, 0.0f);
-    const int64_t end = (c + 1) * d.n / j.chunks;
-    for (int64_t n = c * d.n / j.chunks; n < end; n += j.per_call) {
+    if (j.want_dw && !j.k->fresh_acc) std::fill(acc, acc + calls * j.s.acc, 0.0f);
+    const int64_t begin = c * d.n / j.chunks, end = (c + 1) * d.n / j.chunks;
+    for (int64_t n = begin; n < end; n += j.per_call) {
       ConvDims cd = kd;
       cd.n = std::min(j.per_call, end - n);
+      cd.acc_fresh = n == begin;
       const float *gn = j.g + n * d.o * p, *xn = j.x + n * calls * gs.x, *kn = j.kept + n * calls * j.s.kept;
       if (j.masked) {  // the gradient before the activation
         float* masked = j.masked + c * j.per_call * d.o * p;

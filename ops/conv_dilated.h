@@ -49,6 +49,7 @@ ConvKernel mosaic_conv_kernel() {
   k.input_grad = [](const ConvDims& d, const float* g, const float* w, const float* wp, float* scratch,
                     float* dx) { mosaic::input_grad(Inner(), d, g, w, wp, scratch, dx); };
   k.finish_once = Inner().finish_once;
+  k.fresh_acc = Inner().fresh_acc;  // each call is one image: the chunk's first passes d.acc_fresh on
   if (Inner().both_grads)
     k.both_grads = [](const ConvDims& d, const float* x, const float* kept, const float* g, const float* wp,
                       float* scratch, float* dx_scratch, float* acc, float* dx) {

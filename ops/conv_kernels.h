@@ -32,7 +32,8 @@ struct ConvKernel {
   // y [o, oh, ow] of one image x [c, h, w]; b may be null; fills kept.
   void (*forward)(const ConvDims& d, const float* x, const float* wp, const float* b, float* kept,
                   float* scratch, float* y);
-  // acc += what one image (x, its kept buffer, its output gradient g) adds to dw; acc starts at 0.
+  // acc += what one image (x, its kept buffer, its output gradient g) adds to dw; acc starts at 0
+  // (or, with fresh_acc, acc = that where d.acc_fresh).
   void (*weight_grad)(const ConvDims& d, const float* x, const float* kept, const float* g, float* scratch,
                       float* acc);
   // dw [o, c*kh*kw] += the weight gradient that acc holds.
@@ -53,6 +54,9 @@ struct ConvKernel {
   // shares their work (the lanes transform g once); scratch as weight_grad's, dx_scratch as input_grad's.
   void (*both_grads)(const ConvDims& d, const float* x, const float* kept, const float* g, const float* wp,
                      float* scratch, float* dx_scratch, float* acc, float* dx) = nullptr;
+  // weight_grad and both_grads write acc where d.acc_fresh, so conv.cpp need not zero it first (the
+  // Winograd lanes' acc is cells x C x O: alexnet-cifar's conv2 zeroed 2 MB for each of 8 chunks).
+  bool fresh_acc = false;
 };
 
 // The dims kernel k works on for a conv of dims d, and how many calls an image takes.

@@ -301,7 +301,8 @@ void transform_x_and_g(const ConvDims& d, const Geometry& g, const Scratch& s, c
   }
 }
 
-// acc: dU [A², op, cp] += dM_ξᵀ · V_ξ of d.n images by variant W, V from the region F's forward reads.
+// acc: dU [A², op, cp] += dM_ξᵀ · V_ξ of d.n images by variant W, V from the region F's forward reads
+// (dU = that where d.acc_fresh).
 template <class F, class W>
 void weight_grad_by(const ConvDims& d, const float* x, const float* gy, float* scratch, float* acc) {
   const Geometry g = reading_region_of<F, W>(d, d.n);
@@ -309,9 +310,9 @@ void weight_grad_by(const ConvDims& d, const float* x, const float* gy, float* s
   for (int64_t ti0 = 0; ti0 < g.th; ti0 += g.band) {
     const int64_t ti1 = std::min(g.th, ti0 + g.band), n = (ti1 - ti0) * g.tw;
     transform_x_and_g<W>(d, g, s, x, gy, ti0, ti1);
-    for (int64_t xi = 0; xi < W::kA * W::kA; ++xi)  // dU_ξ [op, cp] += dM_ξ [n, op]ᵀ · V_ξ [n, cp]
+    for (int64_t xi = 0; xi < W::kA * W::kA; ++xi)  // dU_ξ [op, cp] (+)= dM_ξ [n, op]ᵀ · V_ξ [n, cp]
       cell_gemm(g.op, g.cp, g.images * n, s.m + xi * g.m_cell, 1, g.op, s.v + xi * g.v_cell, g.cp,
-                acc + xi * g.op * g.cp, g.cp, true);
+                acc + xi * g.op * g.cp, g.cp, !(d.acc_fresh && ti0 == 0));
   }
 }
 template <class F>
@@ -385,7 +386,7 @@ void both_grads(const ConvDims& d, const float* x, const float* kept, const floa
     transform_x_and_g<F>(d, g, s, x, gy, ti0, ti1);
     for (int64_t xi = 0; xi < F::kA * F::kA; ++xi) {
       cell_gemm(g.op, g.cp, g.images * n, s.m + xi * g.m_cell, 1, g.op, s.v + xi * g.v_cell, g.cp,
-                acc + xi * g.op * g.cp, g.cp, true);
+                acc + xi * g.op * g.cp, g.cp, !(d.acc_fresh && ti0 == 0));
       cell_gemm(g.images * n, g.cp, g.op, s.m + xi * g.m_cell, g.op, 1, ut + xi * g.cp * g.op, g.cp,
                 s.v + xi * g.v_cell, g.cp, false);
     }
@@ -424,5 +425,6 @@ ConvKernel kernel_of() {
                true,
                images_per_call<F>};
   k.both_grads = both_grads<F>;
+  k.fresh_acc = true;  // the first band's GEMMs write dU
   return k;
 }

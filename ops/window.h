@@ -57,6 +57,9 @@ struct ConvDims {
   Pair stride, dilation;
   Geometry g;
   int64_t groups = 1;
+  // weight_grad and both_grads: acc holds no sums yet. A kernel that sets ConvKernel::fresh_acc then
+  // writes it instead of adding to it; conv.cpp zeroes it for the others.
+  bool acc_fresh = false;
   int64_t patch() const { return c / groups * kh * kw; }   // rows of a group's im2col matrix
   int64_t positions() const { return g.out_h * g.out_w; }  // its columns
 };
