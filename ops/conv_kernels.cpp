@@ -260,8 +260,8 @@ bool ovec_strided_applies(const ConvDims& d, Isa isa) {
   return isa == Isa::Avx512 && !unit(d.stride) && d.o >= 8 && d.kh * d.kw > 1;
 }
 // dx as im2col_gemm's, its product wᵀ · g by gemm_avx512.
-void ovec_strided_input(const ConvDims& d, const float* g, const float* w, const float*, float* scratch,
-                        float* dx) {
+void im2col_avx512_input_grad(const ConvDims& d, const float* g, const float* w, const float*, float* scratch,
+                              float* dx) {
   const int64_t k = d.patch(), p = d.positions();
   gemm_avx512(k, p, d.o, w, 1, k, g, p, scratch, p, false);  // dcols [K, P] = wᵀ [K, O] · g [O, P]
   col2im(d, scratch, scratch + k * p, dx);
@@ -333,6 +333,32 @@ void pointwise_avx512_input_grad(const ConvDims& d, const float* g, const float*
   gemm_avx512(d.c, p, d.o, w, 1, d.c, g, p, dx, p, false);  // dx [C, P] = wᵀ [C, O] · g [O, P]
 }
 
+// im2col_gemm with its three products by gemm_avx512 (the weight gradient's on cols transposed to
+// [P, K] in scratch, its sums running along the positions): at AVX-512 what no kernel above takes,
+// ResNet's strided 1x1 projections among them (KERNELS.md).
+bool im2col_avx512_applies(const ConvDims&, Isa isa) { return isa == Isa::Avx512; }
+ConvSizes im2col_avx512_sizes(const ConvDims& d) {
+  ConvSizes s = gemm_sizes(d);
+  s.scratch = d.patch() * d.positions();
+  return s;
+}
+void im2col_avx512_forward(const ConvDims& d, const float* x, const float* w, const float* b, float* kept,
+                           float*, float* y) {
+  const int64_t k = d.patch(), p = d.positions();
+  im2col(d, x, kept);
+  for (int64_t o = 0; o < d.o; ++o) std::fill(y + o * p, y + (o + 1) * p, b ? b[o] : 0.0f);
+  gemm_avx512(d.o, p, k, w, k, 1, kept, p, y, p, true);  // y [O, P] += w [O, K] · cols [K, P]
+}
+void im2col_avx512_weight_grad(const ConvDims& d, const float*, const float* kept, const float* g,
+                               float* scratch, float* acc) {
+  const int64_t k = d.patch(), p = d.positions();
+  for (int64_t k0 = 0; k0 < k; k0 += kLanes)
+    for (int64_t p0 = 0; p0 < p; p0 += kLanes)  // scratch [P, K] = colsᵀ, 16 x 16 blocks
+      transpose_block(kept + k0 * p + p0, p, scratch + p0 * k + k0, k, std::min(kLanes, k - k0),
+                      std::min(kLanes, p - p0));
+  gemm_avx512(d.o, k, p, g, p, 1, scratch, k, acc, k, true);  // acc [O, K] += g [O, P] · colsᵀ [P, K]
+}
+
 bool always(const ConvDims&, Isa) { return true; }
 
 std::string& forced_conv_kernel() {
@@ -381,13 +407,15 @@ const std::vector<ConvKernel>& conv_kernels() {
       {"ovec_avx512", ovec_applies, ovec_sizes, ovec_transpose_weights, ovec_forward_image, ovec_weight,
        ovec_weight_grad_finish, ovec_input, false, ovec_prepare_transposed},
       {"ovec_strided_avx512", ovec_strided_applies, ovec_strided_sizes, ovec_transpose_weights,
-       ovec_forward_image, ovec_weight, ovec_weight_grad_finish, ovec_strided_input},
+       ovec_forward_image, ovec_weight, ovec_weight_grad_finish, im2col_avx512_input_grad},
       plane_entry<Isa::Avx512>("plane_avx512"),
       direct_entry<Isa::Avx2>("direct_c1_avx2"),
       {"direct_avx2", direct_avx2_applies, direct_avx2_sizes, nullptr, direct_forward_image<Isa::Avx2>,
        direct_avx2_weight, add_to, direct_avx2_input},
       plane_entry<Isa::Avx2>("plane_avx2"),
       plane_entry<Isa::Generic>("plane"),
+      {"im2col_gemm_avx512", im2col_avx512_applies, im2col_avx512_sizes, nullptr, im2col_avx512_forward,
+       im2col_avx512_weight_grad, add_to, im2col_avx512_input_grad},
       {"im2col_gemm", always, gemm_sizes, nullptr, gemm_forward, gemm_weight_grad, add_to, gemm_input_grad},
   };
   return table;

@@ -285,7 +285,7 @@ TEST_CASE("a forced conv kernel that does not apply is an error, and the choice 
     Forced forced("no_such_kernel", Isa::Avx512);
     CHECK_THROWS_WITH(op->kernel_name(in), doctest::Contains("no conv kernel named"));
   }
-  CHECK(op->kernel_name(in) == "im2col_gemm");
+  CHECK(op->kernel_name(in) == (detected_isa() >= Isa::Avx512 ? "im2col_gemm_avx512" : "im2col_gemm"));
   auto depthwise = registry().make("conv2d", {{"groups", 3}});
   const std::vector<ValueInfo> dw_in = {{{-1, 3, 8, 8}}, {{3, 1, 3, 3}}};
   // 3x3 stride-1 convs with many channels go through Winograd on every level (KERNELS.md).
@@ -327,7 +327,7 @@ TEST_CASE("a forced conv kernel that does not apply is an error, and the choice 
     CHECK(dilated->kernel_name(vgg(16, 28, 5)) == "ovec_avx512");  // 5x5 on the mosaic from 32 channels
     CHECK(dilated->kernel_name(vgg(32, 28, 5)) == "winograd_f4x5_dilated_avx512");
     auto projection = registry().make("conv2d", {{"stride", 2}});  // a 1x1 conv is a subsample + GEMM
-    CHECK(projection->kernel_name({{{-1, 32, 16, 16}}, {{64, 32, 1, 1}}}) == "im2col_gemm");
+    CHECK(projection->kernel_name({{{-1, 32, 16, 16}}, {{64, 32, 1, 1}}}) == "im2col_gemm_avx512");
   }
   Forced avx2("", Isa::Avx2);
   auto strided_depthwise = registry().make("conv2d", {{"groups", 3}, {"stride", 2}});
