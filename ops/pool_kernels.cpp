@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <limits>
+#include <vector>
 
 #include "core/error.h"
 #include "ops/pool_windows.h"
@@ -176,6 +177,47 @@ void avg_backward(const PoolDims& d, int64_t p0, int64_t p1, const float* g, con
       }
 }
 
+// Windows inside the image, separably: each output row first adds its kh input rows into one row of
+// the columns the windows read (contiguous adds, which vectorise), then sums kw cells of that row per
+// window; kh + kw adds a window instead of kh·kw passes over the row of outputs (KERNELS.md). Backward
+// stays avg's: its adjoint done the same way measured slower (2x2/2 on 28x28: 516 -> 1145 µs).
+// SW, KW: the column stride and window width where known at compile time (else 0).
+template <int SW, int KW>
+void window_row_sums(const float* r, int64_t sw, int64_t kw, int64_t ow, float inv, float* y) {
+  if (SW) sw = SW;
+  if (KW) kw = KW;
+  for (int64_t j = 0; j < ow; ++j) {
+    float sum = r[j * sw];
+    for (int64_t q = 1; q < kw; ++q) sum += r[j * sw + q];
+    y[j] = sum * inv;
+  }
+}
+using RowSums = void (*)(const float*, int64_t, int64_t, int64_t, float, float*);
+RowSums window_row_sums_for(const PoolDims& d) {
+  const Pair s = d.win.stride, k = d.win.kernel;
+  if (s[1] == 2 && k[1] == 2) return window_row_sums<2, 2>;
+  if (s[1] == 2 && k[1] == 3) return window_row_sums<2, 3>;
+  if (s[1] == 1 && k[1] == 3) return window_row_sums<1, 3>;
+  return window_row_sums<0, 0>;
+}
+
+void avg_inside_forward(const PoolDims& d, int64_t p0, int64_t p1, const float* x, float* y, int32_t*) {
+  const int64_t oh = d.g.out_h, ow = d.g.out_w, kh = d.win.kernel[0];
+  const int64_t width = (ow - 1) * d.win.stride[1] + d.win.kernel[1];  // the columns windows read
+  const float inv = 1.0f / float(kh * d.win.kernel[1]);
+  const RowSums row_sums = window_row_sums_for(d);
+  std::vector<float> rows(static_cast<size_t>(width));
+  float* __restrict sum = rows.data();
+  for (int64_t pl = p0; pl < p1; ++pl)
+    for (int64_t i = 0; i < oh; ++i) {
+      const float* xr = x + (pl * d.h + i * d.win.stride[0]) * d.w;
+      std::copy(xr, xr + width, sum);
+      for (int64_t p = 1; p < kh; ++p)
+        for (int64_t c = 0; c < width; ++c) sum[c] += xr[p * d.w + c];
+      row_sums(sum, d.win.stride[1], d.win.kernel[1], ow, inv, y + (pl * oh + i) * ow);
+    }
+}
+
 XGRAD_AVX512_BEGIN
 // max 2x2 stride 2 with AVX-512: 16 windows at a time, the even and odd columns of two rows
 // split out by permutes; blends and masks do what the comparisons do in max_row_2x2.
@@ -231,6 +273,7 @@ bool max_avx512_applies(const PoolDims& d, bool is_max, Isa isa) {
 }
 bool max_nopad_applies(const PoolDims& d, bool is_max, Isa) { return is_max && no_padding_reached(d); }
 bool max_applies(const PoolDims&, bool is_max, Isa) { return is_max; }
+bool avg_inside_applies(const PoolDims& d, bool is_max, Isa) { return !is_max && no_padding_reached(d); }
 bool avg_applies(const PoolDims&, bool is_max, Isa) { return !is_max; }
 
 std::string& forced_pool_kernel() {
@@ -249,6 +292,7 @@ const std::vector<PoolKernel>& pool_kernels() {
       {"max_avx512", max_avx512_applies, max_windows_avx512, max_backward},
       {"max_inside", max_nopad_applies, max_nopad_forward, max_backward},
       {"max_general", max_applies, max_general_forward, max_backward},
+      {"avg_inside", avg_inside_applies, avg_inside_forward, avg_backward},
       {"avg", avg_applies, avg_forward, avg_backward},
   };
   return table;
