@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <type_traits>
 
+#include "core/parallel.h"
 #include "ops/conv_ovec.h"
 #include "ops/conv_winograd.h"
 #include "ops/cpu.h"

@@ -244,14 +244,20 @@ void prepare(const ConvDims& d, const float* w, float* u) {
   const int64_t cp = lanes_up(d.c), op = lanes_up(d.o);
   if (cp > d.c || op > d.o) std::fill(u, u + cells * cp * op, 0.0f);
   const int c = int(d.c), o = int(d.o);
+  // One GEMM per channel, split over the thread pool (each the same call whoever runs it): run once
+  // per training step in each direction, serially it held up the other thread.
   if (for_dx) {
-    for (int64_t oi = 0; oi < d.o; ++oi)  // [A², C] of output channel oi = K · w[oi]ᵀ
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, cells, c, taps, 1.0f, k, taps, w + oi * d.c * taps,
-                  taps, 0.0f, u + oi * cp, int(op * cp));
+    parallel_for(d.o, [&](int64_t o0, int64_t o1) {
+      for (int64_t oi = o0; oi < o1; ++oi)  // [A², C] of output channel oi = K · w[oi]ᵀ
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, cells, c, taps, 1.0f, k, taps,
+                    w + oi * d.c * taps, taps, 0.0f, u + oi * cp, int(op * cp));
+    });
   } else {
-    for (int64_t ci = 0; ci < d.c; ++ci)  // [A², O] of input channel ci = K · w[:, ci]ᵀ
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, cells, o, taps, 1.0f, k, taps, w + ci * taps,
-                  int(d.c * taps), 0.0f, u + ci * op, int(cp * op));
+    parallel_for(d.c, [&](int64_t c0, int64_t c1) {
+      for (int64_t ci = c0; ci < c1; ++ci)  // [A², O] of input channel ci = K · w[:, ci]ᵀ
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, cells, o, taps, 1.0f, k, taps, w + ci * taps,
+                    int(d.c * taps), 0.0f, u + ci * op, int(cp * op));
+    });
   }
 }
 
@@ -322,18 +328,18 @@ void weight_grad(const ConvDims& d, const float* x, const float*, const float* g
   weight_grad_by<F, F>(d, x, gy, scratch, acc);
 }
 
-// dw [O, C, r, r] += Gᵀ dU G = dUᵀ · K (dU by variant W): one GEMM over every channel pair where no
-// input channel is rounded up (dU's pairs are then dw's, in order), else one per output channel.
+// dw [O, C, r, r] += Gᵀ dU G = dUᵀ · K (dU by variant W): one GEMM per output channel, split over the
+// thread pool (each the same call whoever runs it, so the sums do not depend on the thread count).
 template <class W>
 void weight_grad_finish_by(const ConvDims& d, const float* acc, float* dw) {
   constexpr int cells = W::kA * W::kA, taps = W::kR * W::kR;
   const float* k = winograd_weight_matrix(W::kM, W::kR);
   const int64_t cp = lanes_up(d.c), op = lanes_up(d.o);
-  const bool whole = cp == d.c;
-  for (int64_t oi = 0; oi < (whole ? 1 : d.o);
-       ++oi)  // dw[pairs, r²] += dU[:, pairs]ᵀ [pairs, A²] · K [A², r²]
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, int(whole ? d.o * d.c : d.c), taps, cells, 1.0f,
-                acc + oi * cp, int(op * cp), k, taps, 1.0f, dw + oi * d.c * taps, taps);
+  parallel_for(d.o, [&](int64_t o0, int64_t o1) {
+    for (int64_t oi = o0; oi < o1; ++oi)  // dw[pairs, r²] += dU[:, pairs]ᵀ [pairs, A²] · K [A², r²]
+      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, int(d.c), taps, cells, 1.0f, acc + oi * cp,
+                  int(op * cp), k, taps, 1.0f, dw + oi * d.c * taps, taps);
+  });
 }
 template <class F>
 void weight_grad_finish(const ConvDims& d, const float* acc, float* dw) {
