@@ -123,15 +123,15 @@ class BatchNorm final : public ModeDependentOp {
       const float mu = st.mean[c], sf = float(scale), shift = float(beta[c] - st.rest(c) * scale);
       for_channel(d, c, [&](size_t, size_t at) {
         if (relu_)
-          for (size_t k = at; k < at + d.s; ++k) y[k] = relu((x[k] - mu) * sf + shift);
+          for (size_t k = at; k < at + d.s; ++k) y[k] = relu(normalize(x[k], mu, sf, shift));
         else
-          for (size_t k = at; k < at + d.s; ++k) y[k] = (x[k] - mu) * sf + shift;
+          for (size_t k = at; k < at + d.s; ++k) y[k] = normalize(x[k], mu, sf, shift);
       });
     });
   }
 
-  void run_backward(const RunContext& ctx, const Inputs& in, const Tensor& out, const Tensor& gy,
-                    Workspace& ws, const Grads& gx) const override {
+  void run_backward(const RunContext& ctx, const Inputs& in, const Tensor&, const Tensor& gy, Workspace& ws,
+                    const Grads& gx) const override {
     for (int k = 0; k < 5; ++k)
       if (gx[size_t(k)]) ensure_shape(*gx[size_t(k)], shape_of(*in[size_t(k)]));
     const bool train = ctx.mode == Mode::Train;
@@ -139,12 +139,20 @@ class BatchNorm final : public ModeDependentOp {
     const Stats st = stats(ctx, in, ws);
     const Dims d = dims_of(*in[kX]);
     const double m = double(d.per_channel());
-    const float *x = in[kX]->data(), *gamma = in[kGamma]->data(), *g = gy.data(), *y = out.data();
+    const float *x = in[kX]->data(), *gamma = in[kGamma]->data(), *beta = in[kBeta]->data(), *g = gy.data();
     // fused: std::true_type when a fused relu masks the gradient, so each loop is compiled both ways.
+    // Its mask y > 0 is recomputed from x, by forward's own float operations (so the same mask),
+    // instead of read from y: one tensor less to bring from memory in both passes.
     const auto channel = [&](size_t c, auto fused) {
-      const auto dy = [&](size_t k) { return decltype(fused)::value ? relu_gradient(g[k], y[k]) : g[k]; };
+      const double scale = gamma[c] / std::sqrt(double(st.var[c]) + epsilon_);  // as forward has it
+      const float mu = st.mean[c], sf = float(scale), shift = float(beta[c] - st.rest(c) * scale);
+      const auto dy = [&](size_t k) {
+        if constexpr (decltype(fused)::value)
+          return relu_gradient(g[k], normalize(x[k], mu, sf, shift));
+        else
+          return g[k];
+      };
       const double inv_std = 1.0 / std::sqrt(double(st.var[c]) + epsilon_), rest = st.rest(c);
-      const float mu = st.mean[c];
       // Σ dy and Σ dy·x̂ over the channel, x̂ = (x − μf − rest)·inv_std, in one pass
       const auto [sum_g, sum_g_x] = channel_sums(d, c, dy, [&](size_t k) { return dy(k) * (x[k] - mu); });
       const double sum_g_xhat = (sum_g_x - rest * sum_g) * inv_std;
@@ -190,6 +198,9 @@ class BatchNorm final : public ModeDependentOp {
     if (ctx.mode != Mode::Train) return {in[kMean]->data(), nullptr, in[kVar]->data()};
     return {ws.tensors[kBatchMean].data(), ws.tensors[kBatchMeanRest].data(), ws.tensors[kBatchVar].data()};
   }
+
+  // y = (x − μf)·scale + shift, forward's output and, before its relu, backward's mask.
+  static float normalize(float x, float mu, float scale, float shift) { return (x - mu) * scale + shift; }
 
   // The workspace of the batch statistics, [C] each.
   static void size_statistics(const Tensor& xt, Workspace& ws) {
