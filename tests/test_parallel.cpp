@@ -141,6 +141,9 @@ TEST_CASE("xgrad bench rejects bad thread counts, repeats and model names with a
   CHECK(out.find("--repeats") != std::string::npos);
   CHECK(run_cli("bench --no-torch --models lenet,nosuch", out) != 0);
   CHECK(out.find("--models: no model named \"nosuch\"") != std::string::npos);
+  // A tree without the model zoo (a build elsewhere, or a wrong --root): a message, not a crash.
+  CHECK(run_cli("bench --no-torch --root no-such-tree", out) != 0);
+  CHECK(out.find("xgrad: error: no model zoo in no-such-tree/models/zoo") != std::string::npos);
 }
 
 // A user's own model file: other input names, float targets, no conv at all.

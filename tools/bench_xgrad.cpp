@@ -211,9 +211,16 @@ std::vector<BenchModel> bench_models(const std::string& dir, const std::vector<s
                                      int max_steps) {
   std::vector<BenchModel> all = {model_entry("lenet", dir + "/lenet.json", 32, "sgd", 0.9, 0),
                                  model_entry("lenet-relu", dir + "/lenet-relu.json", 64, "adam", 1e-3, 0)};
+  // Without the source tree's models (a build elsewhere, no --root) only a user's own files can run.
+  const bool have_models = std::filesystem::is_directory(dir + "/zoo");
+  if (!have_models && only.empty())
+    throw Error("no model zoo in " + dir +
+                "/zoo: run xgrad from the source tree, pass --root with its path, "
+                "or name your own model files with --models");
   std::vector<std::string> zoo;
-  for (const auto& e : std::filesystem::directory_iterator(dir + "/zoo"))
-    if (e.path().extension() == ".json") zoo.push_back(e.path().string());
+  if (have_models)
+    for (const auto& e : std::filesystem::directory_iterator(dir + "/zoo"))
+      if (e.path().extension() == ".json") zoo.push_back(e.path().string());
   std::sort(zoo.begin(), zoo.end());
   for (const auto& path : zoo)
     all.push_back(model_entry(std::filesystem::path(path).stem().string(), path, 64, "sgd", 0.01, 0.9));
