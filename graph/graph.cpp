@@ -94,6 +94,13 @@ int Graph::add_op(const std::string& name, std::unique_ptr<Op> op, const std::ve
   } catch (const std::exception& e) {
     throw Error(where + ": " + e.what() + " (inputs: " + shapes + ")");
   }
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const Node& src = nodes_[size_t(inputs[i])];
+    if (op->reads_state(i) && src.kind != NodeKind::State)
+      throw Error(where + ": input " + std::to_string(i) + " \"" + src.name + "\" must be a state (" +
+                  std::string(op->type()) + " updates it itself; declare it in graph.states), found " +
+                  (src.kind == NodeKind::Input ? "an " : "a ") + kind_name(src.kind));
+  }
   n.name = name;
   n.kind = NodeKind::Op;
   n.op = std::move(op);

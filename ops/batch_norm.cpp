@@ -175,6 +175,8 @@ class BatchNorm final : public ModeDependentOp {
     over_channels(d, [&](size_t c) { relu_ ? channel(c, std::true_type{}) : channel(c, std::false_type{}); });
   }
 
+  bool reads_state(size_t slot) const override { return slot == kMean || slot == kVar; }
+
   void update_states(const RunContext&, const Inputs& in, const Tensor&, const Workspace& ws,
                      const States& states) const override {
     const double m = double(dims_of(*in[kX]).per_channel()), mom = momentum_;

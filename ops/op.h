@@ -88,6 +88,12 @@ class Op {
                              const States& states) const {
     (void)ctx, (void)in, (void)out, (void)ws, (void)states;
   }
+  // Whether input `slot` must be a state node: one the op updates itself (batch norm's running
+  // statistics). A param there would be trained by the optimizer and never updated by the op.
+  virtual bool reads_state(size_t slot) const {
+    (void)slot;
+    return false;
+  }
   // The kernel forward would use for these inputs on this CPU ("" for ops with one way to run), for
   // `xgrad summary --kernels` and the bench.
   virtual std::string kernel_name(const std::vector<ValueInfo>& in) const {

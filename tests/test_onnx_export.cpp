@@ -37,6 +37,7 @@ struct CaseModel {
 CaseModel case_model(const std::string& op, const json& attrs, const std::vector<Tensor>& values,
                      const std::vector<DType>& dtypes, bool dynamic_batch) {
   CaseModel m{Graph(op), {}, {{"x", values[0]}}};
+  const std::unique_ptr<Op> probe = registry().make(op, attrs);
   Shape x_shape = shape_of(values[0]);
   if (dynamic_batch) x_shape[0] = -1;
   std::vector<int> inputs{m.graph.add_input("x", x_shape)};
@@ -46,7 +47,8 @@ CaseModel case_model(const std::string& op, const json& attrs, const std::vector
       inputs.push_back(m.graph.add_input(name, shape_of(values[i]), DType::Int32));
       m.feeds[name] = values[i];
     } else {
-      inputs.push_back(m.graph.add_param(name, shape_of(values[i]), Init{"zeros"}));
+      inputs.push_back(probe->reads_state(i) ? m.graph.add_state(name, shape_of(values[i]), Init{"zeros"})
+                                             : m.graph.add_param(name, shape_of(values[i]), Init{"zeros"}));
       m.weights[name] = values[i];
     }
   }

@@ -169,3 +169,24 @@ TEST_CASE("model format: bad states are refused with their JSON path") {
                                   "f.json"),
                   "f.json: weights.m.shape: [3] does not match the state's shape [2]");
 }
+
+TEST_CASE("model format: batch_norm's running statistics must be states, not params or inputs") {
+  // Declared as params they would be trained by the optimizer and never updated by batch norm.
+  const json v2 = json::parse(R"({"format": "xgrad-model", "format_version": 2, "graph": {
+      "inputs": [{"name": "x", "shape": [-1, 2]}],
+      "params": [{"name": "g", "shape": [2], "init": "ones"}, {"name": "b", "shape": [2], "init": "zeros"}],
+      "states": [{"name": "m", "shape": [2], "init": "zeros"}, {"name": "v", "shape": [2], "init": "ones"}],
+      "nodes": [{"name": "y", "op": "batch_norm", "inputs": ["x", "g", "b", "m", "v"]}], "outputs": {}}})");
+  CHECK(model_from_json(v2, "f.json").graph.states().size() == 2);
+  json as_param = v2;
+  as_param["graph"]["params"].push_back(as_param["graph"]["states"][1]);
+  as_param["graph"]["states"].erase(1);
+  CHECK_ERROR_HAS(model_from_json(as_param, "f.json"),
+                  "f.json: graph.nodes[0]: node \"y\" (batch_norm): input 4 \"v\" must be a state");
+  CHECK_ERROR_HAS(model_from_json(as_param, "f.json"), "found a param");
+  json as_input = v2;
+  as_input["graph"]["inputs"].push_back({{"name", "m2"}, {"shape", {2}}});
+  as_input["graph"]["nodes"][0]["inputs"][3] = "m2";
+  CHECK_ERROR_HAS(model_from_json(as_input, "f.json"), "input 3 \"m2\" must be a state");
+  CHECK_ERROR_HAS(model_from_json(as_input, "f.json"), "found an input");
+}
