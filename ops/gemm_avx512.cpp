@@ -19,8 +19,10 @@ constexpr int kRows = 6, kVecs = 4;
 constexpr int64_t kDepth = 256;
 constexpr int64_t kWidth = 16;
 
-// Loads and stores the vectors of a row; the last one masked where Masked (AMD's masked stores are
-// slow even with every lane set, so whole blocks use plain ones).
+// Loads and stores the vectors of a row of C; the last one masked where Masked (AMD's masked stores
+// are slow even with every lane set, so whole blocks use plain ones). B is never read masked inside
+// the loop over k: GCC 12 then kept the accumulators in memory, storing them at every k (3-4x slower);
+// a column block that ends in a partial vector reads a copy of B padded with zeros instead.
 template <bool Masked>
 __m512 load(const float* p, int j, int vecs, __mmask16 last) {
   return Masked && j == vecs - 1 ? _mm512_maskz_loadu_ps(last, p) : _mm512_loadu_ps(p);
@@ -43,7 +45,7 @@ void block(int64_t k, const float* a, int64_t ars, int64_t aks, const float* b, 
       acc[i][j] = accumulate ? load<Masked>(c + i * ldc + j * kWidth, j, Vecs, last) : _mm512_setzero_ps();
   for (int64_t kk = 0; kk < k; ++kk) {
     __m512 row[Vecs];
-    for (int j = 0; j < Vecs; ++j) row[j] = load<Masked>(b + kk * ldb + j * kWidth, j, Vecs, last);
+    for (int j = 0; j < Vecs; ++j) row[j] = _mm512_loadu_ps(b + kk * ldb + j * kWidth);
     for (int i = 0; i < Rows; ++i) {
       const __m512 ai = _mm512_set1_ps(a[i * ars + kk * aks]);
       for (int j = 0; j < Vecs; ++j) acc[i][j] = _mm512_fmadd_ps(ai, row[j], acc[i][j]);
@@ -74,10 +76,22 @@ void gemm_avx512(int64_t m, int64_t n, int64_t k, const float* a, int64_t ars, i
       const int64_t cols = std::min(n - j, kVecs * kWidth), vecs = (cols + kWidth - 1) / kWidth;
       const int64_t tail = cols - (vecs - 1) * kWidth;  // lanes of the last vector, 1..16
       const __mmask16 last = __mmask16((1u << tail) - 1);
-      const float *ak = a + k0 * aks, *bk = b + k0 * ldb + j;
+      const float* ak = a + k0 * aks;
+      if (tail < kWidth) {
+        alignas(64) float padded[kDepth * kVecs * kWidth];  // B's rows of this block, whole vectors
+        const int64_t width = vecs * kWidth;
+        for (int64_t kk = 0; kk < depth; ++kk)
+          for (int64_t v = 0; v < vecs; ++v)
+            _mm512_store_ps(padded + kk * width + v * kWidth,
+                            _mm512_maskz_loadu_ps(v == vecs - 1 ? last : __mmask16(0xFFFF),
+                                                  b + (k0 + kk) * ldb + j + v * kWidth));
+        with_count<kVecs>(vecs, [&](auto v) {
+          columns<v(), true>(m, depth, ak, ars, aks, padded, width, c + j, ldc, add, last);
+        });
+        continue;
+      }
       with_count<kVecs>(vecs, [&](auto v) {
-        if (tail < kWidth) return columns<v(), true>(m, depth, ak, ars, aks, bk, ldb, c + j, ldc, add, last);
-        columns<v(), false>(m, depth, ak, ars, aks, bk, ldb, c + j, ldc, add, last);
+        columns<v(), false>(m, depth, ak, ars, aks, b + k0 * ldb + j, ldb, c + j, ldc, add, last);
       });
     }
   }

@@ -129,6 +129,10 @@ const std::vector<ConvCase>& conv_cases() {
       {{2, 2, 3, 4}, {9, 2, 3, 3}, {{"padding", {4, 3}}}},    // over channels: outputs wider than the input
       {{2, 3, 9, 8}, {10, 3, 3, 3}, {{"stride", 2}, {"padding", "same"}}},  // over channels, strided
       {{2, 2, 9, 11}, {17, 2, 3, 2}, {{"stride", {2, 3}}, {"dilation", {1, 2}}, {"padding", {1, 0}}}},
+      // strided dx by phases: dilation 2 at stride 2 (one row phase has every tap, the other none),
+      // a kernel row at stride 3 (two row phases without a tap), padding that differs by axis
+      {{2, 5, 10, 9}, {9, 5, 3, 3}, {{"stride", 2}, {"dilation", {2, 1}}, {"padding", {1, 2}}}},
+      {{1, 4, 10, 11}, {8, 4, 1, 3}, {{"stride", 3}, {"padding", {2, 1}}}},
       {{2, 6, 5, 5}, {6, 1, 3, 3}, {{"groups", 6}, {"padding", 1}}},         // depthwise
       {{2, 3, 19, 18}, {3, 1, 3, 3}, {{"groups", 3}, {"padding", "same"}}},  // depthwise: rows of 8 + 8 + 3
       {{1, 2, 21, 17}, {4, 1, 5, 5}, {{"groups", 2}}},                       // 2 per group: rows of 4, + 1
