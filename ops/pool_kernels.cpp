@@ -260,17 +260,17 @@ void max_2x2s2_forward(const PoolDims& d, int64_t p0, int64_t p1, const float* x
 }
 XGRAD_AVX512_END
 
+// From 6 windows a row; below, the lanes kernel wins (µs per 64 images: 8x8 at 64 channels 94 → 65,
+// 4x4 at 128 87 → 36; 12x12, 14x14 and 16x16 tie).
 bool max_2x2s2_applies(const PoolDims& d, bool is_max, Isa isa) {
   return is_max && isa == Isa::Avx512 && d.win.kernel == Pair{2, 2} && d.win.stride == Pair{2, 2} &&
-         no_padding_reached(d);
+         no_padding_reached(d) && d.g.out_w >= 6;
 }
-// Vectors pay from 4 windows a row inside the image, with two output rows a vector where a row has at
-// most 8 (µs per 64 images at 128 channels, scan -> vectors: 3x3/2 on 9x9 746 -> 430, on 11x11 1291 ->
-// 712, on 15x15 2386 -> 1677; 3 windows on 7x7 tie, 396 against 405). One row a vector paid from 7.
-bool max_avx512_applies(const PoolDims& d, bool is_max, Isa isa) {
-  const InsideColumns in = inside_columns(d);
-  return is_max && isa == Isa::Avx512 && (d.win.stride[1] == 1 || d.win.stride[1] == 2) && in.j1 - in.j0 >= 4;
-}
+// Every other max pool at AVX-512, padded or not: with 16 planes in the lanes every cell of a window is
+// one compare, and it beat the vectors along rows it replaced on every shape measured (µs per 64
+// images, 3x3/2: 7x7 at 128 channels 381–393 → 103–106, 16x16 at 64 531 → 287–292, 24x24 padded
+// 812–838 → 254–272, 112x112 padded (16 images) 15,585–16,363 → 7,305–8,527).
+bool max_lanes_applies(const PoolDims&, bool is_max, Isa isa) { return is_max && isa == Isa::Avx512; }
 bool max_nopad_applies(const PoolDims& d, bool is_max, Isa) { return is_max && no_padding_reached(d); }
 bool max_applies(const PoolDims&, bool is_max, Isa) { return is_max; }
 bool avg_inside_applies(const PoolDims& d, bool is_max, Isa) { return !is_max && no_padding_reached(d); }
@@ -289,7 +289,7 @@ std::string& forced_pool_kernel() {
 const std::vector<PoolKernel>& pool_kernels() {
   static const std::vector<PoolKernel> table = {
       {"max_2x2s2_avx512", max_2x2s2_applies, max_2x2s2_forward, max_backward},
-      {"max_avx512", max_avx512_applies, max_windows_avx512, max_backward},
+      {"max_lanes_avx512", max_lanes_applies, max_lanes_avx512, max_backward},
       {"max_inside", max_nopad_applies, max_nopad_forward, max_backward},
       {"max_general", max_applies, max_general_forward, max_backward},
       {"avg_inside", avg_inside_applies, avg_inside_forward, avg_backward},

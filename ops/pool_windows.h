@@ -1,6 +1,6 @@
 #pragma once
 // Pool windows against the image's edges, shared by the max kernels (pool_kernels.cpp and
-// pool_max_avx512.cpp): which cells a window covers, which windows of a row lie inside the image's
+// pool_max_lanes.cpp): which cells a window covers, which windows of a row lie inside the image's
 // columns, and the cell-by-cell scan for windows that padding clips.
 #include <algorithm>
 #include <cstdint>
@@ -67,7 +67,7 @@ inline void max_scan(const PoolDims& d, int64_t pl, int64_t i, int64_t j, int64_
   argmax[o] = int32_t(best_at);
 }
 
-// Any max pool with column stride 1 or 2, AVX-512 (pool_max_avx512.cpp): 16 windows per vector.
-void max_windows_avx512(const PoolDims& d, int64_t p0, int64_t p1, const float* x, float* y, int32_t* argmax);
+// Any max pool with 16 planes in the vector lanes, AVX-512 (pool_max_lanes.cpp).
+void max_lanes_avx512(const PoolDims& d, int64_t p0, int64_t p1, const float* x, float* y, int32_t* argmax);
 
 }  // namespace xgrad

@@ -384,6 +384,10 @@ TEST_CASE(
       {{2, 3, 15, 16}, {{"kernel", 3}, {"stride", 2}}, true},  // 7 windows a row: two rows a vector, odd rows
       {{1, 2, 16, 16}, {{"kernel", 3}, {"stride", 2}, {"padding", 1}}, true},  // the same, padded rows mixed
       {{2, 2, 10, 9}, {{"kernel", 3}, {"stride", 1}}},                         // the same at stride 1
+      // 16 planes in the lanes: whole blocks and a partial one, split over threads
+      {{3, 11, 7, 7}, {{"kernel", 3}, {"stride", 2}}, true},
+      {{2, 20, 9, 9}, {{"kernel", 3}, {"stride", 1}, {"padding", 1}}},
+      {{4, 9, 8, 8}, {{"kernel", 2}}, true},  // 2x2/2 with 4 windows a row: the lanes, not max_2x2s2
   };
   Rng rng(11);
   std::set<std::string> ran;
