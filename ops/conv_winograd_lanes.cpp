@@ -53,10 +53,6 @@ XGRAD_AVX512_END
 XGRAD_AVX2_BEGIN
 namespace xgrad::winograd_lanes::avx2 {
 
-// GCC 12's _mm256_undefined_ps inside the unpack and shuffle intrinsics trips -Wmaybe-uninitialized.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#pragma GCC diagnostic ignored "-Wuninitialized"
 struct Vec {
   using V = __m256;
   static constexpr int64_t kLanes = 8;
@@ -68,33 +64,10 @@ struct Vec {
     const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     return _mm256_maskload_ps(p, _mm256_cmpgt_epi32(_mm256_set1_epi32(int(n)), lanes));
   }
-  // dst[c*ds + r] = src[r*ss + c] for r < rows, c < cols (both <= 8): an 8x8 block in registers
-  // (unpacks, shuffles, 128-bit permutes), a partial one cell by cell.
   static void transpose(const float* src, int64_t ss, float* dst, int64_t ds, int64_t rows, int64_t cols) {
-    if (rows < 8 || cols < 8) {
-      for (int64_t r = 0; r < rows; ++r)
-        for (int64_t c = 0; c < cols; ++c) dst[c * ds + r] = src[r * ss + c];
-      return;
-    }
-    __m256 r[8], t[8];
-    for (int i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(src + i * ss);
-    for (int i = 0; i < 8; i += 2) {
-      t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
-      t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
-    }
-    for (int i = 0; i < 8; i += 4) {
-      r[i] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
-      r[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
-      r[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
-      r[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
-    }
-    for (int i = 0; i < 4; ++i) {
-      _mm256_storeu_ps(dst + i * ds, _mm256_permute2f128_ps(r[i], r[i + 4], 0x20));
-      _mm256_storeu_ps(dst + (i + 4) * ds, _mm256_permute2f128_ps(r[i], r[i + 4], 0x31));
-    }
+    transpose_block_avx2(src, ss, dst, ds, rows, cols);
   }
 };
-#pragma GCC diagnostic pop
 
 #include "ops/conv_winograd_lanes_impl.h"
 

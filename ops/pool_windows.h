@@ -67,7 +67,8 @@ inline void max_scan(const PoolDims& d, int64_t pl, int64_t i, int64_t j, int64_
   argmax[o] = int32_t(best_at);
 }
 
-// Any max pool with 16 planes in the vector lanes, AVX-512 (pool_max_lanes.cpp).
+// Any max pool with 16 (AVX-512) or 8 (AVX2) planes in the vector lanes (pool_max_lanes.cpp).
 void max_lanes_avx512(const PoolDims& d, int64_t p0, int64_t p1, const float* x, float* y, int32_t* argmax);
+void max_lanes_avx2(const PoolDims& d, int64_t p0, int64_t p1, const float* x, float* y, int32_t* argmax);
 
 }  // namespace xgrad
