@@ -2,6 +2,8 @@
 // put 8 channels or planes in the vector lanes at the AVX2 level (Winograd lanes, max pooling).
 #include <immintrin.h>
 
+#include <cstring>
+
 #include "ops/conv_ovec.h"
 #include "ops/cpu.h"
 
@@ -13,9 +15,9 @@ XGRAD_AVX2_BEGIN
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #pragma GCC diagnostic ignored "-Wuninitialized"
 void transpose_block_avx2(const float* src, int64_t ss, float* dst, int64_t ds, int64_t rows, int64_t cols) {
-  if (rows < 8 || cols < 8) {
+  if (rows < 8 || cols < 8) {  // memcpy: the max pool also moves int32 indices through here
     for (int64_t r = 0; r < rows; ++r)
-      for (int64_t c = 0; c < cols; ++c) dst[c * ds + r] = src[r * ss + c];
+      for (int64_t c = 0; c < cols; ++c) std::memcpy(dst + c * ds + r, src + r * ss + c, sizeof(float));
     return;
   }
   __m256 r[8], t[8];
