@@ -75,8 +75,12 @@ std::string graph_to_dot(const Graph& g) {
 
 std::string dot_to_svg(const std::string& dot_text) {
   namespace fs = std::filesystem;
-  const std::string base = (fs::temp_directory_path() / ("xgrad-dot-" + std::to_string(::getpid()))).string();
-  const std::string in = base + ".dot", out = base + ".svg", err = base + ".err";
+  // A private directory (mkdtemp): a name from the PID alone can be taken by another thread of this
+  // process, by a process in another PID namespace, or planted by another user of /tmp.
+  std::string dir = (fs::temp_directory_path() / "xgrad-dot-XXXXXX").string();
+  if (!::mkdtemp(dir.data()))
+    throw Error(std::string("cannot make a temporary directory for Graphviz: ") + std::strerror(errno));
+  const std::string in = dir + "/graph.dot", out = dir + "/graph.svg", err = dir + "/dot.err";
   write_file_atomic(in, dot_text);
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
@@ -92,7 +96,7 @@ std::string dot_to_svg(const std::string& dot_text) {
   std::error_code ec;
   if (rc == 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0) svg = read_text_file(out);
   if (rc == 0 && fs::exists(err, ec)) message = read_text_file(err);
-  for (const std::string& f : {in, out, err}) fs::remove(f, ec);
+  fs::remove_all(dir, ec);
   if (rc == ENOENT || (rc == 0 && WIFEXITED(status) && WEXITSTATUS(status) == 127))
     throw Error("Graphviz's dot program is not installed (install the graphviz package), cannot write SVG");
   if (rc != 0) throw Error(std::string("cannot run Graphviz's dot: ") + std::strerror(rc));

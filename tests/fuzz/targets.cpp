@@ -4,8 +4,8 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
-#include <fstream>
 
 #include "core/error.h"
 #include "core/idx.h"
@@ -67,14 +67,28 @@ void load_checkpoint_file(const std::string& path) {
   }
 }
 
-// One input file at a time per process, removed after each run (also when the loader throws).
+// The input as a file with a name no other process can hold (mkstemps), removed after each run
+// (also when the loader throws). A name made from the PID alone is shared by processes with the
+// same PID in other PID namespaces (containers sharing /tmp), which could overwrite each other's input.
 struct InputFile {
   std::string path;
-  InputFile(const char* suffix, const uint8_t* bytes, size_t size)
-      : path((std::filesystem::temp_directory_path() / ("xgrad-fuzz-" + std::to_string(::getpid()) + suffix))
-                 .string()) {
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    out.write(reinterpret_cast<const char*>(bytes), std::streamsize(size));
+  InputFile(const char* suffix, const uint8_t* bytes, size_t size) {
+    std::string name = (std::filesystem::temp_directory_path() / "xgrad-fuzz-XXXXXX").string() + suffix;
+    const int fd = ::mkstemps(name.data(), int(std::strlen(suffix)));
+    if (fd < 0) {
+      std::perror("fuzz harness: mkstemps");
+      std::abort();
+    }
+    path = name;
+    for (size_t done = 0; done < size;) {
+      const ssize_t n = ::write(fd, bytes + done, size - done);
+      if (n <= 0) {
+        std::perror("fuzz harness: write");
+        std::abort();
+      }
+      done += size_t(n);
+    }
+    ::close(fd);
   }
   ~InputFile() { std::remove(path.c_str()); }
 };
