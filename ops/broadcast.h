@@ -4,6 +4,7 @@
 // contiguous (step 1) or a single repeated value (step 0), so the inner loop is a vector loop with
 // compile-time steps. Rows walk the other dimensions with each input's strides (0 where it is
 // broadcast).
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
@@ -37,11 +38,6 @@ struct BroadcastPlan {
     stride_a.resize(d);
     stride_b.resize(d);
   }
-  int64_t rows() const {
-    int64_t n = 1;
-    for (int64_t v : dims) n *= v;
-    return n;
-  }
   // Offsets of row r's first elements in a and b.
   void offsets(int64_t r, int64_t& oa, int64_t& ob) const {
     oa = ob = 0;
@@ -73,23 +69,34 @@ void broadcast_run(const float* a, const float* b, float* y, int64_t n, F f) {
   for (int64_t i = 0; i < n; ++i) y[i] = f(a[i * SA], b[i * SB]);
 }
 
-// y[i] = f(a[ia], b[ib]) for every output element i.
+// f(oa, ob, at, count) for each inner run of the output's flat range [begin, end), cut to the range:
+// the run's first output element `at` and the offsets in a and b of its inputs.
 template <class F>
-void broadcast_apply(const BroadcastPlan& p, const float* a, const float* b, float* y, F f) {
-  const int64_t rows = p.rows(), n = p.inner;
-  for (int64_t r = 0; r < rows; ++r) {
+void for_runs(const BroadcastPlan& p, int64_t begin, int64_t end, F&& f) {
+  const int64_t n = p.inner;
+  if (n == 0) return;
+  for (int64_t r = begin / n; r * n < end; ++r) {
     int64_t oa, ob;
     p.offsets(r, oa, ob);
-    float* yr = y + r * n;
-    if (p.step_a && p.step_b)
-      broadcast_run<1, 1>(a + oa, b + ob, yr, n, f);
-    else if (p.step_a)
-      broadcast_run<1, 0>(a + oa, b + ob, yr, n, f);
-    else if (p.step_b)
-      broadcast_run<0, 1>(a + oa, b + ob, yr, n, f);
-    else
-      broadcast_run<0, 0>(a + oa, b + ob, yr, n, f);
+    const int64_t at = std::max(begin, r * n), skip = at - r * n;
+    f(oa + skip * p.step_a, ob + skip * p.step_b, at, std::min(end, (r + 1) * n) - at);
   }
+}
+
+// y[i] = f(a[ia], b[ib]) for every output element i in [begin, end) (the thread pool's part).
+template <class F>
+void broadcast_apply(const BroadcastPlan& p, const float* a, const float* b, float* y, F f, int64_t begin,
+                     int64_t end) {
+  for_runs(p, begin, end, [&](int64_t oa, int64_t ob, int64_t at, int64_t n) {
+    if (p.step_a && p.step_b)
+      broadcast_run<1, 1>(a + oa, b + ob, y + at, n, f);
+    else if (p.step_a)
+      broadcast_run<1, 0>(a + oa, b + ob, y + at, n, f);
+    else if (p.step_b)
+      broadcast_run<0, 1>(a + oa, b + ob, y + at, n, f);
+    else
+      broadcast_run<0, 0>(a + oa, b + ob, y + at, n, f);
+  });
 }
 
 // One inner run of a gradient: acc (input k's gradient at the run's offset) += f(g, a, b, y) per
@@ -116,20 +123,19 @@ void reduce_run(const float* g, const float* a, const float* b, const float* y, 
   acc[0] += s;
 }
 
-// grad[ia] (to_a) or grad[ib] += f(g[i], a[ia], b[ib], y[i]) over every output element i: an
-// input's gradient summed over the axes broadcasting expanded. `grad` must start at zero, unless the
-// input has the output's shape (one term per element): then `overwrite` writes each term instead,
-// and saves the pass that zeroes grad and the read of it.
+// grad[ia] (to_a) or grad[ib] += f(g[i], a[ia], b[ib], y[i]) over the output elements i in
+// [begin, end): an input's gradient summed over the axes broadcasting expanded. `grad` must start at
+// zero, unless the input has the output's shape (one term per element): then `overwrite` writes
+// each term instead, and saves the pass that zeroes grad and the read of it. Only then may the
+// output be cut into parts that run at once (a sum's parts would write the same elements); a sum
+// over whole runs adds in the same order whatever the parts.
 template <class F>
 void broadcast_reduce(const BroadcastPlan& p, bool to_a, const float* g, const float* a, const float* b,
-                      const float* y, float* grad, F f, bool overwrite = false) {
-  const int64_t rows = p.rows(), n = p.inner;
-  for (int64_t r = 0; r < rows; ++r) {
-    int64_t oa, ob;
-    p.offsets(r, oa, ob);
-    const float *ar = a + oa, *br = b + ob, *gr = g + r * n, *yr = y + r * n;
+                      const float* y, float* grad, F f, bool overwrite, int64_t begin, int64_t end) {
+  const int sk = to_a ? p.step_a : p.step_b;
+  for_runs(p, begin, end, [&](int64_t oa, int64_t ob, int64_t at, int64_t n) {
+    const float *ar = a + oa, *br = b + ob, *gr = g + at, *yr = y + at;
     float* acc = grad + (to_a ? oa : ob);
-    const int sk = to_a ? p.step_a : p.step_b;
     if (p.step_a && p.step_b)
       reduce_run<1, 1, 1>(gr, ar, br, yr, acc, n, f, overwrite);
     else if (p.step_a)
@@ -140,7 +146,7 @@ void broadcast_reduce(const BroadcastPlan& p, bool to_a, const float* g, const f
          : reduce_run<0, 1, 0>(gr, ar, br, yr, acc, n, f, overwrite);
     else
       reduce_run<0, 0, 0>(gr, ar, br, yr, acc, n, f, overwrite);
-  }
+  });
 }
 
 }  // namespace xgrad

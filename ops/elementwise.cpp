@@ -59,17 +59,21 @@ class Binary final : public Op {
     const BroadcastPlan p(shape_of(*in[0]), shape_of(*in[1]), shape_of(out));
     const float *a = in[0]->data(), *b = in[1]->data();
     float* y = out.data();
-    switch (kind_) {
-      case BinaryKind::Add:
-        if (relu_) return broadcast_apply(p, a, b, y, [](float u, float v) { return relu(u + v); });
-        return broadcast_apply(p, a, b, y, [](float u, float v) { return u + v; });
-      case BinaryKind::Sub:
-        return broadcast_apply(p, a, b, y, [](float u, float v) { return u - v; });
-      case BinaryKind::Mul:
-        return broadcast_apply(p, a, b, y, [](float u, float v) { return u * v; });
-      case BinaryKind::Div:
-        return broadcast_apply(p, a, b, y, [](float u, float v) { return u / v; });
-    }
+    // Each output element is its own: the pool's parts are ranges of the output.
+    blocks(out.size(), [&](size_t begin, size_t end) {
+      const auto apply = [&](auto f) { broadcast_apply(p, a, b, y, f, int64_t(begin), int64_t(end)); };
+      switch (kind_) {
+        case BinaryKind::Add:
+          if (relu_) return apply([](float u, float v) { return relu(u + v); });
+          return apply([](float u, float v) { return u + v; });
+        case BinaryKind::Sub:
+          return apply([](float u, float v) { return u - v; });
+        case BinaryKind::Mul:
+          return apply([](float u, float v) { return u * v; });
+        case BinaryKind::Div:
+          return apply([](float u, float v) { return u / v; });
+      }
+    });
   }
   // add: da = g, db = g; sub: da = g, db = -g; mul: da = g·b, db = g·a; div: da = g / b,
   // db = -g·a / b² = -g·y / b. Each is summed back over the axes broadcasting expanded.
@@ -84,32 +88,30 @@ class Binary final : public Op {
       if (!whole) gx[k]->fill(0.0f);
       float* d = gx[k]->data();
       const bool to_a = k == 0;
-      switch (kind_) {
-        case BinaryKind::Add:
-          if (relu_)
-            broadcast_reduce(
-                p, to_a, g, a, b, y, d, [](float dy, float, float, float q) { return relu_gradient(dy, q); },
-                whole);
-          else
-            broadcast_reduce(
-                p, to_a, g, a, b, y, d, [](float dy, float, float, float) { return dy; }, whole);
-          break;
-        case BinaryKind::Sub:
-          broadcast_reduce(
-              p, to_a, g, a, b, y, d, [to_a](float dy, float, float, float) { return to_a ? dy : -dy; },
-              whole);
-          break;
-        case BinaryKind::Mul:
-          broadcast_reduce(
-              p, to_a, g, a, b, y, d,
-              [to_a](float dy, float u, float v, float) { return dy * (to_a ? v : u); }, whole);
-          break;
-        case BinaryKind::Div:
-          broadcast_reduce(
-              p, to_a, g, a, b, y, d,
-              [to_a](float dy, float, float v, float q) { return to_a ? dy / v : -dy * q / v; }, whole);
-          break;
-      }
+      const auto reduce = [&](size_t begin, size_t end, auto f) {
+        broadcast_reduce(p, to_a, g, a, b, y, d, f, whole, int64_t(begin), int64_t(end));
+      };
+      const auto part = [&](size_t begin, size_t end) {
+        switch (kind_) {
+          case BinaryKind::Add:
+            if (relu_)
+              return reduce(begin, end, [](float dy, float, float, float q) { return relu_gradient(dy, q); });
+            return reduce(begin, end, [](float dy, float, float, float) { return dy; });
+          case BinaryKind::Sub:
+            return reduce(begin, end, [to_a](float dy, float, float, float) { return to_a ? dy : -dy; });
+          case BinaryKind::Mul:
+            return reduce(begin, end,
+                          [to_a](float dy, float u, float v, float) { return dy * (to_a ? v : u); });
+          case BinaryKind::Div:
+            return reduce(begin, end,
+                          [to_a](float dy, float, float v, float q) { return to_a ? dy / v : -dy * q / v; });
+        }
+      };
+      // A sum over broadcast axes runs in one part, so its order never depends on the thread count.
+      if (whole)
+        blocks(out.size(), part);
+      else
+        part(0, out.size());
     }
   }
 

@@ -2,10 +2,13 @@
 // gradients at the places where a choice is made (kinks, ties, domain edges).
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
 #include "core/error.h"
+#include "core/parallel.h"
+#include "core/rng.h"
 #include "tests/fixtures.h"
 #include "tests/op_run.h"
 
@@ -112,4 +115,69 @@ TEST_CASE("concat along an axis: values, gradients split back, shape rule") {
                        doctest::Contains("input 1 has shape [2, 3, 1]"), Error);
   CHECK_THROWS_WITH_AS(registry().make("concat", {{"axis", 2}})->infer_shape({{{2, 3}}}),
                        "axis 2 is out of range for a value of 2 dimensions", Error);
+}
+
+namespace {
+
+// numpy broadcasting by plain loops over 4-d shapes: the flat index in `in` of output element o.
+size_t broadcast_index(const Shape& in, const Shape& out, size_t o) {
+  size_t index = 0, step = 1;
+  for (size_t d = 4; d-- > 0;) {
+    const size_t at = o % size_t(out[d]);
+    o /= size_t(out[d]);
+    if (in[d] != 1) index += at * step;
+    step *= size_t(in[d]);
+  }
+  return index;
+}
+
+}  // namespace
+
+// The ops cut their output into the thread pool's parts, which end inside the broadcast runs here
+// (runs of 31 or 7 values, parts at multiples of 16). Values and gradients must be those of plain
+// loops, and the same at 1 and 3 threads.
+TEST_CASE("add, sub, mul, div on large broadcast tensors, in parts of the thread pool") {
+  const Shape out_shape{3, 5, 97, 31};
+  Rng rng(7);
+  const auto random = [&](const Shape& s) {
+    Tensor t = make_tensor(s);
+    for (float& v : t) v = rng.uniform(0.5f, 2.0f) * (rng.uniform(0, 1) < 0.5f ? -1.0f : 1.0f);
+    return t;
+  };
+  for (const Shape& b_shape : {Shape{3, 5, 97, 31}, Shape{1, 5, 1, 31}, Shape{3, 1, 97, 1}}) {
+    const Tensor a = random(out_shape), b = random(b_shape), g = random(out_shape);
+    for (const std::string op : {"add", "sub", "mul", "div"}) {
+      for (const bool relu : {false, true}) {
+        if (relu && op != "add") continue;
+        CAPTURE(op);
+        CAPTURE(to_string(b_shape));
+        const json attrs = relu ? json{{"activation", "relu"}} : json::object();
+        set_num_threads(3);
+        const auto parts = run_op_full(op, attrs, {a, b}, {}, true, &g);
+        set_num_threads(1);
+        const auto one = run_op_full(op, attrs, {a, b}, {}, true, &g);
+        Tensor want_db = make_tensor(b_shape, 0.0f);
+        size_t wrong_y = 0, wrong_da = 0, wrong_db = 0;
+        for (size_t o = 0; o < a.size(); ++o) {
+          const float u = a.data()[o], v = b.data()[broadcast_index(b_shape, out_shape, o)];
+          float y = op == "add" ? u + v : op == "sub" ? u - v : op == "mul" ? u * v : u / v;
+          if (relu) y = std::max(y, 0.0f);
+          const float dy = relu && y <= 0 ? 0.0f : g.data()[o];
+          const float da = op == "mul" ? dy * v : op == "div" ? dy / v : dy;
+          const float db = op == "add" ? dy : op == "sub" ? -dy : op == "mul" ? dy * u : -dy * y / v;
+          want_db.data()[broadcast_index(b_shape, out_shape, o)] += db;
+          wrong_y += parts.out.data()[o] != y;
+          wrong_da += parts.grads[0].data()[o] != da;
+        }
+        CHECK(wrong_y == 0);
+        CHECK(wrong_da == 0);
+        for (size_t i = 0; i < want_db.size(); ++i) {
+          wrong_db += parts.grads[1].data()[i] != doctest::Approx(want_db.data()[i]).epsilon(1e-4);
+          wrong_db +=
+              parts.grads[1].data()[i] != one.grads[1].data()[i];  // the same sums at any thread count
+        }
+        CHECK(wrong_db == 0);
+      }
+    }
+  }
 }
