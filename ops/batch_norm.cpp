@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cmath>
 #include <type_traits>
+#include <vector>
 
 #include "core/error.h"
 #include "core/parallel.h"
@@ -36,41 +37,18 @@ Dims dims_of(const Tensor& x) {
   return {sh[0], sh[1], s};
 }
 
-// f(i, at) for each sample i: the s values x[i, c, 0 .. s) of channel c start at `at`.
+// f(c0, c1) on the thread pool's blocks of channels.
 template <class F>
-void for_channel(const Dims& d, size_t c, F&& f) {
-  for (size_t i = 0; i < d.n; ++i) f(i, (i * d.c + c) * d.s);
+void over_channel_blocks(const Dims& d, F&& f) {
+  parallel_for(int64_t(d.c), [&](int64_t c0, int64_t c1) { f(size_t(c0), size_t(c1)); });
 }
 
-// Σ over channel c of f(k), k the flat index: each sample's row in float vector lanes
-// (sum_lanes_of), the rows in double, so long channels keep their precision and the loops vectorise.
+// f(c, at) for the rows of channels [c0, c1) in memory order (sample by sample): a block's rows of
+// one sample are contiguous, so the reads stream instead of jumping a sample's stride every row.
 template <class F>
-double channel_sum(const Dims& d, size_t c, F&& f) {
-  double total = 0;
-  for_channel(d, c, [&](size_t, size_t at) {
-    total += sum_lanes_of(int64_t(d.s), [&](int64_t k) { return f(at + size_t(k)); });
-  });
-  return total;
-}
-
-// Σ f(k) and Σ g(k) over channel c in one pass, each as channel_sum gives it.
-template <class F, class G>
-std::pair<double, double> channel_sums(const Dims& d, size_t c, F&& f, G&& g) {
-  double sf = 0, sg = 0;
-  for_channel(d, c, [&](size_t, size_t at) {
-    const auto [rf, rg] = sum_lanes_of2(
-        int64_t(d.s), [&](int64_t k) { return f(at + size_t(k)); },
-        [&](int64_t k) { return g(at + size_t(k)); });
-    sf += rf, sg += rg;
-  });
-  return {sf, sg};
-}
-
-template <class F>
-void over_channels(const Dims& d, F&& f) {
-  parallel_for(int64_t(d.c), [&](int64_t c0, int64_t c1) {
-    for (int64_t c = c0; c < c1; ++c) f(size_t(c));
-  });
+void for_rows(const Dims& d, size_t c0, size_t c1, F&& f) {
+  for (size_t i = 0; i < d.n; ++i)
+    for (size_t c = c0; c < c1; ++c) f(c, (i * d.c + c) * d.s);
 }
 
 // A number attribute within [min, max] (defaults applied by the caller).
@@ -115,17 +93,21 @@ class BatchNorm final : public ModeDependentOp {
     const Stats st = stats(ctx, in, ws);
     const float *x = in[kX]->data(), *gamma = in[kGamma]->data(), *beta = in[kBeta]->data();
     float* y = out.data();
-    over_channels(d, [&](size_t c) {
-      // The statistics and the output of one channel together, so x is still in cache.
-      if (train) channel_statistics(d, x, c, ws);
-      // y = (x − μ)·scale + β = (x − μf)·scale + (β − rest·scale)
-      const double scale = gamma[c] / std::sqrt(double(st.var[c]) + epsilon_);
-      const float mu = st.mean[c], sf = float(scale), shift = float(beta[c] - st.rest(c) * scale);
-      for_channel(d, c, [&](size_t, size_t at) {
+    over_channel_blocks(d, [&](size_t c0, size_t c1) {
+      if (train) block_statistics(d, x, c0, c1, ws);
+      std::vector<float> mu(c1 - c0), sf(c1 - c0), shift(c1 - c0);
+      for (size_t c = c0; c < c1; ++c) {
+        // y = (x − μ)·scale + β = (x − μf)·scale + (β − rest·scale)
+        const double scale = gamma[c] / std::sqrt(double(st.var[c]) + epsilon_);
+        mu[c - c0] = st.mean[c], sf[c - c0] = float(scale),
+               shift[c - c0] = float(beta[c] - st.rest(c) * scale);
+      }
+      for_rows(d, c0, c1, [&](size_t c, size_t at) {
+        const float m = mu[c - c0], a = sf[c - c0], b = shift[c - c0];
         if (relu_)
-          for (size_t k = at; k < at + d.s; ++k) y[k] = relu(normalize(x[k], mu, sf, shift));
+          for (size_t k = at; k < at + d.s; ++k) y[k] = relu(normalize(x[k], m, a, b));
         else
-          for (size_t k = at; k < at + d.s; ++k) y[k] = normalize(x[k], mu, sf, shift);
+          for (size_t k = at; k < at + d.s; ++k) y[k] = normalize(x[k], m, a, b);
       });
     });
   }
@@ -143,36 +125,57 @@ class BatchNorm final : public ModeDependentOp {
     // fused: std::true_type when a fused relu masks the gradient, so each loop is compiled both ways.
     // Its mask y > 0 is recomputed from x, by forward's own float operations (so the same mask),
     // instead of read from y: one tensor less to bring from memory in both passes.
-    const auto channel = [&](size_t c, auto fused) {
-      const double scale = gamma[c] / std::sqrt(double(st.var[c]) + epsilon_);  // as forward has it
-      const float mu = st.mean[c], sf = float(scale), shift = float(beta[c] - st.rest(c) * scale);
-      const auto dy = [&](size_t k) {
+    const auto block = [&](size_t c0, size_t c1, auto fused) {
+      struct Channel {
+        float mu, sf, shift;    // forward's normalization, for the mask
+        double sum_g, sum_g_x;  // Σ dy and Σ dy·(x − μf), then dx = af·dy + qf·(x − μf) + r
+        float af, qf, r;
+      };
+      std::vector<Channel> ch(c1 - c0);
+      for (size_t c = c0; c < c1; ++c) {
+        const double scale = gamma[c] / std::sqrt(double(st.var[c]) + epsilon_);  // as forward has it
+        ch[c - c0] = {st.mean[c], float(scale), float(beta[c] - st.rest(c) * scale), 0, 0, 0, 0, 0};
+      }
+      const auto dy = [&](const Channel& h, size_t k) {
         if constexpr (decltype(fused)::value)
-          return relu_gradient(g[k], normalize(x[k], mu, sf, shift));
+          return relu_gradient(g[k], normalize(x[k], h.mu, h.sf, h.shift));
         else
           return g[k];
       };
-      const double inv_std = 1.0 / std::sqrt(double(st.var[c]) + epsilon_), rest = st.rest(c);
-      // Σ dy and Σ dy·x̂ over the channel, x̂ = (x − μf − rest)·inv_std, in one pass
-      const auto [sum_g, sum_g_x] = channel_sums(d, c, dy, [&](size_t k) { return dy(k) * (x[k] - mu); });
-      const double sum_g_xhat = (sum_g_x - rest * sum_g) * inv_std;
-      if (gx[kGamma]) gx[kGamma]->data()[c] = float(sum_g_xhat);
-      if (gx[kBeta]) gx[kBeta]->data()[c] = float(sum_g);
-      // Eval: μ and σ² are inputs. Train: they are functions of x, so dx gains their terms instead.
-      if (gx[kMean]) gx[kMean]->data()[c] = train ? 0.0f : float(-gamma[c] * inv_std * sum_g);
-      if (gx[kVar])
-        gx[kVar]->data()[c] = train ? 0.0f : float(-0.5 * gamma[c] * inv_std * inv_std * sum_g_xhat);
+      // Σ dy and Σ dy·x̂ over each channel, x̂ = (x − μf − rest)·inv_std: each row in float lanes,
+      // the rows in double in sample order, so long channels keep their precision.
+      for_rows(d, c0, c1, [&](size_t c, size_t at) {
+        Channel& h = ch[c - c0];
+        const auto [rg, rgx] = sum_lanes_of2(
+            int64_t(d.s), [&](int64_t k) { return dy(h, at + size_t(k)); },
+            [&](int64_t k) { return dy(h, at + size_t(k)) * (x[at + size_t(k)] - h.mu); });
+        h.sum_g += rg, h.sum_g_x += rgx;
+      });
+      for (size_t c = c0; c < c1; ++c) {
+        Channel& h = ch[c - c0];
+        const double inv_std = 1.0 / std::sqrt(double(st.var[c]) + epsilon_), rest = st.rest(c);
+        const double sum_g = h.sum_g, sum_g_xhat = (h.sum_g_x - rest * sum_g) * inv_std;
+        if (gx[kGamma]) gx[kGamma]->data()[c] = float(sum_g_xhat);
+        if (gx[kBeta]) gx[kBeta]->data()[c] = float(sum_g);
+        // Eval: μ and σ² are inputs. Train: they are functions of x, so dx gains their terms instead.
+        if (gx[kMean]) gx[kMean]->data()[c] = train ? 0.0f : float(-gamma[c] * inv_std * sum_g);
+        if (gx[kVar])
+          gx[kVar]->data()[c] = train ? 0.0f : float(-0.5 * gamma[c] * inv_std * inv_std * sum_g_xhat);
+        // dx = a·(dy − Σdy/M − x̂·Σ(dy·x̂)/M) = a·dy + q·(x − μf) + r, its coefficients in double
+        const double a = gamma[c] * inv_std, b = train ? sum_g / m : 0.0, e = train ? sum_g_xhat / m : 0.0;
+        const double q = -a * inv_std * e;
+        h.af = float(a), h.qf = float(q), h.r = float(-a * b - q * rest);
+      }
       if (!gx[kX]) return;
       float* dx = gx[kX]->data();
-      // dx = a·(dy − Σdy/M − x̂·Σ(dy·x̂)/M) = a·dy + q·(x − μf) + r, its coefficients in double
-      const double a = gamma[c] * inv_std, b = train ? sum_g / m : 0.0, e = train ? sum_g_xhat / m : 0.0;
-      const double q = -a * inv_std * e;
-      const float af = float(a), qf = float(q), r = float(-a * b - q * rest);
-      for_channel(d, c, [&](size_t, size_t at) {
-        for (size_t k = at; k < at + d.s; ++k) dx[k] = af * dy(k) + qf * (x[k] - mu) + r;
+      for_rows(d, c0, c1, [&](size_t c, size_t at) {
+        const Channel& h = ch[c - c0];
+        for (size_t k = at; k < at + d.s; ++k) dx[k] = h.af * dy(h, k) + h.qf * (x[k] - h.mu) + h.r;
       });
     };
-    over_channels(d, [&](size_t c) { relu_ ? channel(c, std::true_type{}) : channel(c, std::false_type{}); });
+    over_channel_blocks(d, [&](size_t c0, size_t c1) {
+      relu_ ? block(c0, c1, std::true_type{}) : block(c0, c1, std::false_type{});
+    });
   }
 
   bool reads_state(size_t slot) const override { return slot == kMean || slot == kVar; }
@@ -213,19 +216,40 @@ class BatchNorm final : public ModeDependentOp {
     for (Tensor& t : ws.tensors) ensure_shape(t, {int64_t(d.c)});
   }
 
-  // Channel c's mean and biased variance (two passes) into the workspace.
-  static void channel_statistics(const Dims& d, const float* x, size_t c, Workspace& ws) {
-    // Summed about the channel's first value: x − x0 is small and exact where the values sit
-    // far from zero, so the float lanes keep the mean's precision.
-    const float x0 = x[c * d.s];
-    const double mu = x0 + channel_sum(d, c, [&](size_t k) { return x[k] - x0; }) / double(d.per_channel());
-    const float muf = float(mu);
-    // Σ (x − μ)² about the float μ, corrected to the exact μ: Σ(x − μf)² − M·(μ − μf)²
-    const double sq = channel_sum(d, c, [&](size_t k) { return (x[k] - muf) * (x[k] - muf); }) -
-                      double(d.per_channel()) * (mu - muf) * (mu - muf);
-    ws.tensors[kBatchMean].data()[c] = muf;
-    ws.tensors[kBatchMeanRest].data()[c] = float(mu - muf);
-    ws.tensors[kBatchVar].data()[c] = float(std::max(0.0, sq) / double(d.per_channel()));
+  // The means and biased variances of channels [c0, c1) into the workspace, reading x once in memory
+  // order: each row (one sample's values of one channel) gets two passes while it is in L1 (its
+  // mean, then its squares about it), and a channel's rows are combined in sample order, in
+  // double, by Chan et al.'s update of a mean and a sum of squares.
+  static void block_statistics(const Dims& d, const float* x, size_t c0, size_t c1, Workspace& ws) {
+    const int64_t s = int64_t(d.s);
+    struct Acc {
+      double count = 0, mu = 0, m2 = 0;
+    };
+    std::vector<Acc> acc(c1 - c0);
+    for_rows(d, c0, c1, [&](size_t c, size_t at) {
+      const float* row = x + at;
+      // Summed about the row's first value: x − x0 is small and exact where the values sit far
+      // from zero, so the float lanes keep the mean's precision.
+      const float x0 = row[0];
+      const double row_mu = x0 + double(sum_lanes_of(s, [&](int64_t k) { return row[k] - x0; })) / double(s);
+      // Σ (x − μ)² about the float μ, corrected to the exact μ: Σ(x − μf)² − s·(μ − μf)²
+      const float row_muf = float(row_mu);
+      const double row_m2 =
+          double(sum_lanes_of(s, [&](int64_t k) { return (row[k] - row_muf) * (row[k] - row_muf); })) -
+          double(s) * (row_mu - row_muf) * (row_mu - row_muf);
+      Acc& a = acc[c - c0];
+      const double total = a.count + double(s), delta = row_mu - a.mu;
+      a.mu += delta * double(s) / total;
+      a.m2 += row_m2 + delta * delta * a.count * double(s) / total;
+      a.count = total;
+    });
+    for (size_t c = c0; c < c1; ++c) {
+      const Acc& a = acc[c - c0];
+      const float muf = float(a.mu);
+      ws.tensors[kBatchMean].data()[c] = muf;
+      ws.tensors[kBatchMeanRest].data()[c] = float(a.mu - muf);
+      ws.tensors[kBatchVar].data()[c] = float(std::max(0.0, a.m2) / a.count);
+    }
   }
 
   double epsilon_, momentum_;

@@ -8,11 +8,14 @@
 #include <cstring>
 
 #include "core/error.h"
+#include "core/parallel.h"
+#include "core/rng.h"
 #include "graph/builder.h"
 #include "graph/train.h"
 #include "ops/registry.h"
 #include "tests/fixtures.h"
 #include "tests/gradcheck.h"
+#include "tests/op_run.h"
 #include "tests/train_fixtures.h"
 
 using namespace xgrad;
@@ -162,6 +165,64 @@ TEST_CASE("batch_norm on long channels far from zero matches a double-precision 
       }
     CHECK(worst_y < 2e-6);   // y is of order 1: a few float roundings
     CHECK(worst_dx < 1e-5);  // dx is of order γ/σ ≈ 3–5
+  }
+}
+
+// The op reads a block of channels sample by sample and combines each channel's rows; here the
+// thread pool cuts 12 channels into blocks, rows have a 16-lane tail (35 values), the channels
+// sit at different offsets and scales, and some rows start with an outlier (the value a row's
+// sums are taken about). y, dx and the statistics must match a double-precision reference and be
+// the same bits at 1 and 3 threads.
+TEST_CASE("batch_norm by channel blocks: offsets, outliers, tails, any thread count") {
+  const int64_t n = 4, c = 12, s = 35;
+  Rng rng(11);
+  Tensor x = make_tensor({n, c, 5, 7}), w = make_tensor({n, c, 5, 7});
+  Tensor gamma = make_tensor({c}), beta = make_tensor({c}), mean = make_tensor({c}, 0.0f),
+         var = make_tensor({c}, 1.0f);
+  const auto at = [&](int64_t i, int64_t ch, int64_t k) { return size_t((i * c + ch) * s + k); };
+  for (int64_t ch = 0; ch < c; ++ch) {
+    gamma.data()[ch] = rng.uniform(0.5f, 2.0f), beta.data()[ch] = rng.uniform(-1, 1);
+    const float offset = ch % 3 == 0 ? 500.0f : ch % 3 == 1 ? -3.0f : 0.0f, scale = 0.05f * float(ch + 1);
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t k = 0; k < s; ++k) x.data()[at(i, ch, k)] = offset + scale * rng.uniform(-1, 1);
+    if (ch % 2 == 0) x.data()[at(1, ch, 0)] = offset + 40 * scale;  // an outlier first in its row
+  }
+  for (float& v : w) v = rng.uniform(-1, 1);
+  const json attrs = {{"epsilon", 1e-5}};
+  set_num_threads(3);
+  const auto three = test::run_op_full("batch_norm", attrs, {x, gamma, beta, mean, var}, {}, true, &w);
+  set_num_threads(1);
+  const auto one = test::run_op_full("batch_norm", attrs, {x, gamma, beta, mean, var}, {}, true, &w);
+  CHECK(std::memcmp(three.out.data(), one.out.data(), x.size() * sizeof(float)) == 0);
+  CHECK(std::memcmp(three.grads[0].data(), one.grads[0].data(), x.size() * sizeof(float)) == 0);
+  const double count = double(n * s);
+  for (int64_t ch = 0; ch < c; ++ch) {
+    double mu = 0, v = 0, sum_w = 0, sum_w_xhat = 0;
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t k = 0; k < s; ++k) mu += x.data()[at(i, ch, k)] / count;
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t k = 0; k < s; ++k) v += std::pow(x.data()[at(i, ch, k)] - mu, 2) / count;
+    const double inv_std = 1 / std::sqrt(v + 1e-5), g = gamma.data()[ch];
+    const auto xhat = [&](size_t j) { return (x.data()[j] - mu) * inv_std; };
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t k = 0; k < s; ++k) {
+        sum_w += w.data()[at(i, ch, k)];
+        sum_w_xhat += w.data()[at(i, ch, k)] * xhat(at(i, ch, k));
+      }
+    double worst_y = 0, worst_dx = 0;
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t k = 0; k < s; ++k) {
+        const size_t j = at(i, ch, k);
+        const double y_ref = g * xhat(j) + beta.data()[ch];
+        const double dx_ref = g * inv_std * (w.data()[j] - sum_w / count - xhat(j) * sum_w_xhat / count);
+        worst_y = std::max(worst_y, std::fabs(one.out.data()[j] - y_ref));
+        worst_dx = std::max(worst_dx, std::fabs(one.grads[0].data()[j] - dx_ref) / (g * inv_std));
+      }
+    INFO("channel " << ch);
+    CHECK(worst_y < 2e-5);   // y is of order γ·40 at the outliers: a few float roundings
+    CHECK(worst_dx < 2e-5);  // relative to γ/σ
+    CHECK(one.grads[1].data()[ch] == doctest::Approx(sum_w_xhat).epsilon(1e-5));
+    CHECK(one.grads[2].data()[ch] == doctest::Approx(sum_w).epsilon(1e-5));
   }
 }
 
