@@ -2,8 +2,9 @@
 //   y = gamma·(x − μ)/√(σ² + ε) + beta
 // Training normalizes with the batch mean and biased batch variance and then moves the running
 // statistics (the state inputs mean, var): mean ← (1 − m)·mean + m·μ, var ← (1 − m)·var + m·σ²·M/(M − 1)
-// with M = N·H·W values per channel. Evaluation normalizes with the running statistics. Each
-// channel is independent, so the thread pool splits over channels and results do not depend on it.
+// with M = N·H·W values per channel. Evaluation normalizes with the running statistics. The thread
+// pool splits the batch (each thread keeps the images the ops before it wrote); the per-channel sums
+// are taken over fixed chunks of the batch, so results do not depend on the thread count.
 // With activation "relu" the op is relu(batch_norm(...)) in one node: the relu runs in the output
 // loop, and backward reads the gradient through the mask y > 0 (graph/fold.h makes such nodes).
 #include <algorithm>
@@ -37,18 +38,55 @@ Dims dims_of(const Tensor& x) {
   return {sh[0], sh[1], s};
 }
 
-// f(c0, c1) on the thread pool's blocks of channels.
+// The batch is cut into fixed chunks for the sums (at most 8, as conv2d's weight gradient cuts it),
+// whatever the thread count, and the chunks' partial sums are added in chunk order: the bits do
+// not depend on the thread count. With T threads, thread t's chunks are the images the conv before
+// wrote on that thread (the pool gives every op the same part of the batch), still in its cache.
+int64_t sum_chunks(const Dims& d) { return std::min<int64_t>(int64_t(d.n), 8); }
+size_t chunk_begin(const Dims& d, int64_t chunks, int64_t k) { return size_t(k) * d.n / size_t(chunks); }
+
+// f(i, c, at) for every row of samples [i0, i1) in memory order: row (i, c) holds sample i's values of
+// channel c and starts at `at`; a sample's rows are contiguous, so the reads stream.
 template <class F>
-void over_channel_blocks(const Dims& d, F&& f) {
-  parallel_for(int64_t(d.c), [&](int64_t c0, int64_t c1) { f(size_t(c0), size_t(c1)); });
+void for_rows(const Dims& d, size_t i0, size_t i1, F&& f) {
+  for (size_t i = i0; i < i1; ++i)
+    for (size_t c = 0; c < d.c; ++c) f(i, c, (i * d.c + c) * d.s);
 }
 
-// f(c, at) for the rows of channels [c0, c1) in memory order (sample by sample): a block's rows of
-// one sample are contiguous, so the reads stream instead of jumping a sample's stride every row.
+// f(i, c, at) for every row, the samples split over the thread pool.
 template <class F>
-void for_rows(const Dims& d, size_t c0, size_t c1, F&& f) {
-  for (size_t i = 0; i < d.n; ++i)
-    for (size_t c = c0; c < c1; ++c) f(c, (i * d.c + c) * d.s);
+void over_rows(const Dims& d, F&& f) {
+  parallel_for(int64_t(d.n), [&](int64_t i0, int64_t i1) { for_rows(d, size_t(i0), size_t(i1), f); });
+}
+
+// y = (x − μf)·scale + shift, forward's output and, before its relu, backward's mask.
+float normalize(float x, float mu, float scale, float shift) { return (x - mu) * scale + shift; }
+
+// Σ dy and Σ dy·(x − μ) over one row of n values (g and x from the row's start), as sum_lanes_of2
+// adds them; dy is g, or g through a fused relu's mask y > 0 with y recomputed by forward's own
+// operations. Not inlined: inlined into the loop over rows, GCC 12 vectorised the unfused case
+// across rows instead (3000 instructions of permutes, 3x slower); a call per row costs far less.
+template <bool kRelu>
+__attribute__((noinline)) std::pair<float, float> row_gradient_sums(const float* gr, const float* xr,
+                                                                    int64_t n, float mu, float sf,
+                                                                    float shift) {
+  const auto dy = [&](int64_t j) {
+    return kRelu ? relu_gradient(gr[j], normalize(xr[j], mu, sf, shift)) : gr[j];
+  };
+  return sum_lanes_of2(n, dy, [&](int64_t j) { return dy(j) * (xr[j] - mu); });
+}
+
+// row_gradient_sums for a row shorter than a vector, inlined: the same sums (sum_lanes_of2 adds
+// such a row in one chain from 0), without a call per row where rows are single values.
+template <bool kRelu>
+std::pair<float, float> short_row_gradient_sums(const float* gr, const float* xr, int64_t n, float mu,
+                                                float sf, float shift) {
+  float sa = 0, sb = 0;
+  for (int64_t j = 0; j < n; ++j) {
+    const float dy = kRelu ? relu_gradient(gr[j], normalize(xr[j], mu, sf, shift)) : gr[j];
+    sa += dy, sb += dy * (xr[j] - mu);
+  }
+  return {sa, sb};
 }
 
 // A number attribute within [min, max] (defaults applied by the caller).
@@ -93,22 +131,21 @@ class BatchNorm final : public ModeDependentOp {
     const Stats st = stats(ctx, in, ws);
     const float *x = in[kX]->data(), *gamma = in[kGamma]->data(), *beta = in[kBeta]->data();
     float* y = out.data();
-    over_channel_blocks(d, [&](size_t c0, size_t c1) {
-      if (train) block_statistics(d, x, c0, c1, ws);
-      std::vector<float> mu(c1 - c0), sf(c1 - c0), shift(c1 - c0);
-      for (size_t c = c0; c < c1; ++c) {
-        // y = (x − μ)·scale + β = (x − μf)·scale + (β − rest·scale)
-        const double scale = gamma[c] / std::sqrt(double(st.var[c]) + epsilon_);
-        mu[c - c0] = st.mean[c], sf[c - c0] = float(scale),
-               shift[c - c0] = float(beta[c] - st.rest(c) * scale);
-      }
-      for_rows(d, c0, c1, [&](size_t c, size_t at) {
-        const float m = mu[c - c0], a = sf[c - c0], b = shift[c - c0];
-        if (relu_)
-          for (size_t k = at; k < at + d.s; ++k) y[k] = relu(normalize(x[k], m, a, b));
-        else
-          for (size_t k = at; k < at + d.s; ++k) y[k] = normalize(x[k], m, a, b);
-      });
+    if (train) batch_statistics(d, x, ws);
+    std::vector<float> mu(d.c), sf(d.c), shift(d.c);
+    for (size_t c = 0; c < d.c; ++c) {
+      // y = (x − μ)·scale + β = (x − μf)·scale + (β − rest·scale)
+      const double scale = gamma[c] / std::sqrt(double(st.var[c]) + epsilon_);
+      mu[c] = st.mean[c], sf[c] = float(scale), shift[c] = float(beta[c] - st.rest(c) * scale);
+    }
+    over_rows(d, [&](size_t, size_t c, size_t at) {
+      const float m = mu[c], a = sf[c], b = shift[c];  // locals: a store to y could alias the vectors
+      const float* xr = x + at;
+      float* yr = y + at;
+      if (relu_)
+        for (int64_t j = 0; j < int64_t(d.s); ++j) yr[j] = relu(normalize(xr[j], m, a, b));
+      else
+        for (int64_t j = 0; j < int64_t(d.s); ++j) yr[j] = normalize(xr[j], m, a, b);
     });
   }
 
@@ -125,36 +162,51 @@ class BatchNorm final : public ModeDependentOp {
     // fused: std::true_type when a fused relu masks the gradient, so each loop is compiled both ways.
     // Its mask y > 0 is recomputed from x, by forward's own float operations (so the same mask),
     // instead of read from y: one tensor less to bring from memory in both passes.
-    const auto block = [&](size_t c0, size_t c1, auto fused) {
-      struct Channel {
-        float mu, sf, shift;    // forward's normalization, for the mask
-        double sum_g, sum_g_x;  // Σ dy and Σ dy·(x − μf), then dx = af·dy + qf·(x − μf) + r
-        float af, qf, r;
-      };
-      std::vector<Channel> ch(c1 - c0);
-      for (size_t c = c0; c < c1; ++c) {
-        const double scale = gamma[c] / std::sqrt(double(st.var[c]) + epsilon_);  // as forward has it
-        ch[c - c0] = {st.mean[c], float(scale), float(beta[c] - st.rest(c) * scale), 0, 0, 0, 0, 0};
-      }
-      const auto dy = [&](const Channel& h, size_t k) {
+    struct Channel {
+      float mu, sf, shift;  // forward's normalization, for the mask
+      float af, qf, r;      // dx = af·dy + qf·(x − μf) + r
+    };
+    std::vector<Channel> ch(d.c);
+    for (size_t c = 0; c < d.c; ++c) {
+      const double scale = gamma[c] / std::sqrt(double(st.var[c]) + epsilon_);  // as forward has it
+      ch[c] = {st.mean[c], float(scale), float(beta[c] - st.rest(c) * scale), 0, 0, 0};
+    }
+    const auto run = [&](auto fused) {
+      // dy at j of a row (g and x from the row's start), with a copy of its channel's constants (in
+      // registers: a store to dx could otherwise alias a Channel's floats).
+      const auto dy = [](const float* gr, const float* xr, int64_t j, const Channel& h) {
         if constexpr (decltype(fused)::value)
-          return relu_gradient(g[k], normalize(x[k], h.mu, h.sf, h.shift));
+          return relu_gradient(gr[j], normalize(xr[j], h.mu, h.sf, h.shift));
         else
-          return g[k];
+          return gr[j];
       };
-      // Σ dy and Σ dy·x̂ over each channel, x̂ = (x − μf − rest)·inv_std: each row in float lanes,
-      // the rows in double in sample order, so long channels keep their precision.
-      for_rows(d, c0, c1, [&](size_t c, size_t at) {
-        Channel& h = ch[c - c0];
-        const auto [rg, rgx] = sum_lanes_of2(
-            int64_t(d.s), [&](int64_t k) { return dy(h, at + size_t(k)); },
-            [&](int64_t k) { return dy(h, at + size_t(k)) * (x[at + size_t(k)] - h.mu); });
-        h.sum_g += rg, h.sum_g_x += rgx;
+      // Σ dy and Σ dy·(x − μf) per channel and chunk: each row in float lanes, the rows in double
+      // in sample order, so long channels keep their precision.
+      const int64_t chunks = sum_chunks(d);
+      std::vector<double> partial(size_t(chunks) * d.c * 2, 0.0);
+      parallel_for(chunks, [&](int64_t k0, int64_t k1) {
+        for (int64_t k = k0; k < k1; ++k) {
+          double* sums = partial.data() + size_t(k) * d.c * 2;
+          for_rows(
+              d, chunk_begin(d, chunks, k), chunk_begin(d, chunks, k + 1), [&](size_t, size_t c, size_t at) {
+                const Channel& h = ch[c];
+                constexpr bool kRelu = decltype(fused)::value;
+                const auto [rg, rgx] =
+                    d.s < 16
+                        ? short_row_gradient_sums<kRelu>(g + at, x + at, int64_t(d.s), h.mu, h.sf, h.shift)
+                        : row_gradient_sums<kRelu>(g + at, x + at, int64_t(d.s), h.mu, h.sf, h.shift);
+                sums[2 * c] += rg, sums[2 * c + 1] += rgx;
+              });
+        }
       });
-      for (size_t c = c0; c < c1; ++c) {
-        Channel& h = ch[c - c0];
+      for (size_t c = 0; c < d.c; ++c) {
+        double sum_g = 0, sum_g_x = 0;
+        for (int64_t k = 0; k < chunks; ++k) {
+          sum_g += partial[(size_t(k) * d.c + c) * 2];
+          sum_g_x += partial[(size_t(k) * d.c + c) * 2 + 1];
+        }
         const double inv_std = 1.0 / std::sqrt(double(st.var[c]) + epsilon_), rest = st.rest(c);
-        const double sum_g = h.sum_g, sum_g_xhat = (h.sum_g_x - rest * sum_g) * inv_std;
+        const double sum_g_xhat = (sum_g_x - rest * sum_g) * inv_std;  // Σ dy·x̂, x̂ = (x − μf − rest)·inv_std
         if (gx[kGamma]) gx[kGamma]->data()[c] = float(sum_g_xhat);
         if (gx[kBeta]) gx[kBeta]->data()[c] = float(sum_g);
         // Eval: μ and σ² are inputs. Train: they are functions of x, so dx gains their terms instead.
@@ -164,18 +216,19 @@ class BatchNorm final : public ModeDependentOp {
         // dx = a·(dy − Σdy/M − x̂·Σ(dy·x̂)/M) = a·dy + q·(x − μf) + r, its coefficients in double
         const double a = gamma[c] * inv_std, b = train ? sum_g / m : 0.0, e = train ? sum_g_xhat / m : 0.0;
         const double q = -a * inv_std * e;
-        h.af = float(a), h.qf = float(q), h.r = float(-a * b - q * rest);
+        ch[c].af = float(a), ch[c].qf = float(q), ch[c].r = float(-a * b - q * rest);
       }
       if (!gx[kX]) return;
       float* dx = gx[kX]->data();
-      for_rows(d, c0, c1, [&](size_t c, size_t at) {
-        const Channel& h = ch[c - c0];
-        for (size_t k = at; k < at + d.s; ++k) dx[k] = h.af * dy(h, k) + h.qf * (x[k] - h.mu) + h.r;
+      over_rows(d, [&](size_t, size_t c, size_t at) {
+        const Channel h = ch[c];
+        const float *gr = g + at, *xr = x + at;
+        float* dr = dx + at;
+        for (int64_t j = 0; j < int64_t(d.s); ++j)
+          dr[j] = h.af * dy(gr, xr, j, h) + h.qf * (xr[j] - h.mu) + h.r;
       });
     };
-    over_channel_blocks(d, [&](size_t c0, size_t c1) {
-      relu_ ? block(c0, c1, std::true_type{}) : block(c0, c1, std::false_type{});
-    });
+    relu_ ? run(std::true_type{}) : run(std::false_type{});
   }
 
   bool reads_state(size_t slot) const override { return slot == kMean || slot == kVar; }
@@ -204,9 +257,6 @@ class BatchNorm final : public ModeDependentOp {
     return {ws.tensors[kBatchMean].data(), ws.tensors[kBatchMeanRest].data(), ws.tensors[kBatchVar].data()};
   }
 
-  // y = (x − μf)·scale + shift, forward's output and, before its relu, backward's mask.
-  static float normalize(float x, float mu, float scale, float shift) { return (x - mu) * scale + shift; }
-
   // The workspace of the batch statistics, [C] each.
   static void size_statistics(const Tensor& xt, Workspace& ws) {
     const Dims d = dims_of(xt);
@@ -216,39 +266,74 @@ class BatchNorm final : public ModeDependentOp {
     for (Tensor& t : ws.tensors) ensure_shape(t, {int64_t(d.c)});
   }
 
-  // The means and biased variances of channels [c0, c1) into the workspace, reading x once in memory
-  // order: each row (one sample's values of one channel) gets two passes while it is in L1 (its
-  // mean, then its squares about it), and a channel's rows are combined in sample order, in
-  // double, by Chan et al.'s update of a mean and a sum of squares.
-  static void block_statistics(const Dims& d, const float* x, size_t c0, size_t c1, Workspace& ws) {
-    const int64_t s = int64_t(d.s);
-    struct Acc {
-      double count = 0, mu = 0, m2 = 0;
-    };
-    std::vector<Acc> acc(c1 - c0);
-    for_rows(d, c0, c1, [&](size_t c, size_t at) {
-      const float* row = x + at;
-      // Summed about the row's first value: x − x0 is small and exact where the values sit far
-      // from zero, so the float lanes keep the mean's precision.
-      const float x0 = row[0];
-      const double row_mu = x0 + double(sum_lanes_of(s, [&](int64_t k) { return row[k] - x0; })) / double(s);
-      // Σ (x − μ)² about the float μ, corrected to the exact μ: Σ(x − μf)² − s·(μ − μf)²
-      const float row_muf = float(row_mu);
-      const double row_m2 =
-          double(sum_lanes_of(s, [&](int64_t k) { return (row[k] - row_muf) * (row[k] - row_muf); })) -
-          double(s) * (row_mu - row_muf) * (row_mu - row_muf);
-      Acc& a = acc[c - c0];
-      const double total = a.count + double(s), delta = row_mu - a.mu;
-      a.mu += delta * double(s) / total;
-      a.m2 += row_m2 + delta * delta * a.count * double(s) / total;
-      a.count = total;
+  // The batch's means and biased variances into the workspace, reading x once in memory order.
+  // Each row (one sample's values of one channel) gets two passes while it is in L1 (its mean,
+  // then its squares about it); a chunk's rows of a channel are combined in sample order and the
+  // chunks in chunk order, in double, by Chan et al.'s update of a sum and a sum of squares.
+  static void batch_statistics(const Dims& d, const float* x, Workspace& ws) {
+    const int64_t s = int64_t(d.s), chunks = sum_chunks(d);
+    const double inv_s = 1.0 / double(s);
+    std::vector<double> partial(size_t(chunks) * d.c * 2, 0.0);  // per chunk and channel: Σx, M2
+    const size_t group = std::max<size_t>(1, 8192 / std::max<size_t>(1, d.s));
+    parallel_for(chunks, [&](int64_t k0, int64_t k1) {
+      std::vector<double> row_sum(d.c);
+      for (int64_t k = k0; k < k1; ++k) {
+        double* acc = partial.data() + size_t(k) * d.c * 2;
+        const size_t first = chunk_begin(d, chunks, k);
+        for (size_t i = first; i < chunk_begin(d, chunks, k + 1); ++i) {
+          // Row j = i − first joins j rows: M2 += row_m2 + δ²·(j·s)·s/((j + 1)·s), δ = row mean − mean
+          // so far; the factors are the row index's, so a row (49 values at 7x7) costs no division.
+          const size_t j = i - first;
+          const double before = j ? 1.0 / double(j * d.s) : 0.0,
+                       weight = double(s) * double(j) / double(j + 1);
+          // The sample's rows in groups of about 32 KB (one row at least): the group's sums first,
+          // then its squares about each row's mean while the group is in L1, so neither pass
+          // waits on a row's previous sum.
+          for (size_t c0 = 0; c0 < d.c; c0 += group) {
+            const size_t c1 = std::min(d.c, c0 + group);
+            for (size_t c = c0; c < c1; ++c) {
+              // Summed about the row's first value: x − x0 is small and exact where the values
+              // sit far from zero, so the float lanes keep the mean's precision.
+              const float* row = x + (i * d.c + c) * d.s;
+              const float x0 = row[0];
+              row_sum[c] =
+                  double(x0) * double(s) + double(sum_lanes_of(s, [&](int64_t q) { return row[q] - x0; }));
+            }
+            for (size_t c = c0; c < c1; ++c) {
+              // Σ (x − μ)² about the float μ, corrected to the exact μ: Σ(x − μf)² − s·(μ − μf)²
+              const float* row = x + (i * d.c + c) * d.s;
+              const double row_mu = row_sum[c] * inv_s;
+              const float muf = float(row_mu);
+              const double row_m2 =
+                  double(sum_lanes_of(s, [&](int64_t q) { return (row[q] - muf) * (row[q] - muf); })) -
+                  double(s) * (row_mu - muf) * (row_mu - muf);
+              const double delta = row_mu - acc[2 * c] * before;
+              acc[2 * c + 1] += row_m2 + delta * delta * weight;
+              acc[2 * c] += row_sum[c];
+            }
+          }
+        }
+      }
     });
-    for (size_t c = c0; c < c1; ++c) {
-      const Acc& a = acc[c - c0];
-      const float muf = float(a.mu);
+    for (size_t c = 0; c < d.c; ++c) {
+      double count = 0, sum = 0, m2 = 0;
+      for (int64_t k = 0; k < chunks; ++k) {  // Chan's update of two parts of any sizes
+        const double n_k = double((chunk_begin(d, chunks, k + 1) - chunk_begin(d, chunks, k)) * d.s);
+        const double sum_k = partial[(size_t(k) * d.c + c) * 2],
+                     m2_k = partial[(size_t(k) * d.c + c) * 2 + 1];
+        if (count > 0) {
+          const double delta = sum_k / n_k - sum / count;
+          m2 += m2_k + delta * delta * count * n_k / (count + n_k);
+        } else {
+          m2 = m2_k;
+        }
+        sum += sum_k, count += n_k;
+      }
+      const double mu = sum / count;
+      const float muf = float(mu);
       ws.tensors[kBatchMean].data()[c] = muf;
-      ws.tensors[kBatchMeanRest].data()[c] = float(a.mu - muf);
-      ws.tensors[kBatchVar].data()[c] = float(std::max(0.0, a.m2) / a.count);
+      ws.tensors[kBatchMeanRest].data()[c] = float(mu - muf);
+      ws.tensors[kBatchVar].data()[c] = float(std::max(0.0, m2) / count);
     }
   }
 

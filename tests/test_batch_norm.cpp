@@ -168,13 +168,14 @@ TEST_CASE("batch_norm on long channels far from zero matches a double-precision 
   }
 }
 
-// The op reads a block of channels sample by sample and combines each channel's rows; here the
-// thread pool cuts 12 channels into blocks, rows have a 16-lane tail (35 values), the channels
-// sit at different offsets and scales, and some rows start with an outlier (the value a row's
-// sums are taken about). y, dx and the statistics must match a double-precision reference and be
+// The op sums each row (one sample's values of a channel) in float lanes, combines a chunk's rows
+// and then the batch's 8 fixed chunks (here of 1 and 2 samples) in double, and splits its passes
+// over the thread pool by samples. Rows here have a 16-lane tail (35 values), the channels sit at
+// different offsets and scales, and some rows start with an outlier (the value a row's sum is
+// taken about). y, dx and the parameter gradients must match a double-precision reference and be
 // the same bits at 1 and 3 threads.
-TEST_CASE("batch_norm by channel blocks: offsets, outliers, tails, any thread count") {
-  const int64_t n = 4, c = 12, s = 35;
+TEST_CASE("batch_norm by rows and chunks: offsets, outliers, tails, any thread count") {
+  const int64_t n = 11, c = 12, s = 35;
   Rng rng(11);
   Tensor x = make_tensor({n, c, 5, 7}), w = make_tensor({n, c, 5, 7});
   Tensor gamma = make_tensor({c}), beta = make_tensor({c}), mean = make_tensor({c}, 0.0f),
