@@ -60,7 +60,7 @@ class Binary final : public Op {
     const float *a = in[0]->data(), *b = in[1]->data();
     float* y = out.data();
     // Each output element is its own: the pool's parts are ranges of the output.
-    blocks(out.size(), [&](size_t begin, size_t end) {
+    over_elements(out.size(), [&](size_t begin, size_t end) {
       const auto apply = [&](auto f) { broadcast_apply(p, a, b, y, f, int64_t(begin), int64_t(end)); };
       switch (kind_) {
         case BinaryKind::Add:
@@ -109,7 +109,7 @@ class Binary final : public Op {
       };
       // A sum over broadcast axes runs in one part, so its order never depends on the thread count.
       if (whole)
-        blocks(out.size(), part);
+        over_elements(out.size(), part);
       else
         part(0, out.size());
     }

@@ -34,7 +34,7 @@ XGRAD_UNARY_LOOPS(default, )
 // Runs f(begin, end) over [0, n) in up to 4 equal parts per thread (the pool's grains; boundaries
 // on whole vectors) of at least 8192 elements, else inline.
 template <class F>
-void blocks(size_t n, F&& f) {
+void over_elements(size_t n, F&& f) {
   constexpr size_t kMinPart = 8192, kVector = 16;
   const size_t parts = std::max<size_t>(1, std::min(size_t(4 * num_threads()), n / kMinPart));
   const size_t vectors = (n + kVector - 1) / kVector;
@@ -67,7 +67,7 @@ class Unary final : public Op {
     float* y = out.data();
     const Def def = def_;  // a local copy: the compiler knows the loop does not change it
     const Isa isa = cpu_isa();
-    blocks(out.size(), [&](size_t b, size_t e) {
+    over_elements(out.size(), [&](size_t b, size_t e) {
       if (isa == Isa::Avx512) return unary_forward_avx512(def, x, y, b, e);
       if (isa == Isa::Avx2) return unary_forward_avx2(def, x, y, b, e);
       unary_forward_default(def, x, y, b, e);
@@ -80,7 +80,7 @@ class Unary final : public Op {
     float* d = gx[0]->data();
     const Def def = def_;
     const Isa isa = cpu_isa();
-    blocks(out.size(), [&](size_t b, size_t e) {
+    over_elements(out.size(), [&](size_t b, size_t e) {
       if (isa == Isa::Avx512) return unary_backward_avx512(def, x, y, g, d, b, e);
       if (isa == Isa::Avx2) return unary_backward_avx2(def, x, y, g, d, b, e);
       unary_backward_default(def, x, y, g, d, b, e);
