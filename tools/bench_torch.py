@@ -67,6 +67,12 @@ class Graph(nn.Module):
 
     @staticmethod
     def op(kind, a, x, training):
+        y = Graph.plain_op(kind, a, x, training)
+        act = a.get("activation", "none")  # a fused activation (conv2d, batch_norm, add): f(op(...))
+        return y if act == "none" else Graph.plain_op(act, {}, [y], training)
+
+    @staticmethod
+    def plain_op(kind, a, x, training):
         if kind == "conv2d":
             kh, kw = x[1].shape[2], x[1].shape[3]
             s, d = pair(a.get("stride", 1)), pair(a.get("dilation", 1))
