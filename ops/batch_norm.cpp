@@ -138,6 +138,19 @@ class BatchNorm final : public ModeDependentOp {
       const double scale = gamma[c] / std::sqrt(double(st.var[c]) + epsilon_);
       mu[c] = st.mean[c], sf[c] = float(scale), shift[c] = float(beta[c] - st.rest(c) * scale);
     }
+    if (d.s == 1) {  // [N, C]: a sample's values make one row across the channels
+      parallel_for(int64_t(d.n), [&](int64_t i0, int64_t i1) {
+        for (size_t i = size_t(i0); i < size_t(i1); ++i) {
+          const float* xi = x + i * d.c;
+          float* yi = y + i * d.c;
+          if (relu_)
+            for (size_t c = 0; c < d.c; ++c) yi[c] = relu(normalize(xi[c], mu[c], sf[c], shift[c]));
+          else
+            for (size_t c = 0; c < d.c; ++c) yi[c] = normalize(xi[c], mu[c], sf[c], shift[c]);
+        }
+      });
+      return;
+    }
     over_rows(d, [&](size_t, size_t c, size_t at) {
       const float m = mu[c], a = sf[c], b = shift[c];  // locals: a store to y could alias the vectors
       const float* xr = x + at;
@@ -171,7 +184,20 @@ class BatchNorm final : public ModeDependentOp {
       const double scale = gamma[c] / std::sqrt(double(st.var[c]) + epsilon_);  // as forward has it
       ch[c] = {st.mean[c], float(scale), float(beta[c] - st.rest(c) * scale), 0, 0, 0};
     }
+    // [N, C] runs its loops across the channels, with the constants as arrays (a vector of each).
+    struct Dense {
+      std::vector<float> mu, sf, shift, af, qf, r;
+    } dense;
+    if (d.s == 1) {
+      for (const Channel& h : ch)
+        dense.mu.push_back(h.mu), dense.sf.push_back(h.sf), dense.shift.push_back(h.shift);
+    }
     const auto run = [&](auto fused) {
+      const auto dense_dy = [&dense](float gv, float v, size_t c) {
+        return decltype(fused)::value
+                   ? relu_gradient(gv, normalize(v, dense.mu[c], dense.sf[c], dense.shift[c]))
+                   : gv;
+      };
       // dy at j of a row (g and x from the row's start), with a copy of its channel's constants (in
       // registers: a store to dx could otherwise alias a Channel's floats).
       const auto dy = [](const float* gr, const float* xr, int64_t j, const Channel& h) {
@@ -183,10 +209,18 @@ class BatchNorm final : public ModeDependentOp {
       // Σ dy and Σ dy·(x − μf) per channel and chunk: each row in float lanes, the rows in double
       // in sample order, so long channels keep their precision.
       const int64_t chunks = sum_chunks(d);
-      std::vector<double> partial(size_t(chunks) * d.c * 2, 0.0);
+      std::vector<double> partial(size_t(chunks) * d.c * 2, 0.0);  // per chunk: Σdy, then Σdy·(x − μf)
       parallel_for(chunks, [&](int64_t k0, int64_t k1) {
         for (int64_t k = k0; k < k1; ++k) {
-          double* sums = partial.data() + size_t(k) * d.c * 2;
+          double *sum_g = partial.data() + size_t(k) * d.c * 2, *sum_g_x = sum_g + d.c;
+          if (d.s == 1) {  // [N, C]: loops across the channels, the same sums as one-value rows
+            for (size_t i = chunk_begin(d, chunks, k); i < chunk_begin(d, chunks, k + 1); ++i)
+              for (size_t c = 0; c < d.c; ++c) {
+                const float v = x[i * d.c + c], dyv = dense_dy(g[i * d.c + c], v, c);
+                sum_g[c] += double(dyv), sum_g_x[c] += double(dyv * (v - dense.mu[c]));
+              }
+            continue;
+          }
           for_rows(
               d, chunk_begin(d, chunks, k), chunk_begin(d, chunks, k + 1), [&](size_t, size_t c, size_t at) {
                 const Channel& h = ch[c];
@@ -195,15 +229,15 @@ class BatchNorm final : public ModeDependentOp {
                     d.s < 16
                         ? short_row_gradient_sums<kRelu>(g + at, x + at, int64_t(d.s), h.mu, h.sf, h.shift)
                         : row_gradient_sums<kRelu>(g + at, x + at, int64_t(d.s), h.mu, h.sf, h.shift);
-                sums[2 * c] += rg, sums[2 * c + 1] += rgx;
+                sum_g[c] += rg, sum_g_x[c] += rgx;
               });
         }
       });
       for (size_t c = 0; c < d.c; ++c) {
         double sum_g = 0, sum_g_x = 0;
         for (int64_t k = 0; k < chunks; ++k) {
-          sum_g += partial[(size_t(k) * d.c + c) * 2];
-          sum_g_x += partial[(size_t(k) * d.c + c) * 2 + 1];
+          sum_g += partial[size_t(k) * d.c * 2 + c];
+          sum_g_x += partial[size_t(k) * d.c * 2 + d.c + c];
         }
         const double inv_std = 1.0 / std::sqrt(double(st.var[c]) + epsilon_), rest = st.rest(c);
         const double sum_g_xhat = (sum_g_x - rest * sum_g) * inv_std;  // Σ dy·x̂, x̂ = (x − μf − rest)·inv_std
@@ -220,6 +254,19 @@ class BatchNorm final : public ModeDependentOp {
       }
       if (!gx[kX]) return;
       float* dx = gx[kX]->data();
+      if (d.s == 1) {
+        for (const Channel& h : ch)
+          dense.af.push_back(h.af), dense.qf.push_back(h.qf), dense.r.push_back(h.r);
+        parallel_for(int64_t(d.n), [&](int64_t i0, int64_t i1) {
+          for (size_t i = size_t(i0); i < size_t(i1); ++i)
+            for (size_t c = 0; c < d.c; ++c) {
+              const float v = x[i * d.c + c];
+              dx[i * d.c + c] =
+                  dense.af[c] * dense_dy(g[i * d.c + c], v, c) + dense.qf[c] * (v - dense.mu[c]) + dense.r[c];
+            }
+        });
+        return;
+      }
       over_rows(d, [&](size_t, size_t c, size_t at) {
         const Channel h = ch[c];
         const float *gr = g + at, *xr = x + at;
@@ -273,12 +320,13 @@ class BatchNorm final : public ModeDependentOp {
   static void batch_statistics(const Dims& d, const float* x, Workspace& ws) {
     const int64_t s = int64_t(d.s), chunks = sum_chunks(d);
     const double inv_s = 1.0 / double(s);
-    std::vector<double> partial(size_t(chunks) * d.c * 2, 0.0);  // per chunk and channel: Σx, M2
+    // Per chunk: Σx of each channel, then M2 of each channel.
+    std::vector<double> partial(size_t(chunks) * d.c * 2, 0.0);
     const size_t group = std::max<size_t>(1, 8192 / std::max<size_t>(1, d.s));
     parallel_for(chunks, [&](int64_t k0, int64_t k1) {
       std::vector<double> row_sum(d.c);
       for (int64_t k = k0; k < k1; ++k) {
-        double* acc = partial.data() + size_t(k) * d.c * 2;
+        double *acc_sum = partial.data() + size_t(k) * d.c * 2, *acc_m2 = acc_sum + d.c;
         const size_t first = chunk_begin(d, chunks, k);
         for (size_t i = first; i < chunk_begin(d, chunks, k + 1); ++i) {
           // Row j = i − first joins j rows: M2 += row_m2 + δ²·(j·s)·s/((j + 1)·s), δ = row mean − mean
@@ -286,6 +334,15 @@ class BatchNorm final : public ModeDependentOp {
           const size_t j = i - first;
           const double before = j ? 1.0 / double(j * d.s) : 0.0,
                        weight = double(s) * double(j) / double(j + 1);
+          if (d.s == 1) {  // [N, C]: the sample is one value a channel, a loop across channels (same sums)
+            const float* xi = x + i * d.c;
+            for (size_t c = 0; c < d.c; ++c) {
+              const double v = xi[c], delta = v - acc_sum[c] * before;
+              acc_m2[c] += delta * delta * weight;
+              acc_sum[c] += v;
+            }
+            continue;
+          }
           // The sample's rows in groups of about 32 KB (one row at least): the group's sums first,
           // then its squares about each row's mean while the group is in L1, so neither pass
           // waits on a row's previous sum.
@@ -307,9 +364,9 @@ class BatchNorm final : public ModeDependentOp {
               const double row_m2 =
                   double(sum_lanes_of(s, [&](int64_t q) { return (row[q] - muf) * (row[q] - muf); })) -
                   double(s) * (row_mu - muf) * (row_mu - muf);
-              const double delta = row_mu - acc[2 * c] * before;
-              acc[2 * c + 1] += row_m2 + delta * delta * weight;
-              acc[2 * c] += row_sum[c];
+              const double delta = row_mu - acc_sum[c] * before;
+              acc_m2[c] += row_m2 + delta * delta * weight;
+              acc_sum[c] += row_sum[c];
             }
           }
         }
@@ -319,8 +376,7 @@ class BatchNorm final : public ModeDependentOp {
       double count = 0, sum = 0, m2 = 0;
       for (int64_t k = 0; k < chunks; ++k) {  // Chan's update of two parts of any sizes
         const double n_k = double((chunk_begin(d, chunks, k + 1) - chunk_begin(d, chunks, k)) * d.s);
-        const double sum_k = partial[(size_t(k) * d.c + c) * 2],
-                     m2_k = partial[(size_t(k) * d.c + c) * 2 + 1];
+        const double sum_k = partial[size_t(k) * d.c * 2 + c], m2_k = partial[size_t(k) * d.c * 2 + d.c + c];
         if (count > 0) {
           const double delta = sum_k / n_k - sum / count;
           m2 += m2_k + delta * delta * count * n_k / (count + n_k);

@@ -141,6 +141,10 @@ const std::vector<OpCase>& op_cases() {
        "batch_norm",
        {{"activation", "relu"}},
        {{{3, 2, 2, 2}}, {{2}}, {{2}}, {{2}}, {{2}, Fill::Positive}}},
+      {"batch_norm fused relu [N, C]",
+       "batch_norm",
+       {{"activation", "relu"}},
+       {{{5, 3}}, {{3}}, {{3}}, {{3}}, {{3}, Fill::Positive}}},
       {"dropout", "dropout", {{"rate", 0.5}}, {{{4, 8}}}},
   };
   return cases;

@@ -169,61 +169,65 @@ TEST_CASE("batch_norm on long channels far from zero matches a double-precision 
 }
 
 // The op sums each row (one sample's values of a channel) in float lanes, combines a chunk's rows
-// and then the batch's 8 fixed chunks (here of 1 and 2 samples) in double, and splits its passes
-// over the thread pool by samples. Rows here have a 16-lane tail (35 values), the channels sit at
+// and then the batch's 8 fixed chunks (here of 1 and 2 samples, or 5 and 6 for [N, C]) in double, and splits
+// its passes over the thread pool by samples. Rows here have a 16-lane tail (35 values), the channels sit at
 // different offsets and scales, and some rows start with an outlier (the value a row's sum is
 // taken about). y, dx and the parameter gradients must match a double-precision reference and be
 // the same bits at 1 and 3 threads.
 TEST_CASE("batch_norm by rows and chunks: offsets, outliers, tails, any thread count") {
-  const int64_t n = 11, c = 12, s = 35;
-  Rng rng(11);
-  Tensor x = make_tensor({n, c, 5, 7}), w = make_tensor({n, c, 5, 7});
-  Tensor gamma = make_tensor({c}), beta = make_tensor({c}), mean = make_tensor({c}, 0.0f),
-         var = make_tensor({c}, 1.0f);
-  const auto at = [&](int64_t i, int64_t ch, int64_t k) { return size_t((i * c + ch) * s + k); };
-  for (int64_t ch = 0; ch < c; ++ch) {
-    gamma.data()[ch] = rng.uniform(0.5f, 2.0f), beta.data()[ch] = rng.uniform(-1, 1);
-    const float offset = ch % 3 == 0 ? 500.0f : ch % 3 == 1 ? -3.0f : 0.0f, scale = 0.05f * float(ch + 1);
-    for (int64_t i = 0; i < n; ++i)
-      for (int64_t k = 0; k < s; ++k) x.data()[at(i, ch, k)] = offset + scale * rng.uniform(-1, 1);
-    if (ch % 2 == 0) x.data()[at(1, ch, 0)] = offset + 40 * scale;  // an outlier first in its row
-  }
-  for (float& v : w) v = rng.uniform(-1, 1);
-  const json attrs = {{"epsilon", 1e-5}};
-  set_num_threads(3);
-  const auto three = test::run_op_full("batch_norm", attrs, {x, gamma, beta, mean, var}, {}, true, &w);
-  set_num_threads(1);
-  const auto one = test::run_op_full("batch_norm", attrs, {x, gamma, beta, mean, var}, {}, true, &w);
-  CHECK(std::memcmp(three.out.data(), one.out.data(), x.size() * sizeof(float)) == 0);
-  CHECK(std::memcmp(three.grads[0].data(), one.grads[0].data(), x.size() * sizeof(float)) == 0);
-  const double count = double(n * s);
-  for (int64_t ch = 0; ch < c; ++ch) {
-    double mu = 0, v = 0, sum_w = 0, sum_w_xhat = 0;
-    for (int64_t i = 0; i < n; ++i)
-      for (int64_t k = 0; k < s; ++k) mu += x.data()[at(i, ch, k)] / count;
-    for (int64_t i = 0; i < n; ++i)
-      for (int64_t k = 0; k < s; ++k) v += std::pow(x.data()[at(i, ch, k)] - mu, 2) / count;
-    const double inv_std = 1 / std::sqrt(v + 1e-5), g = gamma.data()[ch];
-    const auto xhat = [&](size_t j) { return (x.data()[j] - mu) * inv_std; };
-    for (int64_t i = 0; i < n; ++i)
-      for (int64_t k = 0; k < s; ++k) {
-        sum_w += w.data()[at(i, ch, k)];
-        sum_w_xhat += w.data()[at(i, ch, k)] * xhat(at(i, ch, k));
-      }
-    double worst_y = 0, worst_dx = 0;
-    for (int64_t i = 0; i < n; ++i)
-      for (int64_t k = 0; k < s; ++k) {
-        const size_t j = at(i, ch, k);
-        const double y_ref = g * xhat(j) + beta.data()[ch];
-        const double dx_ref = g * inv_std * (w.data()[j] - sum_w / count - xhat(j) * sum_w_xhat / count);
-        worst_y = std::max(worst_y, std::fabs(one.out.data()[j] - y_ref));
-        worst_dx = std::max(worst_dx, std::fabs(one.grads[0].data()[j] - dx_ref) / (g * inv_std));
-      }
-    INFO("channel " << ch);
-    CHECK(worst_y < 2e-5);   // y is of order γ·40 at the outliers: a few float roundings
-    CHECK(worst_dx < 2e-5);  // relative to γ/σ
-    CHECK(one.grads[1].data()[ch] == doctest::Approx(sum_w_xhat).epsilon(1e-5));
-    CHECK(one.grads[2].data()[ch] == doctest::Approx(sum_w).epsilon(1e-5));
+  for (const bool dense : {false, true}) {  // [N, C, 5, 7], and [N, C] (loops across the channels)
+    CAPTURE(dense);
+    const int64_t n = dense ? 41 : 11, c = 12, s = dense ? 1 : 35;
+    const Shape shape = dense ? Shape{n, c} : Shape{n, c, 5, 7};
+    Rng rng(11);
+    Tensor x = make_tensor(shape), w = make_tensor(shape);
+    Tensor gamma = make_tensor({c}), beta = make_tensor({c}), mean = make_tensor({c}, 0.0f),
+           var = make_tensor({c}, 1.0f);
+    const auto at = [&](int64_t i, int64_t ch, int64_t k) { return size_t((i * c + ch) * s + k); };
+    for (int64_t ch = 0; ch < c; ++ch) {
+      gamma.data()[ch] = rng.uniform(0.5f, 2.0f), beta.data()[ch] = rng.uniform(-1, 1);
+      const float offset = ch % 3 == 0 ? 500.0f : ch % 3 == 1 ? -3.0f : 0.0f, scale = 0.05f * float(ch + 1);
+      for (int64_t i = 0; i < n; ++i)
+        for (int64_t k = 0; k < s; ++k) x.data()[at(i, ch, k)] = offset + scale * rng.uniform(-1, 1);
+      if (ch % 2 == 0) x.data()[at(1, ch, 0)] = offset + 40 * scale;  // an outlier first in its row
+    }
+    for (float& v : w) v = rng.uniform(-1, 1);
+    const json attrs = {{"epsilon", 1e-5}};
+    set_num_threads(3);
+    const auto three = test::run_op_full("batch_norm", attrs, {x, gamma, beta, mean, var}, {}, true, &w);
+    set_num_threads(1);
+    const auto one = test::run_op_full("batch_norm", attrs, {x, gamma, beta, mean, var}, {}, true, &w);
+    CHECK(std::memcmp(three.out.data(), one.out.data(), x.size() * sizeof(float)) == 0);
+    CHECK(std::memcmp(three.grads[0].data(), one.grads[0].data(), x.size() * sizeof(float)) == 0);
+    const double count = double(n * s);
+    for (int64_t ch = 0; ch < c; ++ch) {
+      double mu = 0, v = 0, sum_w = 0, sum_w_xhat = 0;
+      for (int64_t i = 0; i < n; ++i)
+        for (int64_t k = 0; k < s; ++k) mu += x.data()[at(i, ch, k)] / count;
+      for (int64_t i = 0; i < n; ++i)
+        for (int64_t k = 0; k < s; ++k) v += std::pow(x.data()[at(i, ch, k)] - mu, 2) / count;
+      const double inv_std = 1 / std::sqrt(v + 1e-5), g = gamma.data()[ch];
+      const auto xhat = [&](size_t j) { return (x.data()[j] - mu) * inv_std; };
+      for (int64_t i = 0; i < n; ++i)
+        for (int64_t k = 0; k < s; ++k) {
+          sum_w += w.data()[at(i, ch, k)];
+          sum_w_xhat += w.data()[at(i, ch, k)] * xhat(at(i, ch, k));
+        }
+      double worst_y = 0, worst_dx = 0;
+      for (int64_t i = 0; i < n; ++i)
+        for (int64_t k = 0; k < s; ++k) {
+          const size_t j = at(i, ch, k);
+          const double y_ref = g * xhat(j) + beta.data()[ch];
+          const double dx_ref = g * inv_std * (w.data()[j] - sum_w / count - xhat(j) * sum_w_xhat / count);
+          worst_y = std::max(worst_y, std::fabs(one.out.data()[j] - y_ref));
+          worst_dx = std::max(worst_dx, std::fabs(one.grads[0].data()[j] - dx_ref) / (g * inv_std));
+        }
+      INFO("channel " << ch);
+      CHECK(worst_y < 2e-5);   // y is of order γ·40 at the outliers: a few float roundings
+      CHECK(worst_dx < 2e-5);  // relative to γ/σ
+      CHECK(one.grads[1].data()[ch] == doctest::Approx(sum_w_xhat).epsilon(1e-5));
+      CHECK(one.grads[2].data()[ch] == doctest::Approx(sum_w).epsilon(1e-5));
+    }
   }
 }
 
