@@ -1,6 +1,7 @@
 #include "tools/bench_xgrad.h"
 
 #include <cblas.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -265,6 +266,21 @@ SgemmPeak sgemm_peak_gflops(int repeats) {
   openblas_set_num_threads(1);
   const double flop = 4 * 2.0 * n * n * n;
   return {flop / s.wall * 1e-9, flop / (s.cpu / num_threads()) * 1e-9};
+}
+
+double first_touch_us_per_page() {
+  const size_t page = 4096, bytes = size_t(16) << 20;
+  std::vector<double> per_page;
+  for (int r = 0; r < 3; ++r) {
+    void* m = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED) return 0;
+    volatile char* p = static_cast<char*>(m);
+    const double start = now();
+    for (size_t i = 0; i < bytes; i += page) p[i] = 1;
+    per_page.push_back((now() - start) * 1e6 / double(bytes / page));
+    munmap(m, bytes);
+  }
+  return median(per_page);
 }
 
 double peak_rss_mb() {

@@ -57,7 +57,15 @@ std::optional<json> run_torch(const BenchOptions& o, const std::vector<BenchMode
       fs::temp_directory_path() / ("xgrad-bench-" + std::to_string(getpid()) + ".json");
   write_file_atomic(spec_file.string(), spec.dump());
   // OpenBLAS pinned to one thread: PyTorch's best setting here (its own threads split the batch).
-  const std::string cmd = "OPENBLAS_NUM_THREADS=1 " + o.python + " '" + o.root +
+  // PyTorch's CPU allocator frees its large blocks back to the system each step and maps fresh ones
+  // the next; where first touches of pages are slow (some VMs: `first_touch_us_per_page`) that, not
+  // the arithmetic, would dominate its figures. Glibc's tunables keep the freed memory in its heap.
+  const char* tunables = std::getenv("GLIBC_TUNABLES");
+  const std::string malloc_env =
+      tunables
+          ? ""
+          : "GLIBC_TUNABLES=glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=4294967295 ";
+  const std::string cmd = malloc_env + "OPENBLAS_NUM_THREADS=1 " + o.python + " '" + o.root +
                           "/tools/bench_torch.py' --threads " + std::to_string(threads) + " --repeats " +
                           std::to_string(o.repeats) + " --spec '" + spec_file.string() + "'";
   std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(cmd.c_str(), "r"), pclose);
@@ -168,12 +176,21 @@ void run_bench(BenchOptions o) {
   for (int t : o.threads) {
     set_num_threads(t);
     const SgemmPeak peak = sgemm_peak_gflops(o.repeats);
-    const std::optional<json> torch = o.torch ? run_torch(o, models, t) : std::nullopt;
     getloadavg(load, 3);
-    std::printf("\nthreads %d: sgemm peak %.1f GFLOP/s (by CPU time per thread %.1f), load average %.2f%s\n",
-                t, peak.wall, peak.cpu, load[0],
-                torch ? (", PyTorch " + (*torch)["torch"].get<std::string>()).c_str() : "");
+    std::printf("\nthreads %d: sgemm peak %.1f GFLOP/s (by CPU time per thread %.1f), load average %.2f\n", t,
+                peak.wall, peak.cpu, load[0]);
+    if (o.torch)
+      std::printf(
+          "first touch of a fresh page: %.2f us here; PyTorch runs %s, each model just before xgrad's\n",
+          first_touch_us_per_page(),
+          std::getenv("GLIBC_TUNABLES") ? "with the caller's GLIBC_TUNABLES"
+                                        : "with glibc's malloc keeping freed memory (GLIBC_TUNABLES)");
     for (const BenchModel& m : models) {
+      // One model at a time, PyTorch then xgrad: a slow spell of a shared machine then lands on both
+      // sides of a ratio rather than on one side's whole run.
+      const std::optional<json> torch = o.torch ? run_torch(o, {m}, t) : std::nullopt;
+      if (torch && &m == &models.front())
+        std::printf("PyTorch %s\n", (*torch)["torch"].get<std::string>().c_str());
       Result r{bench_model(m, o.repeats), torch_figure(torch, m.name, "train_img_s"),
                torch_figure(torch, m.name, "infer_b256_img_s"), torch_figure(torch, m.name, "latency_b1_us"),
                torch_figure(torch, m.name, "train_cpu_us")};
