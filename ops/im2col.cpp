@@ -118,14 +118,23 @@ PaddedPlane padded_plane(const ConvDims& d) {
 void pad_image(const ConvDims& d, const float* x, float* xp) {
   const PaddedPlane pp = padded_plane(d);
   const int64_t c = d.c / d.groups;
-  std::fill(xp, xp + c * pp.size(), 0.0f);
-  const int64_t s0 = d.g.pad_left, s1 = std::min(pp.cols, d.g.pad_left + d.w);
-  const int64_t r1 = std::min(pp.rows, d.g.pad_top + d.h);
-  for (int64_t k = 0; k < c && s1 > s0; ++k)
-    for (int64_t r = d.g.pad_top; r < r1; ++r) {
+  const int64_t s0 = std::min(pp.cols, d.g.pad_left),
+                s1 = std::max(s0, std::min(pp.cols, d.g.pad_left + d.w));
+  const int64_t r0 = std::min(pp.rows, d.g.pad_top), r1 = std::max(r0, std::min(pp.rows, d.g.pad_top + d.h));
+  // Every cell written once, row by row: zeroing the whole plane first wrote the image's cells twice
+  // (a fifth of a strided ovec forward's time at 32 channels, 32x32, padding 1).
+  for (int64_t k = 0; k < c; ++k) {
+    float* plane = xp + k * pp.size();
+    std::fill(plane, plane + r0 * pp.cols, 0.0f);
+    for (int64_t r = r0; r < r1; ++r) {
+      float* row = plane + r * pp.cols;
       const float* src = x + (k * d.h + r - d.g.pad_top) * d.w;
-      std::copy(src, src + (s1 - s0), xp + (k * pp.rows + r) * pp.cols + s0);
+      std::fill(row, row + s0, 0.0f);
+      std::copy(src, src + (s1 - s0), row + s0);
+      std::fill(row + s1, row + pp.cols, 0.0f);
     }
+    std::fill(plane + r1 * pp.cols, plane + pp.size(), 0.0f);
+  }
 }
 
 void crop_image(const ConvDims& d, const float* dxp, float* dx) {
