@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "core/error.h"
+#include "core/parallel.h"
 #include "graph/data_fit.h"
 #include "graph/fold.h"
 #include "graph/metric.h"
@@ -39,7 +40,29 @@ void softmax_rows(const float* scores, size_t rows, size_t k, float* out) {
   }
 }
 
+// Floats of one sample of node `id`'s value: 0 for what is not per sample (params, states).
+int64_t per_sample(const Graph& g, int id) {
+  const Shape& s = g.node(id).info.shape;
+  if (s.empty() || s[0] != -1) return 0;
+  int64_t n = 1;
+  for (size_t i = 1; i < s.size(); ++i) n *= s[i];
+  return n;
+}
+
 }  // namespace
+
+int64_t cache_batch(const Graph& g, int64_t batch, int threads) {
+  const int64_t budget = int64_t(2) << 20;  // bytes a thread: the L2 and a share of the L3
+  int64_t widest = 0;                       // bytes per sample of the op that moves the most
+  for (int id = 0; id < g.size(); ++id) {
+    if (g.node(id).kind != NodeKind::Op) continue;
+    int64_t floats = per_sample(g, id);
+    for (int in : g.node(id).inputs) floats += per_sample(g, in);
+    widest = std::max(widest, floats * int64_t(sizeof(float)));
+  }
+  const int64_t fits = widest > 0 ? budget * threads / widest : batch;
+  return std::min(batch, std::max<int64_t>(16 * int64_t(threads), fits));
+}
 
 Predictor::Predictor(const Graph& g, const Params& weights, int output, const PredictOptions& options)
     : input_(options.input.empty() ? data_inputs(g).data : options.input),
@@ -55,6 +78,7 @@ Predictor::Predictor(const Graph& g, const Params& weights, int output, const Pr
     throw Error("output \"" + output_name_ + "\" has shape " + to_string(output_shape_) +
                 ", expected one row per sample [N, ...]");
   model_ = std::make_unique<InferenceModel>(fold_for_inference(g, weights, {output}));
+  if (options.fit_cache) batch_ = cache_batch(model_->graph, batch_, num_threads());
   engine_ = std::make_unique<Engine>(model_->graph);
   output_ = model_->graph.id(output_name_);
 }

@@ -147,3 +147,47 @@ TEST_CASE("xgrad predict prints a regression model's output values, one line per
   CHECK_FALSE(bool(lines >> rest));  // one line per image, nothing more
   CHECK(r.out.find("probability") == std::string::npos);
 }
+
+namespace {
+
+// [N, 1, 64, 64] -> conv 16@3x3 + relu [N, 16, 62, 62] -> flatten -> dense 3: the conv moves
+// (4,096 + 61,504) floats = 262,400 bytes per sample, the relu 2 x 246,016.
+Graph wide_conv_net() {
+  GraphBuilder b("wide");
+  Value x = b.input("image", {-1, 1, 64, 64});
+  Value y = b.input("label", {-1, 3});
+  Value h = b.relu(layers::conv2d(b, "conv", x, 16, 3));
+  Value out = layers::dense(b, "out", b.flatten(h), 3);
+  b.output("loss", b.mse(out, y, "loss"));
+  return b.finish();
+}
+
+}  // namespace
+
+TEST_CASE("cache_batch: images per pass from the op that moves the most per sample, within 2 MB a thread") {
+  const Graph wide = wide_conv_net();
+  // The relu: 492,032 bytes a sample, 4 of them in 2 MB: raised to the floor of 16 a thread.
+  CHECK(cache_batch(wide, 256, 1) == 16);
+  CHECK(cache_batch(wide, 256, 2) == 32);
+  CHECK(cache_batch(wide, 256, 8) == 128);
+  CHECK(cache_batch(wide, 10, 2) == 10);  // never more than asked for
+  // The dense head: flatten moves 784 + 784 floats a sample, the most of its ops: 334 fit 2 MB.
+  const Graph head = image_head_net("mse", 2);
+  CHECK(cache_batch(head, 256, 1) == 256);
+  CHECK(cache_batch(head, 1000, 1) == 334);
+}
+
+TEST_CASE("Predictor in cache-sized passes gives what one pass of the whole batch gives") {
+  const Graph g = wide_conv_net();
+  Rng rng(9);
+  const Params p = init_params(g, rng);
+  Tensor x = make_tensor({40, 1, 64, 64});
+  for (float& v : x) v = rng.uniform(-1, 1);
+  const Tensor split =
+      Predictor(g, p, g.id("out"), PredictOptions{256, "image"})(x);  // passes of 16 a thread
+  const Tensor whole = Predictor(g, p, g.id("out"), PredictOptions{256, "image", false})(x);
+  REQUIRE(shape_of(split) == Shape{40, 3});
+  REQUIRE(shape_of(whole) == Shape{40, 3});
+  for (int64_t i = 0; i < 40; ++i)
+    for (int64_t j = 0; j < 3; ++j) CHECK(split(i, j) == doctest::Approx(whole(i, j)).epsilon(1e-6));
+}

@@ -16,7 +16,9 @@
 #include "graph/data_fit.h"
 #include "graph/engine.h"
 #include "graph/fold.h"
+#include "graph/metric.h"
 #include "graph/params.h"
+#include "graph/predict.h"
 #include "graph/serialize.h"
 #include "graph/train.h"
 
@@ -129,6 +131,20 @@ double infer_rate(const Model& m, const BenchModel& b, int64_t batch, int steps,
   return double(steps * batch) / timed(repeats, [&] {
                                    for (int s = 0; s < steps; ++s) e.forward(feeds, folded.weights, false);
                                  }).wall;
+}
+
+// 256 images through the library's Predictor (what predict and Network::predict run: the
+// cache-sized passes of graph/predict.h), `steps` times.
+double predict_rate(const Model& m, const BenchModel& b, int steps, int repeats) {
+  Rng rng(0);
+  const Params params = init_params(m.graph, rng);
+  const SyntheticData data(m.graph, b, 256, rng);
+  PredictOptions options;
+  options.input = b.data_input;
+  Predictor predictor(m.graph, params, prediction_output(m.graph), options);
+  return double(steps * 256) / timed(repeats, [&] {
+                                 for (int s = 0; s < steps; ++s) predictor(data.images);
+                               }).wall;
 }
 
 std::string kernel_of(const Graph& g, const Node& n) {
@@ -248,6 +264,7 @@ ModelFigures bench_model(const BenchModel& b, int repeats) {
   std::tie(f.train_img_s, f.train_cpu_us) = train_rate(m, b, repeats);
   const int infer_steps = std::max(2, b.steps * int(b.batch) / 256);
   f.infer_img_s = infer_rate(m, b, 256, infer_steps, repeats);
+  f.predict_img_s = predict_rate(m, b, infer_steps, repeats);
   f.latency_us = 1e6 / infer_rate(m, b, 1, std::max(8, b.steps * 4), repeats);
   f.nodes = node_times(m, b, std::max(5, b.steps / 2));
   return f;

@@ -29,9 +29,10 @@ struct NodeRow {
 
 struct ModelFigures {
   double train_img_s = 0;
-  double train_cpu_us = 0;  // process CPU time per training image (all threads)
-  double infer_img_s = 0;   // batch 256
-  double latency_us = 0;    // batch 1
+  double train_cpu_us = 0;   // process CPU time per training image (all threads)
+  double infer_img_s = 0;    // batch 256, one forward pass
+  double predict_img_s = 0;  // 256 images through the Predictor (cache-sized passes)
+  double latency_us = 0;     // batch 1
   double train_mflop_per_image = 0;
   std::vector<NodeRow> nodes;  // one training step
 };

@@ -128,6 +128,7 @@ void print_model(const BenchModel& m, const Result& r, const SgemmPeak& peak, in
       "(target <= 0.5)");
   row("  CPU us per image (ratio)", r.x.train_cpu_us, r.torch_cpu_us, "(process CPU time, all threads)");
   row("inference b256 images/s", r.x.infer_img_s, r.torch_infer, "(target >= 2)");
+  row("  predict 256 images/s", r.x.predict_img_s, r.torch_infer, "(xgrad's Predictor: cache-sized passes)");
   row("latency b1 us", r.x.latency_us, r.torch_latency, "(lower is better)");
   if (nodes) print_nodes(r.x);
 }
@@ -135,21 +136,23 @@ void print_model(const BenchModel& m, const Result& r, const SgemmPeak& peak, in
 void print_table(const std::vector<BenchModel>& models, const std::map<int, std::vector<Result>>& results) {
   std::printf("\n| model | MFLOP/image (train) |");
   for (const auto& [t, _] : results)
-    std::printf(" xgrad %dT img/s | PyTorch %dT | time ratio %dT | CPU time ratio %dT | infer ratio %dT |", t,
-                t, t, t, t);
+    std::printf(
+        " xgrad %dT img/s | PyTorch %dT | time ratio %dT | CPU time ratio %dT | infer ratio %dT | predict "
+        "ratio %dT |",
+        t, t, t, t, t, t);
   std::printf("\n|---|---:|");
-  for (size_t i = 0; i < results.size(); ++i) std::printf("---:|---:|---:|---:|---:|");
+  for (size_t i = 0; i < results.size(); ++i) std::printf("---:|---:|---:|---:|---:|---:|");
   std::printf("\n");
   for (size_t i = 0; i < models.size(); ++i) {
     std::printf("| %s | %.1f |", models[i].name.c_str(), results.begin()->second[i].x.train_mflop_per_image);
     for (const auto& [t, rs] : results) {
       const Result& r = rs[i];
       if (r.torch_train > 0)
-        std::printf(" %.0f | %.0f | %.2f | %.2f | %.2f |", r.x.train_img_s, r.torch_train,
+        std::printf(" %.0f | %.0f | %.2f | %.2f | %.2f | %.2f |", r.x.train_img_s, r.torch_train,
                     r.torch_train / r.x.train_img_s, r.x.train_cpu_us / r.torch_cpu_us,
-                    r.x.infer_img_s / r.torch_infer);
+                    r.x.infer_img_s / r.torch_infer, r.x.predict_img_s / r.torch_infer);
       else
-        std::printf(" %.0f | | | | |", r.x.train_img_s);
+        std::printf(" %.0f | | | | | |", r.x.train_img_s);
     }
     std::printf("\n");
   }
