@@ -5,9 +5,11 @@
 #include <numeric>
 
 #include "core/error.h"
+#include "core/parallel.h"
 #include "graph/data_fit.h"
 #include "graph/fold.h"
 #include "graph/json_fields.h"
+#include "graph/predict.h"
 #include "graph/step_reducer.h"
 #include "ops/vmath.h"
 
@@ -240,6 +242,7 @@ Evaluation evaluate(const Graph& g, const Params& params, const BatchSource& dat
   const int loss_id = g.output("loss");
   Metric metric = metric_for(g, label_input);
   const InferenceModel folded = fold_for_inference(g, params, {loss_id, metric.predictions, metric.targets});
+  batch = cache_batch(folded.graph, batch, num_threads());  // as Predictor runs its passes
   const auto folded_id = [&](int id) { return id < 0 ? id : folded.graph.id(g.node(id).name); };
   metric.predictions = folded_id(metric.predictions), metric.targets = folded_id(metric.targets);
   std::vector<uint32_t> order(data.size);

@@ -100,7 +100,8 @@ struct Evaluation {
 };
 
 // Loss, the metric that fits the loss (metric_for) and, for accuracy, the confusion matrix of
-// `params` on `data`, in inference mode, in order.
+// `params` on `data`, in inference mode, in order; at most `batch` samples per forward pass, fewer
+// where their activations would not stay in the caches (cache_batch, graph/predict.h).
 Evaluation evaluate(const Graph& g, const Params& params, const BatchSource& data, int64_t batch = 256,
                     std::string image_input = "", std::string label_input = "");
 
