@@ -59,12 +59,11 @@ std::optional<json> run_torch(const BenchOptions& o, const std::vector<BenchMode
   // OpenBLAS pinned to one thread: PyTorch's best setting here (its own threads split the batch).
   // PyTorch's CPU allocator frees its large blocks back to the system each step and maps fresh ones
   // the next; where first touches of pages are slow (some VMs: `first_touch_us_per_page`) that, not
-  // the arithmetic, would dominate its figures. Glibc's tunables keep the freed memory in its heap.
+  // the arithmetic, would dominate its figures. Glibc's tunables keep the freed memory in its heap:
+  // no block of its own mapping (a threshold caps at 32 MB, below keras-mnist's batch-256 activations).
   const char* tunables = std::getenv("GLIBC_TUNABLES");
   const std::string malloc_env =
-      tunables
-          ? ""
-          : "GLIBC_TUNABLES=glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=4294967295 ";
+      tunables ? "" : "GLIBC_TUNABLES=glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=4294967295 ";
   const std::string cmd = malloc_env + "OPENBLAS_NUM_THREADS=1 " + o.python + " '" + o.root +
                           "/tools/bench_torch.py' --threads " + std::to_string(threads) + " --repeats " +
                           std::to_string(o.repeats) + " --spec '" + spec_file.string() + "'";
