@@ -56,15 +56,18 @@ bool lanes_applies(const ConvDims& d, Isa isa) {
 // AVX-512 from 32 input and output channels, where they beat the direct kernel by 1.1–1.5x (16 -> 16,
 // 24 -> 24 and 32 -> 16 lost to it by 4–25 %), and from 16 where output rows fill less than 3/4 of
 // the lanes, which the direct kernel needs (16 -> 32 on 22x22 outputs: 1.3x faster than ovec);
-// 5x5 from 32 (16 -> 16 lost 9 % to the direct kernel).
+// 5x5 from 32 (16 -> 16 lost 9 % to the direct kernel). On small planes the seams are most of the
+// mosaic: 3x3 needs 9 output rows and columns (at 5, 7 and 8 the lanes lost to ovec by 1.2–1.85x at
+// AVX-512 and to im2col by 1.04–1.4x at AVX2; at 9 they tied or won by 11 %), 5x5 needs 10 (at 5, 8
+// and 9 they lost by 1.15–1.8x, at 10 won by 7 %).
 template <int M, int R, Isa I>
 bool dilated_lanes_applies(const ConvDims& d, Isa isa) {
   const bool stride_1 = d.stride[0] == 1 && d.stride[1] == 1;
   const bool dilated = d.dilation[0] > 1 || d.dilation[1] > 1;
-  const int64_t min = R == 3 ? 16 : 32;
+  const int64_t min = R == 3 ? 16 : 32, min_outputs = R == 3 ? 9 : 10;
   const bool direct_wins = I == Isa::Avx512 && (d.c < 32 || d.o < 32) && lanes_filled(d.g.out_w) >= 0.75;
   return stride_1 && dilated && d.kh == R && d.kw == R && d.c >= min && d.o >= min && !direct_wins &&
-         lanes_applies<M, R, I>(mosaic_dims(d), isa);
+         d.g.out_h >= min_outputs && d.g.out_w >= min_outputs && lanes_applies<M, R, I>(mosaic_dims(d), isa);
 }
 
 template <int M, int R, Isa I>

@@ -165,9 +165,9 @@ const std::vector<ConvCase>& conv_cases() {
       {{2, 16, 26, 26}, {32, 16, 3, 3}, {{"dilation", 2}}},      // Winograd on the mosaic: 4 phases of 11x11
       {{1, 34, 34, 34}, {16, 34, 3, 3}, {{"dilation", 2}, {"padding", 1}}},  // mosaic: F(4, 3), 16x16 phases
       {{2, 17, 13, 14}, {20, 17, 3, 3}, {{"dilation", {2, 3}}, {"padding", "same"}}},  // uneven phases
-      {{1, 16, 5, 9}, {16, 16, 3, 3}, {{"dilation", 2}}},  // one output row: phase row 1 is empty
+      {{1, 16, 5, 9}, {16, 16, 3, 3}, {{"dilation", 2}}},  // one output row: too small for the mosaic
       {{1, 32, 12, 12}, {33, 32, 5, 5}, {{"dilation", 2}, {"padding", 4}}},  // F(4, 5) on the mosaic
-      {{2, 32, 5, 5}, {33, 32, 5, 5}, {{"dilation", 2}, {"padding", 4}}},    // F(3, 5) on a 9x9 mosaic
+      {{2, 32, 5, 5}, {33, 32, 5, 5}, {{"dilation", 2}, {"padding", 4}}},    // 5x5 outputs: not the mosaic
       {{19, 16, 6, 6}, {24, 16, 3, 3}, {{"padding", "same"}}},  // lanes: small images, several per call
       {{21, 16, 7, 7}, {20, 16, 5, 5}, {{"padding", "same"}}},  // the same at 5x5, uneven counts per chunk
       {{2, 16, 11, 12}, {24, 16, 3, 3}, {{"stride", 2}, {"padding", 1}}},  // strided, 16 channels: odd sizes
@@ -191,6 +191,10 @@ const std::vector<ConvCase>& conv_cases() {
       {{2, 64, 7, 7}, {24, 64, 5, 5}, {{"padding", "same"}}},  // ovec dx as the transposed forward
       {{1, 70, 9, 10}, {16, 70, 3, 3}, {{"dilation", 2}, {"padding", {2, 1}}}},  // the same, dilated, uneven
       {{2, 64, 8, 8}, {32, 64, 3, 2}, json::object()},  // the same, valid: transposed padding 2 and 1
+      // (new cases go last: each case's random values follow from the cases before it)
+      {{1, 16, 32, 12}, {16, 16, 3, 3}, {{"dilation", {11, 1}}}},  // 10 output rows: phase row 10 is empty
+      {{1, 32, 14, 15}, {33, 32, 5, 5}, {{"dilation", {2, 3}}, {"padding", "same"}}},  // 5x5, uneven phases
+      {{2, 32, 8, 8}, {33, 32, 3, 3}, {{"dilation", 2}, {"padding", 2}}},  // 8x8: too small for the mosaic
   };
   return cases;
 }
@@ -330,6 +334,9 @@ TEST_CASE("a forced conv kernel that does not apply is an error, and the choice 
     CHECK(dilated->kernel_name(vgg(32, 36)) == "winograd_f4x3_dilated_avx512");
     CHECK(dilated->kernel_name(vgg(16, 28, 5)) == "ovec_avx512");  // 5x5 on the mosaic from 32 channels
     CHECK(dilated->kernel_name(vgg(32, 28, 5)) == "winograd_f4x5_dilated_avx512");
+    CHECK(dilated->kernel_name(vgg(32, 12)) == "ovec_avx512");  // 8x8 outputs: the seams would dominate
+    CHECK(dilated->kernel_name(vgg(32, 13)) == "winograd_f4x3_dilated_avx512");  // 9x9 outputs
+    CHECK(dilated->kernel_name(vgg(32, 17, 5)) == "ovec_avx512");                // 5x5: 9x9 outputs
     auto projection = registry().make("conv2d", {{"stride", 2}});  // a 1x1 conv is a subsample + GEMM
     CHECK(projection->kernel_name({{{-1, 32, 16, 16}}, {{64, 32, 1, 1}}}) == "im2col_gemm_avx512");
   }
@@ -352,6 +359,7 @@ TEST_CASE("a forced conv kernel that does not apply is an error, and the choice 
     auto dilated = registry().make("conv2d", {{"dilation", 2}});
     CHECK(dilated->kernel_name(vgg(16, 26)) == "winograd_f4x3_dilated_avx2");
     CHECK(dilated->kernel_name(vgg(8, 26)) == "im2col_gemm");
+    CHECK(dilated->kernel_name(vgg(16, 11)) == "im2col_gemm");  // 7x7 outputs
   }
   Forced generic("", Isa::Generic);
   CHECK(same->kernel_name(vgg(32, 32)) == "winograd_f2x3");
