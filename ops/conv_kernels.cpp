@@ -226,9 +226,14 @@ void depthwise_input(const ConvDims& d, const float* g, const float*, const floa
 
 // Many output channels at stride 1, AVX-512 (ops/conv_ovec).
 bool ovec_applies(const ConvDims& d, Isa isa) { return isa == Isa::Avx512 && unit(d.stride) && d.o >= 8; }
-// dx: as the forward of the transposed conv from 64 input channels (they fill its lanes), else the
-// gather, which measured as fast or faster below (KERNELS.md).
-bool ovec_dx_transposed(const ConvDims& d) { return d.c >= 64 && ovec_transposed_applies(d); }
+// dx: as the forward of the transposed conv, whose vectors hold 16 input channels, where the
+// channels fill them (16, 32, 48, ...) or there are 64 or more; else the gather. dx per 32 images,
+// 16 or 64 outputs, 3x3 and 5x5 "same" on 7x7 to 28x28: the transposed conv took 0.72-1.02x the
+// gather's time at 16 channels, 0.57-0.85x at 32, 0.60-0.97x at 48; at 8, 20, 24 and 40 channels
+// (lanes part empty) 0.78-1.6x, losing on the larger planes (KERNELS.md).
+bool ovec_dx_transposed(const ConvDims& d) {
+  return (d.c % kLanes == 0 || d.c >= 64) && ovec_transposed_applies(d);
+}
 ConvSizes ovec_sizes(const ConvDims& d) {
   ConvSizes s{ovec_padded_size(d), ovec_weights_size(d), ovec_scratch_size(d), ovec_weights_size(d),
               ovec_input_grad_scratch_size(d)};
@@ -264,7 +269,7 @@ void im2col_avx512_input_grad(const ConvDims& d, const float* g, const float* w,
                               float* dx) {
   const int64_t k = d.patch(), p = d.positions();
   gemm_avx512(k, p, d.o, w, 1, k, g, p, scratch, p, false);  // dcols [K, P] = wᵀ [K, O] · g [O, P]
-  col2im(d, scratch, scratch + k * p, dx);
+  col2im_avx512(d, scratch, scratch + k * p, dx);
 }
 ConvSizes ovec_strided_sizes(const ConvDims& d) {
   ConvSizes s = ovec_sizes(d);

@@ -46,5 +46,7 @@ void im2col(const ConvDims& d, const float* x, float* cols);
 // each tap's output row is one contiguous add at any stride.
 int64_t col2im_scratch(const ConvDims& d);
 void col2im(const ConvDims& d, const float* cols, float* scratch, float* dx);
+// The same sums in the same order (so the same bits) in AVX-512 vectors; only on a CPU that has it.
+void col2im_avx512(const ConvDims& d, const float* cols, float* scratch, float* dx);
 
 }  // namespace xgrad

@@ -4,11 +4,13 @@
 
 #include <array>
 #include <cmath>
+#include <cstring>
 #include <set>
 
 #include "core/parallel.h"
 #include "core/rng.h"
 #include "ops/conv_kernels.h"
+#include "ops/im2col.h"
 #include "ops/pool_kernels.h"
 #include "ops/registry.h"
 #include "tests/conv_reference.h"
@@ -195,6 +197,13 @@ const std::vector<ConvCase>& conv_cases() {
       {{1, 16, 32, 12}, {16, 16, 3, 3}, {{"dilation", {11, 1}}}},  // 10 output rows: phase row 10 is empty
       {{1, 32, 14, 15}, {33, 32, 5, 5}, {{"dilation", {2, 3}}, {"padding", "same"}}},  // 5x5, uneven phases
       {{2, 32, 8, 8}, {33, 32, 3, 3}, {{"dilation", 2}, {"padding", 2}}},  // 8x8: too small for the mosaic
+      {{2, 16, 5, 5},
+       {24, 16, 3, 3},
+       {{"dilation", 2}, {"padding", 2}}},                     // ovec dx transposed from 16 channels
+      {{2, 48, 7, 6}, {20, 48, 5, 5}, {{"padding", "same"}}},  // from 48: three full vectors of channels
+      {{2, 16, 9, 9}, {32, 16, 5, 5}, {{"stride", 2}, {"padding", "same"}}},  // strided dx of 5x5 outputs
+      {{3, 24, 8, 7}, {40, 24, 3, 3}, {{"stride", 2}, {"padding", "same"}}},  // ovec: 4x4 outputs across rows
+      {{2, 16, 5, 5}, {33, 16, 3, 3}, json::object()},  // the same on 3x3 outputs: 9 as 4 + 5, blocks 2 + 1
   };
   return cases;
 }
@@ -445,6 +454,36 @@ TEST_CASE(
     if (std::string(k.name).find("avx512") != std::string::npos && detected_isa() < Isa::Avx512) continue;
     INFO("kernel " << std::string(k.name));
     CHECK(ran.count(k.name) == 1);
+  }
+}
+
+TEST_CASE("col2im in AVX-512 vectors gives col2im's bits") {
+  if (detected_isa() < Isa::Avx512) return;  // nothing to compare on this CPU
+  struct Case {
+    int64_t c, h, w, k, stride, pad, dilation;
+    bool same;
+  };
+  // Rows of 1-40 outputs (whole vectors, masked tails, both), strides 1-3, dilation, valid, explicit
+  // and "same" padding (uneven at stride 2), and a kernel wider than the image with padding.
+  const Case cases[] = {
+      {3, 9, 9, 5, 2, 0, 1, true},    {16, 9, 9, 5, 2, 0, 1, true},  {4, 32, 32, 3, 2, 1, 1, false},
+      {2, 33, 33, 3, 1, 1, 1, false}, {5, 7, 40, 3, 3, 2, 1, false}, {3, 5, 5, 3, 1, 2, 2, true},
+      {2, 12, 12, 1, 2, 0, 1, false}, {1, 3, 3, 5, 1, 2, 1, false},  {2, 20, 17, 7, 2, 3, 2, false}};
+  Rng rng(17);
+  for (const Case& cs : cases) {
+    Window win;
+    win.kernel = {cs.k, cs.k}, win.stride = {cs.stride, cs.stride}, win.dilation = {cs.dilation, cs.dilation};
+    win.padding.mode = cs.same ? Padding::Mode::Same : Padding::Mode::Explicit;
+    win.padding.pad = {cs.pad, cs.pad};
+    const ConvDims d = conv_dims(Shape{1, cs.c, cs.h, cs.w}, Shape{4, cs.c, cs.k, cs.k}, win);
+    const Tensor cols = random({d.patch(), d.positions()}, rng);
+    std::vector<float> scratch(size_t(col2im_scratch(d))), want(size_t(cs.c * cs.h * cs.w), -1.0f),
+        got(want.size(), -2.0f);
+    col2im(d, cols.data(), scratch.data(), want.data());
+    std::fill(scratch.begin(), scratch.end(), 7.0f);  // col2im_avx512 must not read what col2im left
+    col2im_avx512(d, cols.data(), scratch.data(), got.data());
+    INFO("c " << cs.c << ", " << cs.h << "x" << cs.w << ", k " << cs.k << ", stride " << cs.stride);
+    CHECK(std::memcmp(got.data(), want.data(), want.size() * sizeof(float)) == 0);
   }
 }
 
