@@ -255,8 +255,11 @@ void ovec_forward(const ConvDims& d, const float* xp, const float* wt, const flo
     // have 4 outputs or fewer: half the FMAs in flight or less. Forward, 64 images: 48 -> 96 at 40x40,
     // stride 2 (rows of 20: 8, 8, 4 -> 7, 7, 6) 17.6 -> 16.7 ms; 16 -> 32 at 28x28 (rows of 28) 4.0 ->
     // 3.4 ms. Rows of 14 as 7, 7 lost 5-8 % to 8, 6. The same sums, so the same bits.
-    const int64_t per_row = (ow + 7) / 8;
-    const bool balanced = ow % 8 != 0 && ow % 8 <= 4;
+    // One block of channels leaves registers for up to 16 outputs: its rows go in equal blocks of at
+    // most 16 (a row of 9 as one block of 9 FMA chains, not 5 + 4).
+    constexpr int64_t kMost = OB == 1 ? 16 : 8;
+    const int64_t per_row = (ow + kMost - 1) / kMost;
+    const bool balanced = OB == 1 || (ow % 8 != 0 && ow % 8 <= 4);
     if (flat_blocks(d)) {
       const int64_t count = (p + 7) / 8;  // blocks of equal sizes: a 3x3 plane as 4 + 5, not 8 + 1
       for (int64_t block = 0; block < count; ++block) {
@@ -283,7 +286,7 @@ void ovec_forward(const ConvDims& d, const float* xp, const float* wt, const flo
       for (int64_t part = 0; part < per_row; ++part) {
         const int64_t j0 = balanced ? ow * part / per_row : part * 8,
                       j1 = balanced ? ow * (part + 1) / per_row : std::min(ow, j0 + 8);
-        with_count<8>(j1 - j0, [&](auto r) {
+        with_count<kMost>(j1 - j0, [&](auto r) {
           constexpr int R = decltype(r)::value;
           auto* block = d.stride[1] == 1   ? forward_block<OB, R, 1>
                         : d.stride[1] == 2 ? forward_block<OB, R, 2>
