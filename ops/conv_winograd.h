@@ -33,15 +33,16 @@ const float* winograd_weight_matrix(int m, int r);
 // table entry without name and applies: forward and the weight gradient each copy the input
 // channel-last into scratch (nothing kept); weights prepared as [A², C, O] for forward and [A², O, C]
 // for input_grad (A = m + r − 1; C and O rounded up to whole vectors), so every GEMM reads its
-// operands untransposed; dU is [A², O, C] likewise, finished once per batch (finish_once).
-ConvKernel winograd_lanes_conv_kernel(int m, int r, Isa isa);
+// operands untransposed; dU is [A², O, C] likewise, finished once per batch (finish_once). `dilated`:
+// the same kernel on the mosaic of a dilated conv's phases (ops/conv_dilated.h), its entry points taking
+// the dilated conv's dims.
+ConvKernel winograd_lanes_conv_kernel(int m, int r, Isa isa, bool dilated = false);
 
 // The kernel-table entries (conv_kernels.cpp lists them, conv_winograd_entry.cpp builds them): at
 // isa Avx512 and Avx2 the lane kernels by F(m, r), at isa Generic the plain ones by F(2, 3).
 ConvKernel winograd_conv_kernel(const char* name, int m, Isa isa, int r = 3);
 // The same lane kernels on dilated convs at stride 1, over the mosaic of their phases
-// (ops/conv_dilated.h); isa Avx512
-// or Avx2.
+// (ops/conv_dilated.h); isa Avx512 or Avx2.
 ConvKernel dilated_winograd_conv_kernel(const char* name, int m, Isa isa, int r = 3);
 
 }  // namespace xgrad

@@ -13,6 +13,7 @@
 #include <type_traits>
 
 #include "core/parallel.h"
+#include "ops/conv_dilated.h"
 #include "ops/conv_ovec.h"
 #include "ops/conv_winograd.h"
 #include "ops/cpu.h"
@@ -76,7 +77,7 @@ XGRAD_AVX2_END
 
 namespace xgrad {
 
-ConvKernel winograd_lanes_conv_kernel(int m, int r, Isa isa) {
+ConvKernel winograd_lanes_conv_kernel(int m, int r, Isa isa, bool dilated) {
   namespace a512 = winograd_lanes::avx512;
   namespace a2 = winograd_lanes::avx2;
   using winograd::F2;
@@ -84,13 +85,18 @@ ConvKernel winograd_lanes_conv_kernel(int m, int r, Isa isa) {
   using winograd::F3x5;
   using winograd::F4;
   using winograd::F4x5;
-  if (isa == Isa::Avx512) {
-    if (r == 5)
-      return m == 4 ? a512::kernel_of<F4x5>() : m == 3 ? a512::kernel_of<F3x5>() : a512::kernel_of<F2x5>();
-    return m == 4 ? a512::kernel_of<F4>() : a512::kernel_of<F2>();
-  }
-  if (r == 5) return m == 4 ? a2::kernel_of<F4x5>() : m == 3 ? a2::kernel_of<F3x5>() : a2::kernel_of<F2x5>();
-  return m == 4 ? a2::kernel_of<F4>() : a2::kernel_of<F2>();
+  const auto of = [dilated](auto avx512, auto variant) {
+    using F = decltype(variant);
+    if constexpr (decltype(avx512)::value)
+      return dilated ? a512::dilated_kernel_of<F>() : a512::kernel_of<F>();
+    else
+      return dilated ? a2::dilated_kernel_of<F>() : a2::kernel_of<F>();
+  };
+  const auto by_variant = [&](auto avx512) {
+    if (r == 5) return m == 4 ? of(avx512, F4x5{}) : m == 3 ? of(avx512, F3x5{}) : of(avx512, F2x5{});
+    return m == 4 ? of(avx512, F4{}) : of(avx512, F2{});
+  };
+  return isa == Isa::Avx512 ? by_variant(std::true_type{}) : by_variant(std::false_type{});
 }
 
 }  // namespace xgrad

@@ -120,6 +120,104 @@ void from_lanes(const float* in, int64_t c, int64_t h, int64_t w, int64_t top, i
   }
 }
 
+// The copies of to_lanes and from_lanes by a CellMap (ops/conv_dilated.h) instead of a shift: each
+// source row goes through `row` [w, L] channel-last, so a cell moves as one vector wherever it lands.
+
+// dst [map.width cells, L] = the cells of src [cells, L] that the map's runs name, zeros elsewhere.
+void copy_cells(const CellMap& map, const float* src, float* dst) {
+  int64_t next = 0;  // the first cell not yet written
+  for (const CellRun& run : map.runs) {
+    std::fill(dst + next * kWidth, dst + run.at * kWidth, 0.0f);
+    for (int64_t k = 0; k < run.count; ++k)
+      Vec::storeu(dst + (run.at + k) * kWidth, Vec::loadu(src + (run.from + k * run.step) * kWidth));
+    next = run.at + run.count;
+  }
+  std::fill(dst + next * kWidth, dst + map.width * kWidth, 0.0f);
+}
+
+// out [c/L blocks, map rows, map width, L] = the cells of in [c, h, w] the map names, zeros elsewhere.
+void to_lanes_mapped(const float* in, int64_t c, int64_t h, int64_t w, const CellMap& map, float* row,
+                     float* out) {
+  const int64_t rows = int64_t(map.row_of.size()), cols = map.width;
+  for (int64_t cb = 0; cb * kWidth < c; ++cb) {
+    const int64_t chans = std::min(kWidth, c - cb * kWidth);
+    if (chans < kWidth) std::fill(row, row + w * kWidth, 0.0f);  // the transposes leave those lanes
+    for (int64_t r = 0; r < rows; ++r) {
+      float* dst = out + (cb * rows + r) * cols * kWidth;
+      const int64_t src = map.row_of[size_t(r)];
+      if (src < 0) {
+        std::fill(dst, dst + cols * kWidth, 0.0f);
+        continue;
+      }
+      for (int64_t j0 = 0; j0 < w; j0 += kWidth)
+        Vec::transpose(in + (cb * kWidth * h + src) * w + j0, h * w, row + j0 * kWidth, kWidth, chans,
+                       std::min(kWidth, w - j0));
+      copy_cells(map, row, dst);
+    }
+  }
+}
+
+// out [c, h, w] (h = the map's rows, w its width) = the cells of in [c/L blocks, rows, cols, L] the map
+// names, zeros elsewhere.
+void from_lanes_mapped(const float* in, int64_t c, int64_t rows, int64_t cols, const CellMap& map, float* row,
+                       float* out) {
+  const int64_t h = int64_t(map.row_of.size()), w = map.width;
+  for (int64_t cb = 0; cb * kWidth < c; ++cb) {
+    const int64_t chans = std::min(kWidth, c - cb * kWidth);
+    for (int64_t i = 0; i < h; ++i) {
+      const int64_t src = map.row_of[size_t(i)];
+      if (src < 0) {
+        for (int64_t ch = 0; ch < chans; ++ch) std::fill_n(out + ((cb * kWidth + ch) * h + i) * w, w, 0.0f);
+        continue;
+      }
+      copy_cells(map, in + (cb * rows + src) * cols * kWidth, row);
+      for (int64_t j0 = 0; j0 < w; j0 += kWidth)
+        Vec::transpose(row + j0 * kWidth, kWidth, out + (cb * kWidth * h + i) * w + j0, h * w,
+                       std::min(kWidth, w - j0), chans);
+    }
+  }
+}
+
+// Where a call's planes meet the kernel's channel-last grids, image i of the call. A plain conv's x
+// (and dx) sit in the region shifted by the padding, g (and y) at the output image's origin.
+struct PlainPlanes {
+  const ConvDims& d;
+  void x_in(const float* x, int64_t i, const Geometry& g, float* region) const {
+    to_lanes(x + i * d.c * d.h * d.w, d.c, d.h, d.w, d.g.pad_top, d.g.pad_left, g.rows, g.cols, region);
+  }
+  void g_in(const float* gy, int64_t i, int64_t rows, int64_t cols, float* image) const {
+    to_lanes(gy + i * d.o * d.positions(), d.o, d.g.out_h, d.g.out_w, 0, 0, rows, cols, image);
+  }
+  void y_out(const float* image, int64_t rows, int64_t cols, int64_t i, float* y) const {
+    from_lanes(image, d.o, d.g.out_h, d.g.out_w, 0, 0, rows, cols, y + i * d.o * d.positions());
+  }
+  void dx_out(const float* region, const Geometry& g, int64_t i, float* dx) const {
+    from_lanes(region, d.c, d.h, d.w, d.g.pad_top, d.g.pad_left, g.rows, g.cols, dx + i * d.c * d.h * d.w);
+  }
+};
+
+// A dilated conv d's planes on the mosaic of its phases (ops/conv_dilated.h): the kernel's geometry is
+// the mosaic's, its grids' cells are mapped to d's planes; `row` holds one channel-last row.
+struct MosaicPlanes {
+  const ConvDims& d;
+  float* row;
+  void x_in(const float* x, int64_t i, const Geometry& g, float* region) const {
+    to_lanes_mapped(x + i * d.c * d.h * d.w, d.c, d.h, d.w, mosaic_of_x(d, g.rows, g.cols), row, region);
+  }
+  void g_in(const float* gy, int64_t i, int64_t rows, int64_t cols, float* image) const {
+    to_lanes_mapped(gy + i * d.o * d.positions(), d.o, d.g.out_h, d.g.out_w,
+                    mosaic_outputs_of_g(d, rows, cols), row, image);
+  }
+  void y_out(const float* image, int64_t rows, int64_t cols, int64_t i, float* y) const {
+    from_lanes_mapped(image, d.o, rows, cols, y_of_mosaic_outputs(d), row, y + i * d.o * d.positions());
+  }
+  void dx_out(const float* region, const Geometry& g, int64_t i, float* dx) const {
+    from_lanes_mapped(region, d.c, g.rows, g.cols, dx_of_mosaic(d), row, dx + i * d.c * d.h * d.w);
+  }
+};
+// Floats of MosaicPlanes' row: the wider of x's and y's rows.
+int64_t mosaic_row_size(const ConvDims& d) { return std::max(d.w, d.g.out_w) * kWidth; }
+
 // V [A², n, cp] = Bᵀ d B for the tiles of tile rows [ti0, ti1), tile t = (ti - ti0)·tw + tj.
 template <class F>
 void input_transform(const Geometry& g, const float* region, int64_t ti0, int64_t ti1, float* v) {
@@ -261,17 +359,17 @@ void prepare(const ConvDims& d, const float* w, float* u) {
   }
 }
 
-template <class F>
-void forward(const ConvDims& d, const float* x, const float* u, const float* b, float*, float* scratch,
-             float* y) {
+// The kernels over planes P (PlainPlanes, MosaicPlanes); d is the geometry's conv (a dilated conv's
+// mosaic), of d.n images.
+template <class F, class P>
+void forward_on(const ConvDims& d, const P& planes, const float* x, const float* u, const float* b,
+                float* scratch, float* y) {
   const Geometry g = geometry<F>(d, d.n);
   const Scratch s = layout<F>(g, scratch);
-  const int64_t x_image = d.c * d.h * d.w, y_image = d.o * d.positions();
   for (int64_t ti0 = 0; ti0 < g.th; ti0 += g.band) {
     const int64_t ti1 = std::min(g.th, ti0 + g.band), n = (ti1 - ti0) * g.tw;
     for (int64_t i = 0; i < g.images; ++i) {
-      if (ti0 == 0)
-        to_lanes(x + i * x_image, d.c, d.h, d.w, d.g.pad_top, d.g.pad_left, g.rows, g.cols, s.region);
+      if (ti0 == 0) planes.x_in(x, i, g, s.region);
       input_transform<F>(g, s.region, ti0, ti1, s.v + i * n * g.cp);
     }
     // M_ξ [n, op] = V_ξ [n, cp] · U_ξ [cp, op], the n tiles of every image at once
@@ -280,8 +378,7 @@ void forward(const ConvDims& d, const float* x, const float* u, const float* b, 
                 s.m + xi * g.m_cell, g.op, false);
     for (int64_t i = 0; i < g.images; ++i) {
       output_transform<F>(g, s.m + i * n * g.op, b, d.o, ti0, ti1, s.image);
-      if (ti1 == g.th)
-        from_lanes(s.image, d.o, d.g.out_h, d.g.out_w, 0, 0, F::kM * g.th, F::kM * g.tw, y + i * y_image);
+      if (ti1 == g.th) planes.y_out(s.image, F::kM * g.th, F::kM * g.tw, i, y);
     }
   }
 }
@@ -293,14 +390,14 @@ bool weight_grad_by_f2(const ConvDims& d) { return ((d.g.out_h + 3) / 4) * ((d.g
 
 // V and dM of the band's tiles (tile rows [ti0, ti1)) of every image of the call by variant W; x and
 // g are copied channel-last at the first band.
-template <class W>
-void transform_x_and_g(const ConvDims& d, const Geometry& g, const Scratch& s, const float* x,
-                       const float* gy, int64_t ti0, int64_t ti1) {
-  const int64_t x_image = d.c * d.h * d.w, y_image = d.o * d.positions(), n = (ti1 - ti0) * g.tw;
+template <class W, class P>
+void transform_x_and_g(const Geometry& g, const P& planes, const Scratch& s, const float* x, const float* gy,
+                       int64_t ti0, int64_t ti1) {
+  const int64_t n = (ti1 - ti0) * g.tw;
   for (int64_t i = 0; i < g.images; ++i) {
     if (ti0 == 0) {
-      to_lanes(x + i * x_image, d.c, d.h, d.w, d.g.pad_top, d.g.pad_left, g.rows, g.cols, s.region);
-      to_lanes(gy + i * y_image, d.o, d.g.out_h, d.g.out_w, 0, 0, W::kM * g.th, W::kM * g.tw, s.image);
+      planes.x_in(x, i, g, s.region);
+      planes.g_in(gy, i, W::kM * g.th, W::kM * g.tw, s.image);
     }
     input_transform<W>(g, s.region, ti0, ti1, s.v + i * n * g.cp);
     grad_transform<W>(g, s.image, ti0, ti1, s.m + i * n * g.op);
@@ -309,23 +406,25 @@ void transform_x_and_g(const ConvDims& d, const Geometry& g, const Scratch& s, c
 
 // acc: dU [A², op, cp] += dM_ξᵀ · V_ξ of d.n images by variant W, V from the region F's forward reads
 // (dU = that where d.acc_fresh).
-template <class F, class W>
-void weight_grad_by(const ConvDims& d, const float* x, const float* gy, float* scratch, float* acc) {
+template <class F, class W, class P>
+void weight_grad_by(const ConvDims& d, const P& planes, const float* x, const float* gy, float* scratch,
+                    float* acc) {
   const Geometry g = reading_region_of<F, W>(d, d.n);
   const Scratch s = layout<W>(g, scratch);
   for (int64_t ti0 = 0; ti0 < g.th; ti0 += g.band) {
     const int64_t ti1 = std::min(g.th, ti0 + g.band), n = (ti1 - ti0) * g.tw;
-    transform_x_and_g<W>(d, g, s, x, gy, ti0, ti1);
+    transform_x_and_g<W>(g, planes, s, x, gy, ti0, ti1);
     for (int64_t xi = 0; xi < W::kA * W::kA; ++xi)  // dU_ξ [op, cp] (+)= dM_ξ [n, op]ᵀ · V_ξ [n, cp]
       cell_gemm(g.op, g.cp, g.images * n, s.m + xi * g.m_cell, 1, g.op, s.v + xi * g.v_cell, g.cp,
                 acc + xi * g.op * g.cp, g.cp, !(d.acc_fresh && ti0 == 0));
   }
 }
-template <class F>
-void weight_grad(const ConvDims& d, const float* x, const float*, const float* gy, float* scratch,
-                 float* acc) {
-  if (std::is_same_v<F, F4> && weight_grad_by_f2(d)) return weight_grad_by<F, F2>(d, x, gy, scratch, acc);
-  weight_grad_by<F, F>(d, x, gy, scratch, acc);
+template <class F, class P>
+void weight_grad_on(const ConvDims& d, const P& planes, const float* x, const float* gy, float* scratch,
+                    float* acc) {
+  if (std::is_same_v<F, F4> && weight_grad_by_f2(d))
+    return weight_grad_by<F, F2>(d, planes, x, gy, scratch, acc);
+  weight_grad_by<F, F>(d, planes, x, gy, scratch, acc);
 }
 
 // dw [O, C, r, r] += Gᵀ dU G = dUᵀ · K (dU by variant W): one GEMM per block of 16 output channels
@@ -345,23 +444,22 @@ void weight_grad_finish_by(const ConvDims& d, const float* acc, float* dw) {
     }
   });
 }
+
 template <class F>
 void weight_grad_finish(const ConvDims& d, const float* acc, float* dw) {
   if (std::is_same_v<F, F4> && weight_grad_by_f2(d)) return weight_grad_finish_by<F2>(d, acc, dw);
   weight_grad_finish_by<F>(d, acc, dw);
 }
 
-template <class F>
-void input_grad(const ConvDims& d, const float* gy, const float*, const float* ut, float* scratch,
-                float* dx) {
+template <class F, class P>
+void input_grad_on(const ConvDims& d, const P& planes, const float* gy, const float* ut, float* scratch,
+                   float* dx) {
   const Geometry g = geometry<F>(d, d.n);
   const Scratch s = layout<F>(g, scratch);
-  const int64_t x_image = d.c * d.h * d.w, y_image = d.o * d.positions();
   for (int64_t ti0 = 0; ti0 < g.th; ti0 += g.band) {
     const int64_t ti1 = std::min(g.th, ti0 + g.band), n = (ti1 - ti0) * g.tw;
     for (int64_t i = 0; i < g.images; ++i) {
-      if (ti0 == 0)
-        to_lanes(gy + i * y_image, d.o, d.g.out_h, d.g.out_w, 0, 0, F::kM * g.th, F::kM * g.tw, s.image);
+      if (ti0 == 0) planes.g_in(gy, i, F::kM * g.th, F::kM * g.tw, s.image);
       grad_transform<F>(g, s.image, ti0, ti1, s.m + i * n * g.op);
     }
     for (int64_t xi = 0; xi < F::kA * F::kA; ++xi)  // dV_ξ [n, cp] = dM_ξ [n, op] · Uᵀ_ξ [op, cp]
@@ -370,8 +468,7 @@ void input_grad(const ConvDims& d, const float* gy, const float*, const float* u
     for (int64_t i = 0; i < g.images; ++i) {  // one image in bands, or whole images in one band
       if (ti0 == 0) std::fill(s.region, s.region + g.cp * g.rows * g.cols, 0.0f);
       input_adjoint<F>(g, s.v + i * n * g.cp, ti0, ti1, s.region);
-      if (ti1 == g.th)
-        from_lanes(s.region, d.c, d.h, d.w, d.g.pad_top, d.g.pad_left, g.rows, g.cols, dx + i * x_image);
+      if (ti1 == g.th) planes.dx_out(s.region, g, i, dx);
     }
   }
 }
@@ -380,20 +477,19 @@ void input_grad(const ConvDims& d, const float* gy, const float*, const float* u
 // once. dM is used twice, dU += dMᵀ·V and then dV = dM·Uᵀ into V's buffer (read by then); dx's sums
 // go to dx_scratch's region, since x's stays for the later bands. The same sums in the same order as
 // the two calls. F(4, 3) with its weight gradient by F(2, 3) makes the two calls.
-template <class F>
-void both_grads(const ConvDims& d, const float* x, const float* kept, const float* gy, const float* ut,
-                float* scratch, float* dx_scratch, float* acc, float* dx) {
+template <class F, class P>
+void both_grads_on(const ConvDims& d, const P& planes, const float* x, const float* gy, const float* ut,
+                   float* scratch, float* dx_scratch, float* acc, float* dx) {
   if (std::is_same_v<F, F4> && weight_grad_by_f2(d)) {
-    weight_grad<F>(d, x, kept, gy, scratch, acc);
-    return input_grad<F>(d, gy, nullptr, ut, dx_scratch, dx);
+    weight_grad_on<F>(d, planes, x, gy, scratch, acc);
+    return input_grad_on<F>(d, planes, gy, ut, dx_scratch, dx);
   }
   const Geometry g = geometry<F>(d, d.n);
   const Scratch s = layout<F>(g, scratch);
   float* dx_region = layout<F>(g, dx_scratch).region;
-  const int64_t x_image = d.c * d.h * d.w;
   for (int64_t ti0 = 0; ti0 < g.th; ti0 += g.band) {
     const int64_t ti1 = std::min(g.th, ti0 + g.band), n = (ti1 - ti0) * g.tw;
-    transform_x_and_g<F>(d, g, s, x, gy, ti0, ti1);
+    transform_x_and_g<F>(g, planes, s, x, gy, ti0, ti1);
     for (int64_t xi = 0; xi < F::kA * F::kA; ++xi) {
       cell_gemm(g.op, g.cp, g.images * n, s.m + xi * g.m_cell, 1, g.op, s.v + xi * g.v_cell, g.cp,
                 acc + xi * g.op * g.cp, g.cp, !(d.acc_fresh && ti0 == 0));
@@ -403,10 +499,66 @@ void both_grads(const ConvDims& d, const float* x, const float* kept, const floa
     for (int64_t i = 0; i < g.images; ++i) {
       if (ti0 == 0) std::fill(dx_region, dx_region + g.cp * g.rows * g.cols, 0.0f);
       input_adjoint<F>(g, s.v + i * n * g.cp, ti0, ti1, dx_region);
-      if (ti1 == g.th)
-        from_lanes(dx_region, d.c, d.h, d.w, d.g.pad_top, d.g.pad_left, g.rows, g.cols, dx + i * x_image);
+      if (ti1 == g.th) planes.dx_out(dx_region, g, i, dx);
     }
   }
+}
+
+// The table's entry points: plain convs as they are; dilated convs on their mosaic, whose channel-last
+// row sits after the kernel's scratch (sizes_dilated).
+template <class F>
+void forward(const ConvDims& d, const float* x, const float* u, const float* b, float*, float* scratch,
+             float* y) {
+  forward_on<F>(d, PlainPlanes{d}, x, u, b, scratch, y);
+}
+template <class F>
+void weight_grad(const ConvDims& d, const float* x, const float*, const float* gy, float* scratch,
+                 float* acc) {
+  weight_grad_on<F>(d, PlainPlanes{d}, x, gy, scratch, acc);
+}
+template <class F>
+void input_grad(const ConvDims& d, const float* gy, const float*, const float* ut, float* scratch,
+                float* dx) {
+  input_grad_on<F>(d, PlainPlanes{d}, gy, ut, scratch, dx);
+}
+template <class F>
+void both_grads(const ConvDims& d, const float* x, const float*, const float* gy, const float* ut,
+                float* scratch, float* dx_scratch, float* acc, float* dx) {
+  both_grads_on<F>(d, PlainPlanes{d}, x, gy, ut, scratch, dx_scratch, acc, dx);
+}
+
+template <class F>
+int64_t scratch_size_dilated(const ConvDims& d) {
+  return scratch_size<F>(mosaic_dims(d)) + mosaic_row_size(d);
+}
+template <class F>
+float* mosaic_row(const ConvDims& d, float* scratch) {
+  return scratch + scratch_size<F>(mosaic_dims(d));
+}
+template <class F>
+void forward_dilated(const ConvDims& d, const float* x, const float* u, const float* b, float*,
+                     float* scratch, float* y) {
+  forward_on<F>(mosaic_dims(d), MosaicPlanes{d, mosaic_row<F>(d, scratch)}, x, u, b, scratch, y);
+}
+template <class F>
+void weight_grad_dilated(const ConvDims& d, const float* x, const float*, const float* gy, float* scratch,
+                         float* acc) {
+  weight_grad_on<F>(mosaic_dims(d), MosaicPlanes{d, mosaic_row<F>(d, scratch)}, x, gy, scratch, acc);
+}
+template <class F>
+void weight_grad_finish_dilated(const ConvDims& d, const float* acc, float* dw) {
+  weight_grad_finish<F>(mosaic_dims(d), acc, dw);
+}
+template <class F>
+void input_grad_dilated(const ConvDims& d, const float* gy, const float*, const float* ut, float* scratch,
+                        float* dx) {
+  input_grad_on<F>(mosaic_dims(d), MosaicPlanes{d, mosaic_row<F>(d, scratch)}, gy, ut, scratch, dx);
+}
+template <class F>
+void both_grads_dilated(const ConvDims& d, const float* x, const float*, const float* gy, const float* ut,
+                        float* scratch, float* dx_scratch, float* acc, float* dx) {
+  both_grads_on<F>(mosaic_dims(d), MosaicPlanes{d, mosaic_row<F>(d, scratch)}, x, gy, ut, scratch, dx_scratch,
+                   acc, dx);
 }
 
 // Nothing kept: forward and the weight gradient each copy x channel-last into their scratch (keeping
@@ -436,5 +588,31 @@ ConvKernel kernel_of() {
                images_per_call<F>};
   k.both_grads = both_grads<F>;
   k.fresh_acc = true;  // the first band's GEMMs write dU
+  return k;
+}
+
+template <class F>
+ConvSizes sizes_dilated(const ConvDims& d) {
+  ConvSizes s = sizes<F>(mosaic_dims(d));
+  const int64_t scratch = scratch_size_dilated<F>(d);
+  s.scratch = scratch, s.dx_scratch = scratch;
+  return s;
+}
+template <class F>
+int64_t images_per_call_dilated(const ConvDims& d) {
+  return images_per_call<F>(mosaic_dims(d));
+}
+
+// The same kernel on a dilated conv's mosaic: each entry point takes the dilated conv's dims.
+template <class F>
+ConvKernel dilated_kernel_of() {
+  ConvKernel k = kernel_of<F>();
+  k.sizes = sizes_dilated<F>;
+  k.forward = forward_dilated<F>;
+  k.weight_grad = weight_grad_dilated<F>;
+  k.weight_grad_finish = weight_grad_finish_dilated<F>;
+  k.input_grad = input_grad_dilated<F>;
+  k.images_per_call = images_per_call_dilated<F>;
+  k.both_grads = both_grads_dilated<F>;
   return k;
 }

@@ -204,6 +204,7 @@ const std::vector<ConvCase>& conv_cases() {
       {{2, 16, 9, 9}, {32, 16, 5, 5}, {{"stride", 2}, {"padding", "same"}}},  // strided dx of 5x5 outputs
       {{3, 24, 8, 7}, {40, 24, 3, 3}, {{"stride", 2}, {"padding", "same"}}},  // ovec: 4x4 outputs across rows
       {{2, 16, 5, 5}, {33, 16, 3, 3}, json::object()},  // the same on 3x3 outputs: 9 as 4 + 5, blocks 2 + 1
+      {{5, 32, 9, 9}, {33, 32, 3, 3}, {{"dilation", 2}, {"padding", 2}}},  // mosaics of 3x3 tiles, 3 a call
   };
   return cases;
 }
@@ -344,8 +345,9 @@ TEST_CASE("a forced conv kernel that does not apply is an error, and the choice 
     CHECK(dilated->kernel_name(vgg(16, 28, 5)) == "ovec_avx512");  // 5x5 on the mosaic from 32 channels
     CHECK(dilated->kernel_name(vgg(32, 28, 5)) == "winograd_f4x5_dilated_avx512");
     CHECK(dilated->kernel_name(vgg(32, 12)) == "ovec_avx512");  // 8x8 outputs: the seams would dominate
-    CHECK(dilated->kernel_name(vgg(32, 13)) == "winograd_f4x3_dilated_avx512");  // 9x9 outputs
-    CHECK(dilated->kernel_name(vgg(32, 17, 5)) == "ovec_avx512");                // 5x5: 9x9 outputs
+    CHECK(dilated->kernel_name(vgg(32, 13)) == "winograd_f4x3_dilated_avx512");     // 9x9 outputs
+    CHECK(dilated->kernel_name(vgg(32, 16, 5)) == "winograd_f4x5_dilated_avx512");  // 5x5: 8x8 outputs
+    CHECK(dilated->kernel_name(vgg(32, 15, 5)) == "ovec_avx512");                   // 5x5: 7x7 outputs
     auto projection = registry().make("conv2d", {{"stride", 2}});  // a 1x1 conv is a subsample + GEMM
     CHECK(projection->kernel_name({{{-1, 32, 16, 16}}, {{64, 32, 1, 1}}}) == "im2col_gemm_avx512");
   }
@@ -368,7 +370,10 @@ TEST_CASE("a forced conv kernel that does not apply is an error, and the choice 
     auto dilated = registry().make("conv2d", {{"dilation", 2}});
     CHECK(dilated->kernel_name(vgg(16, 26)) == "winograd_f4x3_dilated_avx2");
     CHECK(dilated->kernel_name(vgg(8, 26)) == "im2col_gemm");
-    CHECK(dilated->kernel_name(vgg(16, 11)) == "im2col_gemm");  // 7x7 outputs
+    CHECK(dilated->kernel_name(vgg(16, 11)) == "im2col_gemm");                    // 7x7 outputs
+    CHECK(dilated->kernel_name(vgg(32, 12)) == "winograd_f2x3_dilated_avx2");     // 8x8 outputs
+    CHECK(dilated->kernel_name(vgg(32, 14, 5)) == "winograd_f4x5_dilated_avx2");  // 5x5: 6x6 outputs
+    CHECK(dilated->kernel_name(vgg(32, 13, 5)) == "im2col_gemm");                 // 5x5 outputs
   }
   Forced generic("", Isa::Generic);
   CHECK(same->kernel_name(vgg(32, 32)) == "winograd_f2x3");
