@@ -1,6 +1,7 @@
 #include "tools/bench_xgrad.h"
 
 #include <cblas.h>
+#include <sched.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 
@@ -298,6 +299,30 @@ double first_touch_us_per_page() {
     munmap(m, bytes);
   }
   return median(per_page);
+}
+
+PinnedToThisCpu::PinnedToThisCpu() {
+#ifdef __linux__
+  cpu_set_t old, one;
+  const int here = sched_getcpu();
+  if (here < 0 || sched_getaffinity(0, sizeof old, &old) != 0) return;
+  CPU_ZERO(&one);
+  CPU_SET(here, &one);
+  if (sched_setaffinity(0, sizeof one, &one) != 0) return;
+  const auto* bytes = reinterpret_cast<const unsigned char*>(&old);
+  saved_.assign(bytes, bytes + sizeof old);
+  cpu_ = here;
+#endif
+}
+
+PinnedToThisCpu::~PinnedToThisCpu() {
+#ifdef __linux__
+  if (cpu_ >= 0) {
+    cpu_set_t old;
+    std::copy(saved_.begin(), saved_.end(), reinterpret_cast<unsigned char*>(&old));
+    sched_setaffinity(0, sizeof old, &old);
+  }
+#endif
 }
 
 double peak_rss_mb() {

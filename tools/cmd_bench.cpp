@@ -176,11 +176,15 @@ void run_bench(BenchOptions o) {
   double load[3] = {0, 0, 0};
   std::map<int, std::vector<Result>> results;
   for (int t : o.threads) {
+    std::optional<PinnedToThisCpu> pin;  // one thread: both peers on the same CPU
+    if (t == 1) pin.emplace();
     set_num_threads(t);
     const SgemmPeak peak = sgemm_peak_gflops(o.repeats);
     getloadavg(load, 3);
-    std::printf("\nthreads %d: sgemm peak %.1f GFLOP/s (by CPU time per thread %.1f), load average %.2f\n", t,
+    std::printf("\nthreads %d: sgemm peak %.1f GFLOP/s (by CPU time per thread %.1f), load average %.2f", t,
                 peak.wall, peak.cpu, load[0]);
+    if (pin && pin->cpu() >= 0) std::printf("; xgrad and PyTorch on CPU %d", pin->cpu());
+    std::printf("\n");
     if (o.torch)
       std::printf(
           "first touch of a fresh page: %.2f us here; PyTorch runs %s, each model just before xgrad's\n",
