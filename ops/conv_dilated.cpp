@@ -48,16 +48,7 @@ std::vector<int64_t> inverse(const std::vector<int64_t>& map, int64_t size) {
     if (map[m] >= 0) inv[size_t(map[m])] = int64_t(m);
   return inv;
 }
-CellMap cell_map(std::vector<int64_t> rows, const std::vector<int64_t>& cols) {
-  CellMap m;
-  m.row_of = std::move(rows);
-  m.runs = runs_of(cols);
-  m.width = int64_t(cols.size());
-  return m;
-}
-
-}  // namespace
-
+// The runs of a map of destination cells to source cells (−1: none).
 std::vector<CellRun> runs_of(const std::vector<int64_t>& map) {
   std::vector<CellRun> runs;
   for (int64_t s = 0; s < int64_t(map.size()); ++s) {
@@ -75,6 +66,15 @@ std::vector<CellRun> runs_of(const std::vector<int64_t>& map) {
   }
   return runs;
 }
+CellMap cell_map(std::vector<int64_t> rows, const std::vector<int64_t>& cols) {
+  CellMap m;
+  m.row_of = std::move(rows);
+  m.runs = runs_of(cols);
+  m.width = int64_t(cols.size());
+  return m;
+}
+
+}  // namespace
 
 ConvDims mosaic_dims(const ConvDims& d) {
   ConvDims m = d;

@@ -34,8 +34,6 @@ struct CellMap {
   std::vector<CellRun> runs;
   int64_t width = 0;  // destination cells per row
 };
-// The runs of a map of destination cells to source cells (−1: none).
-std::vector<CellRun> runs_of(const std::vector<int64_t>& map);
 
 // The maps between dilated conv d's planes and its mosaic on grids of rows x cols cells (at least the
 // mosaic's; the cells beyond it are zeros):
