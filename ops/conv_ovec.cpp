@@ -29,15 +29,17 @@ int64_t blocks(const ConvDims& d) { return (d.o + kLanes - 1) / kLanes; }
 // two output rows').
 bool flat_blocks(const ConvDims& d) { return d.g.out_w <= 4 && d.positions() >= 8 && d.o > kLanes; }
 int64_t taps(const ConvDims& d) { return d.patch(); }
+// The weight gradient's order of taps, and of their sums in acc: kernel position first with 8 or more
+// channels (see weight_blocks), else [c, kh, kw].
+bool position_first(const ConvDims& d) { return d.c >= 8; }
 
 }  // namespace
 
 int64_t ovec_padded_size(const ConvDims& d) { return d.c * padded(d).rows * padded(d).cols; }
 int64_t ovec_weights_size(const ConvDims& d) { return blocks(d) * taps(d) * kLanes; }
-// Forward needs [up to 2 blocks, positions, 16]; weight_grad [o blocks, positions, 16] and one int64
-// per tap.
+// Forward needs [up to 2 blocks, positions, 16]; weight_grad [o blocks, positions, 16].
 int64_t ovec_scratch_size(const ConvDims& d) {
-  return std::max<int64_t>(2, blocks(d)) * d.positions() * kLanes + 2 * taps(d);
+  return std::max<int64_t>(2, blocks(d)) * d.positions() * kLanes;
 }
 
 void ovec_pad(const ConvDims& d, const float* x, float* xp) { pad_image(d, x, xp); }
@@ -53,9 +55,14 @@ void ovec_transpose_weights(const ConvDims& d, const float* w, float* wt) {
 }
 
 void ovec_weight_grad_finish(const ConvDims& d, const float* acc, float* dw) {
-  const int64_t t = taps(d);
+  const int64_t t = taps(d), kk = d.kh * d.kw;
+  const bool by_position = position_first(d);
   for (int64_t o = 0; o < d.o; ++o)
-    for (int64_t k = 0; k < t; ++k) dw[o * t + k] += acc[((o / kLanes) * t + k) * kLanes + o % kLanes];
+    for (int64_t c = 0; c < d.c; ++c)
+      for (int64_t pq = 0; pq < kk; ++pq) {
+        const int64_t slot = by_position ? pq * d.c + c : c * kk + pq;
+        dw[o * t + c * kk + pq] += acc[((o / kLanes) * t + slot) * kLanes + o % kLanes];
+      }
 }
 
 XGRAD_AVX512_BEGIN
@@ -123,10 +130,10 @@ namespace {
 // (a 5x5 "same" conv on 7x7 reads padding with 6 of its 35 row taps). SW: the column stride when
 // known at compile time (1 or 2), else 0: with a run-time stride GCC kept the R broadcasts' addresses
 // in R registers and reloaded spilled ones inside the loop (32 -> 64 at 32x32 stride 2, in cache:
-// 55-57 -> 48 µs an image; LeNet's conv2 4.4 -> 4.2).
-template <int OB, int R, int SW = 0>
+// 55-57 -> 48 µs an image; LeNet's conv2 4.4 -> 4.2). KW: the kernel width when known, else 0.
+template <int OB, int R, int SW = 0, int KW = 0>
 void forward_block(const ConvDims& d, const float* src, const float* wt, KernelRows rows, float* out) {
-  const int64_t sw = SW ? SW : d.stride[1];
+  const int64_t sw = SW ? SW : d.stride[1], kw = KW ? KW : d.kw;
   const Padded pd = padded(d);
   const int64_t wstride = taps(d) * kLanes, ostride = d.positions() * kLanes;
   __m512 acc[OB][R];
@@ -135,8 +142,8 @@ void forward_block(const ConvDims& d, const float* src, const float* wt, KernelR
   for (int64_t c = 0; c < d.c; ++c)
     for (int64_t p = rows.begin; p < rows.end; ++p) {
       const float* row = src + (c * pd.rows + p * d.dilation[0]) * pd.cols;
-      const float* wq = wt + (c * d.kh + p) * d.kw * kLanes;
-      for (int64_t q = 0; q < d.kw; ++q, wq += kLanes) {
+      const float* wq = wt + (c * d.kh + p) * kw * kLanes;
+      for (int64_t q = 0; q < kw; ++q, wq += kLanes) {
         __m512 wv[OB];
         for (int k = 0; k < OB; ++k) wv[k] = _mm512_loadu_ps(wq + k * wstride);
         const float* s = row + q * d.dilation[1];
@@ -148,6 +155,20 @@ void forward_block(const ConvDims& d, const float* src, const float* wt, KernelR
     }
   for (int k = 0; k < OB; ++k)
     for (int r = 0; r < R; ++r) _mm512_storeu_ps(out + k * ostride + r * kLanes, acc[k][r]);
+}
+
+// forward_block with the column stride and, at stride 1, the common kernel widths fixed at compile
+// time: with the width known GCC unrolls the loop over a kernel row (16 -> 16, 5x5, dilation 2, on
+// 9x9: forward 514 -> 451 us per 64 images; 32 -> 64, 3x3 on 5x5: 472 -> 406). Not at stride 2:
+// 32 -> 64, 3x3 on 32x32 lost 6-19 %.
+template <int OB, int R>
+auto block_for(const ConvDims& d) {
+  const int64_t sw = d.stride[1], kw = d.kw;
+  if (sw == 1)
+    return kw == 3   ? forward_block<OB, R, 1, 3>
+           : kw == 5 ? forward_block<OB, R, 1, 5>
+                     : forward_block<OB, R, 1>;
+  return sw == 2 ? forward_block<OB, R, 2> : forward_block<OB, R>;
 }
 
 // forward_block for R outputs anywhere in the plane, output r reading from xp + off[r] (its first
@@ -184,20 +205,21 @@ void forward_flat(const ConvDims& d, const float* xp, const int64_t* off, const 
     for (int r = 0; r < R; ++r) _mm512_storeu_ps(out + k * ostride + r * kLanes, acc[k][r]);
 }
 
-// acc[ob][t] += Σ_i,j xp[off[t] + i*sh*cols + j*sw] * gt[ob][i*ow + j] for OB blocks of 16 output
-// channels and TB taps (any taps: off[] is each tap's first input cell), all in registers: each
-// broadcast input value feeds OB FMAs, each loaded gradient vector TB of them. With one block,
-// two positions per step (two sets of sums) keep enough independent FMAs in flight.
+// acc[ob][slot + m] += Σ_i,j xp[off[m] + i*sh*cols + j*sw] * gt[ob][i*ow + j] for OB blocks of 16 output
+// channels and TB taps (any taps: off[m] is tap m's first input cell; their sums sit together), over the
+// outputs i in `rows`, j in `cols` (the others read only padding through these taps), all in
+// registers: each broadcast input value feeds OB FMAs, each loaded gradient vector TB of them. With
+// one block, two positions per step (two sets of sums) keep enough independent FMAs in flight.
 template <int OB, int TB>
-void ovec_weight_block(const ConvDims& d, const float* xp, int64_t cols, const int64_t* off, const float* gt,
-                       float* acc) {
+void ovec_weight_block(const ConvDims& d, const float* xp, int64_t cols, const int64_t* off, int64_t slot,
+                       Span out_rows, Span out_cols, const float* gt, float* acc) {
   constexpr int J = OB == 1 ? 2 : 1;
   const int64_t ow = d.g.out_w, plane = d.positions() * kLanes, t = taps(d);
   const int64_t sh = d.stride[0], sw = d.stride[1];
   __m512 a[J][OB][TB];
   for (int k = 0; k < OB; ++k)
     for (int m = 0; m < TB; ++m) {
-      a[0][k][m] = _mm512_loadu_ps(acc + (k * t + m) * kLanes);
+      a[0][k][m] = _mm512_loadu_ps(acc + (k * t + slot + m) * kLanes);
       if constexpr (J == 2) a[1][k][m] = _mm512_setzero_ps();
     }
   auto step = [&](auto jj, const float* s, const float* g) {
@@ -208,21 +230,21 @@ void ovec_weight_block(const ConvDims& d, const float* xp, int64_t cols, const i
       for (int k = 0; k < OB; ++k) a[jj][k][m] = _mm512_fmadd_ps(xv, gv[k], a[jj][k][m]);
     }
   };
-  for (int64_t i = 0; i < d.g.out_h; ++i) {
+  for (int64_t i = out_rows.begin; i < out_rows.end; ++i) {
     const float* s = xp + i * sh * cols;
     const float* g = gt + i * ow * kLanes;
-    int64_t j = 0;
-    for (; j + J <= ow; j += J) {
+    int64_t j = out_cols.begin;
+    for (; j + J <= out_cols.end; j += J) {
       step(std::integral_constant<int, 0>{}, s + j * sw, g + j * kLanes);
       if constexpr (J == 2)
         step(std::integral_constant<int, J - 1>{}, s + (j + 1) * sw, g + (j + 1) * kLanes);
     }
-    if (j < ow) step(std::integral_constant<int, 0>{}, s + j * sw, g + j * kLanes);
+    if (j < out_cols.end) step(std::integral_constant<int, 0>{}, s + j * sw, g + j * kLanes);
   }
   for (int k = 0; k < OB; ++k)
     for (int m = 0; m < TB; ++m) {
       if constexpr (J == 2) a[0][k][m] = _mm512_add_ps(a[0][k][m], a[1][k][m]);
-      _mm512_storeu_ps(acc + (k * t + m) * kLanes, a[0][k][m]);
+      _mm512_storeu_ps(acc + (k * t + slot + m) * kLanes, a[0][k][m]);
     }
 }
 
@@ -233,14 +255,51 @@ constexpr int kTapBlock = OB >= 4   ? 6
                           : OB >= 2 ? 12
                                     : 8;
 
+// Taps in register blocks of up to kTapBlock<OB>. With 8 or more channels a block holds channels at
+// one kernel position and runs over only the outputs that read the image through it; acc keeps the
+// sums in that order, so the blocks still load and store it in sequence (with acc in [c, kh, kw]
+// order 64 -> 128 on 4x4 lost 7 %). Weight gradient per 64 images: 16 -> 16, 5x5, dilation 2, "same"
+// on 9x9 (46 % of the products read padding) 484 -> 327 us; 16 -> 32, 5x5, stride 2 on 9x9 370 -> 311;
+// 64 -> 128, 3x3 on 4x4 1551-1619 -> 1438-1446; 16 -> 32 on 28x28 -5 %. With fewer channels a block at
+// one position is too small: LeNet's conv2 (6 channels) runs in [c, kh, kw] order, over all outputs.
 template <int OB>
-void weight_blocks(const ConvDims& d, const float* xp, int64_t cols, const int64_t* off, const float* gt,
+void weight_blocks(const ConvDims& d, const float* xp, int64_t rows, int64_t cols, const float* gt,
                    float* acc) {
-  const int64_t t = taps(d);
-  for (int64_t t0 = 0; t0 < t; t0 += kTapBlock<OB>)
-    with_count<kTapBlock<OB>>(t - t0, [&](auto tb) {
-      ovec_weight_block<OB, decltype(tb)::value>(d, xp, cols, off + t0, gt, acc + t0 * kLanes);
+  constexpr int kMost = kTapBlock<OB>;
+  int64_t off[kMost];  // each tap's first input cell
+  auto run = [&](int64_t n, int64_t slot, Span out_rows, Span out_cols) {
+    with_count<kMost>(n, [&](auto tb) {
+      ovec_weight_block<OB, decltype(tb)::value>(d, xp, cols, off, slot, out_rows, out_cols, gt, acc);
     });
+  };
+  auto first_cell = [&](int64_t c, int64_t p, int64_t q) {
+    return (c * rows + p * d.dilation[0]) * cols + q * d.dilation[1];
+  };
+  if (!position_first(d)) {
+    const Span all_rows{0, d.g.out_h}, all_cols{0, d.g.out_w};
+    int64_t n = 0;
+    for (int64_t c = 0, k = 0; c < d.c; ++c)
+      for (int64_t p = 0; p < d.kh; ++p)
+        for (int64_t q = 0; q < d.kw; ++q, ++k) {
+          off[n] = first_cell(c, p, q);
+          if (++n == kMost) run(n, k + 1 - n, all_rows, all_cols), n = 0;
+        }
+    if (n > 0) run(n, taps(d) - n, all_rows, all_cols);
+    return;
+  }
+  const int64_t parts = (d.c + kMost - 1) / kMost;  // channels in parts of equal sizes (within one)
+  for (int64_t p = 0; p < d.kh; ++p) {
+    const Span out_rows = outputs_inside(d.h, d.g.out_h, d.stride[0], d.dilation[0], d.g.pad_top, p);
+    for (int64_t q = 0; q < d.kw && out_rows.size() > 0; ++q) {
+      const Span out_cols = outputs_inside(d.w, d.g.out_w, d.stride[1], d.dilation[1], d.g.pad_left, q);
+      if (out_cols.size() <= 0) continue;  // these taps read only padding
+      for (int64_t part = 0; part < parts; ++part) {
+        const int64_t c0 = d.c * part / parts, n = d.c * (part + 1) / parts - c0;
+        for (int64_t m = 0; m < n; ++m) off[m] = first_cell(c0 + m, p, q);
+        run(n, (p * d.kw + q) * d.c + c0, out_rows, out_cols);
+      }
+    }
+  }
 }
 
 }  // namespace
@@ -288,11 +347,8 @@ void ovec_forward(const ConvDims& d, const float* xp, const float* wt, const flo
                       j1 = balanced ? ow * (part + 1) / per_row : std::min(ow, j0 + 8);
         with_count<kMost>(j1 - j0, [&](auto r) {
           constexpr int R = decltype(r)::value;
-          auto* block = d.stride[1] == 1   ? forward_block<OB, R, 1>
-                        : d.stride[1] == 2 ? forward_block<OB, R, 2>
-                                           : forward_block<OB, R>;
-          block(d, xp + i * d.stride[0] * pd.cols + j0 * d.stride[1], wt + ob0 * taps(d) * kLanes, rows,
-                scratch + (i * ow + j0) * kLanes);
+          block_for<OB, R>(d)(d, xp + i * d.stride[0] * pd.cols + j0 * d.stride[1],
+                              wt + ob0 * taps(d) * kLanes, rows, scratch + (i * ow + j0) * kLanes);
         });
       }
     }
@@ -319,7 +375,7 @@ void ovec_weight_grad(const ConvDims& d, const float* xp, const float* g, float*
   ovec_weight_grad_in(d, xp, pd.rows, pd.cols, g, scratch, acc);
 }
 
-// scratch: gt [o blocks, positions, 16] (g transposed), then each tap's first cell in xp.
+// scratch: gt [o blocks, positions, 16] (g transposed).
 void ovec_weight_grad_in(const ConvDims& d, const float* xp, int64_t rows, int64_t cols, const float* g,
                          float* scratch, float* acc) {
   const int64_t p = d.positions(), t = taps(d), nb = blocks(d);
@@ -331,20 +387,15 @@ void ovec_weight_grad_in(const ConvDims& d, const float* xp, int64_t rows, int64
       transpose_block(g + ob * kLanes * p + k0, p, gt + (ob * p + k0) * kLanes, kLanes, outs,
                       std::min(kLanes, p - k0));
   }
-  int64_t* off = reinterpret_cast<int64_t*>(scratch + nb * p * kLanes);
-  for (int64_t c = 0, k = 0; c < d.c; ++c)
-    for (int64_t kp = 0; kp < d.kh; ++kp)
-      for (int64_t q = 0; q < d.kw; ++q)
-        off[k++] = (c * rows + kp * d.dilation[0]) * cols + q * d.dilation[1];
   for (int64_t ob = 0; ob < nb;) {
     const float* gb = gt + ob * p * kLanes;
     float* ab = acc + ob * t * kLanes;
     if (nb - ob >= 4)
-      weight_blocks<4>(d, xp, cols, off, gb, ab), ob += 4;
+      weight_blocks<4>(d, xp, rows, cols, gb, ab), ob += 4;
     else if (nb - ob >= 2)
-      weight_blocks<2>(d, xp, cols, off, gb, ab), ob += 2;
+      weight_blocks<2>(d, xp, rows, cols, gb, ab), ob += 2;
     else
-      weight_blocks<1>(d, xp, cols, off, gb, ab), ob += 1;
+      weight_blocks<1>(d, xp, rows, cols, gb, ab), ob += 1;
   }
 }
 

@@ -73,15 +73,33 @@ inline ConvDims conv_dims(const Tensor& x, const Tensor& w, const Window& win, i
   return conv_dims(shape_of(x), shape_of(w), win, groups);
 }
 
-// Kernel rows [begin, end) of output row i that read image rows (the others read only padding).
-struct KernelRows {
+// A range [begin, end) of taps or outputs along one axis.
+struct Span {
   int64_t begin, end;
+  int64_t size() const { return end - begin; }
 };
-inline KernelRows kernel_rows_inside(const ConvDims& d, int64_t i) {
-  const int64_t top = i * d.stride[0] - d.g.pad_top, dh = d.dilation[0];  // image row of kernel row 0
-  const int64_t begin = top >= 0 ? 0 : (-top + dh - 1) / dh;
-  const int64_t end = d.h - top <= 0 ? 0 : std::min(d.kh, (d.h - top + dh - 1) / dh);
+// Along an axis of `in` cells padded by `pad` before them: the taps of output i that read the image
+// (the others read only padding), and the outputs whose tap p reads it.
+inline Span taps_inside(int64_t in, int64_t k, int64_t stride, int64_t dil, int64_t pad, int64_t i) {
+  const int64_t top = i * stride - pad;  // image cell of tap 0
+  const int64_t begin = top >= 0 ? 0 : (-top + dil - 1) / dil;
+  const int64_t end = in - top <= 0 ? 0 : std::min(k, (in - top + dil - 1) / dil);
   return {std::min(begin, end), end};
+}
+inline Span outputs_inside(int64_t in, int64_t out, int64_t stride, int64_t dil, int64_t pad, int64_t p) {
+  const int64_t first = pad - p * dil, last = in - 1 + pad - p * dil;  // i*stride must lie in [first, last]
+  if (stride == 1) {
+    const int64_t end = std::clamp<int64_t>(last + 1, 0, out);
+    return {std::clamp<int64_t>(first, 0, end), end};
+  }
+  const int64_t end = last < 0 ? 0 : std::min(out, last / stride + 1);
+  const int64_t begin = first > 0 ? (first + stride - 1) / stride : 0;
+  return {std::min(begin, end), end};
+}
+// Kernel rows of output row i that read image rows.
+using KernelRows = Span;
+inline KernelRows kernel_rows_inside(const ConvDims& d, int64_t i) {
+  return taps_inside(d.h, d.kh, d.stride[0], d.dilation[0], d.g.pad_top, i);
 }
 
 // One group of a grouped conv as a conv of its own (what the kernels see).

@@ -205,6 +205,8 @@ const std::vector<ConvCase>& conv_cases() {
       {{3, 24, 8, 7}, {40, 24, 3, 3}, {{"stride", 2}, {"padding", "same"}}},  // ovec: 4x4 outputs across rows
       {{2, 16, 5, 5}, {33, 16, 3, 3}, json::object()},  // the same on 3x3 outputs: 9 as 4 + 5, blocks 2 + 1
       {{5, 32, 9, 9}, {33, 32, 3, 3}, {{"dilation", 2}, {"padding", 2}}},  // mosaics of 3x3 tiles, 3 a call
+      {{2, 8, 1, 5}, {16, 8, 3, 3}, {{"stride", 2}, {"padding", 1}}},  // dw: kernel rows reading only padding
+      {{2, 13, 6, 6}, {70, 13, 5, 5}, {{"padding", "same"}}},  // dw by kernel position: 13 channels in 2 + 1 parts
   };
   return cases;
 }
