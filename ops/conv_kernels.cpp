@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "ops/conv_depthwise.h"
 #include "ops/conv_direct.h"
+#include "ops/conv_images.h"
 #include "ops/conv_ovec.h"
 #include "ops/conv_plane.h"
 #include "ops/conv_winograd.h"
@@ -224,6 +225,52 @@ void depthwise_input(const ConvDims& d, const float* g, const float*, const floa
   depthwise_input_grad(d, g, wt, scratch, dx);
 }
 
+// Small planes, several images per call with the images innermost (ops/conv_images), where its
+// vectors of input and output channels are full. It sums only over the taps that read the image and
+// keeps 16 sums per weight vector on any plane, but walks per-cell tap lists where the row kernels
+// run fixed loops. All parts, per 64 images, against the kernel chosen before (KERNELS.md): 49 or
+// fewer outputs won or tied wherever Winograd does not apply (16 -> 32, stride 2, to 7x7: 660
+// against 947 us; 32 -> 64, 3x3, dilation 2, "same" on 5x5: 785 against 1251); up to 10x10 where
+// 20 % or more of the products read padding (32 -> 64, dilation 2, on 8x8: 2047 against 2569;
+// 16 -> 16, 5x5, dilation 2, on 9x9: 981 against 1158), while 64 -> 128, stride 2, to 8x8 (8 %
+// padding) lost 14 % and 16 -> 32 to 14x14 8 %. Not 1x1 (a subsample and a GEMM: 366 against 240).
+// Marked all_groups so that it sees the groups, and refuses grouped convs (one image per call
+// would leave it a sum or two in flight).
+double padding_share(const ConvDims& d) {
+  auto inside = [](int64_t in, int64_t out, int64_t k, int64_t s, int64_t dil, int64_t pad) {
+    int64_t taps = 0;
+    for (int64_t p = 0; p < k; ++p) taps += outputs_inside(in, out, s, dil, pad, p).size();
+    return double(taps) / double(k * out);
+  };
+  return 1.0 - inside(d.h, d.g.out_h, d.kh, d.stride[0], d.dilation[0], d.g.pad_top) *
+                   inside(d.w, d.g.out_w, d.kw, d.stride[1], d.dilation[1], d.g.pad_left);
+}
+bool images_applies(const ConvDims& d, Isa isa) {
+  return isa == Isa::Avx512 && d.groups == 1 && d.c >= 16 && d.o >= 16 && d.kh * d.kw > 1 &&
+         (d.positions() <= 49 || (d.positions() <= 100 && padding_share(d) >= 0.2));
+}
+ConvSizes images_sizes(const ConvDims& d) {
+  return {0,
+          images_weights_size(d),
+          images_scratch_size(d),
+          images_acc_size(d),
+          images_dx_scratch_size(d),
+          images_dx_weights_size(d)};
+}
+void images_forward_call(const ConvDims& d, const float* x, const float* wp, const float* b, float*,
+                         float* scratch, float* y) {
+  images_forward(d, x, wp, b, scratch, y);
+}
+void images_weight(const ConvDims& d, const float* x, const float*, const float* g, float* scratch,
+                   float* acc) {
+  images_weight_grad(d, x, g, scratch, acc);
+}
+void images_input(const ConvDims& d, const float* g, const float*, const float* wp, float* scratch,
+                  float* dx) {
+  images_input_grad(d, g, wp, scratch, dx);
+}
+int64_t images_per_call(const ConvDims&) { return kImagesPerCall; }
+
 // Many output channels at stride 1, AVX-512 (ops/conv_ovec).
 bool ovec_applies(const ConvDims& d, Isa isa) { return isa == Isa::Avx512 && unit(d.stride) && d.o >= 8; }
 // dx: as the forward of the transposed conv, whose vectors hold 16 input channels, where the
@@ -407,6 +454,8 @@ const std::vector<ConvKernel>& conv_kernels() {
       {"direct_avx512", direct_channels_applies, direct_channels_sizes, nullptr,
        direct_forward_image<Isa::Avx512>, direct_channels_weight, direct_channels_weight_finish,
        direct_channels_input},
+      {"ovec_images_avx512", images_applies, images_sizes, images_prepare, images_forward_call, images_weight,
+       images_weight_grad_finish, images_input, true, images_prepare_dx, false, images_per_call},
       {"ovec_avx512", ovec_applies, ovec_sizes, ovec_transpose_weights, ovec_forward_image, ovec_weight,
        ovec_weight_grad_finish, ovec_input, false, ovec_prepare_transposed},
       {"ovec_strided_avx512", ovec_strided_applies, ovec_strided_sizes, ovec_transpose_weights,
