@@ -276,7 +276,7 @@ constexpr int kChannelBlock = OB >= 4   ? 6
                                         : 8;
 
 template <int OB>
-void weight_blocks(const ConvDims& d, int64_t n, const float* xt, const float* gt, float* acc) {
+void weight_by_position(const ConvDims& d, int64_t n, const float* xt, const float* gt, float* acc) {
   constexpr int kMost = kChannelBlock<OB>;
   const int64_t x_chan = d.h * d.w * n, parts = (d.c + kMost - 1) / kMost;
   for (int64_t p = 0; p < d.kh; ++p) {
@@ -334,11 +334,11 @@ void images_weight_grad(const ConvDims& d, const float* x, const float* g, float
     const float* gb = gt + ob * p * n * kLanes;
     float* ab = acc + ob * t * kLanes;
     if (nb - ob >= 4)
-      weight_blocks<4>(d, n, xt, gb, ab), ob += 4;
+      weight_by_position<4>(d, n, xt, gb, ab), ob += 4;
     else if (nb - ob >= 2)
-      weight_blocks<2>(d, n, xt, gb, ab), ob += 2;
+      weight_by_position<2>(d, n, xt, gb, ab), ob += 2;
     else
-      weight_blocks<1>(d, n, xt, gb, ab), ob += 1;
+      weight_by_position<1>(d, n, xt, gb, ab), ob += 1;
   }
 }
 

@@ -269,7 +269,7 @@ void images_input(const ConvDims& d, const float* g, const float*, const float* 
                   float* dx) {
   images_input_grad(d, g, wp, scratch, dx);
 }
-int64_t images_per_call(const ConvDims&) { return kImagesPerCall; }
+int64_t images_call_size(const ConvDims&) { return kImagesPerCall; }
 
 // Many output channels at stride 1, AVX-512 (ops/conv_ovec).
 bool ovec_applies(const ConvDims& d, Isa isa) { return isa == Isa::Avx512 && unit(d.stride) && d.o >= 8; }
@@ -455,7 +455,7 @@ const std::vector<ConvKernel>& conv_kernels() {
        direct_forward_image<Isa::Avx512>, direct_channels_weight, direct_channels_weight_finish,
        direct_channels_input},
       {"ovec_images_avx512", images_applies, images_sizes, images_prepare, images_forward_call, images_weight,
-       images_weight_grad_finish, images_input, true, images_prepare_dx, false, images_per_call},
+       images_weight_grad_finish, images_input, true, images_prepare_dx, false, images_call_size},
       {"ovec_avx512", ovec_applies, ovec_sizes, ovec_transpose_weights, ovec_forward_image, ovec_weight,
        ovec_weight_grad_finish, ovec_input, false, ovec_prepare_transposed},
       {"ovec_strided_avx512", ovec_strided_applies, ovec_strided_sizes, ovec_transpose_weights,

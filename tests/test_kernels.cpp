@@ -206,7 +206,7 @@ const std::vector<ConvCase>& conv_cases() {
       {{2, 16, 5, 5}, {33, 16, 3, 3}, json::object()},  // the same on 3x3 outputs: 9 as 4 + 5, blocks 2 + 1
       {{5, 32, 9, 9}, {33, 32, 3, 3}, {{"dilation", 2}, {"padding", 2}}},  // mosaics of 3x3 tiles, 3 a call
       {{2, 8, 1, 5}, {16, 8, 3, 3}, {{"stride", 2}, {"padding", 1}}},  // dw: kernel rows reading only padding
-      {{2, 13, 6, 6}, {70, 13, 5, 5}, {{"padding", "same"}}},  // dw by kernel position: 13 channels in 2 + 1 parts
+      {{2, 13, 6, 6}, {70, 13, 5, 5}, {{"padding", "same"}}},  // dw by kernel position: 13 channels, 2 parts
       {{72, 16, 3, 3}, {20, 16, 3, 3}, {{"padding", 1}}},  // images innermost: 9-16 images a call, in 2 parts
   };
   return cases;
@@ -338,7 +338,7 @@ TEST_CASE("a forced conv kernel that does not apply is an error, and the choice 
     CHECK(same->kernel_name(vgg(32, 9, 5)) == "winograd_f3x5_avx512");   // 9 of 49 (F(4, 5): 9 of 64)
     CHECK(same->kernel_name(vgg(32, 4, 5)) == "winograd_f4x5_avx512");   // one tile of 64
     CHECK(same->kernel_name(vgg(32, 18, 7)) == "ovec_avx512");           // rows of 18 fill 18 of 32 lanes
-    CHECK(same->kernel_name(vgg(64, 6, 7)) == "ovec_images_avx512");  // 36 outputs: several images a call
+    CHECK(same->kernel_name(vgg(64, 6, 7)) == "ovec_images_avx512");     // 36 outputs: several images a call
     auto strided = registry().make("conv2d", {{"stride", 2}, {"padding", 1}});
     CHECK(strided->kernel_name(vgg(32, 16)) == "ovec_strided_avx512");
     auto dilated = registry().make("conv2d", {{"dilation", 2}});  // Winograd on the phases' mosaic
@@ -351,10 +351,10 @@ TEST_CASE("a forced conv kernel that does not apply is an error, and the choice 
     CHECK(dilated->kernel_name(vgg(32, 13)) == "winograd_f4x3_dilated_avx512");     // 9x9 outputs
     CHECK(dilated->kernel_name(vgg(32, 16, 5)) == "winograd_f4x5_dilated_avx512");  // 5x5: 8x8 outputs
     CHECK(dilated->kernel_name(vgg(32, 15, 5)) == "ovec_images_avx512");            // 5x5: 7x7 outputs
-    CHECK(dilated->kernel_name(vgg(16, 24, 5)) != "ovec_images_avx512");  // 16x16 outputs: too many
+    CHECK(dilated->kernel_name(vgg(16, 24, 5)) != "ovec_images_avx512");            // 16x16 outputs: too many
     auto dilated_same = registry().make("conv2d", {{"dilation", 2}, {"padding", "same"}});
     CHECK(dilated_same->kernel_name(vgg(16, 9, 5)) == "ovec_images_avx512");  // 81 outputs, 46 % padding
-    CHECK(dilated_same->kernel_name(vgg(8, 9, 5)) != "ovec_images_avx512");  // 8 channels: half the lanes
+    CHECK(dilated_same->kernel_name(vgg(8, 9, 5)) != "ovec_images_avx512");   // 8 channels: half the lanes
     CHECK(strided->kernel_name(vgg(16, 14)) == "ovec_images_avx512");         // to 7x7
     auto grouped = registry().make("conv2d", {{"groups", 2}, {"padding", "same"}});
     CHECK(grouped->kernel_name({{{-1, 64, 5, 5}}, {{64, 32, 3, 3}}}) != "ovec_images_avx512");
