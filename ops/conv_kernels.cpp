@@ -225,17 +225,20 @@ void depthwise_input(const ConvDims& d, const float* g, const float*, const floa
   depthwise_input_grad(d, g, wt, scratch, dx);
 }
 
-// Small planes, several images per call with the images innermost (ops/conv_images), where its
-// vectors of input and output channels are full. It sums only over the taps that read the image and
-// keeps 16 sums per weight vector on any plane, but walks per-cell tap lists where the row kernels
-// run fixed loops. All parts, per 64 images, against the kernel chosen before (KERNELS.md): 49 or
-// fewer outputs won or tied wherever Winograd does not apply (16 -> 32, stride 2, to 7x7: 660
-// against 947 us; 32 -> 64, 3x3, dilation 2, "same" on 5x5: 785 against 1251); up to 10x10 where
-// 20 % or more of the products read padding (32 -> 64, dilation 2, on 8x8: 2047 against 2569;
-// 16 -> 16, 5x5, dilation 2, on 9x9: 981 against 1158), while 64 -> 128, stride 2, to 8x8 (8 %
-// padding) lost 14 % and 16 -> 32 to 14x14 8 %. Not 1x1 (a subsample and a GEMM: 366 against 240).
-// Marked all_groups so that it sees the groups, and refuses grouped convs (one image per call
-// would leave it a sum or two in flight).
+// Small planes, several images per call with the images innermost (ops/conv_images). It sums only over
+// the taps that read the image and keeps 16 sums per weight vector on any plane, where the row kernels
+// get blocks of a few outputs and pay a padded copy and transposes per image; but its dx puts the
+// input channels in the vector lanes, mostly empty below 8. All parts, per 64 images, against the
+// kernel chosen before (KERNELS.md): with 8 or more input channels and at most 49 output cells it won
+// wherever Winograd does not apply, whatever the output channels (16 -> 32, stride 2, to 7x7: 660
+// against 947 us; 17 -> 9 on 3x3: 61 against 225; 16 -> 4 on 5x5: 125 against 329; 12 -> 6 on 7x7:
+// 239 against 417). Up to 10x10 outputs it wins from 16 input and output channels where 20 % or more
+// of the products read padding (32 -> 64, dilation 2 on 8x8: 2047 against 2569; 16 -> 16, 5x5,
+// dilation 2, "same" on 9x9: 981 against 1158), while 64 -> 128, stride 2, to 8x8 (8 % padding) lost
+// 14 % and 16 -> 32 to 14x14 8 %. Below 8 input channels its dx lost (3 -> 24 on 5x5, 3 -> 16 stride
+// 2 to 6x6: 182 against 136-185, 224 against 154), and 1x1 convs are a subsample and a GEMM (366
+// against 240). Marked all_groups so that it sees the groups, and refuses grouped convs (one image a
+// call would leave it a sum or two in flight).
 double padding_share(const ConvDims& d) {
   auto inside = [](int64_t in, int64_t out, int64_t k, int64_t s, int64_t dil, int64_t pad) {
     int64_t taps = 0;
@@ -246,8 +249,9 @@ double padding_share(const ConvDims& d) {
                    inside(d.w, d.g.out_w, d.kw, d.stride[1], d.dilation[1], d.g.pad_left);
 }
 bool images_applies(const ConvDims& d, Isa isa) {
-  return isa == Isa::Avx512 && d.groups == 1 && d.c >= 16 && d.o >= 16 && d.kh * d.kw > 1 &&
-         (d.positions() <= 49 || (d.positions() <= 100 && padding_share(d) >= 0.2));
+  if (isa != Isa::Avx512 || d.groups != 1 || d.kh * d.kw == 1 || d.c < 8) return false;
+  if (d.positions() <= 49) return true;
+  return d.c >= 16 && d.o >= 16 && d.positions() <= 100 && padding_share(d) >= 0.2;
 }
 ConvSizes images_sizes(const ConvDims& d) {
   return {0,
@@ -451,11 +455,11 @@ const std::vector<ConvKernel>& conv_kernels() {
       {"pointwise_gemm", pointwise_applies, pointwise_sizes, nullptr, pointwise_forward,
        pointwise_weight_grad, add_to, pointwise_input_grad},
       direct_entry<Isa::Avx512>("direct_c1_avx512"),
+      {"ovec_images_avx512", images_applies, images_sizes, images_prepare, images_forward_call, images_weight,
+       images_weight_grad_finish, images_input, true, images_prepare_dx, false, images_call_size},
       {"direct_avx512", direct_channels_applies, direct_channels_sizes, nullptr,
        direct_forward_image<Isa::Avx512>, direct_channels_weight, direct_channels_weight_finish,
        direct_channels_input},
-      {"ovec_images_avx512", images_applies, images_sizes, images_prepare, images_forward_call, images_weight,
-       images_weight_grad_finish, images_input, true, images_prepare_dx, false, images_call_size},
       {"ovec_avx512", ovec_applies, ovec_sizes, ovec_transpose_weights, ovec_forward_image, ovec_weight,
        ovec_weight_grad_finish, ovec_input, false, ovec_prepare_transposed},
       {"ovec_strided_avx512", ovec_strided_applies, ovec_strided_sizes, ovec_transpose_weights,

@@ -356,6 +356,13 @@ TEST_CASE("a forced conv kernel that does not apply is an error, and the choice 
     CHECK(dilated_same->kernel_name(vgg(16, 9, 5)) == "ovec_images_avx512");  // 81 outputs, 46 % padding
     CHECK(dilated_same->kernel_name(vgg(8, 9, 5)) != "ovec_images_avx512");   // 8 channels: half the lanes
     CHECK(strided->kernel_name(vgg(16, 14)) == "ovec_images_avx512");         // to 7x7
+    const auto small = [](int64_t c, int64_t o, int64_t hw) {
+      return std::vector<ValueInfo>{{{-1, c, hw, hw}}, {{o, c, 3, 3}}};
+    };
+    CHECK(same->kernel_name(small(16, 4, 5)) == "ovec_images_avx512");  // 4 outputs: before direct's rows
+    CHECK(same->kernel_name(small(12, 6, 7)) == "ovec_images_avx512");
+    CHECK(same->kernel_name(small(3, 24, 5)) != "ovec_images_avx512");   // dx's lanes 3/16 full
+    CHECK(same->kernel_name(small(8, 16, 14)) != "ovec_images_avx512");  // 196 outputs
     auto grouped = registry().make("conv2d", {{"groups", 2}, {"padding", "same"}});
     CHECK(grouped->kernel_name({{{-1, 64, 5, 5}}, {{64, 32, 3, 3}}}) != "ovec_images_avx512");
     auto projection = registry().make("conv2d", {{"stride", 2}});  // a 1x1 conv is a subsample + GEMM
