@@ -237,8 +237,11 @@ void depthwise_input(const ConvDims& d, const float* g, const float*, const floa
 // dilation 2, "same" on 9x9: 981 against 1158), while 64 -> 128, stride 2, to 8x8 (8 % padding) lost
 // 14 % and 16 -> 32 to 14x14 8 %. Below 8 input channels its dx lost (3 -> 24 on 5x5, 3 -> 16 stride
 // 2 to 6x6: 182 against 136-185, 224 against 154), and 1x1 convs are a subsample and a GEMM (366
-// against 240). Marked all_groups so that it sees the groups, and refuses grouped convs (one image a
-// call would leave it a sum or two in flight).
+// against 240). Its 16 images of input (and of dx's sums) must stay near the core's 1 MB L2: every
+// cell reads every channel; 256 -> 512, stride 2, to 7x7 (50,176 input floats an image) lost 44 %
+// (dx 62.6 against 31.4 ms per 32 images), 192 -> 384 (37,632) tied, 128 -> 512 (25,088) won 21 %.
+// Marked all_groups so that it sees the groups, and refuses grouped convs (one image a call would
+// leave it a sum or two in flight).
 double padding_share(const ConvDims& d) {
   auto inside = [](int64_t in, int64_t out, int64_t k, int64_t s, int64_t dil, int64_t pad) {
     int64_t taps = 0;
@@ -249,7 +252,9 @@ double padding_share(const ConvDims& d) {
                    inside(d.w, d.g.out_w, d.kw, d.stride[1], d.dilation[1], d.g.pad_left);
 }
 bool images_applies(const ConvDims& d, Isa isa) {
+  constexpr int64_t kMostPerImage = 32768;  // floats of an image's input and of its output
   if (isa != Isa::Avx512 || d.groups != 1 || d.kh * d.kw == 1 || d.c < 8) return false;
+  if (d.c * d.h * d.w > kMostPerImage || d.o * d.positions() > kMostPerImage) return false;
   if (d.positions() <= 49) return true;
   return d.c >= 16 && d.o >= 16 && d.positions() <= 100 && padding_share(d) >= 0.2;
 }

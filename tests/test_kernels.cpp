@@ -363,6 +363,7 @@ TEST_CASE("a forced conv kernel that does not apply is an error, and the choice 
     CHECK(same->kernel_name(small(12, 6, 7)) == "ovec_images_avx512");
     CHECK(same->kernel_name(small(3, 24, 5)) != "ovec_images_avx512");   // dx's lanes 3/16 full
     CHECK(same->kernel_name(small(8, 16, 14)) != "ovec_images_avx512");  // 196 outputs
+    CHECK(strided->kernel_name({{{-1, 256, 14, 14}}, {{512, 256, 3, 3}}}) == "ovec_strided_avx512");  // L2
     auto grouped = registry().make("conv2d", {{"groups", 2}, {"padding", "same"}});
     CHECK(grouped->kernel_name({{{-1, 64, 5, 5}}, {{64, 32, 3, 3}}}) != "ovec_images_avx512");
     auto projection = registry().make("conv2d", {{"stride", 2}});  // a 1x1 conv is a subsample + GEMM
