@@ -74,7 +74,7 @@ void images_innermost(const float* src, int64_t n, int64_t cells, float* dst) {
     transpose_block(src + k0, cells, dst + k0 * n, n, n, std::min(kLanes, cells - k0));
 }
 
-// y [n, o, positions] (+ b) from sums [n, o blocks, positions, 16].
+// y [n, o, positions] from sums [n, o blocks, positions, 16] (the bias is in the sums).
 void from_sums(int64_t n, int64_t o, int64_t positions, const float* sums, float* y) {
   const int64_t nb = blocks_of(o);
   for (int64_t r = 0; r < n; ++r)
