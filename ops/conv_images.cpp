@@ -74,8 +74,9 @@ void images_innermost(const float* src, int64_t n, int64_t cells, float* dst) {
     transpose_block(src + k0, cells, dst + k0 * n, n, n, std::min(kLanes, cells - k0));
 }
 
-// y [n, o, positions] from sums [n, o blocks, positions, 16] (the bias is in the sums).
-void from_sums(int64_t n, int64_t o, int64_t positions, const float* sums, float* y) {
+// y [n, o, positions] = sums [n, o blocks, positions, 16] (+ b, after the sums as ovec adds it, so
+// that both give the same bits).
+void from_sums(int64_t n, int64_t o, int64_t positions, const float* sums, const float* b, float* y) {
   const int64_t nb = blocks_of(o);
   for (int64_t r = 0; r < n; ++r)
     for (int64_t ob = 0; ob < nb; ++ob) {
@@ -85,6 +86,10 @@ void from_sums(int64_t n, int64_t o, int64_t positions, const float* sums, float
         transpose_block(sb + k0 * kLanes, kLanes, y + (r * o + ob * kLanes) * positions + k0, positions,
                         std::min(kLanes, positions - k0), outs);
     }
+  if (b)
+    for (int64_t r = 0; r < n; ++r)
+      for (int64_t c = 0; c < o; ++c)
+        for (float *v = y + (r * o + c) * positions, *end = v + positions; v < end; ++v) *v += b[c];
 }
 
 }  // namespace
@@ -107,8 +112,9 @@ void images_prepare_dx(const ConvDims& d, const float* w, float* prepared) {
 }
 
 int64_t images_scratch_size(const ConvDims& d) {
-  return images_in_size(d) + sums_size(d) + tap_lists_floats(d.g.out_h, d.kh) +
-         tap_lists_floats(d.g.out_w, d.kw) + round_up(2 * d.g.out_w);
+  const int64_t by_images = images_in_size(d) + sums_size(d) + tap_lists_floats(d.g.out_h, d.kh) +
+                            tap_lists_floats(d.g.out_w, d.kw) + round_up(2 * d.g.out_w);
+  return std::max(by_images, ovec_padded_size(d) + ovec_scratch_size(d));  // or ovec's forward
 }
 int64_t images_acc_size(const ConvDims& d) { return blocks_of(d.o) * d.patch() * kLanes; }
 int64_t images_dx_scratch_size(const ConvDims& d) {
@@ -126,22 +132,21 @@ XGRAD_AVX512_BEGIN
 
 namespace {
 
-// out[k][r] = bias[k] + Σ_ch Σ_(row, col taps) wt[k][ch][tap] * in[ch][cell][r] for OB blocks of 16
+// out[k][r] = Σ_ch Σ_(row, col taps) wt[k][ch][tap] * in[ch][cell][r] for OB blocks of 16
 // channels and R images: one output cell (forward) or dx cell (input_grad), its taps listed by row
-// and by column, or C = 2 cells of a row with the same taps (the second reads `delta` further on and
-// writes `step` cells further on in out). in: the first of the R images' values at the input's first cell;
+// and by column, or C cells of a row with the same taps (cell e reads e * delta further on and writes
+// e * step cells further on in out). in: the first of the R images' values at the input's first cell;
 // each broadcast value feeds OB FMAs, each weight vector C*R of them. Not inlined: inside the
 // dispatch GCC spilled two of the 16 sums (5x5 plane, 32 -> 64: forward 286 -> 213 us per 64 images).
 template <int OB, int R, int C>
 __attribute__((noinline)) void cell_sums(const float* in, int64_t in_chan, int64_t chans, const float* wt,
                                          int64_t w_chan, int64_t w_block, const TapAt* rows, int64_t nrows,
                                          const TapAt* cols, int64_t ncols, int64_t delta, int64_t step,
-                                         const __m512* bias, float* out, int64_t out_image,
-                                         int64_t out_block) {
+                                         float* out, int64_t out_image, int64_t out_block) {
   __m512 acc[C][OB][R];
   for (int e = 0; e < C; ++e)
     for (int k = 0; k < OB; ++k)
-      for (int r = 0; r < R; ++r) acc[e][k][r] = bias[k];
+      for (int r = 0; r < R; ++r) acc[e][k][r] = _mm512_setzero_ps();
   for (int64_t ch = 0; ch < chans; ++ch) {
     const float *ic = in + ch * in_chan, *wc = wt + ch * w_chan;
     for (int64_t a = 0; a < nrows; ++a)
@@ -176,46 +181,55 @@ bool same_taps(const TapLists& cols, int64_t j, int64_t k, int64_t& delta) {
 
 // sums [n, blocks(outs), cells, 16] of every cell of a [rows, cols] output, for in [chans, .., n] and
 // weights [blocks(outs), chans, taps, 16]: blocks of channels in pairs, images in parts of up to
-// 16 / OB. bias (may be null) starts each sum. With one block of channels and 8 images or fewer (a
-// batch of 32 gives backward 4 a call), cells of a row with the same taps go in pairs, so 8 or more
-// sums stay in flight: dx per 32 images, 16 -> 16, 5x5, dilation 2 on 9x9 274 -> 231 us; 16 -> 32,
-// stride 2, to 7x7 (partners two columns apart) 282 -> 233.
+// 16 / OB. With few images a call (a batch of 32 gives backward 4,
+// a batch of 1 one) cells of a row with the same taps go in groups of 2, 4 or 8, so 8 or more sums
+// stay in flight: dx per 32 images, 16 -> 16, 5x5, dilation 2 on 9x9 274 -> 231 us; 16 -> 32, stride
+// 2, to 7x7 (partners two columns apart) 282 -> 233; o-5's batch-1 latency GROUPS.
 void all_cell_sums(int64_t n, int64_t outs, int64_t chans, const float* in, int64_t in_chan, const float* wt,
-                   int64_t taps, const float* bias, const TapLists& rows, int64_t nrows, const TapLists& cols,
-                   int64_t ncols, int64_t* paired, float* sums) {
+                   int64_t taps, const TapLists& rows, int64_t nrows, const TapLists& cols, int64_t ncols,
+                   int64_t* paired, float* sums) {
   const int64_t nb = blocks_of(outs), cells = nrows * ncols, w_block = chans * taps * kLanes;
   for (int64_t ob0 = 0; ob0 < nb;) {
     auto pass = [&](auto ob_count) {
       constexpr int OB = decltype(ob_count)::value;
       constexpr int kMost = 16 / OB;
-      __m512 b[OB];
-      for (int k = 0; k < OB; ++k) {
-        const int64_t o0 = (ob0 + k) * kLanes, m = std::min(kLanes, outs - o0);
-        b[k] = bias ? _mm512_maskz_loadu_ps(__mmask16((1u << m) - 1), bias + o0) : _mm512_setzero_ps();
-      }
       const int64_t parts = (n + kMost - 1) / kMost;
       for (int64_t part = 0; part < parts; ++part) {
         const int64_t r0 = n * part / parts, count = n * (part + 1) / parts - r0;
         std::fill(paired, paired + ncols, 0);  // paired[k] = i + 1: column k of row i is done
+        const int64_t most_cells = std::min<int64_t>(8, 16 / (OB * count));
         for (int64_t i = 0; i < nrows; ++i)
           for (int64_t j = 0; j < ncols; ++j) {
-            if (paired[j] == i + 1) continue;  // done as the second of a pair
-            // a partner one or two columns on (a strided dx's cells take the same taps every other
-            // column)
-            int64_t delta = 0, step = 0;
-            for (int64_t k = j + 1; OB == 1 && count <= 8 && k <= j + 2 && k < ncols && !step; ++k)
-              if (paired[k] != i + 1 && same_taps(cols, j, k, delta)) step = k - j, paired[k] = i + 1;
+            if (paired[j] == i + 1) continue;
+            // partners every `step` columns (1, or 2 where a strided dx's cells take the same taps
+            // every other column); cells with the same taps read inputs as far apart as they are, so
+            // the m-th partner reads m * delta further on
+            int64_t group = 1, step = 0, delta = 0, unused = 0;
+            for (int64_t k = j + 1; most_cells >= 2 && k <= j + 2 && k < ncols && !step; ++k)
+              if (paired[k] != i + 1 && same_taps(cols, j, k, delta)) step = k - j;
+            while (step && group < most_cells && j + group * step < ncols &&
+                   paired[j + group * step] != i + 1 && same_taps(cols, j, j + group * step, unused))
+              ++group;
+            group = group >= 8 ? 8 : group >= 4 ? 4 : group >= 2 ? 2 : 1;
+            for (int64_t m = 1; m < group; ++m) paired[j + m * step] = i + 1;
             float* out = sums + ((r0 * nb + ob0) * cells + i * ncols + j) * kLanes;
-            auto run = [&](auto r, auto c) {
-              cell_sums<OB, decltype(r)::value, decltype(c)::value>(
-                  in + r0, in_chan, chans, wt + ob0 * w_block, taps * kLanes, w_block, rows.of(i),
-                  rows.count[i], cols.of(j), cols.count[j], delta, step, b, out, nb * cells * kLanes,
-                  cells * kLanes);
+            auto run = [&](auto c) {
+              constexpr int C = decltype(c)::value;
+              with_count<16 / (OB * C)>(count, [&](auto r) {
+                cell_sums<OB, decltype(r)::value, C>(in + r0, in_chan, chans, wt + ob0 * w_block,
+                                                     taps * kLanes, w_block, rows.of(i), rows.count[i],
+                                                     cols.of(j), cols.count[j], delta, step, out,
+                                                     nb * cells * kLanes, cells * kLanes);
+              });
             };
-            if (step)
-              with_count<8>(count, [&](auto r) { run(r, std::integral_constant<int, 2>{}); });
+            if (group == 8)
+              run(std::integral_constant<int, 8>{});
+            else if (group == 4)
+              run(std::integral_constant<int, 4>{});
+            else if (group == 2)
+              run(std::integral_constant<int, 2>{});
             else
-              with_count<kMost>(count, [&](auto r) { run(r, std::integral_constant<int, 1>{}); });
+              run(std::integral_constant<int, 1>{});
           }
       }
     };
@@ -298,9 +312,21 @@ void weight_by_position(const ConvDims& d, int64_t n, const float* xt, const flo
 
 }  // namespace
 
+// With fewer than 4 images a call (batch-1 latency, small inference batches) a cell's few images
+// leave the registers short of sums: ovec's row kernels on a padded copy of each image, with the same
+// prepared weights, ran the forward 1.2-2x faster there (one image, o-5's convs: 7 / 5 / 6 against
+// 15 / 11 / 10 us; two images 46 / 40 / 32 against 61 / 45 / 38 per 8).
 void images_forward(const ConvDims& d, const float* x, const float* wt, const float* b, float* scratch,
                     float* y) {
   const int64_t n = d.n;
+  if (n < 4) {
+    float* padded = scratch;
+    for (int64_t r = 0; r < n; ++r) {
+      ovec_pad(d, x + r * d.c * d.h * d.w, padded);
+      ovec_forward(d, padded, wt, b, padded + ovec_padded_size(d), y + r * d.o * d.positions());
+    }
+    return;
+  }
   float* xt = scratch;  // [c, h, w, n]
   float* sums = xt + images_in_size(d);
   float* lists = sums + sums_size(d);
@@ -311,9 +337,9 @@ void images_forward(const ConvDims& d, const float* x, const float* wt, const fl
   images_innermost(x, n, d.c * d.h * d.w, xt);
   int64_t* paired = reinterpret_cast<int64_t*>(lists + tap_lists_floats(d.g.out_h, d.kh) +
                                                tap_lists_floats(d.g.out_w, d.kw));
-  all_cell_sums(n, d.o, d.c, xt, d.h * d.w * n, wt, d.kh * d.kw, b, rows, d.g.out_h, cols, d.g.out_w, paired,
+  all_cell_sums(n, d.o, d.c, xt, d.h * d.w * n, wt, d.kh * d.kw, rows, d.g.out_h, cols, d.g.out_w, paired,
                 sums);
-  from_sums(n, d.o, d.positions(), sums, y);
+  from_sums(n, d.o, d.positions(), sums, b, y);
 }
 
 // scratch: x images innermost, then g as [o blocks, positions, n, 16].
@@ -355,9 +381,8 @@ void images_input_grad(const ConvDims& d, const float* g, const float* wt, float
   images_innermost(g, n, d.o * d.positions(), gt);
   int64_t* paired =
       reinterpret_cast<int64_t*>(lists + tap_lists_floats(d.h, d.kh) + tap_lists_floats(d.w, d.kw));
-  all_cell_sums(n, d.c, d.o, gt, d.positions() * n, wt, d.kh * d.kw, nullptr, rows, d.h, cols, d.w, paired,
-                sums);
-  from_sums(n, d.c, d.h * d.w, sums, dx);
+  all_cell_sums(n, d.c, d.o, gt, d.positions() * n, wt, d.kh * d.kw, rows, d.h, cols, d.w, paired, sums);
+  from_sums(n, d.c, d.h * d.w, sums, nullptr, dx);
 }
 
 XGRAD_AVX512_END
