@@ -181,10 +181,10 @@ bool same_taps(const TapLists& cols, int64_t j, int64_t k, int64_t& delta) {
 
 // sums [n, blocks(outs), cells, 16] of every cell of a [rows, cols] output, for in [chans, .., n] and
 // weights [blocks(outs), chans, taps, 16]: blocks of channels in pairs, images in parts of up to
-// 16 / OB. With few images a call (a batch of 32 gives backward 4,
-// a batch of 1 one) cells of a row with the same taps go in groups of 2, 4 or 8, so 8 or more sums
-// stay in flight: dx per 32 images, 16 -> 16, 5x5, dilation 2 on 9x9 274 -> 231 us; 16 -> 32, stride
-// 2, to 7x7 (partners two columns apart) 282 -> 233; o-5's batch-1 latency GROUPS.
+// 16 / OB. With few images a call (a batch of 32 gives backward 4, a batch of 1 one) cells of a row
+// with the same taps go in groups of 2, 4 or 8, so 8 or more sums stay in flight: dx per 32 images,
+// 16 -> 16, 5x5, dilation 2 on 9x9 274 -> 231 us; 16 -> 32, stride 2, to 7x7 (partners two columns
+// apart) 282 -> 233; one image a call, 32 -> 64 on 5x5 14 -> 10 (the forward, before it went to ovec).
 void all_cell_sums(int64_t n, int64_t outs, int64_t chans, const float* in, int64_t in_chan, const float* wt,
                    int64_t taps, const TapLists& rows, int64_t nrows, const TapLists& cols, int64_t ncols,
                    int64_t* paired, float* sums) {
