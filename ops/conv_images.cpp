@@ -289,6 +289,8 @@ constexpr int kChannelBlock = OB >= 4   ? 6
                               : OB >= 2 ? 12
                                         : 8;
 
+// acc [OB blocks, c*kh*kw, 16] += one call's weight gradient: for each kernel position, its channels in
+// register blocks of up to kChannelBlock, over only the outputs that read the image through it.
 template <int OB>
 void weight_by_position(const ConvDims& d, int64_t n, const float* xt, const float* gt, float* acc) {
   constexpr int kMost = kChannelBlock<OB>;
