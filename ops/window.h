@@ -88,10 +88,6 @@ inline Span taps_inside(int64_t in, int64_t k, int64_t stride, int64_t dil, int6
 }
 inline Span outputs_inside(int64_t in, int64_t out, int64_t stride, int64_t dil, int64_t pad, int64_t p) {
   const int64_t first = pad - p * dil, last = in - 1 + pad - p * dil;  // i*stride must lie in [first, last]
-  if (stride == 1) {
-    const int64_t end = std::clamp<int64_t>(last + 1, 0, out);
-    return {std::clamp<int64_t>(first, 0, end), end};
-  }
   const int64_t end = last < 0 ? 0 : std::min(out, last / stride + 1);
   const int64_t begin = first > 0 ? (first + stride - 1) / stride : 0;
   return {std::min(begin, end), end};
