@@ -26,9 +26,13 @@ struct CacheLineAllocator {
   T* allocate(std::size_t n) { return static_cast<T*>(::operator new(n * sizeof(T), kAlignment)); }
   void deallocate(T* p, std::size_t) noexcept { ::operator delete(p, kAlignment); }
   template <class U>
-  bool operator==(const CacheLineAllocator<U>&) const noexcept { return true; }
+  bool operator==(const CacheLineAllocator<U>&) const noexcept {
+    return true;
+  }
   template <class U>
-  bool operator!=(const CacheLineAllocator<U>&) const noexcept { return false; }
+  bool operator!=(const CacheLineAllocator<U>&) const noexcept {
+    return false;
+  }
 };
 
 using Tensor = xt::xarray<float, xt::layout_type::row_major, CacheLineAllocator<float>>;

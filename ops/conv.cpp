@@ -114,10 +114,14 @@ class Conv2d final : public Op {
   void forward(const Inputs& in, Tensor& out, Workspace& ws, bool training) const override {
     const ConvDims d = conv_dims(*in[0], *in[1], win_, groups_);
     const ConvKernel& k = choose_conv_kernel(d);
-    const ConvDims kd = kernel_dims(k, d);
+    ConvDims kd = kernel_dims(k, d);
     const int64_t calls = kernel_calls(k, d);
     const ConvSizes s = k.sizes(kd);
     const GroupStrides gs(kd);
+    if (k.own_activation) {
+      kd.act = act_;
+      kd.stream_output = d.n * calls * gs.y * int64_t(sizeof(float)) > stream_output_bytes();
+    }
     ws.tensors.resize(kSlots);
     const int64_t chunks = forward_chunks(d.n);
     float* kept = sized(ws.tensors[training ? kKept : kCols], {training ? d.n : chunks, calls * s.kept});
@@ -145,7 +149,7 @@ class Conv2d final : public Op {
           for (int64_t g = 0; g < calls; ++g)
             k.forward(cd, xn + g * gs.x, wp + g * wp_stride, b ? b + g * gs.o : nullptr, kn + g * s.kept,
                       scratch + c * s.scratch, yn + g * gs.y);
-          activate(act_, yn, cd.n * calls * gs.y);
+          if (!k.own_activation) activate(act_, yn, cd.n * calls * gs.y);
         }
       }
     });

@@ -430,6 +430,11 @@ std::string& forced_conv_kernel() {
   return name;
 }
 
+ConvKernel with_own_activation(ConvKernel k) {
+  k.own_activation = true;
+  return k;
+}
+
 }  // namespace
 
 const std::vector<ConvKernel>& conv_kernels() {
@@ -465,10 +470,12 @@ const std::vector<ConvKernel>& conv_kernels() {
       {"direct_avx512", direct_channels_applies, direct_channels_sizes, nullptr,
        direct_forward_image<Isa::Avx512>, direct_channels_weight, direct_channels_weight_finish,
        direct_channels_input},
-      {"ovec_avx512", ovec_applies, ovec_sizes, ovec_transpose_weights, ovec_forward_image, ovec_weight,
-       ovec_weight_grad_finish, ovec_input, false, ovec_prepare_transposed},
-      {"ovec_strided_avx512", ovec_strided_applies, ovec_strided_sizes, ovec_transpose_weights,
-       ovec_forward_image, ovec_weight, ovec_weight_grad_finish, im2col_avx512_input_grad},
+      with_own_activation({"ovec_avx512", ovec_applies, ovec_sizes, ovec_transpose_weights,
+                           ovec_forward_image, ovec_weight, ovec_weight_grad_finish, ovec_input, false,
+                           ovec_prepare_transposed}),
+      with_own_activation({"ovec_strided_avx512", ovec_strided_applies, ovec_strided_sizes,
+                           ovec_transpose_weights, ovec_forward_image, ovec_weight, ovec_weight_grad_finish,
+                           im2col_avx512_input_grad}),
       plane_entry<Isa::Avx512>("plane_avx512"),
       direct_entry<Isa::Avx2>("direct_c1_avx2"),
       {"direct_avx2", direct_avx2_applies, direct_avx2_sizes, nullptr, direct_forward_image<Isa::Avx2>,

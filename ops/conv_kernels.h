@@ -57,6 +57,9 @@ struct ConvKernel {
   // weight_grad and both_grads write acc where d.acc_fresh, so conv.cpp need not zero it first (the
   // Winograd lanes' acc is cells x C x O: alexnet-cifar's conv2 zeroed 2 MB for each of 8 chunks).
   bool fresh_acc = false;
+  // forward applies d.act to y itself, before y leaves the cache, and may stream y out where
+  // d.stream_output (conv.cpp then runs no activation pass over y).
+  bool own_activation = false;
 };
 
 // The dims kernel k works on for a conv of dims d, and how many calls an image takes.

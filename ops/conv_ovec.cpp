@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <type_traits>
 
+#include "ops/activation.h"
 #include "ops/conv_simd.h"
 #include "ops/cpu.h"
 #include "ops/im2col.h"
@@ -81,8 +82,12 @@ static __m512 block_row(const float* src, int64_t ss, int i, int64_t rows, bool 
   if (whole) return _mm512_loadu_ps(src + i * ss);
   return i < rows ? _mm512_maskz_loadu_ps(read, src + i * ss) : _mm512_setzero_ps();
 }
-static void store_row(float* dst, int64_t ds, int i, int64_t cols, bool whole, __mmask16 write, __m512 v) {
-  if (whole)
+// stream: whole rows on 64-byte boundaries go out with non-temporal stores.
+static void store_row(float* dst, int64_t ds, int i, int64_t cols, bool whole, bool stream, __mmask16 write,
+                      __m512 v) {
+  if (stream)
+    _mm512_stream_ps(dst + i * ds, v);
+  else if (whole)
     _mm512_storeu_ps(dst + i * ds, v);
   else if (i < cols)
     _mm512_mask_storeu_ps(dst + i * ds, write, v);
@@ -92,8 +97,10 @@ static void store_row(float* dst, int64_t ds, int i, int64_t cols, bool whole, _
 // (missing rows are zeros) and writes only its cells. The loads feed the first unpacks and the
 // last shuffles feed the stores directly: with a plain load loop into an array GCC made a call to
 // memcpy of the block (and another for the stores) wherever a stride was 16.
-void transpose_block(const float* src, int64_t ss, float* dst, int64_t ds, int64_t rows, int64_t cols) {
+void transpose_block(const float* src, int64_t ss, float* dst, int64_t ds, int64_t rows, int64_t cols,
+                     bool stream) {
   const bool whole = rows == kLanes && cols == kLanes;
+  stream = stream && whole && reinterpret_cast<uintptr_t>(dst) % 64 == 0 && ds % kLanes == 0;
   const __mmask16 read = __mmask16((1u << cols) - 1), write = __mmask16((1u << rows) - 1);
   __m512 r[16], t[16];
   for (int i = 0; i < 16; i += 2) {
@@ -115,8 +122,8 @@ void transpose_block(const float* src, int64_t ss, float* dst, int64_t ds, int64
     t[i + 12] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0xdd);
   }
   for (int i = 0; i < 8; ++i) {  // output rows i and i + 8
-    store_row(dst, ds, i, cols, whole, write, _mm512_shuffle_f32x4(t[i], t[i + 8], 0x88));
-    store_row(dst, ds, i + 8, cols, whole, write, _mm512_shuffle_f32x4(t[i], t[i + 8], 0xdd));
+    store_row(dst, ds, i, cols, whole, stream, write, _mm512_shuffle_f32x4(t[i], t[i + 8], 0x88));
+    store_row(dst, ds, i + 8, cols, whole, stream, write, _mm512_shuffle_f32x4(t[i], t[i + 8], 0xdd));
   }
 }
 
@@ -357,17 +364,23 @@ void ovec_forward(const ConvDims& d, const float* xp, const float* wt, const flo
     const int64_t count = std::min<int64_t>(2, blocks(d) - ob0);
     count == 2 ? pass(std::integral_constant<int, 2>{}, ob0) : pass(std::integral_constant<int, 1>{}, ob0);
     for (int64_t ob = ob0; ob < ob0 + count; ++ob) {
-      const float* sb = scratch + (ob - ob0) * p * kLanes;
+      float* sb = scratch + (ob - ob0) * p * kLanes;
       const int64_t outs = std::min(kLanes, d.o - ob * kLanes);
-      for (int64_t k0 = 0; k0 < p; k0 += kLanes)  // y [o, positions] = scratch [positions, 16]ᵀ
-        transpose_block(sb + k0 * kLanes, kLanes, y + ob * kLanes * p + k0, p, std::min(kLanes, p - k0),
-                        outs);
-      if (b)
-        for (int64_t o = ob * kLanes; o < ob * kLanes + outs; ++o)
-          for (int64_t k = 0; k < p; ++k) y[o * p + k] += b[o];
+      // Bias and activation while y's values are in scratch (the same additions and the same
+      // activation loop as on y, so the same bits), then y [o, positions] = scratch [positions, 16]ᵀ.
+      if (b) {
+        const __m512 bias = _mm512_maskz_loadu_ps(__mmask16((1u << outs) - 1), b + ob * kLanes);
+        for (int64_t k = 0; k < p; ++k)
+          _mm512_storeu_ps(sb + k * kLanes, _mm512_add_ps(_mm512_loadu_ps(sb + k * kLanes), bias));
+      }
+      activate(d.act, sb, p * kLanes);
+      for (int64_t k0 = 0; k0 < p; k0 += kLanes)
+        transpose_block(sb + k0 * kLanes, kLanes, y + ob * kLanes * p + k0, p, std::min(kLanes, p - k0), outs,
+                        d.stream_output);
     }
     ob0 += count;
   }
+  if (d.stream_output) _mm_sfence();  // the non-temporal stores are visible before y is read
 }
 
 void ovec_weight_grad(const ConvDims& d, const float* xp, const float* g, float* scratch, float* acc) {

@@ -16,7 +16,8 @@ constexpr int64_t kLanes = 16;
 
 // dst[c*ds + r] = src[r*ss + c] for r < rows, c < cols (both <= 16): [positions, 16 channels] <->
 // [channels, positions] blocks of the kernels that put channels in the vector lanes.
-void transpose_block(const float* src, int64_t ss, float* dst, int64_t ds, int64_t rows, int64_t cols);
+void transpose_block(const float* src, int64_t ss, float* dst, int64_t ds, int64_t rows, int64_t cols,
+                     bool stream = false);
 // The same in 8x8 blocks (rows, cols <= 8) with AVX2 (ops/transpose_avx2.cpp); partial blocks cell by cell.
 void transpose_block_avx2(const float* src, int64_t ss, float* dst, int64_t ds, int64_t rows, int64_t cols);
 

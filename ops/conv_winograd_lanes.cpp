@@ -13,6 +13,7 @@
 #include <type_traits>
 
 #include "core/parallel.h"
+#include "ops/activation.h"
 #include "ops/conv_dilated.h"
 #include "ops/conv_ovec.h"
 #include "ops/conv_winograd.h"
@@ -41,8 +42,9 @@ struct Vec {
   static V load_first(const float* p, int64_t n) {
     return _mm512_maskz_loadu_ps(__mmask16((1u << n) - 1), p);
   }
-  static void transpose(const float* src, int64_t ss, float* dst, int64_t ds, int64_t rows, int64_t cols) {
-    transpose_block(src, ss, dst, ds, rows, cols);
+  static void transpose(const float* src, int64_t ss, float* dst, int64_t ds, int64_t rows, int64_t cols,
+                        bool stream = false) {
+    transpose_block(src, ss, dst, ds, rows, cols, stream);
   }
 };
 
@@ -65,7 +67,8 @@ struct Vec {
     const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     return _mm256_maskload_ps(p, _mm256_cmpgt_epi32(_mm256_set1_epi32(int(n)), lanes));
   }
-  static void transpose(const float* src, int64_t ss, float* dst, int64_t ds, int64_t rows, int64_t cols) {
+  static void transpose(const float* src, int64_t ss, float* dst, int64_t ds, int64_t rows, int64_t cols,
+                        bool /*stream: plain stores at AVX2*/ = false) {
     transpose_block_avx2(src, ss, dst, ds, rows, cols);
   }
 };

@@ -105,9 +105,9 @@ void to_lanes(const float* in, int64_t c, int64_t h, int64_t w, int64_t top, int
 }
 
 // out [c, h, w] = in [c/L blocks, rows, cols, L] read from (top, left); cells the region does not
-// reach are 0.
+// reach are 0. stream: whole blocks go out with non-temporal stores (ConvDims::stream_output).
 void from_lanes(const float* in, int64_t c, int64_t h, int64_t w, int64_t top, int64_t left, int64_t rows,
-                int64_t cols, float* out) {
+                int64_t cols, float* out, bool stream = false) {
   const int64_t h1 = std::max<int64_t>(0, std::min(h, rows - top)),
                 w1 = std::max<int64_t>(0, std::min(w, cols - left));
   if (h1 < h || w1 < w) std::fill(out, out + c * h * w, 0.0f);
@@ -116,8 +116,9 @@ void from_lanes(const float* in, int64_t c, int64_t h, int64_t w, int64_t top, i
     for (int64_t r = 0; r < h1; ++r)
       for (int64_t j0 = 0; j0 < w1; j0 += kWidth)
         Vec::transpose(in + ((cb * rows + r + top) * cols + left + j0) * kWidth, kWidth,
-                       out + (cb * kWidth * h + r) * w + j0, h * w, std::min(kWidth, w1 - j0), chans);
+                       out + (cb * kWidth * h + r) * w + j0, h * w, std::min(kWidth, w1 - j0), chans, stream);
   }
+  if (stream) _mm_sfence();  // the non-temporal stores are visible before out is read
 }
 
 // The copies of to_lanes and from_lanes by a CellMap (ops/conv_dilated.h) instead of a shift: each
@@ -189,7 +190,8 @@ struct PlainPlanes {
     to_lanes(gy + i * d.o * d.positions(), d.o, d.g.out_h, d.g.out_w, 0, 0, rows, cols, image);
   }
   void y_out(const float* image, int64_t rows, int64_t cols, int64_t i, float* y) const {
-    from_lanes(image, d.o, d.g.out_h, d.g.out_w, 0, 0, rows, cols, y + i * d.o * d.positions());
+    from_lanes(image, d.o, d.g.out_h, d.g.out_w, 0, 0, rows, cols, y + i * d.o * d.positions(),
+               d.stream_output);
   }
   void dx_out(const float* region, const Geometry& g, int64_t i, float* dx) const {
     from_lanes(region, d.c, d.h, d.w, d.g.pad_top, d.g.pad_left, g.rows, g.cols, dx + i * d.c * d.h * d.w);
@@ -378,7 +380,11 @@ void forward_on(const ConvDims& d, const P& planes, const float* x, const float*
                 s.m + xi * g.m_cell, g.op, false);
     for (int64_t i = 0; i < g.images; ++i) {
       output_transform<F>(g, s.m + i * n * g.op, b, d.o, ti0, ti1, s.image);
-      if (ti1 == g.th) planes.y_out(s.image, F::kM * g.th, F::kM * g.tw, i, y);
+      if (ti1 < g.th) continue;
+      // The activation on the channel-last image (elementwise: the same bits as on y), before y
+      // leaves the cache; cells past the plane's edge are computed too and dropped.
+      activate(d.act, s.image, g.op * F::kM * g.th * F::kM * g.tw);
+      planes.y_out(s.image, F::kM * g.th, F::kM * g.tw, i, y);
     }
   }
 }
@@ -588,6 +594,7 @@ ConvKernel kernel_of() {
                images_per_call<F>};
   k.both_grads = both_grads<F>;
   k.fresh_acc = true;  // the first band's GEMMs write dU
+  k.own_activation = true;
   return k;
 }
 

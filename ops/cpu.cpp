@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstdlib>
 
+#include <unistd.h>
+
 #include "core/error.h"
 
 namespace xgrad {
@@ -53,6 +55,24 @@ std::string isa_name(Isa isa) {
       return "generic";
   }
 }
+
+int64_t l2_cache_bytes() {
+  static const int64_t bytes = [] {
+    const long reported = sysconf(_SC_LEVEL2_CACHE_SIZE);
+    return reported > 0 ? int64_t(reported) : int64_t(1) << 20;
+  }();
+  return bytes;
+}
+
+namespace {
+int64_t& stream_bytes() {
+  static int64_t bytes = l2_cache_bytes();
+  return bytes;
+}
+}  // namespace
+
+int64_t stream_output_bytes() { return stream_bytes(); }
+void set_stream_output_bytes(int64_t bytes) { stream_bytes() = bytes; }
 
 Isa parse_isa(const std::string& name) {
   for (Isa i : {Isa::Generic, Isa::Avx2, Isa::Avx512})

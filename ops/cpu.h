@@ -3,6 +3,7 @@
 // one binary built without -march=native runs its AVX-512 kernels where they exist and its AVX2
 // or plain ones elsewhere. XGRAD_ISA=avx2 (or generic) in the environment, or set_isa_limit(),
 // caps the level: that is how the tests run the AVX2 kernels on an AVX-512 machine.
+#include <cstdint>
 #include <string>
 
 // Per-function targets for kernels compiled beside the build's default flags; the BEGIN/END pairs
@@ -38,6 +39,12 @@ Isa detected_isa();
 // Caps cpu_isa() (Avx512 = no cap beyond the CPU). Not thread-safe: call between runs.
 void set_isa_limit(Isa limit);
 std::string isa_name(Isa isa);
+// Bytes of one core's L2 cache as the OS reports it (1 MiB where it reports none).
+int64_t l2_cache_bytes();
+// A conv's forward output larger than this many bytes (a batch's) may go out with non-temporal
+// stores (ConvDims::stream_output): l2_cache_bytes() unless set; the tests set 0 to stream every one.
+int64_t stream_output_bytes();
+void set_stream_output_bytes(int64_t bytes);
 Isa parse_isa(const std::string& name);  // "generic", "avx2", "avx512"; throws Error otherwise
 
 }  // namespace xgrad

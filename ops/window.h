@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "core/tensor.h"
+#include "ops/activation.h"
 #include "ops/attrs.h"
 
 namespace xgrad {
@@ -60,6 +61,12 @@ struct ConvDims {
   // weight_grad and both_grads: acc holds no sums yet. A kernel that sets ConvKernel::fresh_acc then
   // writes it instead of adding to it; conv.cpp zeroes it for the others.
   bool acc_fresh = false;
+  // forward, for kernels with ConvKernel::own_activation only (conv.cpp sets both): the activation
+  // the kernel applies to y itself, and whether y may go out with non-temporal stores (the batch's
+  // output is larger than a core's L2, so it reaches memory before anything reads it again; such
+  // stores skip reading each line into the cache first). See ops/KERNELS.md, session 20.
+  Activation act = Activation::None;
+  bool stream_output = false;
   int64_t patch() const { return c / groups * kh * kw; }   // rows of a group's im2col matrix
   int64_t positions() const { return g.out_h * g.out_w; }  // its columns
 };

@@ -9,6 +9,7 @@
 
 #include "core/parallel.h"
 #include "core/rng.h"
+#include "ops/activation.h"
 #include "ops/conv_kernels.h"
 #include "ops/im2col.h"
 #include "ops/pool_kernels.h"
@@ -261,6 +262,54 @@ TEST_CASE("every conv2d kernel that applies matches the direct loops, on AVX-512
     INFO("kernel " << std::string(k.name));
     CHECK(ran.count(k.name) == 1);
   }
+}
+
+// Kernels with own_activation apply the activation and may stream y out (ConvDims); conv.cpp then runs
+// no activation pass. Either way y must be the bits of the conv followed by the activation node.
+TEST_CASE("a fused activation gives the bits of conv2d then the activation, with y streamed or not") {
+  const std::vector<ConvCase> cases = {
+      {{2, 32, 32, 32}, {64, 32, 3, 3}, {{"stride", 2}, {"padding", 1}}},    // ovec strided, 16x16 outputs
+      {{2, 16, 32, 32}, {32, 16, 3, 3}, {{"padding", "same"}}},              // Winograd lanes, direct
+      {{2, 32, 34, 34}, {32, 32, 3, 3}, {{"dilation", 2}, {"padding", 1}}},  // Winograd on the mosaic
+      {{2, 24, 16, 16}, {33, 24, 5, 5}, {{"padding", "same"}}},              // ovec (forced), a part block
+  };
+  Rng rng(11);
+  std::set<std::string> streamed;
+  for (const auto& c : cases) {
+    const std::vector<Tensor> in = {random(c.x, rng), random(c.w, rng), random({c.w[0]}, rng)};
+    const ConvDims d = conv_dims(c.x, c.w, window_of(c.attrs), 1);
+    for (const ConvKernel& k : conv_kernels()) {
+      if (!k.applies(kernel_dims(k, d), detected_isa())) continue;
+      Forced forced(k.name, detected_isa());
+      for (const char* act : {"relu", "sigmoid", "tanh"}) {
+        INFO("x " << to_string(c.x) << ", kernel " << std::string(k.name) << ", " << act);
+        Tensor want =
+            make_tensor(registry().make("conv2d", c.attrs)->infer_shape({{c.x}, {c.w}, {{c.w[0]}}}));
+        Workspace ws;
+        registry().make("conv2d", c.attrs)->forward({&in[0], &in[1], &in[2]}, want, ws, false);
+        activate(activation_named(act), want.data(), int64_t(want.size()));
+        json attrs = c.attrs;
+        attrs["activation"] = act;
+        for (const int64_t threshold : {int64_t(1) << 40, int64_t(0)}) {
+          set_stream_output_bytes(threshold);
+          for (const bool training : {false, true}) {
+            Tensor got = make_tensor(shape_of(want));
+            Workspace ws2;
+            registry().make("conv2d", attrs)->forward({&in[0], &in[1], &in[2]}, got, ws2, training);
+            CHECK(got == want);
+          }
+        }
+        set_stream_output_bytes(l2_cache_bytes());
+        if (k.own_activation) streamed.insert(k.name);
+      }
+    }
+  }
+  for (const char* name :
+       {"ovec_strided_avx512", "ovec_avx512", "winograd_f4x3_avx512", "winograd_f4x3_dilated_avx512"})
+    if (detected_isa() == Isa::Avx512) {
+      INFO("kernel " << name);
+      CHECK(streamed.count(name) == 1);
+    }
 }
 
 TEST_CASE("forward reuses prepared weights only while the weights and the kernel are the same") {
