@@ -14,7 +14,7 @@ namespace xgrad {
 
 // Allocates on 64-byte boundaries: a cache line, and one AVX-512 vector. With malloc's 16-byte
 // alignment every 512-bit load of a kernel's weights or scratch could straddle two cache lines,
-// which Intel's cores pay for (session 20, an Intel host: every conv kernel tried ran 5-15 % faster
+// which Intel's cores pay for (session 20, an Intel host: every conv kernel tried ran 6-12 % faster
 // with all buffers aligned; see ops/KERNELS.md).
 template <class T>
 struct CacheLineAllocator {
