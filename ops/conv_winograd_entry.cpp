@@ -53,21 +53,23 @@ bool lanes_applies(const ConvDims& d, Isa isa) {
 // Dilated convs at stride 1 run the lanes on the mosaic of their phases (ops/conv_dilated.h), chosen
 // as above by the mosaic's size. The mosaic's seams cost (k − 1) extra rows and columns per phase, so
 // the lanes won less there (KERNELS.md): at AVX2 from 16 channels (8 -> 16 lost 15 % to im2col); at
-// AVX-512 from 32 input and output channels, where they beat the direct kernel by 1.1–1.5x (16 -> 16,
-// 24 -> 24 and 32 -> 16 lost to it by 4–25 %, and by 0–15 % still with the copies by maps), and from
-// 16 where output rows fill less than 3/4 of the lanes, which the direct kernel needs (16 -> 32 on
-// 22x22 outputs: 1.3x faster than ovec); 5x5 from 32 (16 -> 16 lost 9 % to the direct kernel). On
-// small planes the seams are most of the mosaic. Since the lanes copy by maps (session 18), output
-// rows and columns: 3x3 from 9 at AVX-512 (8x8 lost to ovec by 14–17 %) and from 8 at AVX2 (8x8 won
-// or tied against im2col, 7x7 lost 4 %); 5x5 from 8 at AVX-512 (8x8 won by 8–23 %, 7x7 lost 6 %) and
-// from 6 at AVX2 (6x6 won by 5–12 %, 5x5 lost 22 %).
+// AVX-512, 3x3, from 16 input and output channels where output rows fill less than 3/4 of the lanes,
+// which the direct kernel needs (16 -> 32 on 22x22 outputs: 1.3x faster than ovec), and where they
+// do, from 512 channel pairs, but not below 32 input and output channels on planes of 16 columns or
+// fewer (Zen 5: 16 -> 48 on 32x32 took 0.73 of the direct kernel's time, 16 -> 32 and 32 -> 16
+// 0.79–0.93; 16 -> 16 and 16 -> 24 lost 0–12 %, 24 -> 24 on 16x16 19 %); 5x5 from 32 (16 -> 16
+// lost 9 % to the direct kernel). On small planes the seams are most of the mosaic. Since the lanes
+// copy by maps (session 18), output rows and columns: 3x3 from 9 at AVX-512 (8x8 lost to ovec by
+// 14–17 %) and from 8 at AVX2 (8x8 won or tied against im2col, 7x7 lost 4 %); 5x5 from 8 at AVX-512
+// (8x8 won by 8–23 %, 7x7 lost 6 %) and from 6 at AVX2 (6x6 won by 5–12 %, 5x5 lost 22 %).
 template <int M, int R, Isa I>
 bool dilated_lanes_applies(const ConvDims& d, Isa isa) {
   const bool stride_1 = d.stride[0] == 1 && d.stride[1] == 1;
   const bool dilated = d.dilation[0] > 1 || d.dilation[1] > 1;
   const int64_t min = R == 3 ? 16 : 32;
   const int64_t min_outputs = I == Isa::Avx512 ? (R == 3 ? 9 : 8) : (R == 3 ? 8 : 6);
-  const bool direct_wins = I == Isa::Avx512 && (d.c < 32 || d.o < 32) && lanes_filled(d.g.out_w) >= 0.75;
+  const bool few_pairs = d.c * d.o < 512 || (d.c < 32 && d.o < 32 && d.g.out_w <= 16);
+  const bool direct_wins = I == Isa::Avx512 && lanes_filled(d.g.out_w) >= 0.75 && few_pairs;
   return stride_1 && dilated && d.kh == R && d.kw == R && d.c >= min && d.o >= min && !direct_wins &&
          d.g.out_h >= min_outputs && d.g.out_w >= min_outputs && lanes_applies<M, R, I>(mosaic_dims(d), isa);
 }

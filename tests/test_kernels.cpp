@@ -394,6 +394,12 @@ TEST_CASE("a forced conv kernel that does not apply is an error, and the choice 
     CHECK(dilated->kernel_name(vgg(16, 26)) == "winograd_f4x3_dilated_avx512");  // rows of 22: no direct
     CHECK(dilated->kernel_name(vgg(16, 36)) == "direct_avx512");                 // rows of 32 fill its lanes
     CHECK(dilated->kernel_name(vgg(32, 36)) == "winograd_f4x3_dilated_avx512");
+    CHECK(dilated->kernel_name(narrow(16, 48, 36)) == "winograd_f4x3_dilated_avx512");  // 768 channel pairs
+    CHECK(dilated->kernel_name(narrow(16, 24, 36)) == "direct_avx512");                 // 384
+    CHECK(dilated->kernel_name(narrow(16, 32, 20)) ==
+          "winograd_f4x3_dilated_avx512");                               // 16 columns, 32 outputs
+    CHECK(dilated->kernel_name(narrow(24, 24, 20)) == "direct_avx512");  // 16 columns, 24 and 24
+    CHECK(dilated->kernel_name(narrow(24, 24, 36)) == "winograd_f4x3_dilated_avx512");  // 32 columns
     CHECK(dilated->kernel_name(vgg(16, 28, 5)) == "ovec_avx512");  // 5x5 on the mosaic from 32 channels
     CHECK(dilated->kernel_name(vgg(32, 28, 5)) == "winograd_f4x5_dilated_avx512");
     CHECK(dilated->kernel_name(vgg(32, 12)) == "ovec_avx512");  // 8x8 outputs: the seams would dominate
