@@ -12,6 +12,7 @@
 #include "ops/conv_images.h"
 #include "ops/conv_ovec.h"
 #include "ops/conv_plane.h"
+#include "ops/conv_pointwise.h"
 #include "ops/conv_winograd.h"
 #include "ops/gemm_avx512.h"
 #include "ops/im2col.h"
@@ -367,31 +368,25 @@ ConvKernel plane_entry(const char* name) {
           plane_input<I>};
 }
 
-// The same 1x1 convs at AVX-512, by gemm_avx512 (ops/gemm_avx512.h); the weight gradient on x
-// transposed to [P, C] in scratch, since its sums run along the positions.
+// The same 1x1 convs at AVX-512, by gemm_avx512, several images per call on small planes
+// (ops/conv_pointwise.h).
 bool pointwise_avx512_applies(const ConvDims& d, Isa isa) {
   return isa == Isa::Avx512 && pointwise_applies(d, isa);
 }
-ConvSizes pointwise_avx512_sizes(const ConvDims& d) { return {0, 0, d.c * d.positions(), d.o * d.c, 0}; }
-void pointwise_avx512_weight_grad(const ConvDims& d, const float* x, const float*, const float* g,
-                                  float* scratch, float* acc) {
-  const int64_t p = d.positions();
-  for (int64_t c0 = 0; c0 < d.c; c0 += kLanes)
-    for (int64_t p0 = 0; p0 < p; p0 += kLanes)  // scratch [P, C] = xᵀ, 16 x 16 blocks
-      transpose_block(x + c0 * p + p0, p, scratch + p0 * d.c + c0, d.c, std::min(kLanes, d.c - c0),
-                      std::min(kLanes, p - p0));
-  gemm_avx512(d.o, d.c, p, g, p, 1, scratch, d.c, acc, d.c, true);  // acc [O, C] += g [O, P] · xᵀ [P, C]
+ConvSizes pointwise_avx512_sizes(const ConvDims& d) {
+  return {0, 0, pointwise_scratch_size(d), d.o * d.c, pointwise_dx_scratch_size(d)};
 }
 void pointwise_avx512_forward(const ConvDims& d, const float* x, const float* w, const float* b, float*,
-                              float*, float* y) {
-  const int64_t p = d.positions();
-  for (int64_t o = 0; o < d.o; ++o) std::fill(y + o * p, y + (o + 1) * p, b ? b[o] : 0.0f);
-  gemm_avx512(d.o, p, d.c, w, d.c, 1, x, p, y, p, true);  // y [O, P] += w [O, C] · x [C, P]
+                              float* scratch, float* y) {
+  pointwise_forward_avx512(d, x, w, b, scratch, y);
 }
-void pointwise_avx512_input_grad(const ConvDims& d, const float* g, const float* w, const float*, float*,
-                                 float* dx) {
-  const int64_t p = d.positions();
-  gemm_avx512(d.c, p, d.o, w, 1, d.c, g, p, dx, p, false);  // dx [C, P] = wᵀ [C, O] · g [O, P]
+void pointwise_avx512_weight_grad(const ConvDims& d, const float* x, const float*, const float* g,
+                                  float* scratch, float* acc) {
+  pointwise_weight_grad_avx512(d, x, g, scratch, acc);
+}
+void pointwise_avx512_input_grad(const ConvDims& d, const float* g, const float* w, const float*,
+                                 float* scratch, float* dx) {
+  pointwise_input_grad_avx512(d, g, w, scratch, dx);
 }
 
 // im2col_gemm with its three products by gemm_avx512 (the weight gradient's on cols transposed to
@@ -461,7 +456,8 @@ const std::vector<ConvKernel>& conv_kernels() {
       dilated_winograd_conv_kernel("winograd_f2x5_dilated_avx2", 2, Isa::Avx2, 5),
       winograd_conv_kernel("winograd_f2x3", 2, Isa::Generic),
       {"pointwise_avx512", pointwise_avx512_applies, pointwise_avx512_sizes, nullptr,
-       pointwise_avx512_forward, pointwise_avx512_weight_grad, add_to, pointwise_avx512_input_grad},
+       pointwise_avx512_forward, pointwise_avx512_weight_grad, add_to, pointwise_avx512_input_grad, false,
+       nullptr, false, pointwise_images_per_call},
       {"pointwise_gemm", pointwise_applies, pointwise_sizes, nullptr, pointwise_forward,
        pointwise_weight_grad, add_to, pointwise_input_grad},
       direct_entry<Isa::Avx512>("direct_c1_avx512"),

@@ -209,6 +209,9 @@ const std::vector<ConvCase>& conv_cases() {
       {{2, 8, 1, 5}, {16, 8, 3, 3}, {{"stride", 2}, {"padding", 1}}},  // dw: kernel rows reading only padding
       {{2, 13, 6, 6}, {70, 13, 5, 5}, {{"padding", "same"}}},  // dw by kernel position: 13 channels, 2 parts
       {{72, 16, 3, 3}, {20, 16, 3, 3}, {{"padding", 1}}},  // images innermost: 9-16 images a call, in 2 parts
+      {{37, 20, 2, 3}, {24, 20, 1, 1}, json::object()},    // 1x1 on 6 positions: up to 11 images a call
+      {{70, 8, 1, 1}, {10, 8, 1, 1}, json::object()},      // 1x1 on one position: a chunk of the batch a call
+      {{5, 33, 4, 4}, {17, 33, 1, 1}, json::object()},     // 1x1 on 16 positions: up to 4 images a call
   };
   return cases;
 }
@@ -261,6 +264,29 @@ TEST_CASE("every conv2d kernel that applies matches the direct loops, on AVX-512
       continue;
     INFO("kernel " << std::string(k.name));
     CHECK(ran.count(k.name) == 1);
+  }
+}
+
+// Kernels that take several images a call lay them side by side; each sum keeps its terms and their
+// order, so an image's y and dx are the bits it gets alone.
+TEST_CASE("1x1 convs on small planes give each image the bits it gets alone") {
+  if (detected_isa() < Isa::Avx512) return;
+  Rng rng(11);
+  const Shape xs = {23, 20, 3, 3}, ws = {24, 20, 1, 1};  // 9 positions: up to 8 images a call
+  auto op = registry().make("conv2d", json::object());
+  const std::vector<Tensor> in = {random(xs, rng), random(ws, rng), random({ws[0]}, rng)};
+  const Tensor g = random(op->infer_shape({{xs}, {ws}, {{ws[0]}}}), rng);
+  Forced forced("pointwise_avx512", Isa::Avx512);
+  const KernelRun all = run_kernel(*op, in, g, {true, false, false});
+  const int64_t y_size = 24 * 9, x_size = 20 * 9;
+  for (int64_t i = 0; i < xs[0]; ++i) {
+    Tensor xi = make_tensor({1, xs[1], xs[2], xs[3]}), gi = make_tensor({1, ws[0], xs[2], xs[3]});
+    std::copy_n(in[0].begin() + i * x_size, x_size, xi.begin());
+    std::copy_n(g.begin() + i * y_size, y_size, gi.begin());
+    const KernelRun one = run_kernel(*op, {xi, in[1], in[2]}, gi, {true, false, false});
+    INFO("image " << i);
+    CHECK(std::equal(one.y.begin(), one.y.end(), all.y.begin() + i * y_size));
+    CHECK(std::equal(one.grads[0].begin(), one.grads[0].end(), all.grads[0].begin() + i * x_size));
   }
 }
 
