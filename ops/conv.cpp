@@ -110,7 +110,7 @@ class Conv2d final : public Op {
     return choose_conv_kernel(conv_dims(in[0].shape, in[1].shape, win_, groups_)).name;
   }
 
-  // Training keeps every image's buffer for backward; inference one per parallel chunk.
+  // Training keeps every image's buffer for backward; inference one call's per parallel chunk.
   void forward(const Inputs& in, Tensor& out, Workspace& ws, bool training) const override {
     const ConvDims d = conv_dims(*in[0], *in[1], win_, groups_);
     const ConvKernel& k = choose_conv_kernel(d);
@@ -123,8 +123,9 @@ class Conv2d final : public Op {
       kd.stream_output = d.n * calls * gs.y * int64_t(sizeof(float)) > stream_output_bytes();
     }
     ws.tensors.resize(kSlots);
-    const int64_t chunks = forward_chunks(d.n);
-    float* kept = sized(ws.tensors[training ? kKept : kCols], {training ? d.n : chunks, calls * s.kept});
+    const int64_t chunks = forward_chunks(d.n), per_call = images_per_call(k, kd, calls);
+    float* kept =
+        sized(ws.tensors[training ? kKept : kCols], {training ? d.n : chunks * per_call, calls * s.kept});
     const float *x = in[0]->data(), *w = in[1]->data(), *b = in.size() == 3 ? in[2]->data() : nullptr;
     const float* wp = w;
     if (k.prepare) {
@@ -136,14 +137,13 @@ class Conv2d final : public Op {
     const int64_t wp_stride = k.prepare ? s.prepared : gs.w;
     float* scratch = sized(ws.tensors[kScratch], {scratch_chunks(d.n), s.scratch});
     float* y = out.data();
-    const int64_t per_call = images_per_call(k, kd, calls);
     parallel_for(chunks, [&](int64_t c0, int64_t c1) {
       for (int64_t c = c0; c < c1; ++c) {
         const int64_t end = (c + 1) * d.n / chunks;
         for (int64_t n = c * d.n / chunks; n < end; n += per_call) {
           ConvDims cd = kd;
           cd.n = std::min(per_call, end - n);
-          float* kn = kept + (training ? n : c) * calls * s.kept;
+          float* kn = kept + (training ? n : c * per_call) * calls * s.kept;
           const float* xn = x + n * calls * gs.x;
           float* yn = y + n * calls * gs.y;
           for (int64_t g = 0; g < calls; ++g)

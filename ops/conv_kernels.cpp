@@ -9,12 +9,12 @@
 #include "core/error.h"
 #include "ops/conv_depthwise.h"
 #include "ops/conv_direct.h"
+#include "ops/conv_im2col_avx512.h"
 #include "ops/conv_images.h"
 #include "ops/conv_ovec.h"
 #include "ops/conv_plane.h"
 #include "ops/conv_pointwise.h"
 #include "ops/conv_winograd.h"
-#include "ops/gemm_avx512.h"
 #include "ops/im2col.h"
 
 namespace xgrad {
@@ -252,9 +252,15 @@ double padding_share(const ConvDims& d) {
   return 1.0 - inside(d.h, d.g.out_h, d.kh, d.stride[0], d.dilation[0], d.g.pad_top) *
                    inside(d.w, d.g.out_w, d.kw, d.stride[1], d.dilation[1], d.g.pad_left);
 }
+// Strided convs to planes of at most 16 positions from 128 or more input channels (a ResNet's or
+// VGG's last downsampling) go to im2col_gemm_avx512 below, several images a GEMM: all parts, per
+// 64 images, against the kernel chosen before (ovec_images): 512 -> 512 to 4x4 110 against 133 ms,
+// 256 -> 512 48.6 against 63.3, 192 -> 384 29.6 against 38.0, 128 -> 256 13.1 against 14.2, 128 ->
+// 128 and 96 -> 192 tied, 64 -> 128 lost 8 % (3.7 against 3.4), 32 -> 64 59 %. Those kernels refuse them.
+bool gemm_images_win(const ConvDims& d) { return !unit(d.stride) && d.positions() <= 16 && d.c >= 128; }
 bool images_applies(const ConvDims& d, Isa isa) {
   constexpr int64_t kMostPerImage = 32768;  // floats of an image's input and of its output
-  if (isa != Isa::Avx512 || d.groups != 1 || d.kh * d.kw == 1 || d.c < 8) return false;
+  if (isa != Isa::Avx512 || d.groups != 1 || d.kh * d.kw == 1 || d.c < 8 || gemm_images_win(d)) return false;
   if (d.c * d.h * d.w > kMostPerImage || d.o * d.positions() > kMostPerImage) return false;
   if (d.positions() <= 49) return true;
   return d.c >= 16 && d.o >= 16 && d.positions() <= 100 && padding_share(d) >= 0.2;
@@ -319,14 +325,12 @@ void ovec_input(const ConvDims& d, const float* g, const float* w, const float* 
 // subsample of the image and its one sgemm measured 1.1–1.8x faster in every part (ResNet's strided
 // projections, KERNELS.md).
 bool ovec_strided_applies(const ConvDims& d, Isa isa) {
-  return isa == Isa::Avx512 && !unit(d.stride) && d.o >= 8 && d.kh * d.kw > 1;
+  return isa == Isa::Avx512 && !unit(d.stride) && d.o >= 8 && d.kh * d.kw > 1 && !gemm_images_win(d);
 }
-// dx as im2col_gemm's, its product wᵀ · g by gemm_avx512.
+// dx as im2col_gemm's, its product wᵀ · g by gemm_avx512 (ops/conv_im2col_avx512.h).
 void im2col_avx512_input_grad(const ConvDims& d, const float* g, const float* w, const float*, float* scratch,
                               float* dx) {
-  const int64_t k = d.patch(), p = d.positions();
-  gemm_avx512(k, p, d.o, w, 1, k, g, p, scratch, p, false);  // dcols [K, P] = wᵀ [K, O] · g [O, P]
-  col2im_avx512(d, scratch, scratch + k * p, dx);
+  im2col_input_grad_avx512(d, g, w, scratch, dx);
 }
 ConvSizes ovec_strided_sizes(const ConvDims& d) {
   ConvSizes s = ovec_sizes(d);
@@ -389,30 +393,21 @@ void pointwise_avx512_input_grad(const ConvDims& d, const float* g, const float*
   pointwise_input_grad_avx512(d, g, w, scratch, dx);
 }
 
-// im2col_gemm with its three products by gemm_avx512 (the weight gradient's on cols transposed to
-// [P, K] in scratch, its sums running along the positions): at AVX-512 what no kernel above takes,
-// ResNet's strided 1x1 projections among them (KERNELS.md).
+// im2col_gemm with its three products by gemm_avx512, several images a call on output planes of
+// at most 16 positions (ops/conv_im2col_avx512.h): at AVX-512 what no kernel above takes, ResNet's
+// strided 1x1 projections among them (KERNELS.md).
 bool im2col_avx512_applies(const ConvDims&, Isa isa) { return isa == Isa::Avx512; }
 ConvSizes im2col_avx512_sizes(const ConvDims& d) {
-  ConvSizes s = gemm_sizes(d);
-  s.scratch = d.patch() * d.positions();
-  return s;
+  return {im2col_avx512_kept_size(d), 0, im2col_avx512_scratch_size(d), d.o * d.patch(),
+          im2col_avx512_dx_scratch_size(d)};
 }
 void im2col_avx512_forward(const ConvDims& d, const float* x, const float* w, const float* b, float* kept,
-                           float*, float* y) {
-  const int64_t k = d.patch(), p = d.positions();
-  im2col(d, x, kept);
-  for (int64_t o = 0; o < d.o; ++o) std::fill(y + o * p, y + (o + 1) * p, b ? b[o] : 0.0f);
-  gemm_avx512(d.o, p, k, w, k, 1, kept, p, y, p, true);  // y [O, P] += w [O, K] · cols [K, P]
+                           float* scratch, float* y) {
+  im2col_forward_avx512(d, x, w, b, kept, scratch, y);
 }
 void im2col_avx512_weight_grad(const ConvDims& d, const float*, const float* kept, const float* g,
                                float* scratch, float* acc) {
-  const int64_t k = d.patch(), p = d.positions();
-  for (int64_t k0 = 0; k0 < k; k0 += kLanes)
-    for (int64_t p0 = 0; p0 < p; p0 += kLanes)  // scratch [P, K] = colsᵀ, 16 x 16 blocks
-      transpose_block(kept + k0 * p + p0, p, scratch + p0 * k + k0, k, std::min(kLanes, k - k0),
-                      std::min(kLanes, p - p0));
-  gemm_avx512(d.o, k, p, g, p, 1, scratch, k, acc, k, true);  // acc [O, K] += g [O, P] · colsᵀ [P, K]
+  im2col_weight_grad_avx512(d, kept, g, scratch, acc);
 }
 
 bool always(const ConvDims&, Isa) { return true; }
@@ -427,6 +422,17 @@ std::string& forced_conv_kernel() {
 
 ConvKernel with_own_activation(ConvKernel k) {
   k.own_activation = true;
+  return k;
+}
+
+// Kernels whose products are gemm_avx512 calls on several images side by side (ops/side_by_side.h).
+// Their weight gradient is a sum in acc that the first call writes (fresh_acc) and that conv.cpp adds
+// over the chunks before one finish (finish_once): with per-chunk zeroing, finishing and adding,
+// memset took 14 % of 256 -> 512, stride 2, to 4x4 (acc is O x K, 4.7 MB there, per chunk).
+ConvKernel gemm_images_entry(ConvKernel k, int64_t (*images_per_call)(const ConvDims&)) {
+  k.images_per_call = images_per_call;
+  k.finish_once = true;
+  k.fresh_acc = true;
   return k;
 }
 
@@ -455,9 +461,10 @@ const std::vector<ConvKernel>& conv_kernels() {
       dilated_winograd_conv_kernel("winograd_f4x5_dilated_avx2", 4, Isa::Avx2, 5),
       dilated_winograd_conv_kernel("winograd_f2x5_dilated_avx2", 2, Isa::Avx2, 5),
       winograd_conv_kernel("winograd_f2x3", 2, Isa::Generic),
-      {"pointwise_avx512", pointwise_avx512_applies, pointwise_avx512_sizes, nullptr,
-       pointwise_avx512_forward, pointwise_avx512_weight_grad, add_to, pointwise_avx512_input_grad, false,
-       nullptr, false, pointwise_images_per_call},
+      gemm_images_entry(
+          {"pointwise_avx512", pointwise_avx512_applies, pointwise_avx512_sizes, nullptr,
+           pointwise_avx512_forward, pointwise_avx512_weight_grad, add_to, pointwise_avx512_input_grad},
+          pointwise_images_per_call),
       {"pointwise_gemm", pointwise_applies, pointwise_sizes, nullptr, pointwise_forward,
        pointwise_weight_grad, add_to, pointwise_input_grad},
       direct_entry<Isa::Avx512>("direct_c1_avx512"),
@@ -478,8 +485,9 @@ const std::vector<ConvKernel>& conv_kernels() {
        direct_avx2_weight, add_to, direct_avx2_input},
       plane_entry<Isa::Avx2>("plane_avx2"),
       plane_entry<Isa::Generic>("plane"),
-      {"im2col_gemm_avx512", im2col_avx512_applies, im2col_avx512_sizes, nullptr, im2col_avx512_forward,
-       im2col_avx512_weight_grad, add_to, im2col_avx512_input_grad},
+      gemm_images_entry({"im2col_gemm_avx512", im2col_avx512_applies, im2col_avx512_sizes, nullptr,
+                         im2col_avx512_forward, im2col_avx512_weight_grad, add_to, im2col_avx512_input_grad},
+                        im2col_avx512_images_per_call),
       {"im2col_gemm", always, gemm_sizes, nullptr, gemm_forward, gemm_weight_grad, add_to, gemm_input_grad},
   };
   return table;

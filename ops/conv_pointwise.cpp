@@ -4,28 +4,11 @@
 
 #include "ops/conv_ovec.h"
 #include "ops/gemm_avx512.h"
+#include "ops/side_by_side.h"
 
 namespace xgrad {
-namespace {
 
-// [n, rows, p] -> [rows, n·p]: the images of a call side by side; apart undoes it.
-void side_by_side(const float* src, int64_t n, int64_t rows, int64_t p, float* dst) {
-  for (int64_t i = 0; i < n; ++i)
-    for (int64_t r = 0; r < rows; ++r)
-      std::copy(src + (i * rows + r) * p, src + (i * rows + r + 1) * p, dst + (r * n + i) * p);
-}
-void apart(const float* src, int64_t n, int64_t rows, int64_t p, float* dst) {
-  for (int64_t i = 0; i < n; ++i)
-    for (int64_t r = 0; r < rows; ++r)
-      std::copy(src + (r * n + i) * p, src + (r * n + i + 1) * p, dst + (i * rows + r) * p);
-}
-
-}  // namespace
-
-int64_t pointwise_images_per_call(const ConvDims& d) {
-  const int64_t p = std::max<int64_t>(1, d.positions());
-  return p > kLanes ? 1 : (kPointwiseColumns + p - 1) / p;
-}
+int64_t pointwise_images_per_call(const ConvDims& d) { return side_by_side_images(d.positions()); }
 
 int64_t pointwise_scratch_size(const ConvDims& d) {
   return (d.c + d.o) * pointwise_images_per_call(d) * d.positions();
@@ -38,12 +21,12 @@ void pointwise_forward_avx512(const ConvDims& d, const float* x, const float* w,
   const float* xs = x;
   float* ys = y;
   if (d.n > 1) {
-    side_by_side(x, d.n, d.c, p, scratch);
+    images_side_by_side(x, d.n, d.c, p, scratch);
     xs = scratch, ys = scratch + d.c * cols;
   }
   for (int64_t o = 0; o < d.o; ++o) std::fill(ys + o * cols, ys + (o + 1) * cols, b ? b[o] : 0.0f);
   gemm_avx512(d.o, cols, d.c, w, d.c, 1, xs, cols, ys, cols, true);  // y [O, nP] += w [O, C] · x [C, nP]
-  if (d.n > 1) apart(ys, d.n, d.o, p, y);
+  if (d.n > 1) images_apart(ys, d.n, d.o, p, y);
 }
 
 // acc [O, C] += g [O, nP] · xᵀ [nP, C]: xᵀ by 16 x 16 blocks, g side by side.
@@ -58,10 +41,10 @@ void pointwise_weight_grad_avx512(const ConvDims& d, const float* x, const float
                         std::min(kLanes, d.c - c0), std::min(kLanes, p - p0));
   const float* gs = g;
   if (d.n > 1) {
-    side_by_side(g, d.n, d.o, p, scratch + cols * d.c);
+    images_side_by_side(g, d.n, d.o, p, scratch + cols * d.c);
     gs = scratch + cols * d.c;
   }
-  gemm_avx512(d.o, d.c, cols, gs, cols, 1, xt, d.c, acc, d.c, true);
+  gemm_avx512(d.o, d.c, cols, gs, cols, 1, xt, d.c, acc, d.c, !d.acc_fresh);
 }
 
 // dx [C, nP] = wᵀ [C, O] · g [O, nP].
@@ -73,9 +56,9 @@ void pointwise_input_grad_avx512(const ConvDims& d, const float* g, const float*
     return;
   }
   float *gs = scratch, *dxs = scratch + d.o * cols;
-  side_by_side(g, d.n, d.o, p, gs);
+  images_side_by_side(g, d.n, d.o, p, gs);
   gemm_avx512(d.c, cols, d.o, w, 1, d.c, gs, cols, dxs, cols, false);
-  apart(dxs, d.n, d.c, p, dx);
+  images_apart(dxs, d.n, d.c, p, dx);
 }
 
 }  // namespace xgrad

@@ -194,20 +194,20 @@ XGRAD_AVX512_BEGIN
 // the inner loop: the taps of one channel add into overlapping rows, and a masked load that
 // follows a masked store to the same cells waits for the store to complete. Each cell still
 // receives its terms in the order (p, q, i) of col2im, so the bits are the same.
-void col2im_avx512(const ConvDims& d, const float* cols, float* scratch, float* dx) {
+void col2im_avx512(const ConvDims& d, const float* cols, float* scratch, float* dx, int64_t ld) {
   const Phased ph = phased(d);
-  const int64_t oh = d.g.out_h, ow = d.g.out_w, positions = d.positions(), step = row_step(d, ph);
+  const int64_t oh = d.g.out_h, ow = d.g.out_w, cols_ld = ld ? ld : d.positions(), step = row_step(d, ph);
   const int64_t taps = d.kh * d.kw;
   const __mmask16 tail = __mmask16((1u << (ow % 16)) - 1);
   std::fill(scratch, scratch + d.c * ph.size(), 0.0f);
   for (int64_t p = 0; p < d.kh; ++p)
     for (int64_t q = 0; q < d.kw; ++q)
       for (int64_t i = 0; i < oh; ++i) {
-        const float* src = cols + (p * d.kw + q) * positions + i * ow;
+        const float* src = cols + (p * d.kw + q) * cols_ld + i * ow;
         float* dst = scratch + tap_start(d, ph, p, q) + i * step;
         for (int64_t c = 0; c < d.c; ++c) {
           float* dr = dst + c * ph.size();
-          const float* sr = src + c * taps * positions;
+          const float* sr = src + c * taps * cols_ld;
           int64_t j = 0;
           for (; j + 16 <= ow; j += 16)
             _mm512_storeu_ps(dr + j, _mm512_add_ps(_mm512_loadu_ps(dr + j), _mm512_loadu_ps(sr + j)));

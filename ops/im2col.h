@@ -47,6 +47,7 @@ void im2col(const ConvDims& d, const float* x, float* cols);
 int64_t col2im_scratch(const ConvDims& d);
 void col2im(const ConvDims& d, const float* cols, float* scratch, float* dx);
 // The same sums in the same order (so the same bits) in AVX-512 vectors; only on a CPU that has it.
-void col2im_avx512(const ConvDims& d, const float* cols, float* scratch, float* dx);
+// cols' rows are ld floats apart (0: OH*OW), so one image's block of images side by side serves.
+void col2im_avx512(const ConvDims& d, const float* cols, float* scratch, float* dx, int64_t ld = 0);
 
 }  // namespace xgrad

@@ -269,24 +269,41 @@ TEST_CASE("every conv2d kernel that applies matches the direct loops, on AVX-512
 
 // Kernels that take several images a call lay them side by side; each sum keeps its terms and their
 // order, so an image's y and dx are the bits it gets alone.
-TEST_CASE("1x1 convs on small planes give each image the bits it gets alone") {
+TEST_CASE("convs with several images a call give each image the bits it gets alone") {
   if (detected_isa() < Isa::Avx512) return;
-  Rng rng(11);
-  const Shape xs = {23, 20, 3, 3}, ws = {24, 20, 1, 1};  // 9 positions: up to 8 images a call
-  auto op = registry().make("conv2d", json::object());
-  const std::vector<Tensor> in = {random(xs, rng), random(ws, rng), random({ws[0]}, rng)};
-  const Tensor g = random(op->infer_shape({{xs}, {ws}, {{ws[0]}}}), rng);
-  Forced forced("pointwise_avx512", Isa::Avx512);
-  const KernelRun all = run_kernel(*op, in, g, {true, false, false});
-  const int64_t y_size = 24 * 9, x_size = 20 * 9;
-  for (int64_t i = 0; i < xs[0]; ++i) {
-    Tensor xi = make_tensor({1, xs[1], xs[2], xs[3]}), gi = make_tensor({1, ws[0], xs[2], xs[3]});
-    std::copy_n(in[0].begin() + i * x_size, x_size, xi.begin());
-    std::copy_n(g.begin() + i * y_size, y_size, gi.begin());
-    const KernelRun one = run_kernel(*op, {xi, in[1], in[2]}, gi, {true, false, false});
-    INFO("image " << i);
-    CHECK(std::equal(one.y.begin(), one.y.end(), all.y.begin() + i * y_size));
-    CHECK(std::equal(one.grads[0].begin(), one.grads[0].end(), all.grads[0].begin() + i * x_size));
+  struct Batched {
+    const char* kernel;
+    Shape x, w;
+    json attrs;
+  };
+  const std::vector<Batched> cases = {
+      {"pointwise_avx512", {23, 20, 3, 3}, {24, 20, 1, 1}, json::object()},     // 9 positions: up to 8 a call
+      {"im2col_gemm_avx512", {19, 12, 7, 7}, {10, 12, 3, 3}, {{"stride", 2}}},  // 3x3 outputs
+      {"im2col_gemm_avx512", {9, 5, 4, 4}, {7, 5, 3, 3}, {{"padding", 1}}},     // 16 positions: 4 a call
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.kernel);
+    Rng rng(11);
+    auto op = registry().make("conv2d", c.attrs);
+    const std::vector<Tensor> in = {random(c.x, rng), random(c.w, rng), random({c.w[0]}, rng)};
+    const Shape ys = op->infer_shape({{c.x}, {c.w}, {{c.w[0]}}});
+    const Tensor g = random(ys, rng);
+    Forced forced(c.kernel, Isa::Avx512);
+    const KernelRun all = run_kernel(*op, in, g, {true, false, false});
+    Tensor inferred = make_tensor(ys);  // inference keeps a call's buffers per worker, not every image's
+    Workspace ws;
+    op->forward({&in[0], &in[1], &in[2]}, inferred, ws, false);
+    CHECK(inferred == all.y);
+    const int64_t y_size = ys[1] * ys[2] * ys[3], x_size = c.x[1] * c.x[2] * c.x[3];
+    for (int64_t i = 0; i < c.x[0]; ++i) {
+      Tensor xi = make_tensor({1, c.x[1], c.x[2], c.x[3]}), gi = make_tensor({1, ys[1], ys[2], ys[3]});
+      std::copy_n(in[0].begin() + i * x_size, x_size, xi.begin());
+      std::copy_n(g.begin() + i * y_size, y_size, gi.begin());
+      const KernelRun one = run_kernel(*op, {xi, in[1], in[2]}, gi, {true, false, false});
+      INFO("image " << i);
+      CHECK(std::equal(one.y.begin(), one.y.end(), all.y.begin() + i * y_size));
+      CHECK(std::equal(one.grads[0].begin(), one.grads[0].end(), all.grads[0].begin() + i * x_size));
+    }
   }
 }
 
