@@ -22,6 +22,19 @@ int64_t tap_offset(const ConvDims& d, int64_t cols, int64_t t) {
   return ((t / d.kw) * d.dilation[0] * cols + (t % d.kw) * d.dilation[1]) * kLanes;
 }
 
+// The 16 channel planes of a block are 16 streams for the hardware prefetcher, which lost track of
+// them: from 6 MB of activations a 128-channel 14x14 layer ran 2-3x slower per image than from cache.
+// So each block asks for the next block's cells (both contiguous) while it runs (5-16 % faster).
+// Block cb of a [c, size] tensor t (nothing past the last block).
+void prefetch_block(const ConvDims& d, const float* t, int64_t cb, int64_t size) {
+  for (int64_t i = 0; cb < channel_blocks(d) && i < channels_in(d, cb) * size; i += kLanes)
+    __builtin_prefetch(t + cb * kLanes * size + i, 0, 2);
+}
+void prefetch_block_to_write(const ConvDims& d, float* t, int64_t cb, int64_t size) {
+  for (int64_t i = 0; cb < channel_blocks(d) && i < channels_in(d, cb) * size; i += kLanes)
+    __builtin_prefetch(t + cb * kLanes * size + i, 1, 2);
+}
+
 }  // namespace
 
 int64_t depthwise_weights_size(const ConvDims& d) { return channel_blocks(d) * kernel_taps(d) * kLanes; }
@@ -129,7 +142,10 @@ void depthwise_forward(const ConvDims& d, const float* x, const float* wt, const
                        float* y) {
   const PaddedPlane pp = padded_plane(d);
   float *xt = scratch, *yt = scratch + pp.size() * kLanes;
+  const int64_t hw = d.h * d.w, p = d.positions();
   for (int64_t cb = 0; cb < channel_blocks(d); ++cb) {
+    prefetch_block(d, x, cb + 1, hw);
+    prefetch_block_to_write(d, y, cb + 1, p);
     to_channel_last(d, x, cb, xt);
     float bias[kLanes] = {};
     for (int64_t l = 0; b && l < channels_in(d, cb); ++l) bias[l] = b[cb * kLanes + l];
@@ -147,7 +163,10 @@ void depthwise_forward(const ConvDims& d, const float* x, const float* wt, const
 void depthwise_weight_grad(const ConvDims& d, const float* x, const float* g, float* scratch, float* acc) {
   const PaddedPlane pp = padded_plane(d);
   float *xt = scratch, *gt = scratch + pp.size() * kLanes;
+  const int64_t hw = d.h * d.w, p = d.positions();
   for (int64_t cb = 0; cb < channel_blocks(d); ++cb) {
+    prefetch_block(d, x, cb + 1, hw);
+    prefetch_block(d, g, cb + 1, p);
     to_channel_last(d, x, cb, xt);
     to_positions(d, g, cb, gt);
     for (int64_t t0 = 0; t0 < kernel_taps(d); t0 += 12)
@@ -163,7 +182,10 @@ void depthwise_input_grad(const ConvDims& d, const float* g, const float* wt, fl
   const PaddedPlane pp = padded_plane(d);
   float *gt = scratch, *dxt = scratch + d.positions() * kLanes;
   const int64_t rows = std::min(d.h, pp.rows - d.g.pad_top), cols = std::min(d.w, pp.cols - d.g.pad_left);
+  const int64_t hw = d.h * d.w, p = d.positions();
   for (int64_t cb = 0; cb < channel_blocks(d); ++cb) {
+    prefetch_block(d, g, cb + 1, p);
+    prefetch_block_to_write(d, dx, cb + 1, hw);
     to_positions(d, g, cb, gt);
     std::fill(dxt, dxt + pp.size() * kLanes, 0.0f);
     const float* w = wt + cb * kernel_taps(d) * kLanes;
@@ -180,8 +202,8 @@ void depthwise_input_grad(const ConvDims& d, const float* g, const float* wt, fl
         }
       }
     }
-    float* out = dx + cb * kLanes * d.h * d.w;
-    if (rows < d.h || cols < d.w) std::fill(out, out + channels_in(d, cb) * d.h * d.w, 0.0f);
+    float* out = dx + cb * kLanes * hw;
+    if (rows < d.h || cols < d.w) std::fill(out, out + channels_in(d, cb) * hw, 0.0f);
     for (int64_t r = 0; r < rows; ++r)
       for (int64_t j0 = 0; j0 < cols; j0 += kLanes)
         transpose_block(dxt + ((r + d.g.pad_top) * pp.cols + d.g.pad_left + j0) * kLanes, kLanes,

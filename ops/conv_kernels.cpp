@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 #include "ops/conv_depthwise.h"
+#include "ops/conv_depthwise_rows.h"
 #include "ops/conv_direct.h"
 #include "ops/conv_im2col_avx512.h"
 #include "ops/conv_images.h"
@@ -199,6 +200,31 @@ void direct_avx2_input(const ConvDims& d, const float* g, const float* w, const 
                        float* dx) {
   direct_avx2_dx_wins(d) ? direct_transposed_input<Isa::Avx2>(d, g, w, wp, scratch, dx)
                          : gemm_input_grad(d, g, w, wp, scratch, dx);
+}
+
+// Depthwise 3x3 convs at stride 1 on their own [c, h, w] planes, output columns in the lanes, taps as
+// masked loads (ops/conv_depthwise_rows), AVX-512, any padding. Measured faster than depthwise_avx512
+// and direct_c1_avx512 from rows of 10 outputs (KERNELS.md, session 22); on rows of 7 or 4 the
+// channels fill depthwise_avx512's lanes better.
+bool depthwise_rows_applies(const ConvDims& d, Isa isa) {
+  return isa == Isa::Avx512 && d.groups == d.c && d.o == d.c && d.kh == 3 && d.kw == 3 && unit(d.stride) &&
+         unit(d.dilation) && d.g.out_w >= 10;
+}
+ConvSizes depthwise_rows_sizes(const ConvDims& d) {
+  const int64_t taps = d.c * d.kh * d.kw;
+  return {0, 0, 0, taps, 0, taps};
+}
+void depthwise_rows_forward_image(const ConvDims& d, const float* x, const float* w, const float* b, float*,
+                                  float*, float* y) {
+  depthwise_rows_forward(d, x, w, b, y);
+}
+void depthwise_rows_weight(const ConvDims& d, const float* x, const float*, const float* g, float*,
+                           float* acc) {
+  depthwise_rows_weight_grad(d, x, g, acc);
+}
+void depthwise_rows_input(const ConvDims& d, const float* g, const float*, const float* flipped, float*,
+                          float* dx) {
+  depthwise_rows_input_grad(d, g, flipped, dx);
 }
 
 // Depthwise convs with 16 channels per vector, all groups of an image in one call
@@ -440,6 +466,9 @@ ConvKernel gemm_images_entry(ConvKernel k, int64_t (*images_per_call)(const Conv
 
 const std::vector<ConvKernel>& conv_kernels() {
   static const std::vector<ConvKernel> table = {
+      {"depthwise_rows_avx512", depthwise_rows_applies, depthwise_rows_sizes, nullptr,
+       depthwise_rows_forward_image, depthwise_rows_weight, add_to, depthwise_rows_input, true,
+       depthwise_rows_flip},
       {"depthwise_avx512", depthwise_applies, depthwise_sizes, depthwise_prepare, depthwise_forward_image,
        depthwise_weight, depthwise_weight_grad_finish, depthwise_input, true},
       winograd_conv_kernel("winograd_f4x3_avx512", 4, Isa::Avx512),

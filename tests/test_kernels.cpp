@@ -212,6 +212,11 @@ const std::vector<ConvCase>& conv_cases() {
       {{37, 20, 2, 3}, {24, 20, 1, 1}, json::object()},    // 1x1 on 6 positions: up to 11 images a call
       {{70, 8, 1, 1}, {10, 8, 1, 1}, json::object()},      // 1x1 on one position: a chunk of the batch a call
       {{5, 33, 4, 4}, {17, 33, 1, 1}, json::object()},     // 1x1 on 16 positions: up to 4 images a call
+      // depthwise 3x3 on its planes: row groups 8 + 8 + 5, column blocks 16 + 16 + 3
+      {{2, 5, 21, 35}, {5, 1, 3, 3}, {{"groups", 5}, {"padding", "same"}}},
+      {{1, 3, 6, 12}, {3, 1, 3, 3}, {{"groups", 3}, {"padding", 5}}},  // rows and columns of padding only
+      {{2, 4, 12, 13}, {4, 1, 3, 3}, {{"groups", 4}, {"padding", {0, 1}}}},  // valid rows, "same" columns
+      {{1, 18, 10, 16}, {18, 1, 3, 3}, {{"groups", 18}}},  // 14 columns, one block of 16 channels + 2
   };
   return cases;
 }
@@ -466,6 +471,18 @@ TEST_CASE("a forced conv kernel that does not apply is an error, and the choice 
     CHECK(grouped->kernel_name({{{-1, 64, 5, 5}}, {{64, 32, 3, 3}}}) != "ovec_images_avx512");
     auto projection = registry().make("conv2d", {{"stride", 2}});  // a 1x1 conv is a subsample + GEMM
     CHECK(projection->kernel_name({{{-1, 32, 16, 16}}, {{64, 32, 1, 1}}}) == "im2col_gemm_avx512");
+  }
+  if (detected_isa() >= Isa::Avx512) {  // depthwise: 3x3 on rows of 10 or more (KERNELS.md, session 22)
+    auto depthwise_same = registry().make("conv2d", {{"groups", 32}, {"padding", "same"}});
+    const auto dw = [](int64_t c, int64_t hw, int64_t k = 3) {
+      return std::vector<ValueInfo>{{{-1, c, hw, hw}}, {{c, 1, k, k}}};
+    };
+    CHECK(depthwise_same->kernel_name(dw(32, 14)) == "depthwise_rows_avx512");
+    CHECK(depthwise_same->kernel_name(dw(32, 10)) == "depthwise_rows_avx512");
+    CHECK(depthwise_same->kernel_name(dw(32, 7)) == "depthwise_avx512");      // rows of 7: channels in lanes
+    CHECK(depthwise_same->kernel_name(dw(32, 28, 5)) == "direct_c1_avx512");  // 5x5: not measured faster
+    auto depthwise_strided = registry().make("conv2d", {{"groups", 32}, {"stride", 2}, {"padding", 1}});
+    CHECK(depthwise_strided->kernel_name(dw(32, 28)) == "depthwise_avx512");
   }
   Forced avx2("", Isa::Avx2);
   auto strided_depthwise = registry().make("conv2d", {{"groups", 3}, {"stride", 2}});
