@@ -9,7 +9,8 @@
 #include "ops/cpu.h"
 
 namespace xgrad {
-namespace {
+// Named, not anonymous: unity builds join this file with others (CMakeLists.txt).
+namespace depthwise_rows_detail {
 
 constexpr int64_t kColumns = 16;  // output columns a vector
 constexpr int kRows = 8;          // output rows at once: 8 independent FMA chains
@@ -46,11 +47,11 @@ void prefetch_plane_to_write(float* plane, int64_t floats) {
   for (int64_t i = 0; i < floats; i += kColumns) __builtin_prefetch(plane + i, 1, 3);
 }
 
-}  // namespace
+}  // namespace depthwise_rows_detail
 
 XGRAD_AVX512_BEGIN
 
-namespace {
+namespace depthwise_rows_detail {
 
 // The lanes of a vector of `outs` output columns whose input column (lane 0's is `first`) lies
 // inside a row of in_w.
@@ -127,9 +128,7 @@ void weight_plane(const PlaneConv& p, const float* in, const float* g, float* ac
   }
 }
 
-}  // namespace
-
-void depthwise_rows_forward(const ConvDims& d, const float* x, const float* w, const float* b, float* y) {
+void forward(const ConvDims& d, const float* x, const float* w, const float* b, float* y) {
   const PlaneConv p = forward_plane(d);
   const int64_t hw = d.h * d.w, out = d.positions();
   for (int64_t c = 0; c < d.c; ++c) {
@@ -138,7 +137,7 @@ void depthwise_rows_forward(const ConvDims& d, const float* x, const float* w, c
   }
 }
 
-void depthwise_rows_weight_grad(const ConvDims& d, const float* x, const float* g, float* acc) {
+void weight_grad(const ConvDims& d, const float* x, const float* g, float* acc) {
   const PlaneConv p = forward_plane(d);
   const int64_t hw = d.h * d.w, out = d.positions();
   for (int64_t c = 0; c < d.c; ++c) {
@@ -147,7 +146,7 @@ void depthwise_rows_weight_grad(const ConvDims& d, const float* x, const float* 
   }
 }
 
-void depthwise_rows_input_grad(const ConvDims& d, const float* g, const float* flipped, float* dx) {
+void input_grad(const ConvDims& d, const float* g, const float* flipped, float* dx) {
   const PlaneConv p = input_grad_plane(d);
   const int64_t hw = d.h * d.w, out = d.positions();
   for (int64_t c = 0; c < d.c; ++c) {
@@ -156,10 +155,22 @@ void depthwise_rows_input_grad(const ConvDims& d, const float* g, const float* f
   }
 }
 
+}  // namespace depthwise_rows_detail
+
+void depthwise_rows_forward(const ConvDims& d, const float* x, const float* w, const float* b, float* y) {
+  depthwise_rows_detail::forward(d, x, w, b, y);
+}
+void depthwise_rows_weight_grad(const ConvDims& d, const float* x, const float* g, float* acc) {
+  depthwise_rows_detail::weight_grad(d, x, g, acc);
+}
+void depthwise_rows_input_grad(const ConvDims& d, const float* g, const float* flipped, float* dx) {
+  depthwise_rows_detail::input_grad(d, g, flipped, dx);
+}
+
 XGRAD_AVX512_END
 
 void depthwise_rows_flip(const ConvDims& d, const float* w, float* flipped) {
-  const int64_t taps = kTaps * kTaps;
+  const int64_t taps = d.kh * d.kw;
   for (int64_t c = 0; c < d.c; ++c)
     for (int64_t t = 0; t < taps; ++t) flipped[c * taps + t] = w[c * taps + taps - 1 - t];
 }
