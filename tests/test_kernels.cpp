@@ -217,6 +217,15 @@ const std::vector<ConvCase>& conv_cases() {
       {{1, 3, 6, 12}, {3, 1, 3, 3}, {{"groups", 3}, {"padding", 5}}},  // rows and columns of padding only
       {{2, 4, 12, 13}, {4, 1, 3, 3}, {{"groups", 4}, {"padding", {0, 1}}}},  // valid rows, "same" columns
       {{1, 18, 10, 16}, {18, 1, 3, 3}, {{"groups", 18}}},  // 14 columns, one block of 16 channels + 2
+      // depthwise 3x3 at stride 2, fewer than 16 channels (per-group kernels): wide rows, odd sizes
+      {{2, 5, 33, 35}, {5, 1, 3, 3}, {{"groups", 5}, {"stride", 2}, {"padding", "same"}}},
+      {{1, 3, 10, 9},
+       {3, 1, 3, 3},
+       {{"groups", 3}, {"stride", 2}, {"padding", 3}}},               // padding beyond the kernel
+      {{2, 4, 8, 40}, {4, 1, 3, 3}, {{"groups", 4}, {"stride", 2}}},  // valid: columns no output reads
+      // the same from 16 channels (depthwise_avx512): rows of 33 and 40, a block of 16 channels + 1
+      {{1, 16, 9, 33}, {16, 1, 3, 3}, {{"groups", 16}, {"stride", 2}, {"padding", "same"}}},
+      {{2, 17, 6, 40}, {17, 1, 3, 3}, {{"groups", 17}, {"stride", 2}, {"padding", {2, 1}}}},
   };
   return cases;
 }
