@@ -1,8 +1,8 @@
 #pragma once
 // im2col + gemm_avx512, any conv: y [O, P] = w [O, K] · cols [K, P]; dw += g · colsᵀ; dx =
 // col2im(wᵀ · g). A call takes several images where the output plane is at most one vector
-// (ops/side_by_side.h): strided convs late in a network (256 -> 512, stride 2, to 4x4) and 3x3
-// convs on 4x4 and 2x2 planes, whose K is large and P small. Call only where cpu_isa() is Avx512.
+// (ops/side_by_side.h): strided convs late in a network (256 -> 512, stride 2, to 4x4), whose K is
+// large and P small. Call only where cpu_isa() is Avx512.
 #include <cstdint>
 
 #include "ops/window.h"
