@@ -451,6 +451,22 @@ ConvKernel with_own_activation(ConvKernel k) {
   return k;
 }
 
+// F(2, 7) at AVX-512 leaves small planes to ovec_images_avx512, which skips the products that read
+// padding (most of a 7x7 "same" conv's there): it won on every plane of up to 36 output positions
+// measured (64 -> 64 on 5x5: 12.0 against 14.8 ms per 64 images) and below 100 under 4096 channel
+// pairs (32 -> 64 on 7x7: 12.9 against 15.2), but not from 4096 pairs on larger planes (64 -> 64 on
+// 8x8: 32.1 against 24.7; 128 -> 128 on 7x7: 110 against 101) nor on 10x10 (KERNELS.md).
+bool f2x7_avx512_applies(const ConvDims& d, Isa isa) {
+  static const auto lanes = winograd_conv_kernel("", 2, Isa::Avx512, 7).applies;
+  const int64_t p = d.positions(), pairs = d.c * d.o;
+  const bool images_win = images_applies(d, isa) && (p <= 36 || (p < 100 && pairs < 4096));
+  return lanes(d, isa) && !images_win;
+}
+ConvKernel with_applies(ConvKernel k, bool (*applies)(const ConvDims&, Isa)) {
+  k.applies = applies;
+  return k;
+}
+
 // Kernels whose products are gemm_avx512 calls on several images side by side (ops/side_by_side.h).
 // Their weight gradient is a sum in acc that the first call writes (fresh_acc) and that conv.cpp adds
 // over the chunks before one finish (finish_once): with per-chunk zeroing, finishing and adding,
@@ -476,6 +492,7 @@ const std::vector<ConvKernel>& conv_kernels() {
       winograd_conv_kernel("winograd_f4x5_avx512", 4, Isa::Avx512, 5),
       winograd_conv_kernel("winograd_f3x5_avx512", 3, Isa::Avx512, 5),
       winograd_conv_kernel("winograd_f2x5_avx512", 2, Isa::Avx512, 5),
+      with_applies(winograd_conv_kernel("winograd_f2x7_avx512", 2, Isa::Avx512, 7), f2x7_avx512_applies),
       dilated_winograd_conv_kernel("winograd_f4x3_dilated_avx512", 4, Isa::Avx512),
       dilated_winograd_conv_kernel("winograd_f2x3_dilated_avx512", 2, Isa::Avx512),
       dilated_winograd_conv_kernel("winograd_f4x5_dilated_avx512", 4, Isa::Avx512, 5),
@@ -485,6 +502,7 @@ const std::vector<ConvKernel>& conv_kernels() {
       winograd_conv_kernel("winograd_f4x5_avx2", 4, Isa::Avx2, 5),
       winograd_conv_kernel("winograd_f3x5_avx2", 3, Isa::Avx2, 5),
       winograd_conv_kernel("winograd_f2x5_avx2", 2, Isa::Avx2, 5),
+      winograd_conv_kernel("winograd_f2x7_avx2", 2, Isa::Avx2, 7),
       dilated_winograd_conv_kernel("winograd_f4x3_dilated_avx2", 4, Isa::Avx2),
       dilated_winograd_conv_kernel("winograd_f2x3_dilated_avx2", 2, Isa::Avx2),
       dilated_winograd_conv_kernel("winograd_f4x5_dilated_avx2", 4, Isa::Avx2, 5),

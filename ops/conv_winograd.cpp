@@ -329,7 +329,9 @@ const float* winograd_weight_matrix(int m, int r) {
     return k;
   };
   static const std::vector<float> f2 = matrix(F2{}), f4 = matrix(F4{}), f2x5 = matrix(winograd::F2x5{}),
-                                  f3x5 = matrix(winograd::F3x5{}), f4x5 = matrix(winograd::F4x5{});
+                                  f3x5 = matrix(winograd::F3x5{}), f4x5 = matrix(winograd::F4x5{}),
+                                  f2x7 = matrix(winograd::F2x7{});
+  if (r == 7) return f2x7.data();
   if (r == 5) return m == 4 ? f4x5.data() : m == 3 ? f3x5.data() : f2x5.data();
   return m == 4 ? f4.data() : f2.data();
 }

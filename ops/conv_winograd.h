@@ -1,8 +1,9 @@
 #pragma once
 // Winograd F(m x m, r x r) for convs at stride 1 without dilation: F(2, 3) and F(4, 3) for 3x3
-// (VGG-style layers), F(3, 5) and F(2, 5) for 5x5 (lanes only). Each m x m block of outputs of a channel pair
-// comes from (m+r-1)² products of an input tile and the transformed weights instead of r²m²
-// multiplies: 2.25x fewer MACs for F(2, 3), 4x for F(4, 3), 2.8x for F(2, 5), 4.6x for F(3, 5).
+// (VGG-style layers), F(4, 5), F(3, 5) and F(2, 5) for 5x5 and F(2, 7) for 7x7 (lanes only). Each m x m block
+// of outputs of a channel pair comes from (m+r-1)² products of an input tile and the transformed weights
+// instead of r²m² multiplies: 2.25x fewer MACs for F(2, 3), 4x for F(4, 3), 2.8x for F(2, 5), 4.6x for
+// F(3, 5), 6.25x for F(4, 5), 3.1x for F(2, 7).
 //   Y = Aᵀ [ Σ_c (G w Gᵀ) ⊙ (Bᵀ d B) ] A    (Lavin & Gray 2015)
 // The sum over channels is one sgemm per tile cell: M_ξ [O, T] = U_ξ [O, C] · V_ξ [C, T] over the
 // T tiles of a band of an image. Backward is the adjoint of the same linear map:
@@ -24,12 +25,12 @@ bool winograd_applies(const ConvDims& d, int r = 3);
 // as U [16, O, C], the weight-gradient sums dU the same.
 ConvKernel plain_winograd_conv_kernel();
 
-// K [(m+r-1)², r²]: the weight transform of F(m x m, r x r) (F(2, 3), F(4, 3), F(2, 5), F(3, 5)) as a matrix,
+// K [(m+r-1)², r²]: the weight transform of F(m x m, r x r) (every variant of winograd_maps.h) as a matrix,
 // U_ξ = Σ_t K[ξ][t] w_t for each channel pair, from the plain maps, built once. Its transpose maps dU back to
 // dw.
 const float* winograd_weight_matrix(int m, int r);
 
-// The lane kernels F(m, 3) and F(m, 5) (16 channels in the lanes at isa Avx512, 8 at Avx2) as a conv
+// The lane kernels F(m, 3), F(m, 5) and F(2, 7) (16 channels in the lanes at isa Avx512, 8 at Avx2) as a conv
 // table entry without name and applies: forward and the weight gradient each copy the input
 // channel-last into scratch (nothing kept); weights prepared as [A², C, O] for forward and [A², O, C]
 // for input_grad (A = m + r − 1; C and O rounded up to whole vectors), so every GEMM reads its

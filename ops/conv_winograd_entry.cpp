@@ -15,9 +15,11 @@ namespace {
 //   tied everywhere, by up to 1.45x; 10 -> 10 and 8 -> 16 lost on 14x14), or from 32 inputs and 8
 //   outputs (32 -> 8 and 64 -> 8: up to 1.5x; 16 -> 8 lost 12 % on 14x14, 4 and 6 outputs lost to
 //   the direct kernel's columns in lanes);
-// - AVX-512, 5x5: from 16 (12 -> 12 on 14x14 lost 17 %);
+// - AVX-512, 5x5: from 16 (12 -> 12 on 14x14 lost 17 %); 7x7 the same (F(2, 7) against ovec on
+//   16 -> 16 and 16 -> 32 from 10x10: 0.57–0.87x the time);
 // - AVX2, 3x3: from 8 inputs and 4 outputs (16 -> 4, 32 -> 4, 12 -> 6: 1.4–2.3x faster than
-//   direct_avx2 and im2col; 6 inputs lost on 14x14); 5x5 from 8 and 8.
+//   direct_avx2 and im2col; 6 inputs lost on 14x14); 5x5 and 7x7 from 8 and 8 (7x7: 0.26–0.54x
+//   the time of direct_avx2 and im2col, 8 -> 8 on 16x16 to 64 -> 64 on 5x5).
 // F(4, 3) multiplies least, but its GEMMs are short on small planes: by training step time F(2, 3)
 // won below 256 outputs (16x16), except at AVX-512 where ≥ 4 tiles of 4x4 and ≥ 32x32 channel pairs
 // went to F(4, 3) (128 -> 128 at 8x8: F(4, 3) 0.86 of F(2, 3)'s time at AVX-512, 1.15 at AVX2).
@@ -46,7 +48,9 @@ int lanes_5x5_tile(const ConvDims& d, Isa isa) {
 // Each set's entries apply at exactly its level: AVX-512 has its own, measured choices.
 template <int M, int R, Isa I>
 bool lanes_applies(const ConvDims& d, Isa isa) {
-  const bool variant = R == 5 ? M == 2 || M == lanes_5x5_tile(d, I) : M == 2 || lanes_prefer_f4(d, I);
+  const bool variant = R == 7   ? M == 2
+                       : R == 5 ? M == 2 || M == lanes_5x5_tile(d, I)
+                                : M == 2 || lanes_prefer_f4(d, I);
   return isa == I && winograd_applies(d, R) && lanes_channels(d, I, R) && variant;
 }
 
@@ -96,6 +100,7 @@ bool plain_applies(const ConvDims& d, Isa) {
 using Applies = bool (*)(const ConvDims&, Isa);
 template <Isa I>
 Applies lanes_applies_of(int m, int r) {
+  if (r == 7) return lanes_applies<2, 7, I>;
   if (r == 5)
     return m == 4 ? lanes_applies<4, 5, I> : m == 3 ? lanes_applies<3, 5, I> : lanes_applies<2, 5, I>;
   return m == 4 ? lanes_applies<4, 3, I> : lanes_applies<2, 3, I>;

@@ -1,8 +1,8 @@
-// Winograd F(m x m, 3x3), m = 2 or 4, and F(m x m, 5x5), m = 2, 3 or 4, with channels in the vector lanes (16
-// at AVX-512, 8 at AVX2): the math of conv_winograd.cpp, whose plain C++ transforms run along rows of tiles,
-// read every m-th cell and stay scalar. Here the input (or the output gradient) is first copied channel-last
-// in blocks of L channels, [C/L, rows, cols, L] (register transposes), so each cell of a tile is one
-// vector of L channels and every transform is whole-vector adds; the GEMMs run tile-major:
+// Winograd F(m x m, 3x3), m = 2 or 4, F(m x m, 5x5), m = 2, 3 or 4, and F(2x2, 7x7), with channels in the
+// vector lanes (16 at AVX-512, 8 at AVX2): the math of conv_winograd.cpp, whose plain C++ transforms run
+// along rows of tiles, read every m-th cell and stay scalar. Here the input (or the output gradient) is first
+// copied channel-last in blocks of L channels, [C/L, rows, cols, L] (register transposes), so each cell of a
+// tile is one vector of L channels and every transform is whole-vector adds; the GEMMs run tile-major:
 //   M_ξ [n, O] = V_ξ [n, C] · U_ξ [C, O]      dV_ξ [n, C] = dM_ξ [n, O] · U_ξ [C, O]ᵀ
 // C and O are rounded up to whole vectors (zero weights, zero channels), so no tail needs a mask. The
 // kernels themselves are ops/conv_winograd_lanes_impl.h, compiled here once per instruction set.
@@ -24,6 +24,7 @@
 namespace xgrad::winograd_lanes {
 using winograd::F2;
 using winograd::F2x5;
+using winograd::F2x7;
 using winograd::F3x5;
 using winograd::F4;
 using winograd::F4x5;
@@ -85,6 +86,7 @@ ConvKernel winograd_lanes_conv_kernel(int m, int r, Isa isa, bool dilated) {
   namespace a2 = winograd_lanes::avx2;
   using winograd::F2;
   using winograd::F2x5;
+  using winograd::F2x7;
   using winograd::F3x5;
   using winograd::F4;
   using winograd::F4x5;
@@ -96,6 +98,7 @@ ConvKernel winograd_lanes_conv_kernel(int m, int r, Isa isa, bool dilated) {
       return dilated ? a2::dilated_kernel_of<F>() : a2::kernel_of<F>();
   };
   const auto by_variant = [&](auto avx512) {
+    if (r == 7) return of(avx512, F2x7{});
     if (r == 5) return m == 4 ? of(avx512, F4x5{}) : m == 3 ? of(avx512, F3x5{}) : of(avx512, F2x5{});
     return m == 4 ? of(avx512, F4{}) : of(avx512, F2{});
   };

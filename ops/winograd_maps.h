@@ -1,11 +1,11 @@
 #pragma once
 // The 1-D transforms of Winograd F(m, r) (Lavin & Gray 2015; points 0, ±1, ±2 and ∞ for F(4, 3) and
-// F(2, 5), and −½ too for F(3, 5)), written out term by term (a product with a constant 0 is not free in
-// float math, so no matrix loops). Each variant has tiles of A = m + r - 1 inputs: Bt (A -> A) transforms
-// input, G (r -> A) weights, At (A -> m, plus a bias) gives outputs; B, Gt and Ad are their adjoints
-// (transposes) for backward.
-// T is float, or a vector of floats (ops/conv_winograd_avx512.cpp: 16 channels per value).
-// Checked against the reference loops by tests/test_kernels.cpp.
+// F(2, 5), −½ too for F(3, 5), ±½ for F(4, 5) and F(2, 7)), written out term by term (a product with a
+// constant 0 is not free in float math, so no matrix loops). Each variant has tiles of A = m + r - 1 inputs:
+// Bt (A -> A) transforms input, G (r -> A) weights, At (A -> m, plus a bias) gives outputs; B, Gt and Ad are
+// their adjoints (transposes) for backward. T is float, or a vector of floats (ops/conv_winograd_lanes.cpp:
+// 16 channels per value). Checked against the reference loops by tests/test_kernels.cpp, and each map against
+// its definition (the correlation, the transposes) by tests/test_winograd_maps.cpp.
 
 namespace xgrad::winograd {
 
@@ -88,19 +88,24 @@ struct F4 {
   }
 };
 
-// F(2, 5), the points of F(4, 3), so the same Bᵀ:
-// G = [¼ 0 0 0 0; -⅙ -⅙ -⅙ -⅙ -⅙; -⅙ ⅙ -⅙ ⅙ -⅙; (1 2 4 8 16)/24; (1 -2 4 -8 16)/24; 0 0 0 0 1],
-// Aᵀ = [1 1 1 1 1 0; 0 1 -1 2 -2 1].
-struct F2x5 {
-  static constexpr int kM = 2, kR = 5, kA = 6;
+// A variant on the points of another (as many, the same scaling) has its Bᵀ and B.
+template <class P>
+struct SamePointsAs {
   template <class T>
   static void bt(const T* a, T* o) {
-    F4::bt(a, o);
+    P::bt(a, o);
   }
   template <class T>
   static void b(const T* a, T* o) {
-    F4::b(a, o);
+    P::b(a, o);
   }
+};
+
+// F(2, 5), the points of F(4, 3), so the same Bᵀ:
+// G = [¼ 0 0 0 0; -⅙ -⅙ -⅙ -⅙ -⅙; -⅙ ⅙ -⅙ ⅙ -⅙; (1 2 4 8 16)/24; (1 -2 4 -8 16)/24; 0 0 0 0 1],
+// Aᵀ = [1 1 1 1 1 0; 0 1 -1 2 -2 1].
+struct F2x5 : SamePointsAs<F4> {
+  static constexpr int kM = 2, kR = 5, kA = 6;
   template <class T>
   static void at(const T* a, const T& bias, T* o) {
     o[0] = a[0] + a[1] + a[2] + a[3] + a[4] + bias, o[1] = a[1] - a[2] + 2 * (a[3] - a[4]) + a[5] + bias;
@@ -253,6 +258,46 @@ struct F4x5 {
     w[2] = s + 4 * cs + 8 * es;
     w[3] = m + 8 * cm + 4 * em;
     w[4] = s + 16 * cs + 2 * es + u[7];
+  }
+};
+
+// F(2, 7), the points of F(4, 5), so the same Bᵀ (8x8 cells per 2x2 outputs: 3x fewer multiplies than
+// direct). Each row of G is the F(4, 5) row's factor times the point's powers, now up to the sixth:
+// G = [1 0 0 0 0 0 0; -2(1 1 1 1 1 1 1)/9; -2(1 -1 1 -1 1 -1 1)/9; (1 2 4 8 16 32 64)/90;
+//      (1 -2 4 -8 16 -32 64)/90; (32 16 8 4 2 1 ½)/45; (32 -16 8 -4 2 -1 ½)/45; 0 0 0 0 0 0 1],
+// Aᵀ = [1 1 1 1 1 1 1 0; 0 1 -1 2 -2 ½ -½ 1].
+struct F2x7 : SamePointsAs<F4x5> {
+  static constexpr int kM = 2, kR = 7, kA = 8;
+  template <class T>
+  static void at(const T* a, const T& bias, T* o) {
+    o[0] = a[0] + a[1] + a[2] + a[3] + a[4] + a[5] + a[6] + bias;
+    o[1] = a[1] - a[2] + 2 * (a[3] - a[4]) + 0.5f * (a[5] - a[6]) + a[7] + bias;
+  }
+  template <class T>
+  static void ad(const T* a, T* o) {
+    o[0] = a[0], o[1] = a[0] + a[1], o[2] = a[0] - a[1], o[3] = a[0] + 2 * a[1], o[4] = a[0] - 2 * a[1];
+    o[5] = a[0] + 0.5f * a[1], o[6] = a[0] - 0.5f * a[1], o[7] = a[1];
+  }
+  template <class T>
+  static void g(const T* w, T* u) {
+    const T even = w[0] + w[2] + w[4] + w[6], odd = w[1] + w[3] + w[5];
+    const T even4 = w[0] + 4 * w[2] + 16 * w[4] + 64 * w[6], odd4 = 2 * w[1] + 8 * w[3] + 32 * w[5];
+    const T even5 = 32 * w[0] + 8 * w[2] + 2 * w[4] + 0.5f * w[6], odd5 = 16 * w[1] + 4 * w[3] + w[5];
+    u[0] = w[0], u[1] = -2 * (even + odd) / 9, u[2] = -2 * (even - odd) / 9;
+    u[3] = (even4 + odd4) / 90, u[4] = (even4 - odd4) / 90;
+    u[5] = (even5 + odd5) / 45, u[6] = (even5 - odd5) / 45, u[7] = w[6];
+  }
+  template <class T>
+  static void gt(const T* u, T* w) {
+    const T a = -2 * u[1] / 9, b = -2 * u[2] / 9, c = u[3] / 90, d = u[4] / 90, e = u[5] / 45, f = u[6] / 45;
+    const T s = a + b, m = a - b, cs = c + d, cm = c - d, es = e + f, em = e - f;
+    w[0] = u[0] + s + cs + 32 * es;
+    w[1] = m + 2 * cm + 16 * em;
+    w[2] = s + 4 * cs + 8 * es;
+    w[3] = m + 8 * cm + 4 * em;
+    w[4] = s + 16 * cs + 2 * es;
+    w[5] = m + 32 * cm + em;
+    w[6] = s + 64 * cs + 0.5f * es + u[7];
   }
 };
 

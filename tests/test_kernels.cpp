@@ -165,6 +165,10 @@ const std::vector<ConvCase>& conv_cases() {
       {{1, 32, 6, 6}, {16, 32, 5, 5}, {{"padding", 4}}},         // F(2, 5): tiles reading only padding
       {{2, 17, 9, 9}, {20, 17, 5, 5}, {{"padding", "same"}}},    // F(3, 5): 9x9 outputs, channel tails
       {{3, 16, 4, 4}, {18, 16, 5, 5}, {{"padding", "same"}}},    // F(4, 5): one tile, most of it padding
+      {{2, 17, 11, 12}, {20, 17, 7, 7}, {{"padding", "same"}}},  // F(2, 7): channel tails, 2 images
+      {{1, 16, 13, 10}, {16, 16, 7, 7}, json::object()},         // F(2, 7): valid, 7x4 outputs
+      {{3, 16, 3, 3}, {17, 16, 7, 7}, {{"padding", 4}}},         // F(2, 7): tiles reading only padding
+      {{2, 8, 9, 9}, {8, 8, 7, 7}, {{"padding", "same"}}},       // F(2, 7) at AVX2 only: 8 channels
       {{2, 16, 26, 26}, {32, 16, 3, 3}, {{"dilation", 2}}},      // Winograd on the mosaic: 4 phases of 11x11
       {{1, 34, 34, 34}, {16, 34, 3, 3}, {{"dilation", 2}, {"padding", 1}}},  // mosaic: F(4, 3), 16x16 phases
       {{2, 17, 13, 14}, {20, 17, 3, 3}, {{"dilation", {2, 3}}, {"padding", "same"}}},  // uneven phases
@@ -437,14 +441,21 @@ TEST_CASE("a forced conv kernel that does not apply is an error, and the choice 
     CHECK(same->kernel_name(narrow(32, 8, 28)) == "winograd_f4x3_avx512");  // many inputs, 8 outputs
     CHECK(same->kernel_name(narrow(16, 8, 14)) == "direct_avx512");
     CHECK(same->kernel_name(narrow(32, 6, 28)) == "direct_avx512");
-    CHECK(same->kernel_name(vgg(16, 32, 7)) == "direct_avx512");  // rows of 32 and 16 fill the lanes
-    CHECK(same->kernel_name(vgg(32, 16, 7)) == "direct_avx512");
+    CHECK(same->kernel_name(vgg(16, 32, 9)) == "direct_avx512");  // rows of 32 and 16 fill the lanes
+    CHECK(same->kernel_name(vgg(32, 16, 9)) == "direct_avx512");
     // 5x5: the variant with the fewest products per image
     CHECK(same->kernel_name(vgg(32, 16, 5)) == "winograd_f4x5_avx512");  // 16 tiles of 64 cells
     CHECK(same->kernel_name(vgg(32, 9, 5)) == "winograd_f3x5_avx512");   // 9 of 49 (F(4, 5): 9 of 64)
     CHECK(same->kernel_name(vgg(32, 4, 5)) == "winograd_f4x5_avx512");   // one tile of 64
-    CHECK(same->kernel_name(vgg(32, 18, 7)) == "ovec_avx512");           // rows of 18 fill 18 of 32 lanes
+    CHECK(same->kernel_name(vgg(32, 18, 9)) == "ovec_avx512");           // rows of 18 fill 18 of 32 lanes
     CHECK(same->kernel_name(vgg(64, 6, 7)) == "ovec_images_avx512");     // 36 outputs: several images a call
+    // 7x7: F(2, 7) from 16 channels, but small planes, mostly padding, to the kernel that skips it
+    CHECK(same->kernel_name(vgg(16, 32, 7)) == "winograd_f2x7_avx512");
+    CHECK(same->kernel_name(vgg(16, 10, 7)) == "winograd_f2x7_avx512");  // 100 outputs
+    CHECK(same->kernel_name(vgg(16, 8, 7)) == "ovec_images_avx512");     // 64, 256 channel pairs
+    CHECK(same->kernel_name(vgg(64, 8, 7)) == "winograd_f2x7_avx512");   // 64, 4096 channel pairs
+    CHECK(same->kernel_name(vgg(128, 5, 7)) == "ovec_images_avx512");    // 25 outputs
+    CHECK(same->kernel_name(vgg(12, 32, 7)) != "winograd_f2x7_avx512");  // 7x7 from 16 channels
     auto strided = registry().make("conv2d", {{"stride", 2}, {"padding", 1}});
     CHECK(strided->kernel_name(vgg(32, 16)) == "ovec_strided_avx512");
     auto dilated = registry().make("conv2d", {{"dilation", 2}});  // Winograd on the phases' mosaic
@@ -507,6 +518,7 @@ TEST_CASE("a forced conv kernel that does not apply is an error, and the choice 
     CHECK(same->kernel_name({{{-1, 6, 28, 28}}, {{12, 6, 3, 3}}}) == "direct_avx2");
     CHECK(same->kernel_name(vgg(32, 16, 5)) == "winograd_f4x5_avx2");
     CHECK(same->kernel_name(vgg(32, 4, 5)) == "winograd_f2x5_avx2");  // at AVX2 from 4 tiles an image
+    CHECK(same->kernel_name(vgg(8, 16, 7)) == "winograd_f2x7_avx2");  // 7x7 from 8 channels at AVX2
     CHECK(same->kernel_name(vgg(4, 32)) == "direct_avx2");
     CHECK(same->kernel_name(vgg(4, 10)) == "im2col_gemm");  // rows of 10 fill 10 of 16 lanes
     auto dilated = registry().make("conv2d", {{"dilation", 2}});
