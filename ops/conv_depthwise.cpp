@@ -42,13 +42,31 @@ int64_t depthwise_scratch_size(const ConvDims& d) {
   return (padded_plane(d).size() + d.positions()) * kLanes;
 }
 
-void depthwise_prepare(const ConvDims& d, const float* w, float* wt) {
+namespace {
+
+// wt [block, taps, 16] = w [c, 1, kh, kw], its taps in reverse order where `flipped`.
+void prepare_taps(const ConvDims& d, const float* w, bool flipped, float* wt) {
+  const int64_t taps = kernel_taps(d);
   for (int64_t cb = 0; cb < channel_blocks(d); ++cb)
-    for (int64_t t = 0; t < kernel_taps(d); ++t)
+    for (int64_t t = 0; t < taps; ++t)
       for (int64_t l = 0; l < kLanes; ++l) {
         const int64_t c = cb * kLanes + l;
-        wt[(cb * kernel_taps(d) + t) * kLanes + l] = c < d.c ? w[c * kernel_taps(d) + t] : 0.0f;
+        wt[(cb * taps + t) * kLanes + l] = c < d.c ? w[c * taps + (flipped ? taps - 1 - t : t)] : 0.0f;
       }
+}
+
+}  // namespace
+
+void depthwise_prepare(const ConvDims& d, const float* w, float* wt) { prepare_taps(d, w, false, wt); }
+void depthwise_prepare_dx(const ConvDims& d, const float* w, float* wt) { prepare_taps(d, w, true, wt); }
+
+bool depthwise_dx_as_forward(const ConvDims& d) {
+  const ConvDims t = transposed_conv_dims(d);
+  return d.stride[0] == 1 && d.stride[1] == 1 && t.g.pad_top >= 0 && t.g.pad_left >= 0;
+}
+int64_t depthwise_dx_scratch_size(const ConvDims& d) {
+  return std::max(depthwise_scratch_size(d),
+                  depthwise_dx_as_forward(d) ? depthwise_scratch_size(transposed_conv_dims(d)) : 0);
 }
 
 void depthwise_weight_grad_finish(const ConvDims& d, const float* acc, float* dw) {
@@ -176,9 +194,12 @@ void depthwise_weight_grad(const ConvDims& d, const float* x, const float* g, fl
   }
 }
 
-// dx by scattering each output's gradient to the cells its taps read, in a channel-last padded
-// plane, then back to [c, h, w] without the padding (cells no output reads get 0).
+// dx by the transposed conv's forward, or by scattering each output's gradient to the cells its taps
+// read, in a channel-last padded plane, then back to [c, h, w] without the padding (cells no output
+// reads get 0).
 void depthwise_input_grad(const ConvDims& d, const float* g, const float* wt, float* scratch, float* dx) {
+  if (depthwise_dx_as_forward(d))
+    return depthwise_forward(transposed_conv_dims(d), g, wt, nullptr, scratch, dx);
   const PaddedPlane pp = padded_plane(d);
   float *gt = scratch, *dxt = scratch + d.positions() * kLanes;
   const int64_t rows = std::min(d.h, pp.rows - d.g.pad_top), cols = std::min(d.w, pp.cols - d.g.pad_left);

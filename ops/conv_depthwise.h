@@ -24,6 +24,14 @@ void depthwise_forward(const ConvDims& d, const float* x, const float* wt, const
 // acc [block, taps, 16] += what one image adds to dw; finish adds it to dw [c, 1, kh, kw].
 void depthwise_weight_grad(const ConvDims& d, const float* x, const float* g, float* scratch, float* acc);
 void depthwise_weight_grad_finish(const ConvDims& d, const float* acc, float* dw);
+// dx of one image. Where depthwise_dx_as_forward(d) (stride 1, and the transposed conv's padding,
+// (k − 1)·dilation − padding, not negative), it is depthwise_forward of the transposed conv
+// (ops/window.h) with wt from depthwise_prepare_dx (the taps flipped): a sum in registers per cell of
+// dx. Otherwise each output's gradient is scattered through the taps (a load, an FMA and a store per
+// tap; measured 2x the forward's time), with wt from depthwise_prepare.
+bool depthwise_dx_as_forward(const ConvDims& d);
+void depthwise_prepare_dx(const ConvDims& d, const float* w, float* wt);
+int64_t depthwise_dx_scratch_size(const ConvDims& d);
 void depthwise_input_grad(const ConvDims& d, const float* g, const float* wt, float* scratch, float* dx);
 
 }  // namespace xgrad

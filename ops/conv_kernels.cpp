@@ -228,16 +228,20 @@ void depthwise_rows_input(const ConvDims& d, const float* g, const float*, const
 }
 
 // Depthwise convs with 16 channels per vector, all groups of an image in one call
-// (ops/conv_depthwise), AVX-512, any kernel, stride, dilation and padding; from 16 channels. At
-// stride 1 the per-plane direct kernel measured faster where output rows fill 3/4 of its lanes
-// (KERNELS.md), so this one takes strides, dilations and narrow planes.
+// (ops/conv_depthwise), AVX-512, any kernel, stride, dilation and padding; from 16 channels. With its
+// dx as the transposed conv's forward at stride 1 it beat the per-plane direct kernel on every 5x5
+// and 7x7 layer measured, rows that fill the lanes included (0.32–0.95x its time, KERNELS.md); 3x3
+// layers at stride 1 with rows of 10 or more go to depthwise_rows_avx512 above.
 bool depthwise_applies(const ConvDims& d, Isa isa) {
-  return isa == Isa::Avx512 && d.groups == d.c && d.o == d.c && d.c >= 16 &&
-         (!unit(d.stride) || !unit(d.dilation) || lanes_filled(d.g.out_w) < 0.75);
+  return isa == Isa::Avx512 && d.groups == d.c && d.o == d.c && d.c >= 16;
 }
 ConvSizes depthwise_sizes(const ConvDims& d) {
-  return {0, depthwise_weights_size(d), depthwise_scratch_size(d), depthwise_weights_size(d),
-          depthwise_scratch_size(d)};
+  return {0,
+          depthwise_weights_size(d),
+          depthwise_scratch_size(d),
+          depthwise_weights_size(d),
+          depthwise_dx_scratch_size(d),
+          depthwise_dx_as_forward(d) ? depthwise_weights_size(d) : 0};
 }
 void depthwise_forward_image(const ConvDims& d, const float* x, const float* wt, const float* b, float*,
                              float* scratch, float* y) {
@@ -486,7 +490,7 @@ const std::vector<ConvKernel>& conv_kernels() {
        depthwise_rows_forward_image, depthwise_rows_weight, add_to, depthwise_rows_input, true,
        depthwise_rows_flip},
       {"depthwise_avx512", depthwise_applies, depthwise_sizes, depthwise_prepare, depthwise_forward_image,
-       depthwise_weight, depthwise_weight_grad_finish, depthwise_input, true},
+       depthwise_weight, depthwise_weight_grad_finish, depthwise_input, true, depthwise_prepare_dx},
       winograd_conv_kernel("winograd_f4x3_avx512", 4, Isa::Avx512),
       winograd_conv_kernel("winograd_f2x3_avx512", 2, Isa::Avx512),
       winograd_conv_kernel("winograd_f4x5_avx512", 4, Isa::Avx512, 5),

@@ -230,6 +230,11 @@ const std::vector<ConvCase>& conv_cases() {
       // the same from 16 channels (depthwise_avx512): rows of 33 and 40, a block of 16 channels + 1
       {{1, 16, 9, 33}, {16, 1, 3, 3}, {{"groups", 16}, {"stride", 2}, {"padding", "same"}}},
       {{2, 17, 6, 40}, {17, 1, 3, 3}, {{"groups", 17}, {"stride", 2}, {"padding", {2, 1}}}},
+      // depthwise_avx512 at stride 1: dx as the transposed conv's forward, or (padding past k − 1) scattered
+      {{2, 17, 9, 9}, {17, 1, 7, 7}, {{"groups", 17}, {"padding", "same"}}},
+      {{1, 16, 8, 8}, {16, 1, 3, 3}, {{"groups", 16}}},
+      {{1, 16, 9, 9}, {16, 1, 3, 3}, {{"groups", 16}, {"dilation", 2}, {"padding", 1}}},
+      {{1, 16, 6, 7}, {16, 1, 5, 5}, {{"groups", 16}, {"padding", {5, 1}}}},
   };
   return cases;
 }
@@ -500,7 +505,8 @@ TEST_CASE("a forced conv kernel that does not apply is an error, and the choice 
     CHECK(depthwise_same->kernel_name(dw(32, 14)) == "depthwise_rows_avx512");
     CHECK(depthwise_same->kernel_name(dw(32, 10)) == "depthwise_rows_avx512");
     CHECK(depthwise_same->kernel_name(dw(32, 7)) == "depthwise_avx512");      // rows of 7: channels in lanes
-    CHECK(depthwise_same->kernel_name(dw(32, 28, 5)) == "direct_c1_avx512");  // 5x5: not measured faster
+    CHECK(depthwise_same->kernel_name(dw(32, 28, 5)) == "depthwise_avx512");  // 5x5: any rows (session 23)
+    CHECK(depthwise_same->kernel_name(dw(32, 16, 7)) == "depthwise_avx512");
     auto depthwise_strided = registry().make("conv2d", {{"groups", 32}, {"stride", 2}, {"padding", 1}});
     CHECK(depthwise_strided->kernel_name(dw(32, 28)) == "depthwise_avx512");
   }
