@@ -45,13 +45,24 @@ int lanes_5x5_tile(const ConvDims& d, Isa isa) {
       best = m;
   return best;
 }
-// Each set's entries apply at exactly its level: AVX-512 has its own, measured choices.
+// At AVX-512 the AVX2 lanes (8 channels a vector) take 3x3 convs with 8 to 11 outputs from 16
+// inputs, which the AVX-512 lanes leave to the direct kernel below 32 inputs: 8-wide vectors of
+// outputs are full where 16-wide ones are half empty. From 14x14 outputs (Zen 4, all three parts per
+// 64 images against direct_avx512): 16 -> 8 on 28x28 0.72x the time, on 14x14 0.72–0.92x, 24 -> 8
+// on 28x28 0.69–0.88x, 16 -> 10 0.76–0.95x; on 7x7 1.19x (ovec_images_avx512 there), with 4 outputs
+// 0.83–1.06x, and 8 -> 8 or 8 -> 16 lost to the direct kernel (KERNELS.md).
+bool avx2_lanes_at_avx512(const ConvDims& d, int r) {
+  return r == 3 && d.c >= 16 && d.o >= 8 && d.o < 12 && d.positions() >= 196;
+}
+// Each set's entries apply at its own level (AVX-512 has its own, measured choices), the AVX2 ones
+// also where avx2_lanes_at_avx512.
 template <int M, int R, Isa I>
 bool lanes_applies(const ConvDims& d, Isa isa) {
   const bool variant = R == 7   ? M == 2
                        : R == 5 ? M == 2 || M == lanes_5x5_tile(d, I)
                                 : M == 2 || lanes_prefer_f4(d, I);
-  return isa == I && winograd_applies(d, R) && lanes_channels(d, I, R) && variant;
+  const bool level = isa == I || (I == Isa::Avx2 && isa == Isa::Avx512 && avx2_lanes_at_avx512(d, R));
+  return level && winograd_applies(d, R) && lanes_channels(d, I, R) && variant;
 }
 
 // Dilated convs at stride 1 run the lanes on the mosaic of their phases (ops/conv_dilated.h), chosen

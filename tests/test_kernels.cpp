@@ -159,6 +159,7 @@ const std::vector<ConvCase>& conv_cases() {
       {{2, 12, 10, 9}, {13, 12, 3, 3}, {{"padding", "same"}}},   // lanes from 12 channels: one part-vector
       {{2, 32, 9, 9}, {8, 32, 3, 3}, {{"padding", "same"}}},     // lanes: 8 outputs, half a vector
       {{2, 8, 7, 10}, {4, 8, 3, 3}, {{"padding", "same"}}},      // lanes at AVX2: 4 outputs
+      {{1, 16, 14, 15}, {9, 16, 3, 3}, {{"padding", "same"}}},   // AVX2 lanes at AVX-512: 9 outputs
       {{2, 32, 7, 7}, {32, 32, 3, 3}, {{"padding", "same"}}},    // F(4, 3) with F(2, 3)'s weight gradient
       {{2, 17, 9, 10}, {20, 17, 5, 5}, {{"padding", "same"}}},   // Winograd F(2, 5): channel tails, 2 images
       {{1, 16, 11, 8}, {16, 16, 5, 5}, json::object()},          // F(2, 5): valid, 7x4 outputs
@@ -444,7 +445,10 @@ TEST_CASE("a forced conv kernel that does not apply is an error, and the choice 
       return std::vector<ValueInfo>{{{-1, c, hw, hw}}, {{o, c, 3, 3}}};
     };
     CHECK(same->kernel_name(narrow(32, 8, 28)) == "winograd_f4x3_avx512");  // many inputs, 8 outputs
-    CHECK(same->kernel_name(narrow(16, 8, 14)) == "direct_avx512");
+    CHECK(same->kernel_name(narrow(16, 8, 14)) == "winograd_f2x3_avx2");    // 8 outputs fill 8-wide lanes
+    CHECK(same->kernel_name(narrow(16, 8, 28)) == "winograd_f4x3_avx2");
+    CHECK(same->kernel_name(narrow(16, 8, 12)) == "direct_avx512");  // below 14x14
+    CHECK(same->kernel_name(narrow(8, 8, 28)) == "direct_avx512");
     CHECK(same->kernel_name(narrow(32, 6, 28)) == "direct_avx512");
     CHECK(same->kernel_name(vgg(16, 32, 9)) == "direct_avx512");  // rows of 32 and 16 fill the lanes
     CHECK(same->kernel_name(vgg(32, 16, 9)) == "direct_avx512");
