@@ -15,8 +15,8 @@ namespace {
 //   tied everywhere, by up to 1.45x; 10 -> 10 and 8 -> 16 lost on 14x14), or from 32 inputs and 8
 //   outputs (32 -> 8 and 64 -> 8: up to 1.5x; 16 -> 8 lost 12 % on 14x14, 4 and 6 outputs lost to
 //   the direct kernel's columns in lanes);
-// - AVX-512, 5x5: from 16 (12 -> 12 on 14x14 lost 17 %); 7x7 the same (F(2, 7) against ovec on
-//   16 -> 16 and 16 -> 32 from 10x10: 0.57–0.87x the time);
+// - AVX-512, 5x5: from 16 (12 -> 12 on 14x14 lost 17 %); 7x7 the same (F(2, 7) against ovec:
+//   16 -> 16 on 28x28 and 10x10 and 16 -> 32 on 14x14 0.75–0.81x the time);
 // - AVX2, 3x3: from 8 inputs and 4 outputs (16 -> 4, 32 -> 4, 12 -> 6: 1.4–2.3x faster than
 //   direct_avx2 and im2col; 6 inputs lost on 14x14); 5x5 and 7x7 from 8 and 8 (7x7: 0.26–0.54x
 //   the time of direct_avx2 and im2col, 8 -> 8 on 16x16 to 64 -> 64 on 5x5).
