@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "ops/conv_simd.h"
-#include "ops/winograd_maps.h"
+#include "ops/winograd_maps_strided.h"
 
 namespace xgrad {
 namespace {
@@ -316,7 +316,7 @@ ConvKernel plain_winograd_conv_kernel() {
       input_grad<F2>};
 }
 
-const float* winograd_weight_matrix(int m, int r) {
+const float* winograd_weight_matrix(int m, int r, int stride) {
   // K's column t is U of the unit kernel e_t: prepare over r² channel pairs, pair t holding e_t.
   const auto matrix = [](auto variant) {
     using V = decltype(variant);
@@ -331,6 +331,8 @@ const float* winograd_weight_matrix(int m, int r) {
   static const std::vector<float> f2 = matrix(F2{}), f4 = matrix(F4{}), f2x5 = matrix(winograd::F2x5{}),
                                   f3x5 = matrix(winograd::F3x5{}), f4x5 = matrix(winograd::F4x5{}),
                                   f2x7 = matrix(winograd::F2x7{});
+  static const std::vector<float> s2f2x3 = matrix(winograd::S2F2x3{}), s2f2x5 = matrix(winograd::S2F2x5{});
+  if (stride == 2) return r == 5 ? s2f2x5.data() : s2f2x3.data();
   if (r == 7) return f2x7.data();
   if (r == 5) return m == 4 ? f4x5.data() : m == 3 ? f3x5.data() : f2x5.data();
   return m == 4 ? f4.data() : f2.data();

@@ -65,6 +65,25 @@ bool lanes_applies(const ConvDims& d, Isa isa) {
   return level && winograd_applies(d, R) && lanes_channels(d, I, R) && variant;
 }
 
+// 3x3 and 5x5 at stride 2 on 2x2 output tiles (ops/winograd_maps_strided.h), where they beat the
+// strided direct kernels (Zen 4, all three parts per 32 images, KERNELS.md):
+// - AVX-512: from 16 input and output channels; 3x3 from 8x8 outputs (0.78–0.96x the time of
+//   ovec_strided / ovec_images; 7x7 outputs tied, 4x4 lost 1.49x, 12 -> 24 lost 1.40x); 5x5 from 8x8
+//   outputs (0.59–0.88x), or from 4x4 with 2048 channel pairs (32 -> 64: 0.74x; 16 -> 32 on 7x7 tied,
+//   3x3 outputs lost 1.23x);
+// - AVX2: from 8 inputs and 16 outputs and 4x4 outputs (0.45–0.86x the time of im2col; 8 -> 8 lost
+//   1.25–1.47x).
+template <int R, Isa I>
+bool strided_lanes_applies(const ConvDims& d, Isa isa) {
+  const bool shape = d.kh == R && d.kw == R && d.stride[0] == 2 && d.stride[1] == 2 && d.dilation[0] == 1 &&
+                     d.dilation[1] == 1;
+  const int64_t rows = d.g.out_h, cols = d.g.out_w;
+  if (I == Isa::Avx2) return isa == I && shape && d.c >= 8 && d.o >= 16 && rows >= 4 && cols >= 4;
+  const bool big = rows >= 8 && cols >= 8;
+  const bool size = R == 3 ? big : big || (rows >= 4 && cols >= 4 && d.c * d.o >= 2048);
+  return isa == I && shape && d.c >= 16 && d.o >= 16 && size;
+}
+
 // Dilated convs at stride 1 run the lanes on the mosaic of their phases (ops/conv_dilated.h), chosen
 // as above by the mosaic's size. The mosaic's seams cost (k − 1) extra rows and columns per phase, so
 // the lanes won less there (KERNELS.md): at AVX2 from 16 channels (8 -> 16 lost 15 % to im2col); at
@@ -136,6 +155,16 @@ ConvKernel winograd_conv_kernel(const char* name, int m, Isa isa, int r) {
   }
   ConvKernel k = plain_winograd_conv_kernel();
   k.name = name, k.applies = plain_applies;
+  return k;
+}
+
+ConvKernel strided_winograd_conv_kernel(const char* name, int r, Isa isa) {
+  ConvKernel k = winograd_lanes_conv_kernel(2, r, isa, false, 2);
+  k.name = name;
+  if (isa == Isa::Avx512)
+    k.applies = r == 5 ? strided_lanes_applies<5, Isa::Avx512> : strided_lanes_applies<3, Isa::Avx512>;
+  else
+    k.applies = r == 5 ? strided_lanes_applies<5, Isa::Avx2> : strided_lanes_applies<3, Isa::Avx2>;
   return k;
 }
 

@@ -1,4 +1,5 @@
-// Winograd F(m x m, 3x3), m = 2 or 4, F(m x m, 5x5), m = 2, 3 or 4, and F(2x2, 7x7), with channels in the
+// Winograd F(m x m, 3x3), m = 2 or 4, F(m x m, 5x5), m = 2, 3 or 4, F(2x2, 7x7), and F(2x2, 3x3) and
+// F(2x2, 5x5) at stride 2 (ops/winograd_maps_strided.h), with channels in the
 // vector lanes (16 at AVX-512, 8 at AVX2): the math of conv_winograd.cpp, whose plain C++ transforms run
 // along rows of tiles, read every m-th cell and stay scalar. Here the input (or the output gradient) is first
 // copied channel-last in blocks of L channels, [C/L, rows, cols, L] (register transposes), so each cell of a
@@ -19,7 +20,7 @@
 #include "ops/conv_winograd.h"
 #include "ops/cpu.h"
 #include "ops/gemm_avx512.h"
-#include "ops/winograd_maps.h"  // its transforms are inlined into each set's kernels below
+#include "ops/winograd_maps_strided.h"  // their transforms are inlined into each set's kernels below
 
 namespace xgrad::winograd_lanes {
 using winograd::F2;
@@ -28,6 +29,8 @@ using winograd::F2x7;
 using winograd::F3x5;
 using winograd::F4;
 using winograd::F4x5;
+using winograd::S2F2x3;
+using winograd::S2F2x5;
 }  // namespace xgrad::winograd_lanes
 
 XGRAD_AVX512_BEGIN
@@ -81,7 +84,7 @@ XGRAD_AVX2_END
 
 namespace xgrad {
 
-ConvKernel winograd_lanes_conv_kernel(int m, int r, Isa isa, bool dilated) {
+ConvKernel winograd_lanes_conv_kernel(int m, int r, Isa isa, bool dilated, int stride) {
   namespace a512 = winograd_lanes::avx512;
   namespace a2 = winograd_lanes::avx2;
   using winograd::F2;
@@ -90,6 +93,8 @@ ConvKernel winograd_lanes_conv_kernel(int m, int r, Isa isa, bool dilated) {
   using winograd::F3x5;
   using winograd::F4;
   using winograd::F4x5;
+  using winograd::S2F2x3;
+  using winograd::S2F2x5;
   const auto of = [dilated](auto avx512, auto variant) {
     using F = decltype(variant);
     if constexpr (decltype(avx512)::value)
@@ -98,6 +103,7 @@ ConvKernel winograd_lanes_conv_kernel(int m, int r, Isa isa, bool dilated) {
       return dilated ? a2::dilated_kernel_of<F>() : a2::kernel_of<F>();
   };
   const auto by_variant = [&](auto avx512) {
+    if (stride == 2) return r == 5 ? of(avx512, S2F2x5{}) : of(avx512, S2F2x3{});  // m = 2
     if (r == 7) return of(avx512, F2x7{});
     if (r == 5) return m == 4 ? of(avx512, F4x5{}) : m == 3 ? of(avx512, F3x5{}) : of(avx512, F2x5{});
     return m == 4 ? of(avx512, F4{}) : of(avx512, F2{});

@@ -12,7 +12,7 @@ int64_t lanes_up(int64_t n) { return (n + kWidth - 1) / kWidth * kWidth; }
 // One image's tiles, the padded region they read and the buffers' strides.
 struct Geometry {
   int64_t th, tw;          // tiles down and across
-  int64_t rows, cols;      // the padded input region: m*th + r - 1, m*tw + r - 1
+  int64_t rows, cols;      // the padded input region: s*m*th + A - s*m (stride s; A - m = r - 1 at s = 1)
   int64_t cp, op;          // channels rounded up to whole vectors
   int64_t band;            // tile rows per band (≤ 128 tiles, so V and M of a band stay in cache)
   int64_t images;          // images per call (> 1 only where one band holds whole images)
@@ -22,7 +22,8 @@ template <class F>
 Geometry geometry(const ConvDims& d, int64_t images = 1) {
   Geometry g;
   g.th = (d.g.out_h + F::kM - 1) / F::kM, g.tw = (d.g.out_w + F::kM - 1) / F::kM;
-  g.rows = F::kM * g.th + F::kR - 1, g.cols = F::kM * g.tw + F::kR - 1;
+  constexpr int64_t step = F::kS * F::kM, tail = F::kA - step;  // a tile's inputs past the next tile's start
+  g.rows = step * g.th + tail, g.cols = step * g.tw + tail;
   g.cp = lanes_up(d.c), g.op = lanes_up(d.o);
   g.band = images > 1 ? g.th : std::max<int64_t>(1, std::min(g.th, 128 / g.tw));
   g.images = images;
@@ -223,14 +224,15 @@ int64_t mosaic_row_size(const ConvDims& d) { return std::max(d.w, d.g.out_w) * k
 // V [A², n, cp] = Bᵀ d B for the tiles of tile rows [ti0, ti1), tile t = (ti - ti0)·tw + tj.
 template <class F>
 void input_transform(const Geometry& g, const float* region, int64_t ti0, int64_t ti1, float* v) {
-  constexpr int M = F::kM, A = F::kA;
+  constexpr int A = F::kA;
+  constexpr int64_t step = F::kS * F::kM;  // a tile's inputs start s·m after the last's
   for (int64_t cb = 0; cb < g.cp / kWidth; ++cb)
     for (int64_t ti = ti0; ti < ti1; ++ti)
       for (int64_t tj = 0; tj < g.tw; ++tj) {
         float* vt = v + ((ti - ti0) * g.tw + tj) * g.cp + cb * kWidth;
         V e[A][A];  // e[i][k]: row i of the tile transformed along the row
         for (int i = 0; i < A; ++i) {
-          const float* cell = region + ((cb * g.rows + M * ti + i) * g.cols + M * tj) * kWidth;
+          const float* cell = region + ((cb * g.rows + step * ti + i) * g.cols + step * tj) * kWidth;
           V a[A];
           for (int j = 0; j < A; ++j) a[j] = Vec::loadu(cell + j * kWidth);
           F::bt(a, e[i]);
@@ -298,10 +300,11 @@ void grad_transform(const Geometry& g, const float* image, int64_t ti0, int64_t 
       }
 }
 
-// region += B dV Bᵀ of the band's tiles, added to the cells each tile read (tiles overlap by two).
+// region += B dV Bᵀ of the band's tiles, added to the cells each tile read (tiles overlap by A - s·m).
 template <class F>
 void input_adjoint(const Geometry& g, const float* dv, int64_t ti0, int64_t ti1, float* region) {
-  constexpr int M = F::kM, A = F::kA;
+  constexpr int A = F::kA;
+  constexpr int64_t step = F::kS * F::kM;
   for (int64_t cb = 0; cb < g.cp / kWidth; ++cb)
     for (int64_t ti = ti0; ti < ti1; ++ti)
       for (int64_t tj = 0; tj < g.tw; ++tj) {
@@ -316,7 +319,7 @@ void input_adjoint(const Geometry& g, const float* dv, int64_t ti0, int64_t ti1,
         for (int r = 0; r < A; ++r) {
           V out[A];
           F::b(e[r], out);
-          float* cell = region + ((cb * g.rows + M * ti + r) * g.cols + M * tj) * kWidth;
+          float* cell = region + ((cb * g.rows + step * ti + r) * g.cols + step * tj) * kWidth;
           for (int j = 0; j < A; ++j) Vec::storeu(cell + j * kWidth, Vec::loadu(cell + j * kWidth) + out[j]);
         }
       }
@@ -340,7 +343,7 @@ void cell_gemm(int64_t m, int64_t n, int64_t k, const float* a, int64_t ars, int
 template <class F, bool for_dx>
 void prepare(const ConvDims& d, const float* w, float* u) {
   constexpr int cells = F::kA * F::kA, taps = F::kR * F::kR;
-  const float* k = winograd_weight_matrix(F::kM, F::kR);
+  const float* k = winograd_weight_matrix(F::kM, F::kR, F::kS);
   const int64_t cp = lanes_up(d.c), op = lanes_up(d.o);
   if (cp > d.c || op > d.o) std::fill(u, u + cells * cp * op, 0.0f);
   const int c = int(d.c), o = int(d.o);
@@ -440,7 +443,7 @@ void weight_grad_on(const ConvDims& d, const P& planes, const float* x, const fl
 template <class W>
 void weight_grad_finish_by(const ConvDims& d, const float* acc, float* dw) {
   constexpr int cells = W::kA * W::kA, taps = W::kR * W::kR;
-  const float* k = winograd_weight_matrix(W::kM, W::kR);
+  const float* k = winograd_weight_matrix(W::kM, W::kR, W::kS);
   const int64_t cp = lanes_up(d.c), op = lanes_up(d.o), per_call = cp == d.c ? 16 : 1;
   parallel_for((d.o + per_call - 1) / per_call, [&](int64_t b0, int64_t b1) {
     for (int64_t o0 = b0 * per_call; o0 < std::min(d.o, b1 * per_call); o0 += per_call) {

@@ -1,7 +1,8 @@
 #pragma once
 // The 1-D transforms of Winograd F(m, r) (Lavin & Gray 2015; points 0, ±1, ±2 and ∞ for F(4, 3) and
 // F(2, 5), −½ too for F(3, 5), ±½ for F(4, 5) and F(2, 7)), written out term by term (a product with a
-// constant 0 is not free in float math, so no matrix loops). Each variant has tiles of A = m + r - 1 inputs:
+// constant 0 is not free in float math, so no matrix loops). Each variant has tiles of A = m + r - 1 inputs
+// (kS = 1, the stride; the stride-2 variants are in ops/winograd_maps_strided.h):
 // Bt (A -> A) transforms input, G (r -> A) weights, At (A -> m, plus a bias) gives outputs; B, Gt and Ad are
 // their adjoints (transposes) for backward. T is float, or a vector of floats (ops/conv_winograd_lanes.cpp:
 // 16 channels per value). Checked against the reference loops by tests/test_kernels.cpp, and each map against
@@ -12,7 +13,7 @@ namespace xgrad::winograd {
 // F(2, 3): Bᵀ = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1], G = [1 0 0; ½ ½ ½; ½ -½ ½; 0 0 1],
 // Aᵀ = [1 1 1 0; 0 1 -1 -1].
 struct F2 {
-  static constexpr int kM = 2, kR = 3, kA = 4;
+  static constexpr int kM = 2, kR = 3, kA = 4, kS = 1;
   template <class T>
   static void bt(const T* a, T* o) {
     o[0] = a[0] - a[2], o[1] = a[1] + a[2], o[2] = a[2] - a[1], o[3] = a[1] - a[3];
@@ -44,7 +45,7 @@ struct F2 {
 // G = [¼ 0 0; -⅙ -⅙ -⅙; -⅙ ⅙ -⅙; 1/24 1/12 ⅙; 1/24 -1/12 ⅙; 0 0 1],
 // Aᵀ = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1].
 struct F4 {
-  static constexpr int kM = 4, kR = 3, kA = 6;
+  static constexpr int kM = 4, kR = 3, kA = 6, kS = 1;
   template <class T>
   static void bt(const T* a, T* o) {
     o[0] = 4 * a[0] - 5 * a[2] + a[4];
@@ -105,7 +106,7 @@ struct SamePointsAs {
 // G = [¼ 0 0 0 0; -⅙ -⅙ -⅙ -⅙ -⅙; -⅙ ⅙ -⅙ ⅙ -⅙; (1 2 4 8 16)/24; (1 -2 4 -8 16)/24; 0 0 0 0 1],
 // Aᵀ = [1 1 1 1 1 0; 0 1 -1 2 -2 1].
 struct F2x5 : SamePointsAs<F4> {
-  static constexpr int kM = 2, kR = 5, kA = 6;
+  static constexpr int kM = 2, kR = 5, kA = 6, kS = 1;
   template <class T>
   static void at(const T* a, const T& bias, T* o) {
     o[0] = a[0] + a[1] + a[2] + a[3] + a[4] + bias, o[1] = a[1] - a[2] + 2 * (a[3] - a[4]) + a[5] + bias;
@@ -138,7 +139,7 @@ struct F2x5 : SamePointsAs<F4> {
 //      (-32 16 -8 4 -2)/45; 0 0 0 0 1],
 // Aᵀ = [1 1 1 1 1 1 0; 0 1 -1 2 -2 -1/2 0; 0 1 1 4 4 1/4 1].
 struct F3x5 {
-  static constexpr int kM = 3, kR = 5, kA = 7;
+  static constexpr int kM = 3, kR = 5, kA = 7, kS = 1;
   template <class T>
   static void bt(const T* a, T* o) {
     const T h = 0.5f * a[4], f = 2.5f * a[2], p = 4 * a[1] - 5 * a[3] + a[5], d = 2 * a[1];
@@ -203,7 +204,7 @@ struct F3x5 {
 //      (32 16 8 4 2)/45; (32 -16 8 -4 2)/45; 0 0 0 0 1],
 // Aᵀ = [1 1 1 1 1 1 1 0; 0 1 -1 2 -2 1/2 -1/2 0; 0 1 1 4 4 1/4 1/4 0; 0 1 -1 8 -8 1/8 -1/8 1].
 struct F4x5 {
-  static constexpr int kM = 4, kR = 5, kA = 8;
+  static constexpr int kM = 4, kR = 5, kA = 8, kS = 1;
   template <class T>
   static void bt(const T* a, T* o) {
     const T s1 = a[2] + a[6] - 4.25f * a[4], d1 = a[1] + a[5] - 4.25f * a[3];
@@ -267,7 +268,7 @@ struct F4x5 {
 //      (1 -2 4 -8 16 -32 64)/90; (32 16 8 4 2 1 ½)/45; (32 -16 8 -4 2 -1 ½)/45; 0 0 0 0 0 0 1],
 // Aᵀ = [1 1 1 1 1 1 1 0; 0 1 -1 2 -2 ½ -½ 1].
 struct F2x7 : SamePointsAs<F4x5> {
-  static constexpr int kM = 2, kR = 7, kA = 8;
+  static constexpr int kM = 2, kR = 7, kA = 8, kS = 1;
   template <class T>
   static void at(const T* a, const T& bias, T* o) {
     o[0] = a[0] + a[1] + a[2] + a[3] + a[4] + a[5] + a[6] + bias;

@@ -236,6 +236,17 @@ const std::vector<ConvCase>& conv_cases() {
       {{1, 16, 8, 8}, {16, 1, 3, 3}, {{"groups", 16}}},
       {{1, 16, 9, 9}, {16, 1, 3, 3}, {{"groups", 16}, {"dilation", 2}, {"padding", 1}}},
       {{1, 16, 6, 7}, {16, 1, 5, 5}, {{"groups", 16}, {"padding", {5, 1}}}},
+      // Winograd at stride 2 on 2x2 tiles: channel tails, partial tiles (10x9 outputs), input rows no
+      // tile reads (18x18 valid), padding only, "same" (pads after), 5x5 on 4x4 outputs, AVX2 only
+      {{2, 17, 16, 16}, {20, 17, 3, 3}, {{"stride", 2}, {"padding", 1}}},
+      {{1, 16, 19, 18}, {16, 16, 3, 3}, {{"stride", 2}, {"padding", 1}}},
+      {{1, 16, 18, 18}, {16, 16, 3, 3}, {{"stride", 2}}},
+      {{1, 16, 12, 12}, {18, 16, 3, 3}, {{"stride", 2}, {"padding", 3}}},
+      {{3, 16, 16, 17}, {16, 16, 3, 3}, {{"stride", 2}, {"padding", "same"}}},
+      {{2, 17, 19, 19}, {20, 17, 5, 5}, {{"stride", 2}, {"padding", 2}}},
+      {{1, 16, 20, 21}, {16, 16, 5, 5}, {{"stride", 2}, {"padding", "same"}}},
+      {{2, 32, 8, 8}, {64, 32, 5, 5}, {{"stride", 2}, {"padding", 2}}},
+      {{1, 8, 9, 9}, {16, 8, 3, 3}, {{"stride", 2}, {"padding", 1}}},
   };
   return cases;
 }
@@ -466,7 +477,13 @@ TEST_CASE("a forced conv kernel that does not apply is an error, and the choice 
     CHECK(same->kernel_name(vgg(128, 5, 7)) == "ovec_images_avx512");    // 25 outputs
     CHECK(same->kernel_name(vgg(12, 32, 7)) != "winograd_f2x7_avx512");  // 7x7 from 16 channels
     auto strided = registry().make("conv2d", {{"stride", 2}, {"padding", 1}});
-    CHECK(strided->kernel_name(vgg(32, 16)) == "ovec_strided_avx512");
+    CHECK(strided->kernel_name(vgg(32, 16)) == "winograd_s2_f2x3_avx512");  // 8x8 outputs
+    CHECK(strided->kernel_name(vgg(32, 14)) == "ovec_images_avx512");       // 7x7: tied, the direct kernel
+    CHECK(strided->kernel_name(vgg(12, 32)) == "ovec_strided_avx512");      // 12 channels
+    auto strided_5x5 = registry().make("conv2d", {{"stride", 2}, {"padding", 2}});
+    CHECK(strided_5x5->kernel_name(vgg(16, 16, 5)) == "winograd_s2_f2x5_avx512");  // 8x8 outputs
+    CHECK(strided_5x5->kernel_name(vgg(64, 8, 5)) == "winograd_s2_f2x5_avx512");   // 4x4, 4096 pairs
+    CHECK(strided_5x5->kernel_name(vgg(32, 8, 5)) != "winograd_s2_f2x5_avx512");   // 4x4, 1024 pairs
     auto dilated = registry().make("conv2d", {{"dilation", 2}});  // Winograd on the phases' mosaic
     CHECK(dilated->kernel_name(vgg(16, 26)) == "winograd_f4x3_dilated_avx512");  // rows of 22: no direct
     CHECK(dilated->kernel_name(vgg(16, 36)) == "direct_avx512");                 // rows of 32 fill its lanes
