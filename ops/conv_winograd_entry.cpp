@@ -70,18 +70,31 @@ bool lanes_applies(const ConvDims& d, Isa isa) {
 // - AVX-512: from 16 input and output channels; 3x3 from 8x8 outputs (0.78–0.96x the time of
 //   ovec_strided / ovec_images; 7x7 outputs tied, 4x4 lost 1.49x, 12 -> 24 lost 1.40x); 5x5 from 8x8
 //   outputs (0.59–0.88x), or from 4x4 with 2048 channel pairs (32 -> 64: 0.74x; 16 -> 32 on 7x7 tied,
-//   3x3 outputs lost 1.23x);
+//   3x3 outputs lost 1.23x). Channels that fill 8-wide vectors but not 16-wide ones (24, 40, …) go to
+//   the AVX2 lanes instead, whose FMAs are as wide on Zen 4 (24 -> 48, 40 -> 80, 24 -> 24: 0.84–0.95x
+//   the time of the AVX-512 lanes, 5x5 0.85–0.94x; with 8 inputs both lost to the direct kernel);
 // - AVX2: from 8 inputs and 16 outputs and 4x4 outputs (0.45–0.86x the time of im2col; 8 -> 8 lost
 //   1.25–1.47x).
+bool eights_fill_better(const ConvDims& d) {
+  return d.c % 8 == 0 && d.o % 8 == 0 && (d.c % 16 != 0 || d.o % 16 != 0);
+}
+template <int R>
+bool strided_at_avx512(const ConvDims& d) {
+  const int64_t rows = d.g.out_h, cols = d.g.out_w;
+  const bool big = rows >= 8 && cols >= 8;
+  const bool size = R == 3 ? big : big || (rows >= 4 && cols >= 4 && d.c * d.o >= 2048);
+  return d.c >= 16 && d.o >= 16 && size;
+}
 template <int R, Isa I>
 bool strided_lanes_applies(const ConvDims& d, Isa isa) {
   const bool shape = d.kh == R && d.kw == R && d.stride[0] == 2 && d.stride[1] == 2 && d.dilation[0] == 1 &&
                      d.dilation[1] == 1;
-  const int64_t rows = d.g.out_h, cols = d.g.out_w;
-  if (I == Isa::Avx2) return isa == I && shape && d.c >= 8 && d.o >= 16 && rows >= 4 && cols >= 4;
-  const bool big = rows >= 8 && cols >= 8;
-  const bool size = R == 3 ? big : big || (rows >= 4 && cols >= 4 && d.c * d.o >= 2048);
-  return isa == I && shape && d.c >= 16 && d.o >= 16 && size;
+  if (!shape) return false;
+  if (I == Isa::Avx2) {
+    if (isa == Isa::Avx512) return strided_at_avx512<R>(d) && eights_fill_better(d);
+    return isa == I && d.c >= 8 && d.o >= 16 && d.g.out_h >= 4 && d.g.out_w >= 4;
+  }
+  return isa == I && strided_at_avx512<R>(d) && !eights_fill_better(d);
 }
 
 // Dilated convs at stride 1 run the lanes on the mosaic of their phases (ops/conv_dilated.h), chosen

@@ -247,6 +247,7 @@ const std::vector<ConvCase>& conv_cases() {
       {{1, 16, 20, 21}, {16, 16, 5, 5}, {{"stride", 2}, {"padding", "same"}}},
       {{2, 32, 8, 8}, {64, 32, 5, 5}, {{"stride", 2}, {"padding", 2}}},
       {{1, 8, 9, 9}, {16, 8, 3, 3}, {{"stride", 2}, {"padding", 1}}},
+      {{2, 24, 17, 16}, {40, 24, 3, 3}, {{"stride", 2}, {"padding", 1}}},  // AVX2 lanes at AVX-512
   };
   return cases;
 }
@@ -480,6 +481,7 @@ TEST_CASE("a forced conv kernel that does not apply is an error, and the choice 
     CHECK(strided->kernel_name(vgg(32, 16)) == "winograd_s2_f2x3_avx512");  // 8x8 outputs
     CHECK(strided->kernel_name(vgg(32, 14)) == "ovec_images_avx512");       // 7x7: tied, the direct kernel
     CHECK(strided->kernel_name(vgg(12, 32)) == "ovec_strided_avx512");      // 12 channels
+    CHECK(strided->kernel_name(vgg(24, 16)) == "winograd_s2_f2x3_avx2");    // 24 fill 8-wide vectors
     auto strided_5x5 = registry().make("conv2d", {{"stride", 2}, {"padding", 2}});
     CHECK(strided_5x5->kernel_name(vgg(16, 16, 5)) == "winograd_s2_f2x5_avx512");  // 8x8 outputs
     CHECK(strided_5x5->kernel_name(vgg(64, 8, 5)) == "winograd_s2_f2x5_avx512");   // 4x4, 4096 pairs
