@@ -248,6 +248,9 @@ const std::vector<ConvCase>& conv_cases() {
       {{2, 32, 8, 8}, {64, 32, 5, 5}, {{"stride", 2}, {"padding", 2}}},
       {{1, 8, 9, 9}, {16, 8, 3, 3}, {{"stride", 2}, {"padding", 1}}},
       {{2, 24, 17, 16}, {40, 24, 3, 3}, {{"stride", 2}, {"padding", 1}}},  // AVX2 lanes at AVX-512
+      // depthwise_avx512's scattered dx: stride with dilation, stride 3 with padding past the kernel
+      {{1, 16, 10, 9}, {16, 1, 3, 3}, {{"groups", 16}, {"stride", 2}, {"dilation", 2}, {"padding", 3}}},
+      {{2, 18, 11, 13}, {18, 1, 5, 5}, {{"groups", 18}, {"stride", 3}, {"padding", {1, 4}}}},
   };
   return cases;
 }
