@@ -489,6 +489,7 @@ TEST_CASE("a forced conv kernel that does not apply is an error, and the choice 
     CHECK(strided_5x5->kernel_name(vgg(16, 16, 5)) == "winograd_s2_f2x5_avx512");  // 8x8 outputs
     CHECK(strided_5x5->kernel_name(vgg(64, 8, 5)) == "winograd_s2_f2x5_avx512");   // 4x4, 4096 pairs
     CHECK(strided_5x5->kernel_name(vgg(32, 8, 5)) != "winograd_s2_f2x5_avx512");   // 4x4, 1024 pairs
+    CHECK(strided_5x5->kernel_name(vgg(64, 10, 5)) != "winograd_s2_f2x5_avx512");  // 5x5: partial tiles
     auto dilated = registry().make("conv2d", {{"dilation", 2}});  // Winograd on the phases' mosaic
     CHECK(dilated->kernel_name(vgg(16, 26)) == "winograd_f4x3_dilated_avx512");  // rows of 22: no direct
     CHECK(dilated->kernel_name(vgg(16, 36)) == "direct_avx512");                 // rows of 32 fill its lanes
