@@ -54,6 +54,12 @@ int lanes_5x5_tile(const ConvDims& d, Isa isa) {
 bool avx2_lanes_at_avx512(const ConvDims& d, int r) {
   return r == 3 && d.c >= 16 && d.o >= 8 && d.o < 12 && d.positions() >= 196;
 }
+// Channels that fill 8-wide vectors but not 16-wide ones (24, 40, 72, …): the AVX-512 lanes carry
+// zeros in part of every vector of channels, the AVX2 lanes none, and Zen 4's FMAs are 256 bits wide
+// at either level.
+bool eights_fill_better(const ConvDims& d) {
+  return d.c % 8 == 0 && d.o % 8 == 0 && (d.c % 16 != 0 || d.o % 16 != 0);
+}
 // Each set's entries apply at its own level (AVX-512 has its own, measured choices), the AVX2 ones
 // also where avx2_lanes_at_avx512.
 template <int M, int R, Isa I>
@@ -77,9 +83,6 @@ bool lanes_applies(const ConvDims& d, Isa isa) {
 //   direct kernel);
 // - AVX2: from 8 inputs and 16 outputs and 4x4 outputs (0.45–0.86x the time of im2col; 8 -> 8 lost
 //   1.25–1.47x).
-bool eights_fill_better(const ConvDims& d) {
-  return d.c % 8 == 0 && d.o % 8 == 0 && (d.c % 16 != 0 || d.o % 16 != 0);
-}
 template <int R>
 bool strided_at_avx512(const ConvDims& d) {
   const int64_t rows = d.g.out_h, cols = d.g.out_w;
@@ -142,14 +145,28 @@ bool plain_applies(const ConvDims& d, Isa) {
          d.c * d.o * d.positions() >= kMinWork;
 }
 
+// At AVX-512 the AVX2 lanes take the 3x3 and 5x5 convs the AVX-512 lanes would, where
+// eights_fill_better, chosen as at the AVX2 level (all three parts per 32 images against the AVX-512
+// lanes: 3x3 24 -> 24 on 28x28 0.73x the time, 24 -> 48 on 32x32 0.84x, 40 -> 80 on 16x16 0.88x,
+// 72 -> 72 on 8x8 0.92x, 32 -> 8 on 28x28 0.75x, 64 -> 8 on 14x14 0.72x; 5x5 24 -> 48 on 16x16 0.94x;
+// 48 -> 48, all vectors full, 0.98x).
+template <int M, int R, Isa I>
+bool plain_lanes_applies(const ConvDims& d, Isa isa) {
+  if (R != 7 && isa == Isa::Avx512 && eights_fill_better(d) && lanes_channels(d, Isa::Avx512, R))
+    return I == Isa::Avx2 && lanes_applies<M, R, I>(d, Isa::Avx2);
+  return lanes_applies<M, R, I>(d, isa);
+}
+
 // The entries of F(m, r) at level I.
 using Applies = bool (*)(const ConvDims&, Isa);
 template <Isa I>
 Applies lanes_applies_of(int m, int r) {
-  if (r == 7) return lanes_applies<2, 7, I>;
+  if (r == 7) return plain_lanes_applies<2, 7, I>;
   if (r == 5)
-    return m == 4 ? lanes_applies<4, 5, I> : m == 3 ? lanes_applies<3, 5, I> : lanes_applies<2, 5, I>;
-  return m == 4 ? lanes_applies<4, 3, I> : lanes_applies<2, 3, I>;
+    return m == 4   ? plain_lanes_applies<4, 5, I>
+           : m == 3 ? plain_lanes_applies<3, 5, I>
+                    : plain_lanes_applies<2, 5, I>;
+  return m == 4 ? plain_lanes_applies<4, 3, I> : plain_lanes_applies<2, 3, I>;
 }
 template <Isa I>
 ConvKernel dilated_entry_of(const char* name, int m, int r) {

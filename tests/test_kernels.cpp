@@ -459,8 +459,10 @@ TEST_CASE("a forced conv kernel that does not apply is an error, and the choice 
     const auto narrow = [](int64_t c, int64_t o, int64_t hw) {
       return std::vector<ValueInfo>{{{-1, c, hw, hw}}, {{o, c, 3, 3}}};
     };
-    CHECK(same->kernel_name(narrow(32, 8, 28)) == "winograd_f4x3_avx512");  // many inputs, 8 outputs
-    CHECK(same->kernel_name(narrow(16, 8, 14)) == "winograd_f2x3_avx2");    // 8 outputs fill 8-wide lanes
+    CHECK(same->kernel_name(narrow(32, 8, 28)) == "winograd_f4x3_avx2");  // many inputs, 8 outputs
+    CHECK(same->kernel_name(vgg(24, 28)) == "winograd_f4x3_avx2");        // 24 fill 8-wide vectors
+    CHECK(same->kernel_name(vgg(48, 28)) == "winograd_f4x3_avx512");      // 48 fill 16-wide ones
+    CHECK(same->kernel_name(narrow(16, 8, 14)) == "winograd_f2x3_avx2");  // 8 outputs fill 8-wide lanes
     CHECK(same->kernel_name(narrow(16, 8, 28)) == "winograd_f4x3_avx2");
     CHECK(same->kernel_name(narrow(16, 8, 12)) == "direct_avx512");  // below 14x14
     CHECK(same->kernel_name(narrow(8, 8, 28)) == "direct_avx512");
