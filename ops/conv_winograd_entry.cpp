@@ -77,10 +77,9 @@ bool lanes_applies(const ConvDims& d, Isa isa) {
 //   ovec_strided / ovec_images; 7x7 outputs tied, 4x4 lost 1.49x, 12 -> 24 lost 1.40x); 5x5 from 8x8
 //   outputs (0.59–0.88x), or from 4x4 with 2048 channel pairs where 2x2 tiles cover the outputs
 //   (32 -> 64 on 4x4 0.74x, on 6x6 0.90x, 64 -> 128 on 6x6 0.78x; on 5x5 and 7x7, a third of the
-//   tiles' cells padding, 1.05–1.09x; 3x3 outputs lost 1.23x). Channels that fill 8-wide vectors but not
-//   16-wide ones (24, 40, …) go to the AVX2 lanes instead, whose FMAs are as wide on Zen 4 (24 -> 48, 40 ->
-//   80, 24 -> 24: 0.84–0.95x the time of the AVX-512 lanes, 5x5 0.85–0.94x; with 8 inputs both lost to the
-//   direct kernel);
+//   tiles' cells padding, 1.05–1.09x; 3x3 outputs lost 1.23x). Where eights_fill_better the AVX2 lanes
+//   take these instead (24 -> 48, 40 -> 80, 24 -> 24: 0.84–0.95x the time of the AVX-512 lanes, 5x5
+//   0.85–0.94x; with 8 inputs both lost to the direct kernel);
 // - AVX2: from 8 inputs and 16 outputs and 4x4 outputs (0.45–0.86x the time of im2col; 8 -> 8 lost
 //   1.25–1.47x).
 template <int R>

@@ -1,7 +1,7 @@
 // Winograd F(m x m, 3x3), m = 2 or 4, F(m x m, 5x5), m = 2, 3 or 4, F(2x2, 7x7), and F(2x2, 3x3) and
-// F(2x2, 5x5) at stride 2 (ops/winograd_maps_strided.h), with channels in the
-// vector lanes (16 at AVX-512, 8 at AVX2): the math of conv_winograd.cpp, whose plain C++ transforms run
-// along rows of tiles, read every m-th cell and stay scalar. Here the input (or the output gradient) is first
+// F(2x2, 5x5) at stride 2 (ops/winograd_maps_strided.h), with channels in the vector lanes (16 at
+// AVX-512, 8 at AVX2): the math of conv_winograd.cpp, whose plain C++ transforms run along rows of
+// tiles, read every m-th cell and stay scalar. Here the input (or the output gradient) is first
 // copied channel-last in blocks of L channels, [C/L, rows, cols, L] (register transposes), so each cell of a
 // tile is one vector of L channels and every transform is whole-vector adds; the GEMMs run tile-major:
 //   M_ξ [n, O] = V_ξ [n, C] · U_ξ [C, O]      dV_ξ [n, C] = dM_ξ [n, O] · U_ξ [C, O]ᵀ
