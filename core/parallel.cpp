@@ -19,6 +19,7 @@ namespace xgrad {
 namespace {
 
 thread_local bool in_region = false;
+thread_local int worker = 0;  // worker_index(): the pool's thread t, set once when it starts
 
 // Grains per thread: enough that a thread slowed down by another process on its core leaves most
 // of the work to the others, few enough that taking a grain stays cheap.
@@ -112,6 +113,7 @@ class Pool {
     return true;
   }
   void work(int t) {
+    worker = t;
     uint64_t seen = 0;
     for (;;) {
       for (int spin = 0; spin < 5000 && generation_.load(std::memory_order_acquire) == seen; ++spin)
@@ -182,6 +184,8 @@ void set_num_threads(int n) {
 }
 
 int num_threads() { return pool() ? pool()->threads() : 1; }
+
+int worker_index() { return worker; }
 
 void parallel_for(int64_t tasks, const std::function<void(int64_t, int64_t)>& f) {
   if (tasks <= 0) return;

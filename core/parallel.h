@@ -20,6 +20,11 @@ int num_threads();
 // run on (its affinity mask, as `nproc` counts them).
 int default_num_threads();
 
+// Which of the pool's threads runs the caller: 0 to num_threads() - 1, and 0 outside the pool's
+// threads. One grain runs on a thread at a time, so ops index per-worker scratch by it (a single
+// buffer at one thread, where one per grain spread a step over more cache than it had). Nothing that
+// decides a result may depend on it.
+int worker_index();
 // Runs f(begin, end) on every grain of [0, tasks) and returns when all are done. Called
 // from inside a parallel region (or with one thread or one task) it runs f(0, tasks) inline.
 // The first exception thrown by a part is rethrown here.

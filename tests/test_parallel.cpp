@@ -98,6 +98,28 @@ TEST_CASE("a nested parallel_for runs inline on the calling thread") {
   CHECK(inner == 10);
 }
 
+TEST_CASE("worker_index names a thread of the pool, never two running grains at once") {
+  CHECK(worker_index() == 0);  // outside the pool
+  for (int threads : {1, 2, 3}) {
+    Threads t(threads);
+    std::vector<std::atomic<int>> busy(static_cast<size_t>(threads));  // per worker: a grain runs on it
+    std::atomic<int> clashes{0}, out_of_range{0}, tasks{0};
+    parallel_for(24, [&](int64_t b, int64_t e) {
+      const int w = worker_index();
+      if (w < 0 || w >= threads) return void(++out_of_range);
+      if (busy[size_t(w)].exchange(1) != 0) ++clashes;
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));  // the others run meanwhile
+      busy[size_t(w)] = 0;
+      tasks += int(e - b);
+    });
+    INFO("threads " << threads);
+    CHECK(out_of_range == 0);
+    CHECK(clashes == 0);
+    CHECK(tasks == 24);
+    CHECK(worker_index() == 0);
+  }
+}
+
 TEST_CASE("thread counts below one mean one") {
   Threads t(0);
   CHECK(num_threads() == 1);
