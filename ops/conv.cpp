@@ -22,7 +22,7 @@ namespace {
 // not depend on the thread count. A kernel whose weight_grad_finish is costly (finish_once: the
 // Winograd lanes' Gᵀ dU G, a GEMM over every channel pair) has its sums added over chunks first and
 // finished once: per chunk, it took 1.6 ms of alexnet-cifar's 5x5 layer per batch of 64.
-int64_t reduce_chunks(int64_t n) { return std::min<int64_t>(n, 8); }
+int64_t reduce_chunks(int64_t n) { return weight_grad_chunks(n); }
 int64_t forward_chunks(int64_t n) { return std::min<int64_t>(n, 4 * num_threads()); }  // the pool's grains
 // Scratch is per worker (worker_index), not per chunk: at one thread a step's chunks reuse one
 // buffer that stays in cache (alexnet-cifar's 5x5 layer: 15.2 -> 13.1 ms per 64 images). Forward and
@@ -45,6 +45,7 @@ enum Slot {
   kPreparedDx,
   kMasked,
   kPreparedFrom,
+  kBatch,
   kSlots
 };
 
@@ -170,15 +171,20 @@ class Conv2d final : public Op {
     j.x = in[0]->data(), j.w = in[1]->data(), j.g = gy.data();
     j.act = act_;
     j.y = out.data();
+    j.want_dw = gx[1] != nullptr;
     j.per_call = images_per_call(k, j.kd, j.calls);
     j.masked = act_ != Activation::None
                    ? sized(ws.tensors[kMasked], {workers(), j.per_call * d.o * d.positions()})
                    : nullptr;
-    j.acc = sized(ws.tensors[kAcc], {j.chunks, j.calls * j.s.acc});
+    // Over the whole batch (weight_grad_over_batch), one acc and no sums over chunks.
+    j.batch = j.want_dw && weight_grad_over_batch(k, j.kd, j.calls)
+                  ? sized(ws.tensors[kBatch], {k.batch_size(j.kd)})
+                  : nullptr;
+    j.acc_chunks = j.batch ? 1 : j.chunks;
+    j.acc = sized(ws.tensors[kAcc], {j.acc_chunks, j.calls * j.s.acc});
     j.scratch = sized(ws.tensors[kScratch], {workers(), j.s.scratch});
     j.dx = gx[0] ? sized(*gx[0], shape_of(*in[0])) : nullptr;
     j.dx_scratch = j.dx ? sized(ws.tensors[kCols], {workers(), j.s.dx_scratch}) : nullptr;
-    j.want_dw = gx[1] != nullptr;
     j.pw = gx[1] && !k.finish_once ? sized(ws.tensors[kPartialW], {j.chunks, d.o * j.kd.patch()}) : nullptr;
     j.pb = gx.size() == 3 && gx[2] ? sized(ws.tensors[kPartialB], {j.chunks, d.o}) : nullptr;
     j.wp = j.w, j.wp_stride = j.gs.w;
@@ -193,6 +199,7 @@ class Conv2d final : public Op {
     parallel_for(j.chunks, [&](int64_t c0, int64_t c1) {
       for (int64_t c = c0; c < c1; ++c) backward_chunk(j, c);
     });
+    if (j.batch) k.batch_weight_grad(j.kd, j.batch, j.acc);
     if (j.pw) reduce(j.pw, j.chunks, d.o * j.kd.patch(), sized(*gx[1], shape_of(*in[1])));
     if (j.want_dw && k.finish_once) finish_once(j, sized(*gx[1], shape_of(*in[1])));
     if (j.pb) reduce(j.pb, j.chunks, d.o, sized(*gx[2], shape_of(*in[2])));
@@ -220,8 +227,9 @@ class Conv2d final : public Op {
     const float *kept = nullptr, *x = nullptr, *w = nullptr, *wp = nullptr, *g = nullptr, *y = nullptr;
     Activation act = Activation::None;
     float *masked = nullptr, *acc = nullptr, *scratch = nullptr, *dx = nullptr, *dx_scratch = nullptr,
-          *pw = nullptr, *pb = nullptr;
-    bool want_dw = false;  // pw is null when the kernel finishes once, after all chunks
+          *pw = nullptr, *pb = nullptr, *batch = nullptr;
+    int64_t acc_chunks = 0;  // 1 where the weight gradient is over the batch, else chunks
+    bool want_dw = false;    // pw is null when the kernel finishes once, after all chunks
   };
 
   // The partial weight and bias gradients of chunk c, and dx of its images.
@@ -232,15 +240,16 @@ class Conv2d final : public Op {
     float *scratch = j.scratch + worker * j.s.scratch,
           *dx_scratch = j.dx ? j.dx_scratch + worker * j.s.dx_scratch : nullptr;
     float *pw = j.pw ? j.pw + c * d.o * kd.patch() : nullptr, *pb = j.pb ? j.pb + c * d.o : nullptr;
-    float* acc = j.acc + c * calls * j.s.acc;
+    float* acc = j.batch ? j.acc : j.acc + c * calls * j.s.acc;  // over the batch: not written here
     if (pw) std::fill(pw, pw + d.o * kd.patch(), 0.0f);
     if (pb) std::fill(pb, pb + d.o, 0.0f);
-    if (j.want_dw && !j.k->fresh_acc) std::fill(acc, acc + calls * j.s.acc, 0.0f);
+    if (j.want_dw && !j.batch && !j.k->fresh_acc) std::fill(acc, acc + calls * j.s.acc, 0.0f);
     const int64_t begin = c * d.n / j.chunks, end = (c + 1) * d.n / j.chunks;
     for (int64_t n = begin; n < end; n += j.per_call) {
       ConvDims cd = kd;
       cd.n = std::min(j.per_call, end - n);
       cd.acc_fresh = n == begin;
+      cd.batch = j.batch, cd.batch_first = n, cd.batch_images = d.n;
       const float *gn = j.g + n * d.o * p, *xn = j.x + n * calls * gs.x, *kn = j.kept + n * calls * j.s.kept;
       if (j.masked) {  // the gradient before the activation
         float* masked = j.masked + worker * j.per_call * d.o * p;
@@ -271,7 +280,7 @@ class Conv2d final : public Op {
   static void finish_once(const BackwardJob& j, float* dw) {
     const int64_t size = j.calls * j.s.acc, blocks = std::min<int64_t>(size, 64);
     parallel_for(blocks, [&](int64_t b0, int64_t b1) {
-      for (int64_t c = 1; c < j.chunks; ++c)
+      for (int64_t c = 1; c < j.acc_chunks; ++c)
         for (int64_t i = b0 * size / blocks; i < b1 * size / blocks; ++i) j.acc[i] += j.acc[c * size + i];
     });
     std::fill(dw, dw + j.d.o * j.kd.patch(), 0.0f);

@@ -548,6 +548,12 @@ const std::vector<ConvKernel>& conv_kernels() {
   return table;
 }
 
+bool weight_grad_over_batch(const ConvKernel& k, const ConvDims& kd, int64_t calls) {
+  if (!k.batch_weight_grad || !k.batch_size || calls != 1) return false;
+  const int64_t batch = k.batch_size(kd);
+  return batch > 0 && batch <= weight_grad_chunks(kd.n) * k.sizes(kd).acc;
+}
+
 const ConvKernel& choose_conv_kernel(const ConvDims& d) {
   const Isa isa = cpu_isa();
   for (const ConvKernel& k : conv_kernels()) {

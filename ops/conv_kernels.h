@@ -6,6 +6,7 @@
 // choose_conv_kernel() takes the first entry that applies to the dims on this CPU, in table order
 // (fastest first, im2col + sgemm last: it applies to everything). Forcing a kernel by name
 // (force_conv_kernel, XGRAD_CONV_KERNEL) is how the tests run every kernel that applies.
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -60,7 +61,22 @@ struct ConvKernel {
   // forward applies d.act to y itself, before y leaves the cache, and may stream y out where
   // d.stream_output (conv.cpp then runs no activation pass over y).
   bool own_activation = false;
+  // A weight gradient over the whole batch, for finish_once kernels whose per-chunk sums are large
+  // (the Winograd lanes' dU on small planes): weight_grad and both_grads store each call's transformed
+  // operands in a buffer of batch_size(d) floats for d.n images (0: not for these dims), and
+  // batch_weight_grad writes acc from it, one product per Winograd cell split over the pool, as deep
+  // as the batch, so no sums over chunks are needed.
+  int64_t (*batch_size)(const ConvDims& d) = nullptr;
+  void (*batch_weight_grad)(const ConvDims& d, const float* batch, float* acc) = nullptr;
 };
+
+// The chunks of a batch of n whose weight-gradient sums conv.cpp adds in chunk order: fixed, at most
+// 8, whatever the thread count, so the sums' bits do not depend on it.
+inline int64_t weight_grad_chunks(int64_t n) { return std::min<int64_t>(n, 8); }
+// Whether conv.cpp takes kernel k's weight gradient over the whole batch (kd: the kernel's dims for
+// the batch): k has batch_weight_grad, the conv has one group, and the batch's buffer takes no more
+// memory than the chunks' sums it replaces (ops/KERNELS.md, session 25).
+bool weight_grad_over_batch(const ConvKernel& k, const ConvDims& kd, int64_t calls);
 
 // The dims kernel k works on for a conv of dims d, and how many calls an image takes.
 inline ConvDims kernel_dims(const ConvKernel& k, const ConvDims& d) {

@@ -413,13 +413,33 @@ void transform_x_and_g(const Geometry& g, const P& planes, const Scratch& s, con
   }
 }
 
+// The weight gradient over the batch (ConvKernel::batch_weight_grad): the call's V and dM by variant
+// W go to d.batch, [A², N, cp] and then [A², N, op] for the batch's N tiles (image-major, a line
+// between cells), at its first image's tiles. Only where an image's tiles are one band.
+inline bool one_band(const Geometry& g) { return g.band >= g.th; }
+inline Geometry in_batch(Geometry g, int64_t images) {
+  const int64_t tiles = images * g.th * g.tw;
+  g.v_cell = tiles * g.cp + kWidth, g.m_cell = tiles * g.op + kWidth;
+  return g;
+}
+template <class W>
+Scratch batch_part(const ConvDims& d, const Geometry& gb, const Scratch& s) {
+  const int64_t first = d.batch_first * gb.th * gb.tw;
+  float* m = d.batch + W::kA * W::kA * gb.v_cell;
+  return {s.region, d.batch + first * gb.cp, m + first * gb.op, s.image};
+}
+
 // acc: dU [A², op, cp] += dM_ξᵀ · V_ξ of d.n images by variant W, V from the region F's forward reads
-// (dU = that where d.acc_fresh).
+// (dU = that where d.acc_fresh); where d.batch is set, V and dM stored there instead.
 template <class F, class W, class P>
 void weight_grad_by(const ConvDims& d, const P& planes, const float* x, const float* gy, float* scratch,
                     float* acc) {
   const Geometry g = reading_region_of<F, W>(d, d.n);
   const Scratch s = layout<W>(g, scratch);
+  if (d.batch) {
+    const Geometry gb = in_batch(g, d.batch_images);
+    return transform_x_and_g<W>(gb, planes, batch_part<W>(d, gb, s), x, gy, 0, g.th);
+  }
   for (int64_t ti0 = 0; ti0 < g.th; ti0 += g.band) {
     const int64_t ti1 = std::min(g.th, ti0 + g.band), n = (ti1 - ti0) * g.tw;
     transform_x_and_g<W>(g, planes, s, x, gy, ti0, ti1);
@@ -452,6 +472,37 @@ void weight_grad_finish_by(const ConvDims& d, const float* acc, float* dw) {
                   int(op * cp), k, taps, 1.0f, dw + o0 * d.c * taps, taps);
     }
   });
+}
+
+// Floats of d.batch for a batch of d.n images (0 where an image's tiles take more than one band), and
+// dU [A², op, cp] from it: one GEMM per cell, as deep as the batch has tiles, the cells split over the
+// thread pool (each the same call whoever runs it, so the sums do not depend on the thread count).
+template <class F, class W>
+int64_t batch_size_by(const ConvDims& d) {
+  const Geometry g = in_batch(reading_region_of<F, W>(d, images_per_call<F>(d)), d.n);
+  return one_band(g) ? W::kA * W::kA * (g.v_cell + g.m_cell) : 0;
+}
+template <class W>
+void batch_weight_grad_by(const ConvDims& d, const float* batch, float* acc) {
+  constexpr int64_t cells = W::kA * W::kA;
+  const Geometry g = in_batch(geometry<W>(d), d.n);
+  const int64_t tiles = d.n * g.th * g.tw;
+  const float* m = batch + cells * g.v_cell;
+  parallel_for(cells, [&](int64_t x0, int64_t x1) {
+    for (int64_t xi = x0; xi < x1; ++xi)  // dU_ξ [op, cp] = dM_ξ [N, op]ᵀ · V_ξ [N, cp]
+      cell_gemm(g.op, g.cp, tiles, m + xi * g.m_cell, 1, g.op, batch + xi * g.v_cell, g.cp,
+                acc + xi * g.op * g.cp, g.cp, false);
+  });
+}
+template <class F>
+int64_t batch_size(const ConvDims& d) {
+  if (std::is_same_v<F, F4> && weight_grad_by_f2(d)) return batch_size_by<F, F2>(d);
+  return batch_size_by<F, F>(d);
+}
+template <class F>
+void batch_weight_grad(const ConvDims& d, const float* batch, float* acc) {
+  if (std::is_same_v<F, F4> && weight_grad_by_f2(d)) return batch_weight_grad_by<F2>(d, batch, acc);
+  batch_weight_grad_by<F>(d, batch, acc);
 }
 
 template <class F>
@@ -496,13 +547,17 @@ void both_grads_on(const ConvDims& d, const P& planes, const float* x, const flo
   const Geometry g = geometry<F>(d, d.n);
   const Scratch s = layout<F>(g, scratch);
   float* dx_region = layout<F>(g, dx_scratch).region;
+  // Over the batch (one band): V and dM go to d.batch and only dV's GEMMs run here, into V's scratch.
+  const Geometry gb = d.batch ? in_batch(g, d.batch_images) : g;
+  const Scratch t = d.batch ? batch_part<F>(d, gb, s) : s;  // where V and dM go
   for (int64_t ti0 = 0; ti0 < g.th; ti0 += g.band) {
     const int64_t ti1 = std::min(g.th, ti0 + g.band), n = (ti1 - ti0) * g.tw;
-    transform_x_and_g<F>(g, planes, s, x, gy, ti0, ti1);
+    transform_x_and_g<F>(gb, planes, t, x, gy, ti0, ti1);
     for (int64_t xi = 0; xi < F::kA * F::kA; ++xi) {
-      cell_gemm(g.op, g.cp, g.images * n, s.m + xi * g.m_cell, 1, g.op, s.v + xi * g.v_cell, g.cp,
-                acc + xi * g.op * g.cp, g.cp, !(d.acc_fresh && ti0 == 0));
-      cell_gemm(g.images * n, g.cp, g.op, s.m + xi * g.m_cell, g.op, 1, ut + xi * g.cp * g.op, g.cp,
+      if (!d.batch)
+        cell_gemm(g.op, g.cp, g.images * n, s.m + xi * g.m_cell, 1, g.op, s.v + xi * g.v_cell, g.cp,
+                  acc + xi * g.op * g.cp, g.cp, !(d.acc_fresh && ti0 == 0));
+      cell_gemm(g.images * n, g.cp, g.op, t.m + xi * gb.m_cell, g.op, 1, ut + xi * g.cp * g.op, g.cp,
                 s.v + xi * g.v_cell, g.cp, false);
     }
     for (int64_t i = 0; i < g.images; ++i) {
@@ -598,6 +653,8 @@ ConvKernel kernel_of() {
   k.both_grads = both_grads<F>;
   k.fresh_acc = true;  // the first band's GEMMs write dU
   k.own_activation = true;
+  k.batch_size = batch_size<F>;
+  k.batch_weight_grad = batch_weight_grad<F>;
   return k;
 }
 
@@ -624,5 +681,7 @@ ConvKernel dilated_kernel_of() {
   k.input_grad = input_grad_dilated<F>;
   k.images_per_call = images_per_call_dilated<F>;
   k.both_grads = both_grads_dilated<F>;
+  k.batch_size = nullptr;  // the mosaic's calls keep their sums per chunk
+  k.batch_weight_grad = nullptr;
   return k;
 }

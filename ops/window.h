@@ -67,6 +67,11 @@ struct ConvDims {
   // stores skip reading each line into the cache first). See ops/KERNELS.md, session 20.
   Activation act = Activation::None;
   bool stream_output = false;
+  // weight_grad and both_grads of a kernel with ConvKernel::batch_weight_grad, where conv.cpp sets
+  // `batch` (weight_grad_over_batch): store what images [batch_first, batch_first + n) of the
+  // batch_images add to the weight gradient in `batch`, and leave acc alone.
+  float* batch = nullptr;
+  int64_t batch_first = 0, batch_images = 0;
   int64_t patch() const { return c / groups * kh * kw; }   // rows of a group's im2col matrix
   int64_t positions() const { return g.out_h * g.out_w; }  // its columns
 };

@@ -178,6 +178,11 @@ const std::vector<ConvCase>& conv_cases() {
       {{2, 32, 5, 5}, {33, 32, 5, 5}, {{"dilation", 2}, {"padding", 4}}},    // 5x5 outputs: not the mosaic
       {{19, 16, 6, 6}, {24, 16, 3, 3}, {{"padding", "same"}}},  // lanes: small images, several per call
       {{21, 16, 7, 7}, {20, 16, 5, 5}, {{"padding", "same"}}},  // the same at 5x5, uneven counts per chunk
+      // The lanes' weight gradient over the batch (weight_grad_over_batch): images of uneven chunks and
+      // calls at their place in the batch's buffer; F(4, 3) with F(2, 3)'s; F(4, 5) on 7x7.
+      {{11, 32, 4, 4}, {48, 32, 3, 3}, {{"padding", "same"}}},
+      {{10, 64, 8, 8}, {64, 64, 3, 3}, {{"padding", "same"}}},
+      {{9, 32, 7, 7}, {48, 32, 5, 5}, {{"padding", "same"}}},
       {{2, 16, 11, 12}, {24, 16, 3, 3}, {{"stride", 2}, {"padding", 1}}},  // strided, 16 channels: odd sizes
       {{1, 17, 9, 10}, {20, 17, 3, 3}, {{"stride", {2, 3}}, {"dilation", {1, 2}}, {"padding", {1, 0}}}},
       {{2, 32, 16, 16}, {64, 32, 3, 3}, {{"stride", 2}, {"padding", "same"}}},  // strided: "same" pads after
@@ -256,6 +261,26 @@ const std::vector<ConvCase>& conv_cases() {
 }
 
 }  // namespace
+
+TEST_CASE(
+    "the Winograd lanes' weight gradient is over the batch where that takes no more memory than the sums") {
+  if (detected_isa() < Isa::Avx2) return;  // the generic F(2, 3) keeps its sums per chunk
+  const auto over_batch = [](const Shape& x, const Shape& w, const json& attrs) {
+    const ConvDims d = conv_dims(x, w, window_of(attrs), x[1] / w[1]);
+    const ConvKernel& k = choose_conv_kernel(d);
+    INFO("x " << to_string(x) << ", w " << to_string(w) << ", kernel " << std::string(k.name));
+    return weight_grad_over_batch(k, kernel_dims(k, d), kernel_calls(k, d));
+  };
+  const json same = {{"padding", "same"}};
+  CHECK(over_batch({64, 128, 4, 4}, {256, 128, 3, 3}, same));  // 4 tiles an image, 32K channel pairs
+  CHECK(over_batch({64, 64, 7, 7}, {128, 64, 5, 5}, same));    // alexnet-cifar's conv2
+  CHECK(over_batch({11, 32, 4, 4}, {48, 32, 3, 3}, same));
+  CHECK_FALSE(over_batch({64, 32, 32, 32}, {32, 32, 3, 3}, same));     // 64 tiles an image, 1K pairs
+  CHECK_FALSE(over_batch({64, 128, 16, 16}, {128, 128, 3, 3}, same));  // 16 tiles: 8 chunks' dU is half
+  CHECK_FALSE(over_batch({64, 32, 34, 34}, {32, 32, 3, 3}, {{"dilation", 2}, {"padding", 1}}));  // mosaic
+  CHECK_FALSE(over_batch({64, 128, 4, 4}, {128, 64, 3, 3}, {{"groups", 2}, {"padding", "same"}}));
+  CHECK_FALSE(over_batch({64, 32, 16, 16}, {32, 32, 1, 1}, json::object()));  // a 1x1 conv: no Winograd
+}
 
 TEST_CASE("every conv2d kernel that applies matches the direct loops, on AVX-512 and AVX2, 1 and 2 threads") {
   Rng rng(7);
