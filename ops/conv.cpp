@@ -22,7 +22,6 @@ namespace {
 // not depend on the thread count. A kernel whose weight_grad_finish is costly (finish_once: the
 // Winograd lanes' Gᵀ dU G, a GEMM over every channel pair) has its sums added over chunks first and
 // finished once: per chunk, it took 1.6 ms of alexnet-cifar's 5x5 layer per batch of 64.
-int64_t reduce_chunks(int64_t n) { return weight_grad_chunks(n); }
 int64_t forward_chunks(int64_t n) { return std::min<int64_t>(n, 4 * num_threads()); }  // the pool's grains
 // Scratch is per worker (worker_index), not per chunk: at one thread a step's chunks reuse one
 // buffer that stays in cache (alexnet-cifar's 5x5 layer: 15.2 -> 13.1 ms per 64 images). Forward and
@@ -48,11 +47,6 @@ enum Slot {
   kBatch,
   kSlots
 };
-
-// Images per kernel call: kernel k's choice where it takes several (and one call covers all groups).
-int64_t images_per_call(const ConvKernel& k, const ConvDims& kd, int64_t calls) {
-  return k.images_per_call && calls == 1 ? std::max<int64_t>(1, k.images_per_call(kd)) : 1;
-}
 
 float* sized(Tensor& t, const Shape& s) {
   ensure_shape(t, s);
@@ -126,7 +120,7 @@ class Conv2d final : public Op {
       kd.stream_output = d.n * calls * gs.y * int64_t(sizeof(float)) > stream_output_bytes();
     }
     ws.tensors.resize(kSlots);
-    const int64_t chunks = forward_chunks(d.n), per_call = images_per_call(k, kd, calls);
+    const int64_t chunks = forward_chunks(d.n), per_call = kernel_images_per_call(k, kd, calls);
     float* kept =
         sized(ws.tensors[training ? kKept : kCols], {training ? d.n : workers() * per_call, calls * s.kept});
     const float *x = in[0]->data(), *w = in[1]->data(), *b = in.size() == 3 ? in[2]->data() : nullptr;
@@ -164,7 +158,8 @@ class Conv2d final : public Op {
     const ConvKernel& k = choose_conv_kernel(d);
     BackwardJob j{d, k};
     j.s = k.sizes(j.kd);
-    j.chunks = reduce_chunks(d.n);
+    j.per_call = kernel_images_per_call(k, j.kd, j.calls);
+    j.chunks = weight_grad_chunks(d.n, j.per_call);
     if (ws.tensors.size() != kSlots || shape_of(ws.tensors[kKept]) != Shape{d.n, j.calls * j.s.kept})
       throw Error("backward needs a training forward of the same batch first");
     j.kept = ws.tensors[kKept].data();
@@ -172,7 +167,6 @@ class Conv2d final : public Op {
     j.act = act_;
     j.y = out.data();
     j.want_dw = gx[1] != nullptr;
-    j.per_call = images_per_call(k, j.kd, j.calls);
     j.masked = act_ != Activation::None
                    ? sized(ws.tensors[kMasked], {workers(), j.per_call * d.o * d.positions()})
                    : nullptr;

@@ -551,7 +551,8 @@ const std::vector<ConvKernel>& conv_kernels() {
 bool weight_grad_over_batch(const ConvKernel& k, const ConvDims& kd, int64_t calls) {
   if (!k.batch_weight_grad || !k.batch_size || calls != 1) return false;
   const int64_t batch = k.batch_size(kd);
-  return batch > 0 && batch <= weight_grad_chunks(kd.n) * k.sizes(kd).acc;
+  return batch > 0 &&
+         batch <= weight_grad_chunks(kd.n, kernel_images_per_call(k, kd, calls)) * k.sizes(kd).acc;
 }
 
 const ConvKernel& choose_conv_kernel(const ConvDims& d) {

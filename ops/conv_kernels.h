@@ -70,9 +70,17 @@ struct ConvKernel {
   void (*batch_weight_grad)(const ConvDims& d, const float* batch, float* acc) = nullptr;
 };
 
-// The chunks of a batch of n whose weight-gradient sums conv.cpp adds in chunk order: fixed, at most
-// 8, whatever the thread count, so the sums' bits do not depend on it.
-inline int64_t weight_grad_chunks(int64_t n) { return std::min<int64_t>(n, 8); }
+// Images per kernel call: kernel k's choice where it takes several (and one call covers all groups).
+inline int64_t kernel_images_per_call(const ConvKernel& k, const ConvDims& kd, int64_t calls) {
+  return k.images_per_call && calls == 1 ? std::max<int64_t>(1, k.images_per_call(kd)) : 1;
+}
+// The chunks of a batch of n whose weight-gradient sums conv.cpp adds in chunk order: fixed, whatever
+// the thread count, so the sums' bits do not depend on it. At most 8, and no more than give each chunk
+// a whole call of per_call images: ovec_images_avx512 called on 8 images where it takes 16 had half
+// its sums in flight (its backward 16 -> 64, stride 2 to 5x5: 770 -> 632 µs per 64 images).
+inline int64_t weight_grad_chunks(int64_t n, int64_t per_call) {
+  return std::min<int64_t>({n, 8, (n + per_call - 1) / per_call});
+}
 // Whether conv.cpp takes kernel k's weight gradient over the whole batch (kd: the kernel's dims for
 // the batch): k has batch_weight_grad, the conv has one group, and the batch's buffer takes no more
 // memory than the chunks' sums it replaces (ops/KERNELS.md, session 25).

@@ -178,11 +178,6 @@ const std::vector<ConvCase>& conv_cases() {
       {{2, 32, 5, 5}, {33, 32, 5, 5}, {{"dilation", 2}, {"padding", 4}}},    // 5x5 outputs: not the mosaic
       {{19, 16, 6, 6}, {24, 16, 3, 3}, {{"padding", "same"}}},  // lanes: small images, several per call
       {{21, 16, 7, 7}, {20, 16, 5, 5}, {{"padding", "same"}}},  // the same at 5x5, uneven counts per chunk
-      // The lanes' weight gradient over the batch (weight_grad_over_batch): images of uneven chunks and
-      // calls at their place in the batch's buffer; F(4, 3) with F(2, 3)'s; F(4, 5) on 7x7.
-      {{11, 32, 4, 4}, {48, 32, 3, 3}, {{"padding", "same"}}},
-      {{10, 64, 8, 8}, {64, 64, 3, 3}, {{"padding", "same"}}},
-      {{9, 32, 7, 7}, {48, 32, 5, 5}, {{"padding", "same"}}},
       {{2, 16, 11, 12}, {24, 16, 3, 3}, {{"stride", 2}, {"padding", 1}}},  // strided, 16 channels: odd sizes
       {{1, 17, 9, 10}, {20, 17, 3, 3}, {{"stride", {2, 3}}, {"dilation", {1, 2}}, {"padding", {1, 0}}}},
       {{2, 32, 16, 16}, {64, 32, 3, 3}, {{"stride", 2}, {"padding", "same"}}},  // strided: "same" pads after
@@ -256,14 +251,27 @@ const std::vector<ConvCase>& conv_cases() {
       // depthwise_avx512's scattered dx: stride with dilation, stride 3 with padding past the kernel
       {{1, 16, 10, 9}, {16, 1, 3, 3}, {{"groups", 16}, {"stride", 2}, {"dilation", 2}, {"padding", 3}}},
       {{2, 18, 11, 13}, {18, 1, 5, 5}, {{"groups", 18}, {"stride", 3}, {"padding", {1, 4}}}},
+      // The lanes' weight gradient over the batch (weight_grad_over_batch): images of uneven chunks and
+      // calls at their place in the batch's buffer; F(4, 3) with F(2, 3)'s; F(4, 5) on 7x7.
+      {{11, 64, 4, 4}, {96, 64, 3, 3}, {{"padding", "same"}}},
+      {{10, 192, 8, 8}, {192, 192, 3, 3}, {{"padding", "same"}}},
+      {{9, 32, 7, 7}, {48, 32, 5, 5}, {{"padding", "same"}}},
   };
   return cases;
 }
 
 }  // namespace
 
-TEST_CASE(
-    "the Winograd lanes' weight gradient is over the batch where that takes no more memory than the sums") {
+TEST_CASE("the weight gradient's chunks: at most 8, each at least one kernel call's images") {
+  CHECK(weight_grad_chunks(64, 1) == 8);
+  CHECK(weight_grad_chunks(5, 1) == 5);
+  CHECK(weight_grad_chunks(64, 16) == 4);  // ovec_images_avx512: 16 images a call
+  CHECK(weight_grad_chunks(40, 16) == 3);
+  CHECK(weight_grad_chunks(256, 16) == 8);
+  CHECK(weight_grad_chunks(1, 32) == 1);
+}
+
+TEST_CASE("the Winograd lanes' weight gradient is over the batch where it takes no more memory than sums") {
   if (detected_isa() < Isa::Avx2) return;  // the generic F(2, 3) keeps its sums per chunk
   const auto over_batch = [](const Shape& x, const Shape& w, const json& attrs) {
     const ConvDims d = conv_dims(x, w, window_of(attrs), x[1] / w[1]);
@@ -274,7 +282,9 @@ TEST_CASE(
   const json same = {{"padding", "same"}};
   CHECK(over_batch({64, 128, 4, 4}, {256, 128, 3, 3}, same));  // 4 tiles an image, 32K channel pairs
   CHECK(over_batch({64, 64, 7, 7}, {128, 64, 5, 5}, same));    // alexnet-cifar's conv2
-  CHECK(over_batch({11, 32, 4, 4}, {48, 32, 3, 3}, same));
+  CHECK(over_batch({11, 64, 4, 4}, {96, 64, 3, 3}, same));     // 2 chunks of a call each
+  CHECK(over_batch({10, 192, 8, 8}, {192, 192, 3, 3}, same));  // F(4, 3)'s dw by F(2, 3)
+  CHECK(over_batch({9, 32, 7, 7}, {48, 32, 5, 5}, same));
   CHECK_FALSE(over_batch({64, 32, 32, 32}, {32, 32, 3, 3}, same));     // 64 tiles an image, 1K pairs
   CHECK_FALSE(over_batch({64, 128, 16, 16}, {128, 128, 3, 3}, same));  // 16 tiles: 8 chunks' dU is half
   CHECK_FALSE(over_batch({64, 32, 34, 34}, {32, 32, 3, 3}, {{"dilation", 2}, {"padding", 1}}));  // mosaic
