@@ -23,6 +23,9 @@ void im2col_forward_avx512(const ConvDims& d, const float* x, const float* w, co
                            float* scratch, float* y);
 void im2col_weight_grad_avx512(const ConvDims& d, const float* kept, const float* g, float* scratch,
                                float* acc);
+// The weight gradient over the batch (ConvKernel::batch_weight_grad; ops/side_by_side.h's layout).
+int64_t im2col_avx512_batch_size(const ConvDims& d);
+void im2col_avx512_batch_weight_grad(const ConvDims& d, const float* batch, float* acc);
 void im2col_input_grad_avx512(const ConvDims& d, const float* g, const float* w, float* scratch, float* dx);
 
 }  // namespace xgrad

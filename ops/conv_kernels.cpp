@@ -474,11 +474,17 @@ ConvKernel with_applies(ConvKernel k, bool (*applies)(const ConvDims&, Isa)) {
 // Kernels whose products are gemm_avx512 calls on several images side by side (ops/side_by_side.h).
 // Their weight gradient is a sum in acc that the first call writes (fresh_acc) and that conv.cpp adds
 // over the chunks before one finish (finish_once): with per-chunk zeroing, finishing and adding,
-// memset took 14 % of 256 -> 512, stride 2, to 4x4 (acc is O x K, 4.7 MB there, per chunk).
-ConvKernel gemm_images_entry(ConvKernel k, int64_t (*images_per_call)(const ConvDims&)) {
+// memset took 14 % of 256 -> 512, stride 2, to 4x4 (acc is O x K, 4.7 MB there, per chunk). Where
+// the batch's colsᵀ and g take no more memory than those sums, one GEMM over the batch instead
+// (batch_weight_grad, ops/side_by_side.h).
+ConvKernel gemm_images_entry(ConvKernel k, int64_t (*images_per_call)(const ConvDims&),
+                             int64_t (*batch_size)(const ConvDims&),
+                             void (*batch_weight_grad)(const ConvDims&, const float*, float*)) {
   k.images_per_call = images_per_call;
   k.finish_once = true;
   k.fresh_acc = true;
+  k.batch_size = batch_size;
+  k.batch_weight_grad = batch_weight_grad;
   return k;
 }
 
@@ -519,7 +525,7 @@ const std::vector<ConvKernel>& conv_kernels() {
       gemm_images_entry(
           {"pointwise_avx512", pointwise_avx512_applies, pointwise_avx512_sizes, nullptr,
            pointwise_avx512_forward, pointwise_avx512_weight_grad, add_to, pointwise_avx512_input_grad},
-          pointwise_images_per_call),
+          pointwise_images_per_call, pointwise_batch_size, pointwise_batch_weight_grad),
       {"pointwise_gemm", pointwise_applies, pointwise_sizes, nullptr, pointwise_forward,
        pointwise_weight_grad, add_to, pointwise_input_grad},
       direct_entry<Isa::Avx512>("direct_c1_avx512"),
@@ -542,7 +548,8 @@ const std::vector<ConvKernel>& conv_kernels() {
       plane_entry<Isa::Generic>("plane"),
       gemm_images_entry({"im2col_gemm_avx512", im2col_avx512_applies, im2col_avx512_sizes, nullptr,
                          im2col_avx512_forward, im2col_avx512_weight_grad, add_to, im2col_avx512_input_grad},
-                        im2col_avx512_images_per_call),
+                        im2col_avx512_images_per_call, im2col_avx512_batch_size,
+                        im2col_avx512_batch_weight_grad),
       {"im2col_gemm", always, gemm_sizes, nullptr, gemm_forward, gemm_weight_grad, add_to, gemm_input_grad},
   };
   return table;

@@ -29,22 +29,31 @@ void pointwise_forward_avx512(const ConvDims& d, const float* x, const float* w,
   if (d.n > 1) images_apart(ys, d.n, d.o, p, y);
 }
 
-// acc [O, C] += g [O, nP] · xᵀ [nP, C]: xᵀ by 16 x 16 blocks, g side by side.
+// acc [O, C] += g [O, nP] · xᵀ [nP, C]: xᵀ by 16 x 16 blocks, g side by side. Over the batch
+// (d.batch): both stored there.
 void pointwise_weight_grad_avx512(const ConvDims& d, const float* x, const float* g, float* scratch,
                                   float* acc) {
   const int64_t p = d.positions(), cols = d.n * p;
-  float* xt = scratch;
+  float* xt = d.batch ? d.batch + d.batch_first * p * d.c : scratch;
   for (int64_t i = 0; i < d.n; ++i)
     for (int64_t c0 = 0; c0 < d.c; c0 += kLanes)
       for (int64_t p0 = 0; p0 < p; p0 += kLanes)
         transpose_block(x + (i * d.c + c0) * p + p0, p, xt + (i * p + p0) * d.c + c0, d.c,
                         std::min(kLanes, d.c - c0), std::min(kLanes, p - p0));
+  if (d.batch)
+    return g_into_batch(g, d.batch_first, d.n, d.o, p, d.batch_images, d.batch + d.batch_images * p * d.c);
   const float* gs = g;
   if (d.n > 1) {
     images_side_by_side(g, d.n, d.o, p, scratch + cols * d.c);
     gs = scratch + cols * d.c;
   }
   gemm_avx512(d.o, d.c, cols, gs, cols, 1, xt, d.c, acc, d.c, !d.acc_fresh);
+}
+
+int64_t pointwise_batch_size(const ConvDims& d) { return batch_floats(d.n, d.positions(), d.c, d.o); }
+void pointwise_batch_weight_grad(const ConvDims& d, const float* batch, float* acc) {
+  const int64_t cols = d.n * d.positions();
+  gemm_avx512_pooled(d.o, d.c, cols, batch + cols * d.c, cols, 1, batch, d.c, acc, d.c, false);
 }
 
 // dx [C, nP] = wᵀ [C, O] · g [O, nP].

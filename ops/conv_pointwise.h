@@ -21,6 +21,9 @@ void pointwise_forward_avx512(const ConvDims& d, const float* x, const float* w,
                               float* scratch, float* y);
 void pointwise_weight_grad_avx512(const ConvDims& d, const float* x, const float* g, float* scratch,
                                   float* acc);
+// The weight gradient over the batch (ConvKernel::batch_weight_grad; ops/side_by_side.h's layout).
+int64_t pointwise_batch_size(const ConvDims& d);
+void pointwise_batch_weight_grad(const ConvDims& d, const float* batch, float* acc);
 void pointwise_input_grad_avx512(const ConvDims& d, const float* g, const float* w, float* scratch,
                                  float* dx);
 

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 
+#include "core/parallel.h"
 #include "ops/conv_simd.h"
 #include "ops/cpu.h"
 
@@ -99,3 +100,19 @@ void gemm_avx512(int64_t m, int64_t n, int64_t k, const float* a, int64_t ars, i
 
 }  // namespace xgrad
 XGRAD_AVX512_END
+
+namespace xgrad {
+
+void gemm_avx512_pooled(int64_t m, int64_t n, int64_t k, const float* a, int64_t ars, int64_t aks,
+                        const float* b, int64_t ldb, float* c, int64_t ldc, bool accumulate) {
+  // Each task streams all of B, so two tasks a thread (a thread slowed by another process leaves
+  // some to the other), in whole register blocks of rows. The split does not change any sum.
+  const int64_t tasks = std::max<int64_t>(1, std::min<int64_t>((m + kRows - 1) / kRows, 2 * num_threads()));
+  const int64_t block = ((m + tasks - 1) / tasks + kRows - 1) / kRows * kRows;
+  parallel_for((m + block - 1) / block, [&](int64_t b0, int64_t b1) {
+    const int64_t r0 = b0 * block, r1 = std::min(m, b1 * block);
+    gemm_avx512(r1 - r0, n, k, a + r0 * ars, ars, aks, b, ldb, c + r0 * ldc, ldc, accumulate);
+  });
+}
+
+}  // namespace xgrad

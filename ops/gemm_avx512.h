@@ -12,5 +12,9 @@ namespace xgrad {
 // over k in order, whatever m and n, so results do not depend on how a product is cut into calls.
 void gemm_avx512(int64_t m, int64_t n, int64_t k, const float* a, int64_t ars, int64_t aks, const float* b,
                  int64_t ldb, float* c, int64_t ldc, bool accumulate);
+// The same with C's rows split over the thread pool in fixed blocks: one product as deep as a batch
+// (a weight gradient over every image). The same sums as one call, whatever the thread count.
+void gemm_avx512_pooled(int64_t m, int64_t n, int64_t k, const float* a, int64_t ars, int64_t aks,
+                        const float* b, int64_t ldb, float* c, int64_t ldc, bool accumulate);
 
 }  // namespace xgrad

@@ -25,6 +25,19 @@ inline void images_side_by_side(const float* src, int64_t n, int64_t rows, int64
     for (int64_t r = 0; r < rows; ++r)
       std::copy(src + (i * rows + r) * p, src + (i * rows + r + 1) * p, dst + (r * n + i) * p);
 }
+// The weight gradient over the batch (ConvKernel::batch_weight_grad) of kernels whose dw is
+// g [O, nP] · colsᵀ [nP, K]: the batch's buffer holds colsᵀ of every image, [N, K], then g side by
+// side, [O, N], for the batch's N positions; each call stores its images at their place.
+inline int64_t batch_floats(int64_t images, int64_t positions, int64_t k, int64_t o) {
+  return images * positions * (k + o);
+}
+// g [n, o, p] of images [first, first + n) of `images` into the batch's g [o, images·p].
+inline void g_into_batch(const float* g, int64_t first, int64_t n, int64_t o, int64_t p, int64_t images,
+                         float* batch_g) {
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t r = 0; r < o; ++r)
+      std::copy(g + (i * o + r) * p, g + (i * o + r + 1) * p, batch_g + (r * images + first + i) * p);
+}
 inline void images_apart(const float* src, int64_t n, int64_t rows, int64_t p, float* dst) {
   for (int64_t i = 0; i < n; ++i)
     for (int64_t r = 0; r < rows; ++r)

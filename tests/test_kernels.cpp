@@ -256,6 +256,9 @@ const std::vector<ConvCase>& conv_cases() {
       {{11, 64, 4, 4}, {96, 64, 3, 3}, {{"padding", "same"}}},
       {{10, 192, 8, 8}, {192, 192, 3, 3}, {{"padding", "same"}}},
       {{9, 32, 7, 7}, {48, 32, 5, 5}, {{"padding", "same"}}},
+      // ... and that of the GEMM kernels: a 1x1 conv and a strided 3x3 one on 4x4 planes
+      {{9, 128, 4, 4}, {128, 128, 1, 1}, json::object()},
+      {{9, 128, 8, 8}, {96, 128, 3, 3}, {{"stride", 2}, {"padding", 1}}},
   };
   return cases;
 }
@@ -271,7 +274,7 @@ TEST_CASE("the weight gradient's chunks: at most 8, each at least one kernel cal
   CHECK(weight_grad_chunks(1, 32) == 1);
 }
 
-TEST_CASE("the Winograd lanes' weight gradient is over the batch where it takes no more memory than sums") {
+TEST_CASE("a conv's weight gradient is over the batch where that takes no more memory than the sums") {
   if (detected_isa() < Isa::Avx2) return;  // the generic F(2, 3) keeps its sums per chunk
   const auto over_batch = [](const Shape& x, const Shape& w, const json& attrs) {
     const ConvDims d = conv_dims(x, w, window_of(attrs), x[1] / w[1]);
@@ -289,7 +292,10 @@ TEST_CASE("the Winograd lanes' weight gradient is over the batch where it takes 
   CHECK_FALSE(over_batch({64, 128, 16, 16}, {128, 128, 3, 3}, same));  // 16 tiles: 8 chunks' dU is half
   CHECK_FALSE(over_batch({64, 32, 34, 34}, {32, 32, 3, 3}, {{"dilation", 2}, {"padding", 1}}));  // mosaic
   CHECK_FALSE(over_batch({64, 128, 4, 4}, {128, 64, 3, 3}, {{"groups", 2}, {"padding", "same"}}));
-  CHECK_FALSE(over_batch({64, 32, 16, 16}, {32, 32, 1, 1}, json::object()));  // a 1x1 conv: no Winograd
+  if (detected_isa() < Isa::Avx512) return;  // the GEMM kernels below: gemm_avx512's
+  CHECK(over_batch({64, 256, 8, 8}, {512, 256, 3, 3}, {{"stride", 2}, {"padding", 1}}));  // im2col, 4x4
+  CHECK(over_batch({64, 256, 4, 4}, {256, 256, 1, 1}, json::object()));                   // pointwise
+  CHECK_FALSE(over_batch({64, 32, 16, 16}, {32, 32, 1, 1}, json::object()));  // 256 positions an image
 }
 
 TEST_CASE("every conv2d kernel that applies matches the direct loops, on AVX-512 and AVX2, 1 and 2 threads") {
