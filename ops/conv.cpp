@@ -24,7 +24,7 @@ namespace {
 // finished once: per chunk, it took 1.6 ms of alexnet-cifar's 5x5 layer per batch of 64.
 int64_t forward_chunks(int64_t n) { return std::min<int64_t>(n, 4 * num_threads()); }  // the pool's grains
 // Scratch is per worker (worker_index), not per chunk: at one thread a step's chunks reuse one
-// buffer that stays in cache (alexnet-cifar's 5x5 layer: 15.2 -> 13.1 ms per 64 images). Forward and
+// buffer that stays in cache (alexnet-cifar's 5x5 layer: 15.3 -> 13.4 ms per 64 images). Forward and
 // backward share it at one shape, so training does not reallocate it (and fault its pages in again)
 // at every step.
 int64_t workers() { return num_threads(); }
