@@ -275,7 +275,7 @@ TEST_CASE("the weight gradient's chunks: at most 8, each at least one kernel cal
 }
 
 TEST_CASE("a conv's weight gradient is over the batch where that takes no more memory than the sums") {
-  if (detected_isa() < Isa::Avx2) return;  // the generic F(2, 3) keeps its sums per chunk
+  if (cpu_isa() < Isa::Avx2) return;  // the generic F(2, 3) keeps its sums per chunk
   const auto over_batch = [](const Shape& x, const Shape& w, const json& attrs) {
     const ConvDims d = conv_dims(x, w, window_of(attrs), x[1] / w[1]);
     const ConvKernel& k = choose_conv_kernel(d);
@@ -292,7 +292,7 @@ TEST_CASE("a conv's weight gradient is over the batch where that takes no more m
   CHECK_FALSE(over_batch({64, 128, 16, 16}, {128, 128, 3, 3}, same));  // 16 tiles: 8 chunks' dU is half
   CHECK_FALSE(over_batch({64, 32, 34, 34}, {32, 32, 3, 3}, {{"dilation", 2}, {"padding", 1}}));  // mosaic
   CHECK_FALSE(over_batch({64, 128, 4, 4}, {128, 64, 3, 3}, {{"groups", 2}, {"padding", "same"}}));
-  if (detected_isa() < Isa::Avx512) return;  // the GEMM kernels below: gemm_avx512's
+  if (cpu_isa() < Isa::Avx512) return;  // the GEMM kernels below: gemm_avx512's
   CHECK(over_batch({64, 256, 8, 8}, {512, 256, 3, 3}, {{"stride", 2}, {"padding", 1}}));  // im2col, 4x4
   CHECK(over_batch({64, 256, 4, 4}, {256, 256, 1, 1}, json::object()));                   // pointwise
   CHECK_FALSE(over_batch({64, 32, 16, 16}, {32, 32, 1, 1}, json::object()));  // 256 positions an image
