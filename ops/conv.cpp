@@ -18,10 +18,12 @@
 namespace xgrad {
 namespace {
 
-// Weight gradients are summed per fixed chunk of the batch, then over chunks in order, so they do
-// not depend on the thread count. A kernel whose weight_grad_finish is costly (finish_once: the
-// Winograd lanes' Gᵀ dU G, a GEMM over every channel pair) has its sums added over chunks first and
-// finished once: per chunk, it took 1.6 ms of alexnet-cifar's 5x5 layer per batch of 64.
+// Weight gradients are summed per fixed chunk of the batch (weight_grad_chunks), then over chunks in
+// order, so they do not depend on the thread count. A kernel whose weight_grad_finish is costly
+// (finish_once: the Winograd lanes' Gᵀ dU G, a GEMM over every channel pair) has its sums added over
+// chunks first and finished once: per chunk, it took 1.6 ms of alexnet-cifar's 5x5 layer per batch of
+// 64. Where the chunks' sums would be large, one product over the batch replaces them
+// (weight_grad_over_batch).
 int64_t forward_chunks(int64_t n) { return std::min<int64_t>(n, 4 * num_threads()); }  // the pool's grains
 // Scratch is per worker (worker_index), not per chunk: at one thread a step's chunks reuse one
 // buffer that stays in cache (alexnet-cifar's 5x5 layer: 15.3 -> 13.4 ms per 64 images). Forward and

@@ -62,10 +62,10 @@ struct ConvKernel {
   // d.stream_output (conv.cpp then runs no activation pass over y).
   bool own_activation = false;
   // A weight gradient over the whole batch, for finish_once kernels whose per-chunk sums are large
-  // (the Winograd lanes' dU on small planes): weight_grad and both_grads store each call's transformed
-  // operands in a buffer of batch_size(d) floats for d.n images (0: not for these dims), and
-  // batch_weight_grad writes acc from it, one product per Winograd cell split over the pool, as deep
-  // as the batch, so no sums over chunks are needed.
+  // (the Winograd lanes' dU, the GEMM kernels' O x K, on small planes): weight_grad and both_grads
+  // store each call's operands in a buffer of batch_size(d) floats for d.n images (0: not for these
+  // dims), and batch_weight_grad writes acc from it in products as deep as the batch, split over the
+  // pool (per Winograd cell, or by rows), so no sums over chunks are needed.
   int64_t (*batch_size)(const ConvDims& d) = nullptr;
   void (*batch_weight_grad)(const ConvDims& d, const float* batch, float* acc) = nullptr;
 };
