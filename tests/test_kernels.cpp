@@ -723,9 +723,10 @@ TEST_CASE("col2im in AVX-512 vectors gives col2im's bits") {
 }
 
 TEST_CASE("matmul matches plain loops at AVX-512 and AVX2, with 1 and 2 threads, bit for bit across them") {
-  // K (and, for dw, M) past gemm_avx512's depth of 256, tails, products cut by rows and by columns.
+  // K (and, for dw, M) past gemm_avx512's depth of 256, tails, products cut by rows and by columns;
+  // dw's xᵀ read in packed panels of rows (K ≥ 1024), over two depths and with a last short panel.
   const std::vector<std::array<int64_t, 3>> shapes = {
-      {300, 150, 90}, {20, 600, 403}, {3, 7, 5}, {4, 0, 6}, {0, 3, 5}};  // and empty sums
+      {300, 150, 90}, {20, 600, 403}, {3, 7, 5}, {270, 1100, 70}, {4, 0, 6}, {0, 3, 5}};  // and empty sums
   Rng rng(11);
   auto op = registry().make("matmul", json::object());
   for (const auto& [m, k, n] : shapes)
