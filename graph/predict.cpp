@@ -1,5 +1,6 @@
 #include "graph/predict.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -49,19 +50,53 @@ int64_t per_sample(const Graph& g, int id) {
   return n;
 }
 
+// Floats of a param's or state's value.
+int64_t value_floats(const Graph& g, int id) {
+  int64_t n = 1;
+  for (int64_t d : g.node(id).info.shape) n *= d;
+  return n;
+}
+
 }  // namespace
 
 int64_t cache_batch(const Graph& g, int64_t batch, int threads) {
-  const int64_t budget = int64_t(2) << 20;  // bytes a thread: the L2 and a share of the L3
-  int64_t widest = 0;                       // bytes per sample of the op that moves the most
+  const int64_t budget = (int64_t(2) << 20) * threads;  // bytes: a thread's L2 and share of the L3
+  const int64_t floor = std::min(batch, 16 * int64_t(threads));
+  // Per op: the bytes of one sample's activations (its per-sample inputs and its output) and of the
+  // weights it reads (its other inputs).
+  std::vector<std::pair<int64_t, int64_t>> ops;
   for (int id = 0; id < g.size(); ++id) {
     if (g.node(id).kind != NodeKind::Op) continue;
-    int64_t floats = per_sample(g, id);
-    for (int in : g.node(id).inputs) floats += per_sample(g, in);
-    widest = std::max(widest, floats * int64_t(sizeof(float)));
+    int64_t sample = per_sample(g, id), weights = 0;
+    for (int in : g.node(id).inputs) {
+      sample += per_sample(g, in);
+      if (g.node(in).kind == NodeKind::Param || g.node(in).kind == NodeKind::State)
+        weights += value_floats(g, in);
+    }
+    ops.emplace_back(sample * int64_t(sizeof(float)), weights * int64_t(sizeof(float)));
   }
-  const int64_t fits = widest > 0 ? budget * threads / widest : batch;
-  return std::min(batch, std::max<int64_t>(16 * int64_t(threads), fits));
+  // Bytes per image a pass of b images moves beyond the caches: each op whose b samples overflow
+  // the budget its activations, each op whose weights overflow it those weights once a pass.
+  const auto traffic = [&](int64_t b) {
+    double bytes = 0;
+    for (const auto& [sample, weights] : ops) {
+      if (sample * b > budget) bytes += double(sample);
+      if (weights > budget) bytes += double(weights) / double(b);
+    }
+    return bytes;
+  };
+  // Passes where the op that moves the most per sample fits (the fewest images, at least `floor`),
+  // unless more images move less: that is at `batch` or where another op's activations just fit.
+  int64_t widest = 0;
+  for (const auto& op : ops) widest = std::max(widest, op.first);
+  const auto fitting = [&](int64_t sample) {
+    return std::clamp<int64_t>(sample > 0 ? budget / sample : batch, floor, batch);
+  };
+  int64_t best = fitting(widest);
+  for (const auto& op : ops)
+    for (const int64_t b : {fitting(op.first), batch})
+      if (traffic(b) < traffic(best) || (traffic(b) == traffic(best) && b < best)) best = b;
+  return best;
 }
 
 Predictor::Predictor(const Graph& g, const Params& weights, int output, const PredictOptions& options)

@@ -32,6 +32,9 @@ struct PredictOptions {
 // several images per call short of work), at most `batch`. Inference of 256 images at 1 / 2 threads
 // (images/s): the built-in resnet 17,203 / 35,435 -> ~25,000 / ~40,000, mobilenet 11,555 / 21,825 ->
 // ~18,700 / ~29,500; compute-bound nets (vgg-cifar, alexnet-cifar) within the noise (KERNELS.md).
+// More images where that moves less: an op whose weights exceed the caches reads them from memory
+// once a pass, so a larger pass is taken where the weights it saves per image outweigh the
+// activations that then overflow (a 4608 -> 512 dense layer after a conv: passes of 27 -> 256).
 int64_t cache_batch(const Graph& g, int64_t batch, int threads);
 
 struct InferenceModel;

@@ -150,17 +150,24 @@ TEST_CASE("xgrad predict prints a regression model's output values, one line per
 
 namespace {
 
-// [N, 1, 64, 64] -> conv 16@3x3 + relu [N, 16, 62, 62] -> flatten -> dense 3: the conv moves
-// (4,096 + 61,504) floats = 262,400 bytes per sample, the relu 2 x 246,016.
-Graph wide_conv_net() {
-  GraphBuilder b("wide");
-  Value x = b.input("image", {-1, 1, 64, 64});
-  Value y = b.input("label", {-1, 3});
-  Value h = b.relu(layers::conv2d(b, "conv", x, 16, 3));
-  Value out = layers::dense(b, "out", b.flatten(h), 3);
+// [N, 1, side, side] -> conv filters@kernel + relu -> flatten -> dense units, with an mse loss.
+Graph conv_dense_net(int64_t side, int64_t filters, int64_t kernel, int64_t units) {
+  GraphBuilder b("conv-dense");
+  Value x = b.input("image", {-1, 1, side, side});
+  Value y = b.input("label", {-1, units});
+  Value h = b.relu(layers::conv2d(b, "conv", x, filters, kernel));
+  Value out = layers::dense(b, "out", b.flatten(h), units);
   b.output("loss", b.mse(out, y, "loss"));
   return b.finish();
 }
+
+// [N, 1, 64, 64] -> conv 16@3x3 + relu [N, 16, 62, 62] -> flatten -> dense 3: the conv moves
+// (4,096 + 61,504) floats = 262,400 bytes per sample, the relu 2 x 246,016.
+Graph wide_conv_net() { return conv_dense_net(64, 16, 3, 3); }
+
+// [N, 1, 28, 28] -> conv 32@5x5 + relu [N, 32, 24, 24] -> flatten -> dense 128: the dense layer's
+// weights, 18,432 x 128 floats (9.4 MB), overflow the caches.
+Graph big_dense_net() { return conv_dense_net(28, 32, 5, 128); }
 
 }  // namespace
 
@@ -175,6 +182,22 @@ TEST_CASE("cache_batch: images per pass from the op that moves the most per samp
   const Graph head = image_head_net("mse", 2);
   CHECK(cache_batch(head, 256, 1) == 256);
   CHECK(cache_batch(head, 1000, 1) == 334);
+}
+
+TEST_CASE(
+    "cache_batch takes more images a pass where weights that overflow the caches are read once a pass") {
+  const Graph g = big_dense_net();
+  // Bytes a sample: relu and flatten 147,456 each, the conv 76,864, the dense layer 74,240, plus its
+  // 9,437,696 bytes of weights. At 16 images (where the relu fits 2 MB) a pass reads 589,856 bytes of
+  // weights an image; at 256 every op's activations overflow, 373,376 bytes an image, and the weights
+  // 36,866; where the conv or the dense layer just fits (27, 28) the weights still cost more.
+  CHECK(cache_batch(g, 256, 1) == 256);
+  // 2 threads, 4 MB: at 54 the conv and the dense layer fit and the weights cost 174,772 bytes an
+  // image, 469,684 in all against 482,882 at 256; at 32 (the relu's pass) 589,840.
+  CHECK(cache_batch(g, 256, 2) == 54);
+  CHECK(cache_batch(g, 64, 1) == 64);
+  // At 8 threads (16 MB) the weights fit: the pass that keeps the relu in the caches, as before.
+  CHECK(cache_batch(g, 256, 8) == 128);
 }
 
 TEST_CASE("Predictor in cache-sized passes gives what one pass of the whole batch gives") {
