@@ -226,7 +226,7 @@ nlohmann::json BenchModel::to_json() const {
 }
 
 std::vector<BenchModel> bench_models(const std::string& dir, const std::vector<std::string>& only,
-                                     int max_steps) {
+                                     int max_steps, int64_t batch) {
   std::vector<BenchModel> all = {model_entry("lenet", dir + "/lenet.json", 32, "sgd", 0.9, 0),
                                  model_entry("lenet-relu", dir + "/lenet-relu.json", 64, "adam", 1e-3, 0)};
   // Without the source tree's models (a build elsewhere, no --root) only a user's own files can run.
@@ -249,6 +249,7 @@ std::vector<BenchModel> bench_models(const std::string& dir, const std::vector<s
     out.push_back(it != all.end() ? *it : named_entry(dir, name));
   }
   for (BenchModel& b : out) {
+    if (batch > 0) b.batch = batch;
     const Graph g = load_model(b.path).graph;
     find_inputs(g, b);
     // About 2 GFLOP of training per timed run (LeNet: max_steps * 3 steps).

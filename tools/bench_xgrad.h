@@ -41,9 +41,10 @@ struct ModelFigures {
 // models/zoo/*.json (SGD with momentum, batch 64), found under `models_dir`. `only` picks models
 // by name instead, in its order: those, a built-in model (`models_dir`/<name>.json: resnet, ...) or
 // any model file with one data input, one label input and a "loss" output (SGD with momentum, batch 64).
-// Steps per timed run shrink for heavy models so that each run is about the same work.
+// `batch` > 0 sets every model's training batch. Steps per timed run shrink for heavy models so that
+// each run is about the same work.
 std::vector<BenchModel> bench_models(const std::string& models_dir, const std::vector<std::string>& only,
-                                     int max_steps);
+                                     int max_steps, int64_t batch = 0);
 
 // Runs on the current thread setting (set_num_threads).
 ModelFigures bench_model(const BenchModel& m, int repeats);

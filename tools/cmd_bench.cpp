@@ -31,6 +31,7 @@ struct BenchOptions {
   std::vector<int> threads{1, 2};
   std::vector<std::string> models;
   int repeats = 5, steps = 20;
+  int64_t batch = 0;  // 0: each model's own
   bool torch = true, nodes = true;
   std::string python, root;
 };
@@ -172,7 +173,7 @@ void run_bench(BenchOptions o) {
               << " cannot import torch): xgrad figures only\n";
     o.torch = false;
   }
-  const std::vector<BenchModel> models = bench_models(o.root + "/models", o.models, o.steps);
+  const std::vector<BenchModel> models = bench_models(o.root + "/models", o.models, o.steps, o.batch);
   double load[3] = {0, 0, 0};
   std::map<int, std::vector<Result>> results;
   for (int t : o.threads) {
@@ -231,6 +232,9 @@ void add_bench_command(CLI::App& app) {
   cmd->add_option("--steps", opts->steps, "Most training steps per timed run (heavy models take fewer)")
       ->check(CLI::Range(4, 100000))
       ->capture_default_str();
+  cmd->add_option("--batch", opts->batch,
+                  "Training batch for every model (default: LeNet's 32, lenet-relu's and the others' 64)")
+      ->check(CLI::Range(int64_t(1), int64_t(4096)));
   cmd->add_flag("!--no-torch", opts->torch, "Skip PyTorch");
   cmd->add_flag("!--no-nodes", opts->nodes, "Skip the per-node table");
   cmd->add_option("--python", opts->python, "Python with torch (default: python3, else /usr/bin/python3)");
