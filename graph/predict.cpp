@@ -50,13 +50,6 @@ int64_t per_sample(const Graph& g, int id) {
   return n;
 }
 
-// Floats of a param's or state's value.
-int64_t value_floats(const Graph& g, int id) {
-  int64_t n = 1;
-  for (int64_t d : g.node(id).info.shape) n *= d;
-  return n;
-}
-
 }  // namespace
 
 int64_t cache_batch(const Graph& g, int64_t batch, int threads) {
@@ -71,7 +64,7 @@ int64_t cache_batch(const Graph& g, int64_t batch, int threads) {
     for (int in : g.node(id).inputs) {
       sample += per_sample(g, in);
       if (g.node(in).kind == NodeKind::Param || g.node(in).kind == NodeKind::State)
-        weights += value_floats(g, in);
+        weights += numel(g.node(in).info.shape);
     }
     ops.emplace_back(sample * int64_t(sizeof(float)), weights * int64_t(sizeof(float)));
   }
